@@ -1,0 +1,560 @@
+//! The household document: one Automerge document per household, holding its
+//! members, visits and consent records (layout in docs/data-model.md).
+//!
+//! Form fields are scalars, never collaborative text: a clash on one field keeps
+//! every value (`get_all`) and is listed as a [`Conflict`] instead of one value
+//! silently winning. Collections are maps keyed by record id, so records added on
+//! two devices never clash.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+use crate::model::{
+    Conflict, Consent, ConsentMethod, DOC_SCHEMA_VERSION, DeviceAccess, Gender, Household, Person,
+    SKILL_FLAGS, ServiceOutcome, Skills, Visit, VneidLevel,
+};
+
+pub const MEMBERS: &str = "members";
+pub const VISITS: &str = "visits";
+pub const CONSENTS: &str = "consents";
+pub const TARGET_GROUPS: &str = "target_groups";
+pub const KIND_HOUSEHOLD: &str = "household";
+
+/// A scalar field to set, or to delete with `None`.
+pub type FieldEdit = (&'static str, Option<ScalarValue>);
+
+/// Who made a change and when: stamped on every commit.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub volunteer_id: String,
+    pub at: String,
+    pub at_secs: i64,
+}
+
+impl Stamp {
+    pub fn commit_options(&self, action: &str) -> CommitOptions {
+        let message = serde_json::json!({ "action": action, "by": self.volunteer_id }).to_string();
+        CommitOptions::default()
+            .with_message(message)
+            .with_time(self.at_secs)
+    }
+}
+
+pub fn str_value(s: impl Into<String>) -> Option<ScalarValue> {
+    Some(ScalarValue::Str(s.into().into()))
+}
+
+pub fn opt_str(s: Option<String>) -> Option<ScalarValue> {
+    s.map(|s| ScalarValue::Str(s.into()))
+}
+
+pub fn opt_int(i: Option<i64>) -> Option<ScalarValue> {
+    i.map(ScalarValue::Int)
+}
+
+pub fn opt_bool(b: Option<bool>) -> Option<ScalarValue> {
+    b.map(ScalarValue::Boolean)
+}
+
+type TxResult<T> = Result<T, automerge::AutomergeError>;
+
+fn apply_edits<T: Transactable>(tx: &mut T, obj: &ObjId, edits: &[FieldEdit]) -> TxResult<()> {
+    for (key, value) in edits {
+        match value {
+            Some(v) => tx.put(obj, *key, v.clone())?,
+            None => {
+                if tx.get(obj, *key)?.is_some() {
+                    tx.delete(obj, *key)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn child_map<T: Transactable>(tx: &T, parent: &ObjId, key: &str) -> TxResult<Option<ObjId>> {
+    Ok(match tx.get(parent, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Some(id),
+        _ => None,
+    })
+}
+
+fn ensure_map<T: Transactable>(tx: &mut T, parent: &ObjId, key: &str) -> TxResult<ObjId> {
+    match child_map(tx, parent, key)? {
+        Some(id) => Ok(id),
+        None => tx.put_object(parent, key, ObjType::Map),
+    }
+}
+
+/// Writes a new household document's first change.
+pub fn create_household<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    stamp: &Stamp,
+    edits: &[FieldEdit],
+    target_groups: &[String],
+) -> TxResult<()> {
+    tx.put(&ROOT, "kind", KIND_HOUSEHOLD)?;
+    tx.put(
+        &ROOT,
+        "schema_version",
+        ScalarValue::Int(DOC_SCHEMA_VERSION),
+    )?;
+    tx.put(&ROOT, "id", id)?;
+    tx.put(&ROOT, "created_at", stamp.at.as_str())?;
+    tx.put(&ROOT, "created_by", stamp.volunteer_id.as_str())?;
+    apply_edits(tx, &ROOT, edits)?;
+    let groups = tx.put_object(&ROOT, TARGET_GROUPS, ObjType::Map)?;
+    for g in target_groups {
+        tx.put(&groups, g.as_str(), true)?;
+    }
+    tx.put_object(&ROOT, MEMBERS, ObjType::Map)?;
+    tx.put_object(&ROOT, VISITS, ObjType::Map)?;
+    tx.put_object(&ROOT, CONSENTS, ObjType::Map)?;
+    Ok(())
+}
+
+pub fn edit_household<T: Transactable>(
+    tx: &mut T,
+    edits: &[FieldEdit],
+    add_groups: &[String],
+    remove_groups: &[String],
+) -> TxResult<()> {
+    apply_edits(tx, &ROOT, edits)?;
+    if !add_groups.is_empty() || !remove_groups.is_empty() {
+        let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
+        for g in add_groups {
+            tx.put(&groups, g.as_str(), true)?;
+        }
+        for g in remove_groups {
+            if tx.get(&groups, g.as_str())?.is_some() {
+                tx.delete(&groups, g.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds or edits the record `id` of a collection (members, consents).
+pub fn put_record<T: Transactable>(
+    tx: &mut T,
+    collection: &str,
+    id: &str,
+    edits: &[FieldEdit],
+) -> TxResult<()> {
+    let coll = ensure_map(tx, &ROOT, collection)?;
+    let rec = ensure_map(tx, &coll, id)?;
+    apply_edits(tx, &rec, edits)
+}
+
+/// A visit with its sets of volunteers and people and its services.
+pub fn put_visit<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    edits: &[FieldEdit],
+    volunteer_ids: &[String],
+    person_ids: &[String],
+    services: &[ServiceOutcome],
+) -> TxResult<()> {
+    let visits = ensure_map(tx, &ROOT, VISITS)?;
+    let visit = tx.put_object(&visits, id, ObjType::Map)?;
+    apply_edits(tx, &visit, edits)?;
+    let vols = tx.put_object(&visit, "volunteers", ObjType::Map)?;
+    for v in volunteer_ids {
+        tx.put(&vols, v.as_str(), true)?;
+    }
+    let persons = tx.put_object(&visit, "persons", ObjType::Map)?;
+    for p in person_ids {
+        tx.put(&persons, p.as_str(), true)?;
+    }
+    let svcs = tx.put_object(&visit, "services", ObjType::Map)?;
+    for s in services {
+        let m = tx.put_object(&svcs, s.service.as_str(), ObjType::Map)?;
+        tx.put(&m, "outcome", s.outcome.as_str())?;
+        if let Some(note) = &s.note {
+            tx.put(&m, "note", note.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets the value at a `/`-separated path (to resolve a conflict).
+pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> TxResult<bool> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return Ok(false);
+    };
+    let mut obj = ROOT;
+    for p in parents {
+        match child_map(tx, &obj, p)? {
+            Some(id) => obj = id,
+            None => return Ok(false),
+        }
+    }
+    tx.put(&obj, *last, value)?;
+    Ok(true)
+}
+
+/// Commits `f` on `doc` stamped with `action`; returns the new change, if any.
+pub fn commit<F>(
+    doc: &mut Automerge,
+    stamp: &Stamp,
+    action: &str,
+    f: F,
+) -> Result<Option<automerge::Change>, automerge::AutomergeError>
+where
+    F: FnOnce(&mut automerge::transaction::Transaction<'_>) -> TxResult<()>,
+{
+    let opts = stamp.commit_options(action);
+    match doc.transact_with(|_| opts, f) {
+        Ok(success) => Ok(match success.hash {
+            Some(hash) => doc.get_change_by_hash(&hash),
+            None => None,
+        }),
+        Err(failure) => Err(failure.error),
+    }
+}
+
+// ---- reading ----
+
+fn scalar(v: &Value<'_>) -> Option<ScalarValue> {
+    match v {
+        Value::Scalar(s) => Some(s.as_ref().clone()),
+        Value::Object(_) => None,
+    }
+}
+
+/// How a scalar reads as text, for conflicts and for tolerant reads.
+pub fn scalar_text(s: &ScalarValue) -> String {
+    match s {
+        ScalarValue::Str(s) => s.to_string(),
+        ScalarValue::Int(i) => i.to_string(),
+        ScalarValue::Uint(u) => u.to_string(),
+        ScalarValue::F64(f) => f.to_string(),
+        ScalarValue::Boolean(b) => b.to_string(),
+        ScalarValue::Timestamp(t) => t.to_string(),
+        ScalarValue::Counter(c) => i64::from(c).to_string(),
+        ScalarValue::Null => "null".into(),
+        other => format!("{other}"),
+    }
+}
+
+pub fn get_str<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<String> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            ScalarValue::Null => None,
+            other => Some(scalar_text(other)),
+        },
+        _ => None,
+    }
+}
+
+fn get_int<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<i64> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Int(i) => Some(*i),
+            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+            ScalarValue::Str(s) => s.parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn get_bool<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<bool> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Boolean(b) => Some(*b),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub fn get_map<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Object(ObjType::Map), id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The keys of a map whose value is `true` (sets of ids and codes), sorted.
+fn key_set<D: ReadDoc>(doc: &D, obj: Option<&ObjId>) -> Vec<String> {
+    let Some(obj) = obj else { return Vec::new() };
+    let mut keys: Vec<String> = doc
+        .keys(obj)
+        .filter(|k| get_bool(doc, obj, k) == Some(true))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Reads a household from its document. Tolerant of fields it does not know or of
+/// the wrong type (a peer may run another version): they read as absent.
+pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
+    read_household_part(doc, Scope::All)
+}
+
+/// Reads a household with the visits `scope` selects (all, or at most one), and
+/// the conflicts of that part.
+pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Result<Household, String> {
+    let root = ROOT;
+    let kind = get_str(doc, &root, "kind");
+    if kind.as_deref() != Some(KIND_HOUSEHOLD) {
+        return Err(format!("not a household document (kind {kind:?})"));
+    }
+    let id = get_str(doc, &root, "id").ok_or("the document has no id")?;
+    let members_obj = get_map(doc, &root, MEMBERS);
+    let visits_obj = get_map(doc, &root, VISITS);
+    let consents_obj = get_map(doc, &root, CONSENTS);
+
+    let mut members: Vec<Person> = records(doc, members_obj.as_ref())
+        .map(|(pid, obj)| read_person(doc, pid, &obj))
+        .collect();
+    members.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    let mut visits: Vec<Visit> = match scope {
+        Scope::All => records(doc, visits_obj.as_ref())
+            .map(|(vid, obj)| read_visit(doc, vid, &obj))
+            .collect(),
+        Scope::AllButVisits(Some(vid)) => visits_obj
+            .as_ref()
+            .and_then(|v| get_map(doc, v, vid))
+            .map(|obj| read_visit(doc, vid.to_string(), &obj))
+            .into_iter()
+            .collect(),
+        Scope::AllButVisits(None) => Vec::new(),
+    };
+    visits.sort_by(|a, b| (&a.visited_at, &a.id).cmp(&(&b.visited_at, &b.id)));
+    let mut consents: Vec<Consent> = records(doc, consents_obj.as_ref())
+        .map(|(cid, obj)| read_consent(doc, cid, &obj))
+        .collect();
+    consents.sort_by(|a, b| (&a.given_at, &a.id).cmp(&(&b.given_at, &b.id)));
+
+    Ok(Household {
+        schema_version: get_int(doc, &root, "schema_version").unwrap_or(0),
+        commune_code: get_str(doc, &root, "commune_code").unwrap_or_default(),
+        village_id: get_str(doc, &root, "village_id").unwrap_or_default(),
+        address: get_str(doc, &root, "address").unwrap_or_default(),
+        head_name: get_str(doc, &root, "head_name").unwrap_or_default(),
+        phone: get_str(doc, &root, "phone"),
+        member_count: get_int(doc, &root, "member_count"),
+        device_access: get_str(doc, &root, "device_access")
+            .as_deref()
+            .and_then(DeviceAccess::parse),
+        target_groups: key_set(doc, get_map(doc, &root, TARGET_GROUPS).as_ref()),
+        created_at: get_str(doc, &root, "created_at").unwrap_or_default(),
+        created_by: get_str(doc, &root, "created_by").unwrap_or_default(),
+        conflicts: conflicts(doc, &id, scope),
+        id,
+        members,
+        visits,
+        consents,
+    })
+}
+
+/// The (id, object) pairs of a collection map.
+pub fn records<'a, D: ReadDoc>(
+    doc: &'a D,
+    coll: Option<&'a ObjId>,
+) -> impl Iterator<Item = (String, ObjId)> + 'a {
+    coll.into_iter().flat_map(move |c| {
+        doc.keys(c)
+            .filter_map(move |k| get_map(doc, c, &k).map(|obj| (k, obj)))
+    })
+}
+
+pub fn read_person<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Person {
+    let mut skills = Skills {
+        vneid_level: get_str(doc, obj, "vneid_level")
+            .as_deref()
+            .and_then(VneidLevel::parse),
+        ..Skills::default()
+    };
+    for key in SKILL_FLAGS {
+        skills.set_flag(key, get_bool(doc, obj, key));
+    }
+    Person {
+        id,
+        name: get_str(doc, obj, "name").unwrap_or_default(),
+        birth_year: get_int(doc, obj, "birth_year"),
+        gender: get_str(doc, obj, "gender")
+            .as_deref()
+            .and_then(Gender::parse),
+        id_number: get_str(doc, obj, "id_number"),
+        skills,
+        created_at: get_str(doc, obj, "created_at").unwrap_or_default(),
+        created_by: get_str(doc, obj, "created_by").unwrap_or_default(),
+    }
+}
+
+pub fn read_visit<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Visit {
+    let mut services: Vec<ServiceOutcome> = records(doc, get_map(doc, obj, "services").as_ref())
+        .map(|(code, s)| ServiceOutcome {
+            service: code,
+            outcome: get_str(doc, &s, "outcome").unwrap_or_default(),
+            note: get_str(doc, &s, "note"),
+        })
+        .collect();
+    services.sort_by(|a, b| a.service.cmp(&b.service));
+    Visit {
+        id,
+        visited_at: get_str(doc, obj, "visited_at").unwrap_or_default(),
+        team_id: get_str(doc, obj, "team_id").unwrap_or_default(),
+        volunteer_ids: key_set(doc, get_map(doc, obj, "volunteers").as_ref()),
+        person_ids: key_set(doc, get_map(doc, obj, "persons").as_ref()),
+        services,
+        duration_minutes: get_int(doc, obj, "duration_minutes"),
+        follow_up_on: get_str(doc, obj, "follow_up_on"),
+        feedback: get_str(doc, obj, "feedback"),
+        consent_id: get_str(doc, obj, "consent_id"),
+        recorded_at: get_str(doc, obj, "recorded_at").unwrap_or_default(),
+        recorded_by: get_str(doc, obj, "recorded_by").unwrap_or_default(),
+    }
+}
+
+pub fn read_consent<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Consent {
+    Consent {
+        id,
+        person_id: get_str(doc, obj, "person_id").unwrap_or_default(),
+        purpose: get_str(doc, obj, "purpose").unwrap_or_default(),
+        method: get_str(doc, obj, "method")
+            .as_deref()
+            .and_then(ConsentMethod::parse)
+            .unwrap_or(ConsentMethod::Verbal),
+        given_at: get_str(doc, obj, "given_at").unwrap_or_default(),
+        recorded_by: get_str(doc, obj, "recorded_by").unwrap_or_default(),
+        withdrawn_at: get_str(doc, obj, "withdrawn_at"),
+        withdrawn_by: get_str(doc, obj, "withdrawn_by"),
+        withdrawal_reason: get_str(doc, obj, "withdrawal_reason"),
+    }
+}
+
+// ---- conflicts ----
+
+/// Which part of a document to scan for conflicts.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Everything.
+    All,
+    /// Everything but the visits, plus the named visit.
+    AllButVisits(Option<&'a str>),
+}
+
+/// The fields of the document that hold more than one value, sorted by path.
+pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope<'_>) -> Vec<Conflict> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(ObjId, String)> = vec![(ROOT, String::new())];
+    while let Some((obj, prefix)) = stack.pop() {
+        for key in doc.keys(&obj) {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}/{key}")
+            };
+            let values = doc.get_all(&obj, key.as_str()).unwrap_or_default();
+            if values.len() > 1 {
+                let winner = doc.get(&obj, key.as_str()).ok().flatten().map(|(_, id)| id);
+                let mut texts: Vec<(bool, String)> = values
+                    .iter()
+                    .map(|(v, id)| {
+                        let text = scalar(v).map(|s| scalar_text(&s)).unwrap_or_default();
+                        (Some(id) != winner.as_ref(), text)
+                    })
+                    .collect();
+                texts.sort();
+                out.push(Conflict {
+                    household_id: household_id.to_string(),
+                    path: path.clone(),
+                    values: texts.into_iter().map(|(_, t)| t).collect(),
+                });
+            }
+            if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str()) {
+                let skip = match scope {
+                    Scope::All => false,
+                    Scope::AllButVisits(selected) => {
+                        prefix == VISITS && selected != Some(key.as_str())
+                    }
+                };
+                if !skip {
+                    stack.push((child, path));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(v: &str) -> Stamp {
+        Stamp {
+            volunteer_id: v.into(),
+            at: "2026-11-23T02:00:00Z".into(),
+            at_secs: 1_795_399_200,
+        }
+    }
+
+    fn new_doc(actor: u8) -> Automerge {
+        Automerge::new().with_actor(automerge::ActorId::from(vec![actor; 16]))
+    }
+
+    #[test]
+    fn concurrent_edits_of_one_field_are_kept_as_a_conflict() {
+        let mut a = new_doc(1);
+        commit(&mut a, &stamp("v1"), "household.add", |tx| {
+            create_household(
+                tx,
+                "h1",
+                &stamp("v1"),
+                &[("phone", str_value("0912345678"))],
+                &[],
+            )
+        })
+        .unwrap();
+        let mut b = a.fork().with_actor(automerge::ActorId::from(vec![2; 16]));
+        commit(&mut a, &stamp("v1"), "household.edit", |tx| {
+            edit_household(tx, &[("phone", str_value("0911111111"))], &[], &[])
+        })
+        .unwrap();
+        commit(&mut b, &stamp("v2"), "household.edit", |tx| {
+            edit_household(tx, &[("phone", str_value("0922222222"))], &[], &[])
+        })
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        let h = read_household(&a).unwrap();
+        assert_eq!(h.conflicts.len(), 1);
+        let c = &h.conflicts[0];
+        assert_eq!(c.path, "phone");
+        assert_eq!(c.values.len(), 2);
+        assert_eq!(
+            Some(&c.values[0]),
+            h.phone.as_ref(),
+            "the shown value comes first"
+        );
+        assert!(c.values.contains(&"0911111111".to_string()));
+        assert!(c.values.contains(&"0922222222".to_string()));
+
+        // Resolving writes one value over both.
+        commit(&mut a, &stamp("v1"), "conflict.resolve", |tx| {
+            put_path(tx, "phone", ScalarValue::Str("0922222222".into())).map(|_| ())
+        })
+        .unwrap();
+        let h = read_household(&a).unwrap();
+        assert!(h.conflicts.is_empty());
+        assert_eq!(h.phone.as_deref(), Some("0922222222"));
+    }
+
+    #[test]
+    fn a_document_of_another_kind_is_refused() {
+        let mut d = new_doc(3);
+        commit(&mut d, &stamp("v"), "x", |tx| {
+            tx.put(&ROOT, "kind", "note").map(|_| ())
+        })
+        .unwrap();
+        assert!(read_household(&d).is_err());
+    }
+}

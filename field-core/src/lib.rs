@@ -1,0 +1,18 @@
+//! field-core: the device side of gocua.
+//!
+//! A local SQLite store of households, their members, consent records and support
+//! sessions (visits), each household one Automerge document so that edits made
+//! offline on several devices merge without losing anything. The facade is
+//! [`Store`]; its types are plain owned records so that it can be exposed to
+//! Android and iOS apps through UniFFI.
+
+pub mod catalogue;
+pub mod doc;
+pub mod error;
+pub mod model;
+pub mod store;
+pub mod validate;
+
+pub use error::{Error, Field, Invalid, Kind, Problem, Result};
+pub use model::*;
+pub use store::{DocChanges, DocHeads, SCHEMA_VERSION, Store};

@@ -1,0 +1,192 @@
+//! Where documents live in SQLite: a snapshot (`save()`) plus the changes made
+//! since, appended one row per change. A new change costs one small insert instead
+//! of rewriting the whole document, so a household with 500 visits records its
+//! 501st as cheaply as its 4th; every [`COMPACT_AFTER`] changes the snapshot is
+//! rewritten so that loading stays fast.
+
+use std::collections::HashMap;
+
+use automerge::{ActorId, Automerge, Change, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+
+pub const COMPACT_AFTER: i64 = 128;
+const CACHE_CAPACITY: usize = 64;
+
+pub fn heads_text(heads: &[ChangeHash]) -> String {
+    let mut hs: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    hs.sort();
+    hs.join(",")
+}
+
+/// Recently used documents kept loaded; each entry remembers the heads it was
+/// loaded at, so a write by another process is noticed and the entry reloaded.
+#[derive(Default)]
+pub struct DocCache {
+    entries: HashMap<String, (Automerge, String, u64)>,
+    clock: u64,
+}
+
+impl std::fmt::Debug for DocCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocCache")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl DocCache {
+    pub fn evict(&mut self, id: &str) {
+        self.entries.remove(id);
+    }
+
+    fn take(&mut self, id: &str, heads: &str) -> Option<Automerge> {
+        match self.entries.remove(id) {
+            Some((doc, h, _)) if h == heads => Some(doc),
+            _ => None,
+        }
+    }
+
+    pub fn put(&mut self, id: &str, doc: Automerge) {
+        self.clock += 1;
+        if self.entries.len() >= CACHE_CAPACITY
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, _, t))| *t)
+                .map(|(k, _)| k.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        let heads = heads_text(&doc.get_heads());
+        self.entries
+            .insert(id.to_string(), (doc, heads, self.clock));
+    }
+}
+
+/// The stored heads of a document, or `None` if the store does not have it.
+pub fn stored_heads(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Loads a document from SQLite (or the cache), with `actor` as its actor.
+/// `None` if the store does not have it. The caller puts it back in the cache.
+pub fn load(
+    conn: &Connection,
+    cache: &mut DocCache,
+    id: &str,
+    actor: &ActorId,
+) -> Result<Option<Automerge>> {
+    let Some(heads) = stored_heads(conn, id)? else {
+        return Ok(None);
+    };
+    if let Some(doc) = cache.take(id, &heads) {
+        return Ok(Some(doc));
+    }
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let bad = |e: automerge::AutomergeError| Error::BadDocument {
+        id: id.to_string(),
+        reason: e.to_string(),
+    };
+    let mut doc = match snapshot {
+        Some(bytes) => Automerge::load(&bytes).map_err(bad)?,
+        None => Automerge::new(),
+    };
+    let mut changes = Vec::new();
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(0)?;
+            changes.push(Change::from_bytes(bytes).map_err(|e| Error::BadDocument {
+                id: id.to_string(),
+                reason: e.to_string(),
+            })?);
+        }
+    }
+    doc.apply_changes(changes).map_err(bad)?;
+    doc.set_actor(actor.clone());
+    Ok(Some(doc))
+}
+
+/// Records new changes of a document (local or received) and its new heads.
+/// Returns how many of `changes` were new to the store.
+pub fn append(
+    conn: &Connection,
+    doc_id: &str,
+    doc: &Automerge,
+    changes: &[Change],
+    now: &str,
+) -> Result<usize> {
+    let mut added = 0;
+    {
+        let mut ins = conn.prepare_cached(
+            "INSERT OR IGNORE INTO doc_changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
+        )?;
+        for c in changes {
+            added += ins.execute(params![doc_id, c.hash().to_string(), c.raw_bytes()])?;
+        }
+    }
+    let heads = heads_text(&doc.get_heads());
+    conn.prepare_cached(
+        "INSERT INTO documents (id, kind, snapshot, heads, changes_since_snapshot, updated_at)
+         VALUES (?1, 'household', NULL, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET heads = ?2,
+             changes_since_snapshot = changes_since_snapshot + ?3, updated_at = ?4",
+    )?
+    .execute(params![doc_id, heads, added as i64, now])?;
+    let pending: i64 = conn
+        .prepare_cached("SELECT changes_since_snapshot FROM documents WHERE id = ?1")?
+        .query_row([doc_id], |r| r.get(0))?;
+    if pending >= COMPACT_AFTER {
+        compact(conn, doc_id, doc)?;
+    }
+    Ok(added)
+}
+
+/// Rewrites the snapshot and drops the change rows it now holds. Changes still
+/// waiting for missing dependencies stay as rows.
+pub fn compact(conn: &Connection, doc_id: &str, doc: &Automerge) -> Result<()> {
+    let snapshot = doc.save();
+    let mut kept = 0i64;
+    {
+        let mut sel = conn.prepare_cached("SELECT hash FROM doc_changes WHERE doc_id = ?1")?;
+        let hashes: Vec<String> = sel
+            .query_map([doc_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut del = conn.prepare_cached("DELETE FROM doc_changes WHERE hash = ?1")?;
+        for h in hashes {
+            let applied = h
+                .parse::<ChangeHash>()
+                .ok()
+                .and_then(|hash| doc.get_change_meta_by_hash(&hash))
+                .is_some();
+            if applied {
+                del.execute([&h])?;
+            } else {
+                kept += 1;
+            }
+        }
+    }
+    conn.prepare_cached(
+        "UPDATE documents SET snapshot = ?2, changes_since_snapshot = ?3 WHERE id = ?1",
+    )?
+    .execute(params![doc_id, snapshot, kept])?;
+    Ok(())
+}
+
+/// Every document id with its stored heads, in id order.
+pub fn all_heads(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, heads FROM documents ORDER BY id")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,1147 @@
+//! The local store: the facade a volunteer's app (or the CLI) calls.
+//!
+//! Every write loads the household's document, commits one Automerge change
+//! stamped with the time and the acting volunteer, and in one SQLite transaction
+//! appends the change, queues it in the outbox and updates the projection. A
+//! failure at any point leaves the store as it was.
+
+mod bundle;
+mod docs;
+mod projection;
+mod query;
+pub(crate) mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::{ActorId, Automerge, Change, ChangeHash, ScalarValue};
+use rusqlite::{Connection, TransactionBehavior, params};
+use uuid::Uuid;
+
+use crate::catalogue;
+use crate::doc::{self, FieldEdit, Scope, Stamp};
+use crate::error::{Error, Field, Kind, Problem, Result};
+use crate::model::*;
+use crate::validate as v;
+
+pub use bundle::DocChanges;
+pub use docs::COMPACT_AFTER;
+pub use schema::SCHEMA_VERSION;
+
+/// What a store holds of one document: its id and heads (hex change hashes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocHeads {
+    pub doc_id: String,
+    pub heads: Vec<String>,
+}
+
+struct Inner {
+    conn: Connection,
+    cache: docs::DocCache,
+    identity: Option<Identity>,
+}
+
+/// An open store. Safe to share between threads; calls are serialized.
+pub struct Store {
+    inner: Mutex<Inner>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn actor_for(device_id: &str) -> ActorId {
+    match Uuid::parse_str(device_id) {
+        Ok(u) => ActorId::from(u.as_bytes().as_slice()),
+        Err(_) => ActorId::from(device_id.as_bytes()),
+    }
+}
+
+impl Store {
+    /// Opens the store at `path`, creating and migrating it as needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = schema::open_connection(&path)?;
+        let rebuild = schema::migrate(&mut conn, &path)?;
+        let identity = query::identity(&conn)?;
+        let store = Store {
+            inner: Mutex::new(Inner {
+                conn,
+                cache: docs::DocCache::default(),
+                identity,
+            }),
+            path,
+        };
+        if rebuild {
+            store.rebuild_projection()?;
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave SQLite half-written (the
+        // transaction rolls back on drop), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ---- identity ----
+
+    /// Sets up the device: its volunteer, team and villages.
+    pub fn init(&self, req: InitRequest) -> Result<Identity> {
+        let mut g = self.lock();
+        if let Some(id) = &g.identity {
+            return Err(Error::AlreadyInitialized {
+                volunteer: id.volunteer_name.clone(),
+            });
+        }
+        let volunteer_name =
+            v::required_text(Field::VolunteerName, &req.volunteer_name, v::MAX_NAME)?;
+        let volunteer_phone = match req.volunteer_phone.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => Some(v::phone(p)?),
+            _ => None,
+        };
+        let team_name = v::required_text(Field::TeamName, &req.team_name, v::MAX_NAME)?;
+        let commune_code = req.commune_code.trim().to_string();
+        if query::commune(&g.conn, &commune_code)?.is_none() {
+            return Err(Error::invalid(
+                Field::CommuneCode,
+                commune_code,
+                Problem::UnknownCommune,
+            ));
+        }
+        let mut villages: Vec<String> = Vec::new();
+        for name in &req.village_names {
+            let n = v::required_text(Field::VillageName, name, v::MAX_NAME)?;
+            if !villages
+                .iter()
+                .any(|x| gocua_text::fold(x) == gocua_text::fold(&n))
+            {
+                villages.push(n);
+            }
+        }
+        if villages.is_empty() {
+            return Err(Error::invalid(Field::VillageName, "", Problem::Required));
+        }
+        let device_id = new_id();
+        let volunteer_id = new_id();
+        let team_id = new_id();
+        let tx = g
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO teams (id, name, commune_code) VALUES (?1, ?2, ?3)",
+            params![team_id, team_name, commune_code],
+        )?;
+        tx.execute(
+            "INSERT INTO volunteers (id, name, phone, team_id) VALUES (?1, ?2, ?3, ?4)",
+            params![volunteer_id, volunteer_name, volunteer_phone, team_id],
+        )?;
+        for name in &villages {
+            tx.execute(
+                "INSERT INTO villages (id, commune_code, name, name_key) VALUES (?1, ?2, ?3, ?4)",
+                params![new_id(), commune_code, name, gocua_text::sort_key(name)],
+            )?;
+        }
+        for (k, val) in [
+            ("device_id", &device_id),
+            ("volunteer_id", &volunteer_id),
+            ("team_id", &team_id),
+            ("commune_code", &commune_code),
+        ] {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, val],
+            )?;
+        }
+        tx.commit()?;
+        let identity = query::identity(&g.conn)?.ok_or(Error::NotInitialized)?;
+        g.identity = Some(identity.clone());
+        Ok(identity)
+    }
+
+    pub fn identity(&self) -> Result<Identity> {
+        self.lock().identity.clone().ok_or(Error::NotInitialized)
+    }
+
+    /// The entries of a catalogue: `service`, `outcome` or `target_group`.
+    pub fn catalogue(&self, kind: &str) -> Result<Vec<CatalogueEntry>> {
+        catalogue::list(&self.lock().conn, kind)
+    }
+
+    // ---- households ----
+
+    pub fn add_household(&self, input: NewHousehold) -> Result<Household> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let village = query::resolve_village(&ident, &input.village)?;
+        let head_name = v::required_text(Field::HeadName, &input.head_name, v::MAX_NAME)?;
+        let address = v::optional_text(Field::Address, Some(&input.address), v::MAX_ADDRESS)?;
+        let phone = opt_phone(input.phone.as_deref())?;
+        let member_count = input
+            .member_count
+            .map(|n| v::in_range(Field::MemberCount, n, 1, 100))
+            .transpose()?;
+        let device_access = opt_word(
+            Field::DeviceAccess,
+            input.device_access.as_deref(),
+            DeviceAccess::parse,
+            DeviceAccess::WORDS,
+        )?;
+        let groups = check_codes(
+            &g.conn,
+            catalogue::TARGET_GROUP,
+            Field::TargetGroup,
+            &input.target_groups,
+        )?;
+        let id = new_id();
+        let edits: Vec<FieldEdit> = vec![
+            ("commune_code", doc::str_value(village.commune_code.clone())),
+            ("village_id", doc::str_value(village.id.clone())),
+            ("head_name", doc::str_value(head_name)),
+            ("address", doc::str_value(address.unwrap_or_default())),
+            ("phone", doc::opt_str(phone)),
+            ("member_count", doc::opt_int(member_count)),
+            (
+                "device_access",
+                doc::opt_str(device_access.map(|d| d.as_str().to_string())),
+            ),
+        ];
+        let stamp = stamp(&ident);
+        let mut document = Automerge::new().with_actor(actor_for(&ident.device_id));
+        let change = doc::commit(&mut document, &stamp, "household.add", |tx| {
+            doc::create_household(tx, &id, &stamp, &edits, &groups)
+        })?;
+        persist_local(
+            &mut g,
+            &id,
+            document,
+            change,
+            &stamp,
+            Scope::AllButVisits(None),
+        )
+    }
+
+    pub fn edit_household(&self, household: &str, edit: HouseholdEdit) -> Result<Household> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let id = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let mut edits: Vec<FieldEdit> = Vec::new();
+        if let Some(vname) = &edit.village {
+            let village = query::resolve_village(&ident, vname)?;
+            edits.push(("village_id", doc::str_value(village.id)));
+            edits.push(("commune_code", doc::str_value(village.commune_code)));
+        }
+        if let Some(a) = &edit.address {
+            let a = v::optional_text(Field::Address, Some(a), v::MAX_ADDRESS)?;
+            edits.push(("address", doc::str_value(a.unwrap_or_default())));
+        }
+        if let Some(n) = &edit.head_name {
+            edits.push((
+                "head_name",
+                doc::str_value(v::required_text(Field::HeadName, n, v::MAX_NAME)?),
+            ));
+        }
+        if let Some(p) = &edit.phone {
+            edits.push(("phone", doc::opt_str(opt_phone(Some(p))?)));
+        }
+        if let Some(n) = edit.member_count {
+            edits.push((
+                "member_count",
+                doc::opt_int(Some(v::in_range(Field::MemberCount, n, 1, 100)?)),
+            ));
+        }
+        if let Some(d) = &edit.device_access {
+            let d = opt_word(
+                Field::DeviceAccess,
+                Some(d),
+                DeviceAccess::parse,
+                DeviceAccess::WORDS,
+            )?;
+            edits.push((
+                "device_access",
+                doc::opt_str(d.map(|d| d.as_str().to_string())),
+            ));
+        }
+        let add = check_codes(
+            &g.conn,
+            catalogue::TARGET_GROUP,
+            Field::TargetGroup,
+            &edit.add_target_groups,
+        )?;
+        let remove: Vec<String> = edit
+            .remove_target_groups
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect();
+        let stamp = stamp(&ident);
+        write_doc(
+            &mut g,
+            &ident,
+            &id,
+            &stamp,
+            "household.edit",
+            Scope::AllButVisits(None),
+            |tx| doc::edit_household(tx, &edits, &add, &remove),
+        )
+    }
+
+    /// The whole household, read from its document.
+    pub fn household(&self, household: &str) -> Result<Household> {
+        let mut g = self.lock();
+        let id = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let Inner { conn, cache, .. } = &mut *g;
+        let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
+            kind: Kind::Household,
+            id: id.clone(),
+        })?;
+        let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
+            id: id.clone(),
+            reason,
+        });
+        cache.put(&id, document);
+        h
+    }
+
+    pub fn list_households(
+        &self,
+        village: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<HouseholdSummary>> {
+        let g = self.lock();
+        let village_id = match village {
+            Some(name) if !name.trim().is_empty() => {
+                let ident = g.identity.as_ref().ok_or(Error::NotInitialized)?;
+                Some(query::resolve_village(ident, name)?.id)
+            }
+            _ => None,
+        };
+        query::list(&g.conn, village_id.as_deref(), None, limit)
+    }
+
+    /// Households whose head, members, address or phone match every word of
+    /// `query`, ignoring tones and marks; ordered by Vietnamese collation.
+    pub fn search(&self, query_text: &str, limit: u32) -> Result<Vec<HouseholdSummary>> {
+        let terms: Vec<String> = gocua_text::fold_terms(query_text)
+            .into_iter()
+            .map(|t| match t.strip_prefix("+84") {
+                Some(rest) => format!("0{rest}"),
+                None => t,
+            })
+            .collect();
+        if terms.is_empty() {
+            return Err(Error::invalid(Field::Value, query_text, Problem::Required));
+        }
+        query::list(&self.lock().conn, None, Some(&terms), limit)
+    }
+
+    // ---- members ----
+
+    pub fn add_member(&self, household: &str, input: NewPerson) -> Result<Person> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let name = v::required_text(Field::Name, &input.name, v::MAX_NAME)?;
+        let edits = person_edits(
+            Some(name),
+            input.birth_year,
+            input.gender.as_deref(),
+            input.id_number.as_deref(),
+            &input.skills,
+            None,
+        )?;
+        let pid = new_id();
+        let stamp = stamp(&ident);
+        let mut all = edits;
+        all.push(("created_at", doc::str_value(stamp.at.clone())));
+        all.push(("created_by", doc::str_value(stamp.volunteer_id.clone())));
+        let h = write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "member.add",
+            Scope::AllButVisits(None),
+            |tx| doc::put_record(tx, doc::MEMBERS, &pid, &all),
+        )?;
+        find_member(h, &pid)
+    }
+
+    pub fn edit_member(&self, member: &str, input: PersonEdit) -> Result<Person> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let pid = query::resolve(&g.conn, Kind::Person, member, None)?;
+        let hid = query::household_of(&g.conn, Kind::Person, &pid)?;
+        let current = self_household(&mut g, &ident, &hid)?;
+        let existing = current
+            .members
+            .iter()
+            .find(|m| m.id == pid)
+            .ok_or_else(|| Error::NotFound {
+                kind: Kind::Person,
+                id: pid.clone(),
+            })?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| v::required_text(Field::Name, n, v::MAX_NAME))
+            .transpose()?;
+        let edits = person_edits(
+            name,
+            input.birth_year,
+            input.gender.as_deref(),
+            input.id_number.as_deref(),
+            &input.skills,
+            Some(existing),
+        )?;
+        let stamp = stamp(&ident);
+        let h = write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "member.edit",
+            Scope::AllButVisits(None),
+            |tx| doc::put_record(tx, doc::MEMBERS, &pid, &edits),
+        )?;
+        find_member(h, &pid)
+    }
+
+    // ---- visits ----
+
+    pub fn record_visit(&self, household: &str, input: NewVisit) -> Result<Visit> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        if input.services.is_empty() {
+            return Err(Error::invalid(Field::ServiceCode, "", Problem::NoService));
+        }
+        let mut services = Vec::with_capacity(input.services.len());
+        for s in &input.services {
+            let service =
+                catalogue::check(&g.conn, catalogue::SERVICE, Field::ServiceCode, &s.service)?;
+            let outcome =
+                catalogue::check(&g.conn, catalogue::OUTCOME, Field::OutcomeCode, &s.outcome)?;
+            let note = v::optional_note(Field::Value, s.note.as_deref())?;
+            services.retain(|x: &ServiceOutcome| x.service != service);
+            services.push(ServiceOutcome {
+                service,
+                outcome,
+                note,
+            });
+        }
+        let mut person_ids = Vec::new();
+        for p in &input.person_ids {
+            let pid = query::resolve(&g.conn, Kind::Person, p, Some(&hid))?;
+            if !person_ids.contains(&pid) {
+                person_ids.push(pid);
+            }
+        }
+        let consent_id = match input.consent_id.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() => {
+                let cid = query::resolve(&g.conn, Kind::Consent, c, Some(&hid))?;
+                if query::consent_withdrawn(&g.conn, &cid)? {
+                    return Err(Error::invalid(
+                        Field::ConsentId,
+                        cid,
+                        Problem::AlreadyWithdrawn,
+                    ));
+                }
+                Some(cid)
+            }
+            _ => None,
+        };
+        let stamp = stamp(&ident);
+        let visited_at = match input.visited_at.as_deref() {
+            Some(t) if !t.trim().is_empty() => v::moment(Field::VisitedAt, t)?,
+            _ => stamp.at.clone(),
+        };
+        let duration = input
+            .duration_minutes
+            .map(|d| v::in_range(Field::DurationMinutes, d, 0, 24 * 60))
+            .transpose()?;
+        let follow_up = match input.follow_up_on.as_deref() {
+            Some(d) if !d.trim().is_empty() => Some(v::date(Field::FollowUpOn, d)?.to_string()),
+            _ => None,
+        };
+        let feedback = v::optional_note(Field::Value, input.feedback.as_deref())?;
+        let mut volunteers = vec![ident.volunteer_id.clone()];
+        for o in &input.other_volunteer_ids {
+            let o = o.trim().to_string();
+            if !o.is_empty() && !volunteers.contains(&o) {
+                volunteers.push(o);
+            }
+        }
+        let vid = new_id();
+        let edits: Vec<FieldEdit> = vec![
+            ("visited_at", doc::str_value(visited_at)),
+            ("team_id", doc::str_value(ident.team_id.clone())),
+            ("duration_minutes", doc::opt_int(duration)),
+            ("follow_up_on", doc::opt_str(follow_up)),
+            ("feedback", doc::opt_str(feedback)),
+            ("consent_id", doc::opt_str(consent_id)),
+            ("recorded_at", doc::str_value(stamp.at.clone())),
+            ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
+        ];
+        let h = write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "visit.record",
+            Scope::AllButVisits(Some(&vid)),
+            |tx| doc::put_visit(tx, &vid, &edits, &volunteers, &person_ids, &services),
+        )?;
+        h.visits
+            .into_iter()
+            .find(|x| x.id == vid)
+            .ok_or_else(|| Error::NotFound {
+                kind: Kind::Visit,
+                id: vid,
+            })
+    }
+
+    pub fn list_visits(&self, household: Option<&str>, limit: u32) -> Result<Vec<Visit>> {
+        let g = self.lock();
+        let hid = household
+            .map(|h| query::resolve(&g.conn, Kind::Household, h, None))
+            .transpose()?;
+        query::visits(&g.conn, hid.as_deref(), limit)
+    }
+
+    // ---- consent ----
+
+    pub fn record_consent(&self, household: &str, input: NewConsent) -> Result<Consent> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let pid = query::resolve(&g.conn, Kind::Person, &input.person_id, Some(&hid))?;
+        let purpose = v::required_text(Field::Purpose, &input.purpose, v::MAX_ADDRESS)?;
+        let method = v::word(
+            Field::ConsentMethod,
+            &input.method,
+            ConsentMethod::parse,
+            ConsentMethod::WORDS,
+        )?;
+        let stamp = stamp(&ident);
+        let given_at = match input.given_at.as_deref() {
+            Some(t) if !t.trim().is_empty() => v::moment(Field::GivenAt, t)?,
+            _ => stamp.at.clone(),
+        };
+        let cid = new_id();
+        let edits: Vec<FieldEdit> = vec![
+            ("person_id", doc::str_value(pid)),
+            ("purpose", doc::str_value(purpose)),
+            ("method", doc::str_value(method.as_str())),
+            ("given_at", doc::str_value(given_at)),
+            ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
+        ];
+        let h = write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "consent.record",
+            Scope::AllButVisits(None),
+            |tx| doc::put_record(tx, doc::CONSENTS, &cid, &edits),
+        )?;
+        h.consents
+            .into_iter()
+            .find(|c| c.id == cid)
+            .ok_or_else(|| Error::NotFound {
+                kind: Kind::Consent,
+                id: cid,
+            })
+    }
+
+    pub fn withdraw_consent(&self, consent: &str, reason: Option<String>) -> Result<Consent> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let cid = query::resolve(&g.conn, Kind::Consent, consent, None)?;
+        if query::consent_withdrawn(&g.conn, &cid)? {
+            return Err(Error::invalid(
+                Field::ConsentId,
+                cid,
+                Problem::AlreadyWithdrawn,
+            ));
+        }
+        let hid = query::household_of(&g.conn, Kind::Consent, &cid)?;
+        let reason = v::optional_note(Field::Value, reason.as_deref())?;
+        let stamp = stamp(&ident);
+        let edits: Vec<FieldEdit> = vec![
+            ("withdrawn_at", doc::str_value(stamp.at.clone())),
+            ("withdrawn_by", doc::str_value(stamp.volunteer_id.clone())),
+            ("withdrawal_reason", doc::opt_str(reason)),
+        ];
+        let h = write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "consent.withdraw",
+            Scope::AllButVisits(None),
+            |tx| doc::put_record(tx, doc::CONSENTS, &cid, &edits),
+        )?;
+        h.consents
+            .into_iter()
+            .find(|c| c.id == cid)
+            .ok_or_else(|| Error::NotFound {
+                kind: Kind::Consent,
+                id: cid,
+            })
+    }
+
+    // ---- conflicts ----
+
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        query::conflicts(&self.lock().conn)
+    }
+
+    /// Keeps `value` (one of the conflicting values) at `path` of a household.
+    pub fn resolve_conflict(&self, household: &str, path: &str, value: &str) -> Result<Household> {
+        let mut g = self.lock();
+        let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
+        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let conflict = query::conflicts(&g.conn)?
+            .into_iter()
+            .find(|c| c.household_id == hid && c.path == path)
+            .ok_or_else(|| Error::invalid(Field::Path, path, Problem::NoConflict))?;
+        if !conflict.values.iter().any(|x| x == value) {
+            return Err(Error::invalid(
+                Field::Value,
+                value,
+                Problem::NotAConflictValue {
+                    values: conflict.values,
+                },
+            ));
+        }
+        let scalar = conflict_scalar(path, value);
+        let stamp = stamp(&ident);
+        let visit = path
+            .strip_prefix("visits/")
+            .and_then(|r| r.split('/').next())
+            .map(str::to_string);
+        write_doc(
+            &mut g,
+            &ident,
+            &hid,
+            &stamp,
+            "conflict.resolve",
+            Scope::AllButVisits(visit.as_deref()),
+            |tx| doc::put_path(tx, path, scalar).map(|_| ()),
+        )?;
+        drop(g);
+        self.household(&hid)
+    }
+
+    // ---- status and maintenance ----
+
+    pub fn status(&self) -> Result<StoreStatus> {
+        query::status(&self.lock().conn)
+    }
+
+    /// Rewrites every projection row from the documents alone.
+    pub fn rebuild_projection(&self) -> Result<u64> {
+        let mut g = self.lock();
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let Inner { conn, cache, .. } = &mut *g;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for table in schema::PROJECTION_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let ids: Vec<String> = docs::all_heads(&tx)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        for id in &ids {
+            let document = docs::load(&tx, cache, id, &actor)?.ok_or_else(|| Error::NotFound {
+                kind: Kind::Household,
+                id: id.clone(),
+            })?;
+            let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
+                id: id.clone(),
+                reason,
+            })?;
+            projection::project(&tx, &h, projection::Part::Full)?;
+        }
+        tx.commit()?;
+        Ok(ids.len() as u64)
+    }
+
+    /// Every projection row as text, in a fixed order (to compare two stores).
+    pub fn projection_dump(&self) -> Result<Vec<String>> {
+        projection::dump(&self.lock().conn)
+    }
+
+    /// SQLite's own check of the file.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .lock()
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    // ---- exchange without a server ----
+
+    /// What this store holds: each document's heads.
+    pub fn doc_heads(&self) -> Result<Vec<DocHeads>> {
+        let g = self.lock();
+        Ok(docs::all_heads(&g.conn)?
+            .into_iter()
+            .map(|(doc_id, heads)| DocHeads {
+                doc_id,
+                heads: heads
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The changes this store has that a store holding `peer` lacks (all changes
+    /// when `peer` is `None`), as a bundle for [`Store::import_changes`].
+    pub fn export_changes(&self, peer: Option<&[DocHeads]>) -> Result<Vec<u8>> {
+        let mut g = self.lock();
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let Inner { conn, cache, .. } = &mut *g;
+        let mut out = Vec::new();
+        for (id, heads) in docs::all_heads(conn)? {
+            let theirs: Option<&DocHeads> = peer.and_then(|p| p.iter().find(|d| d.doc_id == id));
+            if let Some(t) = theirs {
+                let mut hs = t.heads.clone();
+                hs.sort();
+                if hs.join(",") == heads {
+                    continue;
+                }
+            }
+            let Some(document) = docs::load(conn, cache, &id, &actor)? else {
+                continue;
+            };
+            let have: Vec<ChangeHash> = theirs
+                .map(|t| {
+                    t.heads
+                        .iter()
+                        .filter_map(|h| h.parse::<ChangeHash>().ok())
+                        .filter(|h| document.get_change_meta_by_hash(h).is_some())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let changes: Vec<Vec<u8>> = document
+                .get_changes(&have)
+                .iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect();
+            cache.put(&id, document);
+            if !changes.is_empty() {
+                out.push(DocChanges {
+                    doc_id: id,
+                    changes,
+                });
+            }
+        }
+        Ok(bundle::encode(&out))
+    }
+
+    /// Applies a bundle from [`Store::export_changes`]. All or nothing: a bundle
+    /// with one bad change or document changes nothing.
+    pub fn import_changes(&self, bytes: &[u8]) -> Result<ImportReport> {
+        let docs = bundle::decode(bytes)?;
+        self.apply_doc_changes(docs)
+    }
+
+    /// Writes a household's document as a standard `.automerge` file's bytes.
+    pub fn export_doc(&self, household: &str) -> Result<Vec<u8>> {
+        let mut g = self.lock();
+        let id = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let Inner { conn, cache, .. } = &mut *g;
+        let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
+            kind: Kind::Household,
+            id: id.clone(),
+        })?;
+        let bytes = document.save();
+        cache.put(&id, document);
+        Ok(bytes)
+    }
+
+    /// Merges a household document read from a `.automerge` file.
+    pub fn import_doc(&self, bytes: &[u8]) -> Result<(String, ImportReport)> {
+        let document = Automerge::load(bytes).map_err(|e| Error::BadChanges(e.to_string()))?;
+        let h = doc::read_household(&document).map_err(Error::BadChanges)?;
+        let changes = document
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let report = self.apply_doc_changes(vec![DocChanges {
+            doc_id: h.id.clone(),
+            changes,
+        }])?;
+        Ok((h.id, report))
+    }
+
+    fn apply_doc_changes(&self, incoming: Vec<DocChanges>) -> Result<ImportReport> {
+        // Parse everything first: a bad change refuses the whole bundle.
+        let mut parsed: Vec<(String, Vec<Change>)> = Vec::with_capacity(incoming.len());
+        for d in incoming {
+            if Uuid::parse_str(&d.doc_id).is_err() {
+                return Err(Error::BadChanges(format!(
+                    "document id {:?} is not a UUID",
+                    d.doc_id
+                )));
+            }
+            let mut changes = Vec::with_capacity(d.changes.len());
+            for bytes in d.changes {
+                changes.push(
+                    Change::from_bytes(bytes)
+                        .map_err(|e| Error::BadChanges(format!("document {}: {e}", d.doc_id)))?,
+                );
+            }
+            parsed.push((d.doc_id, changes));
+        }
+        let mut g = self.lock();
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let now = v::now_utc();
+        let Inner { conn, cache, .. } = &mut *g;
+        let mut touched: Vec<String> = Vec::new();
+        let result = (|| -> Result<(ImportReport, Vec<(String, Automerge)>)> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut report = ImportReport::default();
+            let mut loaded = Vec::new();
+            for (id, changes) in parsed {
+                touched.push(id.clone());
+                let mut document = match docs::load(&tx, cache, &id, &actor)? {
+                    Some(d) => d,
+                    None => Automerge::new().with_actor(actor.clone()),
+                };
+                let (known, new): (Vec<Change>, Vec<Change>) = changes
+                    .into_iter()
+                    .partition(|c| document.get_change_meta_by_hash(&c.hash()).is_some());
+                report.changes_known += known.len() as u64;
+                if new.is_empty() {
+                    loaded.push((id, document));
+                    continue;
+                }
+                document
+                    .apply_changes(new.clone())
+                    .map_err(|e| Error::BadChanges(format!("document {id}: {e}")))?;
+                let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
+                    id: id.clone(),
+                    reason,
+                })?;
+                if h.id != id {
+                    return Err(Error::BadDocument {
+                        id: id.clone(),
+                        reason: format!("its id field says {:?}", h.id),
+                    });
+                }
+                let added = docs::append(&tx, &id, &document, &new, &now)?;
+                for c in &new {
+                    tx.prepare_cached("INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)")?
+                        .execute(params![c.hash().to_string(), id, now])?;
+                }
+                projection::project(&tx, &h, projection::Part::Full)?;
+                report.documents += 1;
+                report.changes_applied += added as u64;
+                report.conflicts += h.conflicts.len() as u64;
+                loaded.push((id, document));
+            }
+            tx.commit()?;
+            Ok((report, loaded))
+        })();
+        match result {
+            Ok((report, loaded)) => {
+                for (id, d) in loaded {
+                    cache.put(&id, d);
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                for id in touched {
+                    cache.evict(&id);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+// ---- helpers shared by the writes ----
+
+fn stamp(ident: &Identity) -> Stamp {
+    let now = time::OffsetDateTime::now_utc();
+    Stamp {
+        volunteer_id: ident.volunteer_id.clone(),
+        at: v::format_utc(now).unwrap_or_default(),
+        at_secs: now.unix_timestamp(),
+    }
+}
+
+fn opt_phone(p: Option<&str>) -> Result<Option<String>> {
+    match p.map(str::trim) {
+        Some(p) if !p.is_empty() => v::phone(p).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn opt_word<T>(
+    field: Field,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    words: &[&'static str],
+) -> Result<Option<T>> {
+    match value.map(str::trim) {
+        Some(w) if !w.is_empty() => v::word(field, w, parse, words).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn check_codes(
+    conn: &Connection,
+    kind: &str,
+    field: Field,
+    codes: &[String],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for c in codes {
+        let c = catalogue::check(conn, kind, field, c)?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn person_edits(
+    name: Option<String>,
+    birth_year: Option<i64>,
+    gender: Option<&str>,
+    id_number: Option<&str>,
+    skills: &SkillsEdit,
+    existing: Option<&Person>,
+) -> Result<Vec<FieldEdit>> {
+    let mut edits: Vec<FieldEdit> = Vec::new();
+    if let Some(n) = name {
+        edits.push(("name", doc::str_value(n)));
+    }
+    let year = birth_year
+        .map(|y| v::birth_year(y, v::this_year()))
+        .transpose()?;
+    if let Some(y) = year {
+        edits.push(("birth_year", doc::opt_int(Some(y))));
+    }
+    let gender_value = match gender {
+        Some(g) => opt_word(Field::Gender, Some(g), Gender::parse, Gender::WORDS)?,
+        None => existing.and_then(|p| p.gender),
+    };
+    if gender.is_some() {
+        edits.push((
+            "gender",
+            doc::opt_str(gender_value.map(|g| g.as_str().to_string())),
+        ));
+    }
+    let effective_year = year.or_else(|| existing.and_then(|p| p.birth_year));
+    let number = match id_number.map(str::trim) {
+        Some("") => Some(None),
+        Some(n) => Some(Some(v::id_number(n, effective_year, gender_value)?)),
+        None => None,
+    };
+    match number {
+        Some(n) => edits.push(("id_number", doc::opt_str(n))),
+        None => {
+            // A changed birth year or gender must still agree with a stored number.
+            if let Some(n) = existing.and_then(|p| p.id_number.as_deref())
+                && (year.is_some() || gender.is_some())
+            {
+                v::id_number(n, effective_year, gender_value)?;
+            }
+        }
+    }
+    if let Some(l) = skills.vneid_level.as_deref() {
+        let level = opt_word(
+            Field::VneidLevel,
+            Some(l),
+            VneidLevel::parse,
+            VneidLevel::WORDS,
+        )?;
+        edits.push((
+            "vneid_level",
+            doc::opt_str(level.map(|l| l.as_str().to_string())),
+        ));
+    }
+    for (key, val) in skills.flags() {
+        if let Some(b) = val {
+            edits.push((key, doc::opt_bool(Some(b))));
+        }
+    }
+    Ok(edits)
+}
+
+fn find_member(h: Household, pid: &str) -> Result<Person> {
+    h.members
+        .into_iter()
+        .find(|m| m.id == pid)
+        .ok_or_else(|| Error::NotFound {
+            kind: Kind::Person,
+            id: pid.to_string(),
+        })
+}
+
+/// How a chosen conflict value is written back: numbers and flags keep their type.
+fn conflict_scalar(path: &str, value: &str) -> ScalarValue {
+    let key = path.rsplit('/').next().unwrap_or(path);
+    match key {
+        "member_count" | "birth_year" | "duration_minutes" | "schema_version" => {
+            match value.parse::<i64>() {
+                Ok(i) => ScalarValue::Int(i),
+                Err(_) => ScalarValue::Str(value.into()),
+            }
+        }
+        k if SKILL_FLAGS.contains(&k) => match value {
+            "true" => ScalarValue::Boolean(true),
+            "false" => ScalarValue::Boolean(false),
+            _ => ScalarValue::Str(value.into()),
+        },
+        _ => ScalarValue::Str(value.into()),
+    }
+}
+
+/// The household read from its document (members, consents, no visits).
+fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Household> {
+    let actor = actor_for(&ident.device_id);
+    let document =
+        docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
+            kind: Kind::Household,
+            id: hid.to_string(),
+        })?;
+    let h = doc::read_household_part(&document, Scope::AllButVisits(None)).map_err(|reason| {
+        Error::BadDocument {
+            id: hid.to_string(),
+            reason,
+        }
+    });
+    g.cache.put(hid, document);
+    h
+}
+
+/// Loads household `hid`, commits `f` on it and persists the change.
+fn write_doc<F>(
+    g: &mut Inner,
+    ident: &Identity,
+    hid: &str,
+    stamp: &Stamp,
+    action: &str,
+    scope: Scope<'_>,
+    f: F,
+) -> Result<Household>
+where
+    F: FnOnce(
+        &mut automerge::transaction::Transaction<'_>,
+    ) -> Result<(), automerge::AutomergeError>,
+{
+    let actor = actor_for(&ident.device_id);
+    let mut document =
+        docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
+            kind: Kind::Household,
+            id: hid.to_string(),
+        })?;
+    let change = match doc::commit(&mut document, stamp, action, f) {
+        Ok(c) => c,
+        Err(e) => {
+            g.cache.evict(hid);
+            return Err(e.into());
+        }
+    };
+    persist_local(g, hid, document, change, stamp, scope)
+}
+
+/// One SQLite transaction: the change, the outbox row and the projection.
+fn persist_local(
+    g: &mut Inner,
+    hid: &str,
+    document: Automerge,
+    change: Option<Change>,
+    stamp: &Stamp,
+    scope: Scope<'_>,
+) -> Result<Household> {
+    let h = doc::read_household_part(&document, scope).map_err(|reason| Error::BadDocument {
+        id: hid.to_string(),
+        reason,
+    })?;
+    let Some(change) = change else {
+        g.cache.put(hid, document);
+        return Ok(h);
+    };
+    let result = (|| -> Result<()> {
+        let tx = g
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have written this document since we loaded it.
+        let stored = docs::stored_heads(&tx, hid)?;
+        let expected: Vec<ChangeHash> = change.deps().to_vec();
+        if let Some(stored) = stored
+            && stored != docs::heads_text(&expected)
+        {
+            return Err(Error::BadDocument {
+                id: hid.to_string(),
+                reason: "changed by another process meanwhile; try again".into(),
+            });
+        }
+        docs::append(
+            &tx,
+            hid,
+            &document,
+            std::slice::from_ref(&change),
+            &stamp.at,
+        )?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![change.hash().to_string(), hid, stamp.at])?;
+        projection::project(&tx, &h, projection::Part::AllButVisits)?;
+        tx.commit()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            g.cache.put(hid, document);
+            Ok(h)
+        }
+        Err(e) => {
+            g.cache.evict(hid);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Reads from the projection and the reference tables.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Field, Kind, Problem, Result};
+use crate::model::{
+    Conflict, HouseholdSummary, Identity, ServiceOutcome, StoreStatus, Village, Visit,
+};
+
+fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// (commune name, province name) of a commune in force.
+pub fn commune(conn: &Connection, code: &str) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.name, p.name FROM areas c JOIN areas p
+               ON p.list = c.list AND p.level = 'province' AND p.code = c.parent_code
+             WHERE c.list = '2025' AND c.level = 'commune' AND c.code = ?1",
+        )?
+        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+pub fn identity(conn: &Connection) -> Result<Option<Identity>> {
+    let (Some(device_id), Some(volunteer_id), Some(team_id), Some(commune_code)) = (
+        meta(conn, "device_id")?,
+        meta(conn, "volunteer_id")?,
+        meta(conn, "team_id")?,
+        meta(conn, "commune_code")?,
+    ) else {
+        return Ok(None);
+    };
+    let (volunteer_name, volunteer_phone): (String, Option<String>) = conn.query_row(
+        "SELECT name, phone FROM volunteers WHERE id = ?1",
+        [&volunteer_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let team_name: String =
+        conn.query_row("SELECT name FROM teams WHERE id = ?1", [&team_id], |r| {
+            r.get(0)
+        })?;
+    let (commune_name, province_name) = commune(conn, &commune_code)?.unwrap_or_default();
+    let mut stmt =
+        conn.prepare("SELECT id, commune_code, name FROM villages ORDER BY name_key, id")?;
+    let villages = stmt
+        .query_map([], |r| {
+            Ok(Village {
+                id: r.get(0)?,
+                commune_code: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Identity {
+        device_id,
+        volunteer_id,
+        volunteer_name,
+        volunteer_phone,
+        team_id,
+        team_name,
+        commune_code,
+        commune_name,
+        province_name,
+        villages,
+    }))
+}
+
+/// A village of the device by id or by name (ignoring tones and case); blank
+/// means the device's only village.
+pub fn resolve_village(ident: &Identity, wanted: &str) -> Result<Village> {
+    let wanted = wanted.trim();
+    if wanted.is_empty() {
+        return match ident.villages.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(Error::invalid(Field::VillageId, "", Problem::Required)),
+        };
+    }
+    let folded = gocua_text::fold(wanted);
+    ident
+        .villages
+        .iter()
+        .find(|v| v.id == wanted)
+        .or_else(|| {
+            ident
+                .villages
+                .iter()
+                .find(|v| gocua_text::fold(&v.name) == folded)
+        })
+        .cloned()
+        .ok_or_else(|| Error::invalid(Field::VillageId, wanted, Problem::UnknownVillage))
+}
+
+fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Household => "households",
+        Kind::Person => "persons",
+        Kind::Visit => "visits",
+        Kind::Consent => "consents",
+        Kind::Village => "villages",
+    }
+}
+
+/// A full id, or the unique id ending with `wanted` (the short ids the CLI shows),
+/// optionally within one household.
+pub fn resolve(
+    conn: &Connection,
+    kind: Kind,
+    wanted: &str,
+    household: Option<&str>,
+) -> Result<String> {
+    let wanted = wanted.trim().to_ascii_lowercase();
+    let not_found = || Error::NotFound {
+        kind,
+        id: wanted.clone(),
+    };
+    if wanted.len() < 4 || !wanted.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(not_found());
+    }
+    let t = table(kind);
+    let scope = match (kind, household) {
+        (Kind::Household, Some(_)) => " AND id = ?2",
+        (_, Some(_)) => " AND household_id = ?2",
+        _ => " AND ?2 IS NULL",
+    };
+    let sql = format!("SELECT id FROM {t} WHERE (id = ?1 OR id LIKE '%' || ?1){scope} LIMIT 2");
+    let ids: Vec<String> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![wanted, household], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(not_found()),
+        _ if ids.contains(&wanted) => Ok(wanted),
+        _ => Err(Error::Ambiguous { kind, id: wanted }),
+    }
+}
+
+pub fn household_of(conn: &Connection, kind: Kind, id: &str) -> Result<String> {
+    let sql = format!("SELECT household_id FROM {} WHERE id = ?1", table(kind));
+    conn.prepare_cached(&sql)?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            kind,
+            id: id.to_string(),
+        })
+}
+
+pub fn consent_withdrawn(conn: &Connection, id: &str) -> Result<bool> {
+    let w: Option<Option<String>> = conn
+        .prepare_cached("SELECT withdrawn_at FROM consents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(matches!(w, Some(Some(_))))
+}
+
+fn like_term(t: &str) -> String {
+    let mut s = String::with_capacity(t.len() + 2);
+    s.push('%');
+    for c in t.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+/// Households, optionally of one village and matching every folded term, in
+/// Vietnamese collation order of the head's name.
+pub fn list(
+    conn: &Connection,
+    village_id: Option<&str>,
+    terms: Option<&[String]>,
+    limit: u32,
+) -> Result<Vec<HouseholdSummary>> {
+    let mut sql = String::from(
+        "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
+            (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id),
+            (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id),
+            (SELECT MAX(visited_at) FROM visits x WHERE x.household_id = h.id),
+            (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id)
+         FROM households h LEFT JOIN villages v ON v.id = h.village_id WHERE 1 = 1",
+    );
+    let mut args: Vec<String> = Vec::new();
+    if let Some(v) = village_id {
+        args.push(v.to_string());
+        sql.push_str(&format!(" AND h.village_id = ?{}", args.len()));
+    }
+    for t in terms.unwrap_or(&[]) {
+        args.push(like_term(t));
+        sql.push_str(&format!(
+            " AND h.search_text LIKE ?{} ESCAPE '\\'",
+            args.len()
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY h.head_key, h.id LIMIT {limit}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok(HouseholdSummary {
+                id: r.get(0)?,
+                village_id: r.get(1)?,
+                village_name: r.get(2)?,
+                head_name: r.get(3)?,
+                address: r.get(4)?,
+                phone: r.get(5)?,
+                members: r.get(6)?,
+                visits: r.get(7)?,
+                last_visit_at: r.get(8)?,
+                conflicts: r.get(9)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn split_ids(s: String) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Visits, newest first.
+pub fn visits(conn: &Connection, household: Option<&str>, limit: u32) -> Result<Vec<Visit>> {
+    let sql = format!(
+        "SELECT id, visited_at, team_id, volunteer_ids, person_ids, duration_minutes,
+            follow_up_on, feedback, consent_id, recorded_at, recorded_by
+         FROM visits WHERE (?1 IS NULL OR household_id = ?1)
+         ORDER BY visited_at DESC, id DESC LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut out: Vec<Visit> = stmt
+        .query_map([household], |r| {
+            Ok(Visit {
+                id: r.get(0)?,
+                visited_at: r.get(1)?,
+                team_id: r.get(2)?,
+                volunteer_ids: split_ids(r.get(3)?),
+                person_ids: split_ids(r.get(4)?),
+                services: Vec::new(),
+                duration_minutes: r.get(5)?,
+                follow_up_on: r.get(6)?,
+                feedback: r.get(7)?,
+                consent_id: r.get(8)?,
+                recorded_at: r.get(9)?,
+                recorded_by: r.get(10)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut svc = conn.prepare_cached(
+        "SELECT service_code, outcome, note FROM visit_services WHERE visit_id = ?1 ORDER BY service_code",
+    )?;
+    for v in &mut out {
+        v.services = svc
+            .query_map([&v.id], |r| {
+                Ok(ServiceOutcome {
+                    service: r.get(0)?,
+                    outcome: r.get(1)?,
+                    note: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    Ok(out)
+}
+
+pub fn conflicts(conn: &Connection) -> Result<Vec<Conflict>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.household_id, c.path, c.value_list FROM conflicts c
+         JOIN households h ON h.id = c.household_id ORDER BY h.head_key, c.household_id, c.path",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            let values: String = r.get(2)?;
+            Ok(Conflict {
+                household_id: r.get(0)?,
+                path: r.get(1)?,
+                values: serde_json::from_str(&values).unwrap_or_default(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn status(conn: &Connection) -> Result<StoreStatus> {
+    let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(StoreStatus {
+        households: count("SELECT COUNT(*) FROM households")?,
+        persons: count("SELECT COUNT(*) FROM persons")?,
+        visits: count("SELECT COUNT(*) FROM visits")?,
+        pending_changes: count("SELECT COUNT(*) FROM outbox")?,
+        conflicts: count("SELECT COUNT(*) FROM conflicts")?,
+        schema_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+        last_change_at: conn
+            .query_row("SELECT MAX(updated_at) FROM documents", [], |r| r.get(0))?,
+    })
+}

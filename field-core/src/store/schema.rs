@@ -1,0 +1,305 @@
+//! Opening the SQLite file, its migrations and the reference data it is seeded with.
+//!
+//! The store is opened through [`open_connection`] alone, so that an encrypted store
+//! (SQLCipher) can be switched on there without touching the rest.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, params};
+
+use crate::catalogue;
+use crate::error::{Error, Result};
+
+/// Durable tables (documents, changes, outbox, identity, reference data) and the
+/// projection tables. The projection is derived from the documents and can be
+/// rebuilt at any time; a migration that changes it ends with a rebuild.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first layout.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+    CREATE TABLE areas (
+        list TEXT NOT NULL,          -- 'legacy-2024' or '2025'
+        level TEXT NOT NULL,         -- 'province', 'district', 'commune'
+        code TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT,
+        parent_code TEXT,
+        valid_from TEXT,
+        valid_to TEXT,
+        PRIMARY KEY (list, level, code)
+    ) STRICT;
+    CREATE TABLE area_successions (
+        legacy_code TEXT NOT NULL,
+        code TEXT NOT NULL,
+        is_default INTEGER NOT NULL,
+        PRIMARY KEY (legacy_code, code)
+    ) STRICT;
+    CREATE TABLE catalogue (
+        kind TEXT NOT NULL,          -- 'service', 'outcome', 'target_group'
+        code TEXT NOT NULL,
+        name_vi TEXT NOT NULL,
+        name_en TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (kind, code)
+    ) STRICT;
+    CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT NOT NULL, commune_code TEXT NOT NULL) STRICT;
+    CREATE TABLE volunteers (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT, team_id TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE villages (
+        id TEXT PRIMARY KEY, commune_code TEXT NOT NULL, name TEXT NOT NULL, name_key BLOB NOT NULL
+    ) STRICT;
+
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        snapshot BLOB,               -- Automerge save(); NULL until the first compaction
+        heads TEXT NOT NULL,         -- sorted change hashes, comma-separated
+        changes_since_snapshot INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE doc_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        bytes BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX doc_changes_doc ON doc_changes (doc_id, seq);
+    -- Changes the server has not acknowledged yet (drained by sync).
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash TEXT NOT NULL UNIQUE,
+        doc_id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE households (
+        id TEXT PRIMARY KEY,
+        schema_version INTEGER NOT NULL,
+        commune_code TEXT NOT NULL,
+        village_id TEXT NOT NULL,
+        address TEXT NOT NULL,
+        head_name TEXT NOT NULL,
+        head_key BLOB NOT NULL,
+        phone TEXT,
+        member_count INTEGER,
+        device_access TEXT,
+        target_groups TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        search_text TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX households_village ON households (village_id, head_key);
+    CREATE INDEX households_head ON households (head_key);
+    CREATE TABLE persons (
+        id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        name_key BLOB NOT NULL,
+        birth_year INTEGER,
+        gender TEXT,
+        id_number TEXT,
+        vneid_level TEXT,
+        vneid_activated INTEGER,
+        bank_account INTEGER,
+        public_service_account INTEGER,
+        ehealth_book INTEGER,
+        digital_signature INTEGER,
+        basic_skills_certified INTEGER,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX persons_household ON persons (household_id);
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        visited_at TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        volunteer_ids TEXT NOT NULL,
+        person_ids TEXT NOT NULL,
+        duration_minutes INTEGER,
+        follow_up_on TEXT,
+        feedback TEXT,
+        consent_id TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX visits_household ON visits (household_id, visited_at);
+    CREATE TABLE visit_services (
+        visit_id TEXT NOT NULL,
+        household_id TEXT NOT NULL,
+        service_code TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        note TEXT,
+        PRIMARY KEY (visit_id, service_code)
+    ) STRICT;
+    CREATE INDEX visit_services_household ON visit_services (household_id);
+    CREATE TABLE consents (
+        id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        method TEXT NOT NULL,
+        given_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        withdrawn_at TEXT,
+        withdrawn_by TEXT,
+        withdrawal_reason TEXT
+    ) STRICT;
+    CREATE INDEX consents_household ON consents (household_id);
+    CREATE TABLE conflicts (
+        household_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        value_list TEXT NOT NULL,    -- JSON array, the value shown first
+        PRIMARY KEY (household_id, path)
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The projection tables, in the order `rebuild` clears and compares them.
+pub const PROJECTION_TABLES: &[&str] = &[
+    "households",
+    "persons",
+    "visits",
+    "visit_services",
+    "consents",
+    "conflicts",
+];
+
+/// Opens (creating if needed) the SQLite file with the store's settings.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // WAL: a process killed mid-write leaves the last committed state; NORMAL
+    // sync loses no committed transaction on a process crash (only on power loss
+    // may the last few be lost), at a fraction of FULL's cost per write.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], seeding reference data on creation.
+/// Returns whether the projection must be rebuilt.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<bool> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::TooNew {
+            path: path.display().to_string(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tracing::info!(from = i, to = i + 1, "migrating store schema");
+        tx.execute_batch(sql)?;
+    }
+    if found == 0 {
+        seed_reference(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    // Every migration after the first changes the projection's layout.
+    Ok(found > 0)
+}
+
+/// Loads the administrative units and the services catalogue shipped with gocua.
+fn seed_reference(tx: &Transaction<'_>) -> Result<()> {
+    let reference = |e: gocua_admin_units::Error| Error::Reference(e.to_string());
+    let current = gocua_admin_units::current().map_err(reference)?;
+    let legacy = gocua_admin_units::legacy().map_err(reference)?;
+    let successions = gocua_admin_units::successions().map_err(reference)?;
+    let new_list = "2025";
+    let old_list = "legacy-2024";
+    let from = Some(gocua_admin_units::REFORM_DATE);
+    let to = Some(gocua_admin_units::LEGACY_LAST_DAY);
+    {
+        let mut area = tx.prepare(
+            "INSERT OR IGNORE INTO areas (list, level, code, name, kind, parent_code, valid_from, valid_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for c in &current {
+            area.execute(params![
+                new_list,
+                "province",
+                c.province_code,
+                c.province_name,
+                None::<&str>,
+                None::<&str>,
+                from,
+                None::<&str>
+            ])?;
+            area.execute(params![
+                new_list,
+                "commune",
+                c.code,
+                c.name,
+                c.kind,
+                c.province_code,
+                from,
+                None::<&str>
+            ])?;
+        }
+        for c in &legacy {
+            area.execute(params![
+                old_list,
+                "province",
+                c.province_code,
+                c.province_name,
+                None::<&str>,
+                None::<&str>,
+                None::<&str>,
+                to
+            ])?;
+            area.execute(params![
+                old_list,
+                "district",
+                c.district_code,
+                c.district_name,
+                None::<&str>,
+                c.province_code,
+                None::<&str>,
+                to
+            ])?;
+            area.execute(params![
+                old_list,
+                "commune",
+                c.code,
+                c.name,
+                c.kind,
+                c.district_code,
+                None::<&str>,
+                to
+            ])?;
+        }
+        let mut succ = tx.prepare(
+            "INSERT OR IGNORE INTO area_successions (legacy_code, code, is_default) VALUES (?1, ?2, ?3)",
+        )?;
+        for s in &successions {
+            succ.execute(params![s.legacy_commune_code, s.commune_code, s.is_default])?;
+        }
+    }
+    catalogue::seed(tx)?;
+    let attribution = gocua_admin_units::ATTRIBUTION;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('reference_attribution', ?1)",
+        [attribution],
+    )?;
+    Ok(())
+}
