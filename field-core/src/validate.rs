@@ -58,17 +58,18 @@ pub fn phone(value: &str) -> Result<String> {
     let raw = gocua_text::clean(value);
     let bad = || Error::invalid(Field::Phone, raw.clone(), Problem::BadPhone);
     let mut digits = String::with_capacity(raw.len());
-    for (i, c) in raw.chars().enumerate() {
+    let mut plus = false;
+    for c in raw.chars() {
         match c {
             '0'..='9' => digits.push(c),
-            '+' if i == 0 => {}
+            '+' if digits.is_empty() && !plus => plus = true,
             ' ' | '.' | '-' | '(' | ')' => {}
             _ => return Err(bad()),
         }
     }
     let national = if let Some(rest) = digits.strip_prefix("0084") {
         format!("0{rest}")
-    } else if raw.starts_with('+') || raw.starts_with("(+") {
+    } else if plus {
         match digits.strip_prefix("84") {
             Some(rest) => format!("0{rest}"),
             None => return Err(bad()),

@@ -44,7 +44,8 @@ pub struct Commune {
     pub kind: String,
 }
 
-/// A commune-level unit of the three-tier list in force before the reform.
+/// A commune-level unit of the three-tier list in force before the reform. A
+/// district without communes has one row with an empty commune code.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LegacyCommune {
     pub province_code: String,
@@ -125,7 +126,11 @@ pub fn legacy() -> Result<Vec<LegacyCommune>, Error> {
     let rows: Vec<LegacyCommune> = parse(LEGACY_CSV.as_bytes())?;
     for c in &rows {
         check_code(&c.province_code, 2, "province")?;
-        check_code(&c.code, 5, "commune")?;
+        check_code(&c.district_code, 3, "district")?;
+        // Five island districts (Bạch Long Vĩ, Cồn Cỏ, Hoàng Sa, ...) had no communes.
+        if !c.code.is_empty() {
+            check_code(&c.code, 5, "commune")?;
+        }
     }
     Ok(rows)
 }

@@ -226,6 +226,7 @@ impl Store {
             &mut g,
             &id,
             document,
+            None,
             change,
             &stamp,
             Scope::AllButVisits(None),
@@ -1077,6 +1078,7 @@ where
             kind: Kind::Household,
             id: hid.to_string(),
         })?;
+    let before = docs::heads_text(&document.get_heads());
     let change = match doc::commit(&mut document, stamp, action, f) {
         Ok(c) => c,
         Err(e) => {
@@ -1084,14 +1086,16 @@ where
             return Err(e.into());
         }
     };
-    persist_local(g, hid, document, change, stamp, scope)
+    persist_local(g, hid, document, Some(before), change, stamp, scope)
 }
 
 /// One SQLite transaction: the change, the outbox row and the projection.
+/// `before` is the heads the document was loaded at (`None` for a new one).
 fn persist_local(
     g: &mut Inner,
     hid: &str,
     document: Automerge,
+    before: Option<String>,
     change: Option<Change>,
     stamp: &Stamp,
     scope: Scope<'_>,
@@ -1109,11 +1113,7 @@ fn persist_local(
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another process may have written this document since we loaded it.
-        let stored = docs::stored_heads(&tx, hid)?;
-        let expected: Vec<ChangeHash> = change.deps().to_vec();
-        if let Some(stored) = stored
-            && stored != docs::heads_text(&expected)
-        {
+        if docs::stored_heads(&tx, hid)? != before {
             return Err(Error::BadDocument {
                 id: hid.to_string(),
                 reason: "changed by another process meanwhile; try again".into(),

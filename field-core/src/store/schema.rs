@@ -156,6 +156,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (household_id, path)
     ) STRICT;
     "#,
+    // 2: follow-ups due are looked up by date.
+    r#"
+    CREATE INDEX visits_follow_up ON visits (follow_up_on) WHERE follow_up_on IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -277,6 +281,9 @@ fn seed_reference(tx: &Transaction<'_>) -> Result<()> {
                 None::<&str>,
                 to
             ])?;
+            if c.code.is_empty() {
+                continue;
+            }
             area.execute(params![
                 old_list,
                 "commune",

@@ -1,0 +1,283 @@
+//! Merging stores without a server: any exchange order converges, clashes are kept.
+
+use field_core::*;
+use proptest::prelude::*;
+use tempfile::TempDir;
+
+fn device(dir: &TempDir, name: &str) -> Store {
+    let s = Store::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+    s.init(InitRequest {
+        volunteer_name: format!("Tình nguyện viên {name}"),
+        volunteer_phone: None,
+        team_name: "Tổ CNSCĐ".into(),
+        commune_code: "00097".into(),
+        village_names: vec!["Thôn Đông".into()],
+    })
+    .unwrap();
+    s
+}
+
+/// Sends `from` what `to` lacks.
+fn send(from: &Store, to: &Store) -> ImportReport {
+    let bundle = from.export_changes(Some(&to.doc_heads().unwrap())).unwrap();
+    to.import_changes(&bundle).unwrap()
+}
+
+fn converge(stores: &[Store]) {
+    for _ in 0..2 {
+        for a in stores {
+            for b in stores {
+                if !std::ptr::eq(a, b) {
+                    send(a, b);
+                }
+            }
+        }
+    }
+}
+
+fn assert_identical(stores: &[Store]) {
+    let heads = stores[0].doc_heads().unwrap();
+    let rows = stores[0].projection_dump().unwrap();
+    for s in &stores[1..] {
+        assert_eq!(s.doc_heads().unwrap(), heads);
+        assert_eq!(s.projection_dump().unwrap(), rows);
+    }
+    for d in &heads {
+        let h0 = stores[0].household(&d.doc_id).unwrap();
+        for s in &stores[1..] {
+            assert_eq!(s.household(&d.doc_id).unwrap(), h0);
+        }
+    }
+}
+
+fn visit(service: &str) -> NewVisit {
+    NewVisit {
+        services: vec![ServiceOutcome {
+            service: service.into(),
+            outcome: "done".into(),
+            note: None,
+        }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn same_field_edited_on_two_devices_keeps_both_values() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = a
+        .add_household(NewHousehold {
+            head_name: "Nguyễn Văn Hạnh".into(),
+            phone: Some("0912000111".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let m = a
+        .add_member(
+            &h.id,
+            NewPerson {
+                name: "Lê Thị Hoa".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    send(&a, &b);
+    // Offline on both: the same phone changed, a visit each, the member edited on b.
+    a.edit_household(
+        &h.id,
+        HouseholdEdit {
+            phone: Some("0911111111".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.edit_household(
+        &h.id,
+        HouseholdEdit {
+            phone: Some("0922222222".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.record_visit(&h.id, visit("vneid_register")).unwrap();
+    b.record_visit(&h.id, visit("ehealth_book")).unwrap();
+    b.edit_member(
+        &m.id,
+        PersonEdit {
+            birth_year: Some(1970),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let report = send(&b, &a);
+    assert_eq!(report.conflicts, 1);
+    send(&a, &b);
+    let stores = [a, b];
+    assert_identical(&stores);
+    let [a, b] = stores;
+    let shown = a.household(&h.id).unwrap();
+    assert_eq!(shown.visits.len(), 2, "both visits kept");
+    assert_eq!(shown.members[0].birth_year, Some(1970));
+    let conflicts = a.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].path, "phone");
+    let mut values = conflicts[0].values.clone();
+    values.sort();
+    assert_eq!(values, vec!["0911111111", "0922222222"]);
+    assert_eq!(b.conflicts().unwrap(), conflicts);
+
+    // Resolving is an edit like any other: it travels and clears the conflict.
+    a.resolve_conflict(&h.id, "phone", "0922222222").unwrap();
+    send(&a, &b);
+    assert!(a.conflicts().unwrap().is_empty());
+    assert!(b.conflicts().unwrap().is_empty());
+    assert_eq!(
+        b.household(&h.id).unwrap().phone.as_deref(),
+        Some("0922222222")
+    );
+    // A value that was not in the clash is refused.
+    assert!(a.resolve_conflict(&h.id, "phone", "0933333333").is_err());
+}
+
+#[test]
+fn a_bad_bundle_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    a.add_household(NewHousehold {
+        head_name: "Hộ A".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut bundle = a.export_changes(None).unwrap();
+    let before = b.projection_dump().unwrap();
+    // Truncated, corrupted and foreign bytes.
+    assert!(b.import_changes(&bundle[..bundle.len() - 3]).is_err());
+    let last = bundle.len() - 10;
+    bundle[last] ^= 0xff;
+    assert!(b.import_changes(&bundle).is_err());
+    assert!(b.import_changes(b"GOCUA-CHANGES/1\n").unwrap().documents == 0);
+    assert!(b.import_changes(&[0u8; 64]).is_err());
+    assert_eq!(b.projection_dump().unwrap(), before);
+    assert_eq!(b.status().unwrap().households, 0);
+}
+
+#[test]
+fn receiving_twice_adds_nothing() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = a
+        .add_household(NewHousehold {
+            head_name: "Hộ A".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    a.record_visit(&h.id, visit("cccd")).unwrap();
+    let bundle = a.export_changes(None).unwrap();
+    let first = b.import_changes(&bundle).unwrap();
+    assert_eq!(first.changes_applied, 2);
+    let second = b.import_changes(&bundle).unwrap();
+    assert_eq!((second.changes_applied, second.changes_known), (0, 2));
+    assert_eq!(b.status().unwrap().visits, 1);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Add { head: usize },
+    Phone { h: usize, phone: usize },
+    Head { h: usize, head: usize },
+    Member { h: usize, name: usize },
+    Visit { h: usize, service: usize },
+    Send { to: usize },
+}
+
+const HEADS: &[&str] = &[
+    "Nguyễn Văn Hạnh",
+    "Trần Thị Thủy",
+    "Đàm Văn Đức",
+    "Lê Thị Hoà",
+];
+const PHONES: &[&str] = &["0912000111", "0987654321", "0356789012", "02438250000"];
+const SERVICES: &[&str] = &[
+    "vneid_register",
+    "ehealth_book",
+    "bank_account",
+    "scam_awareness",
+];
+
+fn op() -> impl Strategy<Value = (usize, Op)> {
+    let o = prop_oneof![
+        (0..HEADS.len()).prop_map(|head| Op::Add { head }),
+        (0..8usize, 0..PHONES.len()).prop_map(|(h, phone)| Op::Phone { h, phone }),
+        (0..8usize, 0..HEADS.len()).prop_map(|(h, head)| Op::Head { h, head }),
+        (0..8usize, 0..HEADS.len()).prop_map(|(h, name)| Op::Member { h, name }),
+        (0..8usize, 0..SERVICES.len()).prop_map(|(h, service)| Op::Visit { h, service }),
+        (0..3usize).prop_map(|to| Op::Send { to }),
+    ];
+    (0..3usize, o)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Three devices edit concurrently (the same households included) and exchange
+    /// changes in a random order; after everyone has heard from everyone they hold
+    /// identical documents and identical projection rows, and no visit is lost.
+    #[test]
+    fn any_exchange_order_converges(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = TempDir::new().unwrap();
+        let stores: Vec<Store> = (0..3).map(|i| device(&dir, &i.to_string())).collect();
+        // Two shared households to clash on.
+        let mut ids = Vec::new();
+        for head in &HEADS[..2] {
+            ids.push(stores[0].add_household(NewHousehold { head_name: (*head).into(), ..Default::default() }).unwrap().id);
+        }
+        send(&stores[0], &stores[1]);
+        send(&stores[0], &stores[2]);
+        let mut visits = 0;
+        for (who, op) in ops {
+            let s = &stores[who];
+            // A device edits only the households it has.
+            let known: Vec<String> = s.doc_heads().unwrap().into_iter().map(|d| d.doc_id).collect();
+            let pick = |h: usize| known[h % known.len()].clone();
+            match op {
+                Op::Add { head } => {
+                    let h = s.add_household(NewHousehold { head_name: HEADS[head].into(), ..Default::default() }).unwrap();
+                    ids.push(h.id);
+                }
+                Op::Phone { h, phone } => {
+                    s.edit_household(&pick(h), HouseholdEdit { phone: Some(PHONES[phone].into()), ..Default::default() }).unwrap();
+                }
+                Op::Head { h, head } => {
+                    s.edit_household(&pick(h), HouseholdEdit { head_name: Some(HEADS[head].into()), ..Default::default() }).unwrap();
+                }
+                Op::Member { h, name } => {
+                    s.add_member(&pick(h), NewPerson { name: HEADS[name].into(), ..Default::default() }).unwrap();
+                }
+                Op::Visit { h, service } => {
+                    s.record_visit(&pick(h), visit(SERVICES[service])).unwrap();
+                    visits += 1;
+                }
+                Op::Send { to } => {
+                    if to != who {
+                        send(s, &stores[to]);
+                    }
+                }
+            }
+        }
+        converge(&stores);
+        assert_identical(&stores);
+        prop_assert_eq!(stores[0].status().unwrap().visits, visits);
+        prop_assert_eq!(stores[0].status().unwrap().households as usize, ids.len());
+        // Every clash is listed with at least two values, the shown one first.
+        for c in stores[0].conflicts().unwrap() {
+            prop_assert!(c.values.len() >= 2);
+            let h = stores[0].household(&c.household_id).unwrap();
+            if c.path == "phone" {
+                prop_assert_eq!(Some(&c.values[0]), h.phone.as_ref());
+            }
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! The store through its facade: records, search, validation, rebuild, merge.
+
+use field_core::*;
+use tempfile::TempDir;
+
+fn store(dir: &TempDir, name: &str, volunteer: &str) -> Store {
+    let s = Store::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+    s.init(InitRequest {
+        volunteer_name: volunteer.into(),
+        volunteer_phone: Some("0912 345 678".into()),
+        team_name: "Tổ Công nghệ số cộng đồng thôn Đông".into(),
+        commune_code: "00097".into(),
+        village_names: vec!["Thôn Đông".into(), "Thôn Tây".into()],
+    })
+    .unwrap();
+    s
+}
+
+fn household(s: &Store, head: &str) -> Household {
+    s.add_household(NewHousehold {
+        village: "thon dong".into(),
+        address: "Xóm 3, Thôn Đông".into(),
+        head_name: head.into(),
+        phone: Some("+84 912 000 111".into()),
+        member_count: Some(3),
+        device_access: Some("smartphone".into()),
+        target_groups: vec!["elderly".into()],
+    })
+    .unwrap()
+}
+
+fn invalid_field(r: Result<impl std::fmt::Debug>) -> Field {
+    match r {
+        Err(Error::Invalid(i)) => i.field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn records_households_members_consent_and_visits() {
+    let dir = TempDir::new().unwrap();
+    let s = store(&dir, "a", "Nguyễn Thị Lan");
+    let h = household(&s, "  Nguye\u{0302}\u{0303}n Văn Hạnh ");
+    assert_eq!(h.head_name, "Nguyễn Văn Hạnh", "stored NFC and trimmed");
+    assert_eq!(h.phone.as_deref(), Some("0912000111"));
+    let p = s
+        .add_member(
+            &h.id,
+            NewPerson {
+                name: "Trần Thị Thủy".into(),
+                birth_year: Some(1958),
+                gender: Some("female".into()),
+                id_number: Some("001158012345".into()),
+                skills: SkillsEdit {
+                    vneid_level: Some("level2".into()),
+                    bank_account: Some(false),
+                    ..Default::default()
+                },
+            },
+        )
+        .unwrap();
+    let short = &p.id[p.id.len() - 8..];
+    let c = s
+        .record_consent(
+            &h.id[h.id.len() - 8..],
+            NewConsent {
+                person_id: short.into(),
+                purpose: "Hỗ trợ cài đặt VNeID".into(),
+                method: "verbal".into(),
+                given_at: None,
+            },
+        )
+        .unwrap();
+    let visit = s
+        .record_visit(
+            &h.id,
+            NewVisit {
+                visited_at: Some("2026-11-20 09:30".into()),
+                person_ids: vec![short.into()],
+                services: vec![
+                    ServiceOutcome {
+                        service: "vneid_activate".into(),
+                        outcome: "done".into(),
+                        note: None,
+                    },
+                    ServiceOutcome {
+                        service: "bank_account".into(),
+                        outcome: "blocked".into(),
+                        note: Some("Cần công an xã xác thực".into()),
+                    },
+                ],
+                duration_minutes: Some(30),
+                follow_up_on: Some("2026-12-01".into()),
+                feedback: Some("Bà muốn học thêm".into()),
+                consent_id: Some(c.id.clone()),
+                other_volunteer_ids: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(visit.visited_at, "2026-11-20T02:30:00Z");
+    let shown = s.household(&h.id).unwrap();
+    assert_eq!(shown.members.len(), 1);
+    assert_eq!(
+        shown.members[0].skills.vneid_level,
+        Some(VneidLevel::Level2)
+    );
+    assert_eq!(shown.visits.len(), 1);
+    assert_eq!(shown.visits[0].services.len(), 2);
+    assert_eq!(shown.visits[0].person_ids, vec![p.id.clone()]);
+    assert_eq!(shown.consents[0].person_id, p.id);
+    assert_eq!(shown.schema_version, 1);
+
+    let withdrawn = s
+        .withdraw_consent(&c.id, Some("Không muốn".into()))
+        .unwrap();
+    assert!(withdrawn.withdrawn_at.is_some());
+    // A withdrawn consent cannot back a new visit nor be withdrawn twice.
+    assert_eq!(
+        invalid_field(s.withdraw_consent(&c.id, None)),
+        Field::ConsentId
+    );
+    let again = NewVisit {
+        services: vec![ServiceOutcome {
+            service: "scam_awareness".into(),
+            outcome: "done".into(),
+            note: None,
+        }],
+        consent_id: Some(c.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        invalid_field(s.record_visit(&h.id, again)),
+        Field::ConsentId
+    );
+
+    let st = s.status().unwrap();
+    assert_eq!((st.households, st.persons, st.visits), (1, 1, 1));
+    assert_eq!(
+        st.pending_changes, 5,
+        "add, member, consent, visit, withdraw"
+    );
+}
+
+#[test]
+fn search_ignores_tones_case_and_normal_form_and_sorts_vietnamese() {
+    let dir = TempDir::new().unwrap();
+    let s = store(&dir, "a", "Lê Văn Tám");
+    for head in [
+        "Đỗ Văn Bình",
+        "Dương Văn Cường",
+        "Ân Thị Ánh",
+        "An Văn Dũng",
+        "Nguyễn Văn Hạnh",
+        "Đàm Thị Hoà",
+    ] {
+        household(&s, head);
+    }
+    let heads = |r: Vec<HouseholdSummary>| r.into_iter().map(|h| h.head_name).collect::<Vec<_>>();
+    for q in [
+        "nguyen van hanh",
+        "Nguyen Van Hanh",
+        "NGUYỄN văn",
+        "Nguye\u{0302}\u{0303}n Va\u{0306}n Ha\u{0323}nh",
+    ] {
+        assert_eq!(
+            heads(s.search(q, 50).unwrap()),
+            vec!["Nguyễn Văn Hạnh"],
+            "{q}"
+        );
+    }
+    assert_eq!(heads(s.search("dam", 50).unwrap()), vec!["Đàm Thị Hoà"]);
+    // Old and new tone placement find each other.
+    assert_eq!(heads(s.search("hòa", 50).unwrap()), vec!["Đàm Thị Hoà"]);
+    // Phone in any form.
+    assert_eq!(s.search("+84912000111", 50).unwrap().len(), 6);
+    assert_eq!(
+        heads(s.list_households(None, 100).unwrap()),
+        vec![
+            "An Văn Dũng",
+            "Ân Thị Ánh",
+            "Dương Văn Cường",
+            "Đàm Thị Hoà",
+            "Đỗ Văn Bình",
+            "Nguyễn Văn Hạnh"
+        ]
+    );
+    assert!(s.search("   ", 10).is_err());
+    assert!(
+        s.search("100%_", 10).unwrap().is_empty(),
+        "LIKE wildcards are escaped"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
+    let dir = TempDir::new().unwrap();
+    let s = store(&dir, "a", "Lê Văn Tám");
+    let h = household(&s, "Phạm Văn Nam");
+    let before = (s.projection_dump().unwrap(), s.status().unwrap());
+
+    let base = || NewHousehold {
+        village: "Thôn Đông".into(),
+        head_name: "Hộ mới".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        invalid_field(s.add_household(NewHousehold {
+            phone: Some("0912".into()),
+            ..base()
+        })),
+        Field::Phone
+    );
+    assert_eq!(
+        invalid_field(s.add_household(NewHousehold {
+            head_name: "  ".into(),
+            ..base()
+        })),
+        Field::HeadName
+    );
+    assert_eq!(
+        invalid_field(s.add_household(NewHousehold {
+            village: "Thôn Bắc".into(),
+            ..base()
+        })),
+        Field::VillageId
+    );
+    assert_eq!(
+        invalid_field(s.add_household(NewHousehold {
+            target_groups: vec!["rich".into()],
+            ..base()
+        })),
+        Field::TargetGroup
+    );
+    assert_eq!(
+        invalid_field(s.add_household(NewHousehold {
+            device_access: Some("pager".into()),
+            ..base()
+        })),
+        Field::DeviceAccess
+    );
+    let person = |year: Option<i64>, gender: &str, id: Option<&str>, name: &str| NewPerson {
+        name: name.into(),
+        birth_year: year,
+        gender: Some(gender.into()),
+        id_number: id.map(str::to_string),
+        skills: SkillsEdit::default(),
+    };
+    assert_eq!(
+        invalid_field(s.add_member(&h.id, person(Some(1850), "male", None, "A"))),
+        Field::BirthYear
+    );
+    assert_eq!(
+        invalid_field(s.add_member(&h.id, person(Some(2100), "male", None, "A"))),
+        Field::BirthYear
+    );
+    assert_eq!(
+        invalid_field(s.add_member(&h.id, person(Some(1958), "male", None, ""))),
+        Field::Name
+    );
+    // Female born 1958 must have century/gender digit 1, not 0.
+    assert_eq!(
+        invalid_field(s.add_member(
+            &h.id,
+            person(Some(1958), "female", Some("001058012345"), "A")
+        )),
+        Field::IdNumber
+    );
+    assert_eq!(
+        invalid_field(s.add_member(&h.id, person(Some(1958), "male", Some("00105801234"), "A"))),
+        Field::IdNumber
+    );
+    let visit = |service: &str, outcome: &str| NewVisit {
+        services: vec![ServiceOutcome {
+            service: service.into(),
+            outcome: outcome.into(),
+            note: None,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        invalid_field(s.record_visit(&h.id, visit("teleport", "done"))),
+        Field::ServiceCode
+    );
+    assert_eq!(
+        invalid_field(s.record_visit(&h.id, visit("vneid_register", "maybe"))),
+        Field::OutcomeCode
+    );
+    assert_eq!(
+        invalid_field(s.record_visit(&h.id, NewVisit::default())),
+        Field::ServiceCode
+    );
+    assert_eq!(
+        invalid_field(s.record_visit(
+            &h.id,
+            NewVisit {
+                visited_at: Some("hôm qua".into()),
+                ..visit("cccd", "done")
+            }
+        )),
+        Field::VisitedAt
+    );
+    assert!(matches!(
+        s.record_visit("ffffffff", visit("cccd", "done")),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.edit_household(
+            &h.id,
+            HouseholdEdit {
+                head_name: Some(" ".into()),
+                ..Default::default()
+            }
+        ),
+        Err(Error::Invalid(_))
+    ));
+
+    let after = (s.projection_dump().unwrap(), s.status().unwrap());
+    assert_eq!(before, after, "a refused write changes nothing");
+
+    let other = Store::open(dir.path().join("b.sqlite")).unwrap();
+    let bad_commune = other.init(InitRequest {
+        volunteer_name: "A".into(),
+        team_name: "T".into(),
+        commune_code: "99999".into(),
+        village_names: vec!["X".into()],
+        ..Default::default()
+    });
+    assert_eq!(invalid_field(bad_commune), Field::CommuneCode);
+    assert!(matches!(other.identity(), Err(Error::NotInitialized)));
+}
+
+#[test]
+fn rebuild_yields_identical_rows_and_reopen_keeps_everything() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a.sqlite");
+    {
+        let s = store(&dir, "a", "Lê Văn Tám");
+        for i in 0..5 {
+            let h = household(&s, &format!("Hộ số {i}"));
+            s.add_member(
+                &h.id,
+                NewPerson {
+                    name: format!("Con {i}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            // Enough changes to cross the compaction threshold on one household.
+            let n = if i == 0 {
+                field_core::store::COMPACT_AFTER + 5
+            } else {
+                2
+            };
+            for _ in 0..n {
+                s.record_visit(
+                    &h.id,
+                    NewVisit {
+                        services: vec![ServiceOutcome {
+                            service: "basic_skills".into(),
+                            outcome: "partly".into(),
+                            note: None,
+                        }],
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let before = s.projection_dump().unwrap();
+        assert_eq!(s.rebuild_projection().unwrap(), 5);
+        assert_eq!(s.projection_dump().unwrap(), before);
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    let before = s.projection_dump().unwrap();
+    s.rebuild_projection().unwrap();
+    assert_eq!(s.projection_dump().unwrap(), before);
+    let first = s.search("ho so 0", 5).unwrap();
+    assert_eq!(first[0].visits, field_core::store::COMPACT_AFTER + 5);
+}
+
+#[test]
+fn a_store_from_a_newer_gocua_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("new.sqlite");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite_bump(&path);
+    drop(conn);
+    match Store::open(&path) {
+        Err(Error::TooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+}
+
+fn rusqlite_bump(path: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    c
+}
+
+#[test]
+fn automerge_file_round_trip() {
+    let dir = TempDir::new().unwrap();
+    let a = store(&dir, "a", "A");
+    let h = household(&a, "Hồ Thị Mai");
+    let bytes = a.export_doc(&h.id).unwrap();
+    // Any Automerge implementation can read it.
+    let raw = automerge::Automerge::load(&bytes).unwrap();
+    assert_eq!(
+        field_core::doc::read_household(&raw).unwrap().head_name,
+        "Hồ Thị Mai"
+    );
+    let b = store(&dir, "b", "B");
+    let (id, report) = b.import_doc(&bytes).unwrap();
+    assert_eq!(id, h.id);
+    assert_eq!(report.documents, 1);
+    assert_eq!(b.household(&id).unwrap(), a.household(&id).unwrap());
+    assert!(b.import_doc(b"not automerge").is_err());
+    assert_eq!(b.status().unwrap().households, 1);
+}
+
+#[test]
+fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a.sqlite");
+    let expected = {
+        let s = store(&dir, "a", "Lê Văn Tám");
+        let h = household(&s, "Vũ Thị Thu");
+        s.record_visit(
+            &h.id,
+            NewVisit {
+                services: vec![ServiceOutcome {
+                    service: "cccd".into(),
+                    outcome: "done".into(),
+                    note: None,
+                }],
+                follow_up_on: Some("2026-12-15".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        s.projection_dump().unwrap()
+    };
+    // What schema 1 wrote: no follow-up index; and a projection to be rebuilt.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP INDEX visits_follow_up; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.status().unwrap().schema_version, SCHEMA_VERSION);
+    assert_eq!(
+        s.projection_dump().unwrap(),
+        expected,
+        "projection rebuilt from the documents"
+    );
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let index: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'visits_follow_up'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1);
+}
