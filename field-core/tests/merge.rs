@@ -220,7 +220,12 @@ fn op() -> impl Strategy<Value = (usize, Op)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        // Each case opens three stores: 24 by default, more in CI (PROPTEST_CASES).
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Three devices edit concurrently (the same households included) and exchange
     /// changes in a random order; after everyone has heard from everyone they hold
