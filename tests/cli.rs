@@ -1,1 +1,688 @@
+//! End-to-end tests: the real `gocua` binary on real stores (see `support.rs`
+//! for how the binary is found and built).
 
+use std::io::{BufRead, BufReader};
+
+use gocua_tests::{Device, heads, path_text, str_field, text, this_year_vietnam};
+use serde_json::Value;
+
+const HANH: &str = "Nguyễn Văn Hạnh";
+
+/// 1. A new volunteer's first day, in Vietnamese.
+#[test]
+fn vietnamese_flow_search_and_collation() {
+    let d = Device::new();
+    let out = d.ok(&[
+        "init",
+        "--volunteer",
+        "Lò Thị Mai",
+        "--phone",
+        "0912 345 678",
+        "--team",
+        "Tổ CNSCĐ Thôn Đông",
+        "--commune",
+        "00004",
+        "--village",
+        "Thôn Đông",
+        "--village",
+        "Thôn Tây",
+    ]);
+    assert!(
+        out.contains("Lò Thị Mai") && out.contains("Phường Ba Đình"),
+        "{out}"
+    );
+
+    // Typed in NFD, as some keyboards do: stored and shown in NFC.
+    let hid = d.add_household(&[
+        "--village",
+        "thon dong",
+        "--head",
+        "Nguye\u{302}\u{303}n Va\u{306}n Ha\u{323}nh",
+        "--address",
+        "Xóm Giữa, ngõ 3",
+        "--phone",
+        "+84 912 000 111",
+        "--members",
+        "4",
+        "--devices",
+        "feature_phone_only",
+        "--group",
+        "elderly",
+    ]);
+    let member = d.json(&[
+        "member",
+        "add",
+        &hid[hid.len() - 8..],
+        "--name",
+        HANH,
+        "--birth-year",
+        "1958",
+        "--gender",
+        "male",
+        "--id-number",
+        "001058123456",
+        "--vneid",
+        "registered",
+        "--bank-account",
+        "false",
+    ]);
+    let pid = str_field(&member, "id");
+    let consent = d.json(&[
+        "consent",
+        "record",
+        &hid,
+        "--person",
+        &pid,
+        "--purpose",
+        "Ghi nhận hỗ trợ chuyển đổi số",
+        "--method",
+        "verbal",
+    ]);
+    let cid = str_field(&consent, "id");
+    let visit = d.json(&[
+        "visit",
+        "record",
+        &hid,
+        "--service",
+        "vneid_register",
+        "--service",
+        "vneid_activate:blocked:cần công an xã xác thực",
+        "--person",
+        &pid,
+        "--at",
+        "2026-03-02 09:30",
+        "--duration",
+        "25",
+        "--follow-up",
+        "2026-03-09",
+        "--feedback",
+        "Sóng yếu ở xóm trên",
+        "--consent",
+        &cid,
+    ]);
+    assert_eq!(str_field(&visit, "visited_at"), "2026-03-02T02:30:00Z");
+    assert_eq!(visit["services"].as_array().map(Vec::len), Some(2));
+
+    let h = d.json(&["household", "show", &hid]);
+    assert_eq!(str_field(&h, "head_name"), HANH, "stored in NFC");
+    assert_eq!(str_field(&h, "phone"), "0912000111");
+    assert_eq!(h["members"][0]["id_number"], "001058123456");
+    assert_eq!(h["consents"][0]["id"], cid.as_str());
+    let blocked: Vec<&Value> = h["visits"][0]["services"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter(|x| x["service"] == "vneid_activate")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(blocked.len(), 1, "{h}");
+    assert_eq!(blocked[0]["outcome"], "blocked");
+    assert_eq!(blocked[0]["note"], "cần công an xã xác thực");
+
+    // The text view names services and outcomes from the catalogue, in Vietnamese.
+    let shown = d.ok(&["household", "show", &hid]);
+    for needle in [
+        HANH,
+        "Kích hoạt tài khoản VNeID",
+        "Sóng yếu",
+        "2026-03-02 09:30",
+    ] {
+        assert!(shown.contains(needle), "{needle:?} missing in:\n{shown}");
+    }
+    let shown_en = d.ok(&["--lang", "en", "household", "show", &hid]);
+    assert!(shown_en.contains("VNeID account activation"), "{shown_en}");
+
+    d.add_household(&["--village", "Thôn Đông", "--head", "Đàm Thị Lan"]);
+    for head in ["Đỗ Văn B", "Dương Văn C", "Ân Thị A", "An Văn D"] {
+        d.add_household(&["--village", "Thôn Tây", "--head", head]);
+    }
+
+    for query in [
+        vec!["nguyen", "van", "hanh"],
+        vec!["Nguyen Van Hanh"],
+        vec!["Nguye\u{302}\u{303}n Va\u{306}n Ha\u{323}nh"],
+        vec!["0912000111"],
+    ] {
+        let mut args = vec!["household", "search"];
+        args.extend(query.iter().copied());
+        let found = d.json(&args);
+        assert_eq!(heads(&found), vec![HANH.to_string()], "query {query:?}");
+        assert_eq!(found[0]["visits"], 1);
+        assert_eq!(found[0]["members"], 1);
+    }
+    assert_eq!(
+        heads(&d.json(&["household", "search", "dam"])),
+        vec!["Đàm Thị Lan".to_string()]
+    );
+    assert_eq!(
+        heads(&d.json(&["household", "list", "--village", "thon tay"])),
+        vec!["An Văn D", "Ân Thị A", "Dương Văn C", "Đỗ Văn B"],
+        "Vietnamese collation: a < â < d < đ"
+    );
+    let all = heads(&d.json(&["household", "list"]));
+    assert_eq!(
+        all,
+        vec![
+            "An Văn D",
+            "Ân Thị A",
+            "Dương Văn C",
+            "Đàm Thị Lan",
+            "Đỗ Văn B",
+            HANH
+        ]
+    );
+
+    // The text table lists the same order and the short id.
+    let table = d.ok(&["household", "list"]);
+    let an = table.find("An Văn D");
+    let dam = table.find("Đàm Thị Lan");
+    assert!(an.is_some() && dam.is_some() && an < dam, "{table}");
+    assert!(table.contains(&hid[hid.len() - 8..]), "{table}");
+
+    let status = d.json(&["status"]);
+    assert_eq!(status["households"], 6);
+    assert_eq!(status["persons"], 1);
+    assert_eq!(status["visits"], 1);
+    assert_eq!(status["identity"]["volunteer_phone"], "0912345678");
+    let visits = d.json(&["visit", "list", &hid]);
+    assert_eq!(visits.as_array().map(Vec::len), Some(1));
+    let catalogue = d.json(&["catalogue", "outcomes"]);
+    assert_eq!(catalogue[0]["entries"][0]["code"], "done");
+
+    let withdrawn = d.json(&["consent", "withdraw", &cid, "--reason", "Người dân đổi ý"]);
+    assert!(withdrawn["withdrawn_at"].is_string(), "{withdrawn}");
+}
+
+/// The store's observable state: counts and one household.
+fn snapshot(d: &Device, hid: &str) -> (Value, Value) {
+    (d.counts(), d.json(&["household", "show", hid]))
+}
+
+/// Runs a refused command: exit code 2, the field named in the message (Vietnamese
+/// by default, English with --lang en), a JSON error naming the field, and nothing
+/// stored.
+fn refused(d: &Device, hid: &str, args: &[&str], field: &str, vi: &str, en: &str) {
+    let before = snapshot(d, hid);
+    let out = d.run(args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.starts_with("Lỗi: "), "{args:?}: {stderr}");
+    assert!(stderr.contains(vi), "{args:?}: {vi:?} not in {stderr}");
+
+    let mut en_args = vec!["--lang", "en"];
+    en_args.extend_from_slice(args);
+    let out = d.run(&en_args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{en_args:?}: {stderr}");
+    assert!(stderr.starts_with("Error: "), "{en_args:?}: {stderr}");
+    assert!(stderr.contains(en), "{en_args:?}: {en:?} not in {stderr}");
+
+    let mut json_args = vec!["--json"];
+    json_args.extend_from_slice(args);
+    let out = d.run(&json_args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let err: Value = serde_json::from_str(text(&out.stderr).trim())
+        .unwrap_or_else(|e| panic!("{json_args:?}: stderr is not JSON ({e})"));
+    assert_eq!(err["field"], field, "{err}");
+    assert!(
+        err["error"].is_string() && err["message"].is_string(),
+        "{err}"
+    );
+
+    assert_eq!(snapshot(d, hid), before, "{args:?} changed the store");
+}
+
+/// 2. Bad input is refused, said in the user's language, and stores nothing.
+#[test]
+fn bad_input_is_refused_and_nothing_is_stored() {
+    let d = Device::new();
+    // Before init: an unknown commune.
+    let out = d.run(&[
+        "init",
+        "--volunteer",
+        "Lò Thị Mai",
+        "--team",
+        "Tổ 1",
+        "--commune",
+        "99999",
+        "--village",
+        "Thôn Đông",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mã xã/phường \"99999\""), "{stderr}");
+    let status = d.json(&["status"]);
+    assert!(
+        status["identity"].is_null(),
+        "init refused but stored: {status}"
+    );
+    let out = d.run(&["--json", "household", "add", "--head", "A"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "not initialized is a usage error"
+    );
+
+    d.init("Lò Thị Mai", &["Thôn Đông"]);
+    let hid = d.add_household(&["--head", "Nguyễn Văn Hạnh"]);
+    let pid = str_field(
+        &d.json(&[
+            "member",
+            "add",
+            &hid,
+            "--name",
+            "Nguyễn Văn Hạnh",
+            "--birth-year",
+            "1958",
+            "--gender",
+            "male",
+        ]),
+        "id",
+    );
+    let next_year = (this_year_vietnam() + 1).to_string();
+
+    let cases: Vec<(Vec<&str>, &str, &str, &str)> = vec![
+        (
+            vec![
+                "household",
+                "add",
+                "--head",
+                "Lê Văn Tám",
+                "--phone",
+                "0912",
+            ],
+            "phone",
+            "số điện thoại \"0912\" không hợp lệ",
+            "phone number \"0912\" is not valid",
+        ),
+        (
+            vec!["household", "edit", &hid, "--phone", "0123456789"],
+            "phone",
+            "số điện thoại",
+            "phone number",
+        ),
+        (
+            vec![
+                "member",
+                "add",
+                &hid,
+                "--name",
+                "Trần Thị Hoa",
+                "--birth-year",
+                "1990",
+                "--gender",
+                "female",
+                "--id-number",
+                "001090123456",
+            ],
+            "id_number",
+            "số định danh cá nhân \"001090123456\" không khớp",
+            "personal ID number \"001090123456\" does not match",
+        ),
+        (
+            vec!["member", "edit", &pid, "--id-number", "00105812345"],
+            "id_number",
+            "số định danh cá nhân \"00105812345\" không hợp lệ: phải có đúng 12 chữ số",
+            "personal ID number \"00105812345\" is not valid",
+        ),
+        (
+            vec![
+                "member",
+                "add",
+                &hid,
+                "--name",
+                "Cụ Tổ",
+                "--birth-year",
+                "1850",
+            ],
+            "birth_year",
+            "năm sinh \"1850\"",
+            "birth year \"1850\"",
+        ),
+        (
+            vec!["member", "edit", &pid, "--birth-year", &next_year],
+            "birth_year",
+            "năm sinh",
+            "birth year",
+        ),
+        (
+            vec!["visit", "record", &hid, "--service", "teleport"],
+            "service_code",
+            "mã dịch vụ \"teleport\" không có trong danh mục",
+            "service code \"teleport\" is not in the catalogue",
+        ),
+        (
+            vec!["visit", "record", &hid, "--service", "cccd:maybe"],
+            "outcome",
+            "mã kết quả \"maybe\"",
+            "outcome code \"maybe\"",
+        ),
+        (
+            vec!["household", "add", "--head", "   "],
+            "head_name",
+            "tên chủ hộ không được để trống",
+            "household head's name is required",
+        ),
+        (
+            vec!["household", "edit", &hid, "--head", ""],
+            "head_name",
+            "tên chủ hộ",
+            "household head's name",
+        ),
+        (
+            vec!["member", "add", &hid, "--name", ""],
+            "name",
+            "họ tên không được để trống",
+            "name is required",
+        ),
+        (
+            vec![
+                "household",
+                "add",
+                "--village",
+                "Thôn Bắc",
+                "--head",
+                "Lê Văn Tám",
+            ],
+            "village_id",
+            "thôn/tổ dân phố \"Thôn Bắc\"",
+            "village \"Thôn Bắc\"",
+        ),
+        (
+            vec!["household", "show", "ffffffff"],
+            "household_id",
+            "không tìm thấy hộ có mã \"ffffffff\"",
+            "no household with id \"ffffffff\"",
+        ),
+        (
+            vec!["member", "add", "abcdef12", "--name", "Lê Văn Tám"],
+            "household_id",
+            "không tìm thấy hộ",
+            "no household",
+        ),
+        (
+            vec!["visit", "record", "abcdef12", "--service", "cccd"],
+            "household_id",
+            "không tìm thấy hộ",
+            "no household",
+        ),
+    ];
+    for (args, field, vi, en) in &cases {
+        refused(&d, &hid, args, field, vi, en);
+    }
+
+    // A usage error (clap) is also exit code 2.
+    let out = d.run(&["household", "add"]);
+    assert_eq!(out.status.code(), Some(2));
+    // And the good versions of two of the refused inputs do work.
+    d.ok(&["household", "edit", &hid, "--phone", "0912345678"]);
+    d.ok(&["member", "edit", &pid, "--id-number", "001058123456"]);
+}
+
+/// 3. kill -9 in the middle of a bulk import loses nothing that was reported.
+#[test]
+fn killed_bulk_import_keeps_what_it_reported() {
+    let d = Device::new();
+    d.init("Lò Thị Mai", &["Thôn Đông", "Thôn Tây"]);
+    let generated = d.ok(&[
+        "household",
+        "generate",
+        "--seed",
+        "7",
+        "--households",
+        "400",
+    ]);
+    assert_eq!(generated.lines().count(), 400);
+    let file = d.write("village.jsonl", generated.as_bytes());
+
+    let mut child = d.spawn(&["--json", "household", "import", &file]);
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut reported = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap_or_else(|e| panic!("reading import output: {e}"));
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("import printed {line:?}: {e}"));
+        reported.push(str_field(&v, "household_id"));
+        if reported.len() == 100 {
+            break;
+        }
+    }
+    assert_eq!(reported.len(), 100, "import stopped early");
+    child.kill().unwrap_or_else(|e| panic!("kill: {e}")); // SIGKILL
+    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
+    assert!(
+        !status.success(),
+        "import finished before the kill: {status}"
+    );
+
+    let counts = d.json(&["status"]);
+    let stored = counts["households"].as_i64().unwrap_or(-1);
+    assert!(
+        (100..400).contains(&stored),
+        "{stored} households after the kill"
+    );
+    for id in &reported {
+        let h = d.json(&["household", "show", id]);
+        assert_eq!(&str_field(&h, "id"), id);
+    }
+
+    let before = d.json(&["household", "list", "--limit", "100000"]);
+    assert_eq!(before.as_array().map(Vec::len), Some(stored as usize));
+    let rebuilt = d.json(&["rebuild"]);
+    assert_eq!(rebuilt["documents"], stored);
+    let after = d.json(&["household", "list", "--limit", "100000"]);
+    assert_eq!(before, after, "rebuild changed the projection");
+
+    // Importing goes on.
+    let more = d.ok(&["household", "generate", "--seed", "8", "--households", "5"]);
+    let file2 = d.write("more.jsonl", more.as_bytes());
+    let out = d.ok(&["--json", "household", "import", &file2]);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    assert_eq!(d.json(&["status"])["households"], stored + 5);
+}
+
+/// A bad line stops the import with its number; the lines before it stay.
+#[test]
+fn import_stops_at_a_bad_line() {
+    let d = Device::new();
+    d.init("Lò Thị Mai", &["Thôn Đông"]);
+    let generated = d.ok(&["household", "generate", "--seed", "3", "--households", "2"]);
+    let content = format!("{generated}{{\"not\": \"a household\"}}\n");
+    let file = d.write("bad.jsonl", content.as_bytes());
+    let out = d.run(&["household", "import", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("dòng 3"), "{stderr}");
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("Dòng"))
+            .count(),
+        2
+    );
+    assert_eq!(d.json(&["status"])["households"], 2);
+}
+
+/// Sends everything `from` has that `to` lacks, through files.
+fn exchange(from: &Device, to: &Device) {
+    let heads = path_text(&to.file("heads.json"));
+    to.ok(&["changes", "heads", "--out", &heads]);
+    let bundle = path_text(&from.file("changes.bin"));
+    from.ok(&[
+        "changes",
+        "export",
+        "--out",
+        &bundle,
+        "--peer-heads",
+        &heads,
+    ]);
+    to.ok(&["changes", "import", &bundle]);
+}
+
+/// 4. Two devices merge without a server; a clash is kept, shown and resolved.
+#[test]
+fn two_stores_merge_through_files() {
+    let a = Device::new();
+    let b = Device::new();
+    a.init("Lò Thị Mai", &["Thôn Đông"]);
+    b.init("Hà Văn Tú", &["Thôn Đông"]);
+    let hid = a.add_household(&["--head", "Nguyễn Văn Hạnh", "--phone", "0912345678"]);
+
+    // First contact: everything.
+    let bundle = path_text(&a.file("all.bin"));
+    a.ok(&["changes", "export", "--out", &bundle]);
+    let report = b.json(&["changes", "import", &bundle]);
+    assert_eq!(report["documents"], 1);
+    assert_eq!(
+        a.json(&["household", "show", &hid]),
+        b.json(&["household", "show", &hid])
+    );
+    assert_eq!(b.json(&["status"])["households"], 1);
+
+    // Offline, both change the phone.
+    a.ok(&["household", "edit", &hid, "--phone", "0987654321"]);
+    b.ok(&["household", "edit", &hid, "--phone", "0911111111"]);
+    exchange(&a, &b);
+    exchange(&b, &a);
+
+    let ha = a.json(&["household", "show", &hid]);
+    let hb = b.json(&["household", "show", &hid]);
+    assert_eq!(ha, hb, "the two devices disagree after merging");
+    for d in [&a, &b] {
+        let conflicts = d.json(&["conflicts"]);
+        let list = conflicts.as_array().cloned().unwrap_or_default();
+        assert_eq!(list.len(), 1, "{conflicts}");
+        assert_eq!(list[0]["path"], "phone");
+        assert_eq!(list[0]["household_id"], hid.as_str());
+        let mut values: Vec<String> = list[0]["values"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(
+            values[0],
+            str_field(&ha, "phone"),
+            "the first value is the one shown"
+        );
+        values.sort();
+        assert_eq!(values, vec!["0911111111", "0987654321"]);
+        let table = d.ok(&["conflicts"]);
+        assert!(
+            table.contains("0911111111") && table.contains("0987654321"),
+            "{table}"
+        );
+    }
+
+    // A value that is not one of the clash is refused.
+    let out = a.run(&["conflicts", "resolve", &hid, "phone", "0900000000"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    a.ok(&["conflicts", "resolve", &hid, "phone", "0987654321"]);
+    exchange(&a, &b);
+    exchange(&b, &a);
+    for d in [&a, &b] {
+        assert_eq!(d.json(&["conflicts"]), serde_json::json!([]));
+        assert_eq!(d.json(&["status"])["conflicts"], 0);
+    }
+    let ha = a.json(&["household", "show", &hid]);
+    assert_eq!(ha, b.json(&["household", "show", &hid]));
+    assert_eq!(str_field(&ha, "phone"), "0987654321");
+
+    // Nothing new: a second exchange applies nothing.
+    let heads = path_text(&b.file("heads.json"));
+    b.ok(&["changes", "heads", "--out", &heads]);
+    let bundle = path_text(&a.file("again.bin"));
+    a.ok(&[
+        "changes",
+        "export",
+        "--out",
+        &bundle,
+        "--peer-heads",
+        &heads,
+    ]);
+    assert_eq!(
+        b.json(&["changes", "import", &bundle])["changes_applied"],
+        0
+    );
+}
+
+/// 5. A household's Automerge document round-trips into a fresh store.
+#[test]
+fn export_doc_import_doc_round_trip() {
+    let a = Device::new();
+    a.init("Lò Thị Mai", &["Thôn Đông"]);
+    let hid = a.add_household(&["--head", "Đàm Thị Lan", "--phone", "0912345678"]);
+    let pid = str_field(
+        &a.json(&[
+            "member",
+            "add",
+            &hid,
+            "--name",
+            "Đàm Thị Lan",
+            "--birth-year",
+            "1970",
+        ]),
+        "id",
+    );
+    a.ok(&[
+        "visit",
+        "record",
+        &hid,
+        "--service",
+        "ehealth_book",
+        "--person",
+        &pid,
+    ]);
+    let file = path_text(&a.file("household.automerge"));
+    a.ok(&[
+        "household",
+        "export-doc",
+        &hid[hid.len() - 8..],
+        "--out",
+        &file,
+    ]);
+
+    let c = Device::new();
+    c.init("Hà Văn Tú", &["Thôn Đông"]);
+    let imported = c.json(&["household", "import-doc", &file]);
+    assert_eq!(imported["household_id"], hid.as_str());
+    let original = a.json(&["household", "show", &hid]);
+    assert_eq!(c.json(&["household", "show", &hid]), original);
+    assert_eq!(
+        heads(&c.json(&["household", "search", "dam thi lan"])),
+        vec!["Đàm Thị Lan".to_string()]
+    );
+    // Importing it again changes nothing.
+    let again = c.json(&["household", "import-doc", &file]);
+    assert_eq!(again["report"]["changes_applied"], 0);
+    // A file that is not a document is refused as bad input.
+    let junk = c.write("junk.automerge", b"not automerge");
+    assert_eq!(
+        c.run(&["household", "import-doc", &junk]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn demo_tells_the_offline_story_and_converges() {
+    let d = Device::new();
+    let keep = d.file("demo");
+    let keep_text = path_text(&keep);
+    let v = d.json(&["demo", "--keep", &keep_text]);
+    assert_eq!(v["identical"], true);
+    assert_eq!(v["households"], 41);
+    let conflicts = v["conflicts"].as_array().expect("conflicts");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0]["path"], "phone");
+    // Each device's store is a normal store the CLI can open.
+    for name in ["lan", "hung", "mai"] {
+        let dir = path_text(&keep.join(name));
+        let status = d.json(&["--data-dir", &dir, "status"]);
+        assert_eq!(status["households"], 41, "{name}");
+        assert_eq!(status["conflicts"], 1, "{name}");
+    }
+}

@@ -110,6 +110,10 @@ fn same_field_edited_on_two_devices_keeps_both_values() {
         },
     )
     .unwrap();
+    // Both devices registered "Thôn Đông" under the same commune: same village id.
+    let on_b = b.list_households(Some("thon dong"), 10).unwrap();
+    assert_eq!(on_b.len(), 1);
+    assert_eq!(on_b[0].village_name, "Thôn Đông");
     let report = send(&b, &a);
     assert_eq!(report.conflicts, 1);
     send(&a, &b);

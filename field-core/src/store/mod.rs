@@ -57,6 +57,15 @@ fn new_id() -> String {
     Uuid::now_v7().to_string()
 }
 
+/// Villages have no national code: devices that register the same village name
+/// under the same commune derive the same id, so their households agree on it
+/// before any server has enrolled them.
+pub fn village_id(commune_code: &str, name: &str) -> String {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6f63_7561_2d76_696c_6c61_6765_0000_0001);
+    let key = format!("{}/{}", commune_code.trim(), gocua_text::fold(name));
+    Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
+}
+
 fn actor_for(device_id: &str) -> ActorId {
     match Uuid::parse_str(device_id) {
         Ok(u) => ActorId::from(u.as_bytes().as_slice()),
@@ -150,7 +159,12 @@ impl Store {
         for name in &villages {
             tx.execute(
                 "INSERT INTO villages (id, commune_code, name, name_key) VALUES (?1, ?2, ?3, ?4)",
-                params![new_id(), commune_code, name, gocua_text::sort_key(name)],
+                params![
+                    village_id(&commune_code, name),
+                    commune_code,
+                    name,
+                    gocua_text::sort_key(name)
+                ],
             )?;
         }
         for (k, val) in [

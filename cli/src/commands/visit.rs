@@ -1,0 +1,113 @@
+//! `gocua visit record|list`.
+
+use field_core::catalogue::{OUTCOME, SERVICE};
+use field_core::{NewVisit, ServiceOutcome};
+
+use super::{Ctx, Names};
+use crate::args::{VisitCmd, VisitRecordArgs};
+use crate::error::CliError;
+use crate::i18n::{self, T};
+use crate::output::{local_time, short, table};
+
+/// `CODE[:OUTCOME[:NOTE]]`, outcome `done` when absent.
+fn service(spec: &str) -> ServiceOutcome {
+    let mut parts = spec.splitn(3, ':');
+    let service = parts.next().unwrap_or_default().trim().to_string();
+    let outcome = match parts.next().map(str::trim) {
+        Some(o) if !o.is_empty() => o.to_string(),
+        _ => "done".to_string(),
+    };
+    let note = parts
+        .next()
+        .map(str::to_string)
+        .filter(|n| !n.trim().is_empty());
+    ServiceOutcome {
+        service,
+        outcome,
+        note,
+    }
+}
+
+pub fn run(ctx: &Ctx, cmd: VisitCmd) -> Result<(), CliError> {
+    match cmd {
+        VisitCmd::Record(a) => record(ctx, a),
+        VisitCmd::List { household, limit } => list(ctx, household.as_deref(), limit),
+    }
+}
+
+fn record(ctx: &Ctx, a: VisitRecordArgs) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let visit = store.record_visit(
+        &a.household,
+        NewVisit {
+            visited_at: a.at,
+            person_ids: a.persons,
+            services: a.services.iter().map(|s| service(s)).collect(),
+            duration_minutes: a.duration,
+            follow_up_on: a.follow_up,
+            feedback: a.feedback,
+            consent_id: a.consent,
+            other_volunteer_ids: a.with,
+        },
+    )?;
+    ctx.out.emit(&visit, || {
+        vec![i18n::visit_recorded(
+            ctx.lang(),
+            short(&visit.id),
+            &local_time(&visit.visited_at),
+        )]
+    })
+}
+
+fn list(ctx: &Ctx, household: Option<&str>, limit: u32) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let visits = store.list_visits(household, limit)?;
+    let names = Names::load(&store, &[SERVICE, OUTCOME])?;
+    let lang = ctx.lang();
+    ctx.out.emit(&visits, || {
+        if visits.is_empty() {
+            return vec![i18n::t(lang, T::NoVisits).to_string()];
+        }
+        let rows: Vec<Vec<String>> = visits
+            .iter()
+            .map(|v| {
+                let services: Vec<String> = v
+                    .services
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} ({})",
+                            names.name(lang, SERVICE, &s.service),
+                            names.name(lang, OUTCOME, &s.outcome)
+                        )
+                    })
+                    .collect();
+                vec![
+                    short(&v.id).to_string(),
+                    local_time(&v.visited_at),
+                    services.join("; "),
+                ]
+            })
+            .collect();
+        let l = |t: T| i18n::t(lang, t);
+        table(&[l(T::ShortId), l(T::When), l(T::Services)], &rows)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service;
+
+    #[test]
+    fn service_specs() {
+        let s = service("vneid_register");
+        assert_eq!(
+            (s.service.as_str(), s.outcome.as_str()),
+            ("vneid_register", "done")
+        );
+        let s = service("cccd:blocked:cần công an xã: hẹn lại");
+        assert_eq!(s.outcome, "blocked");
+        assert_eq!(s.note.as_deref(), Some("cần công an xã: hẹn lại"));
+        assert_eq!(service("cccd::").outcome, "done");
+    }
+}

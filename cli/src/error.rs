@@ -1,0 +1,113 @@
+//! What can go wrong in a command, and how it maps to exit codes and JSON.
+
+use std::path::PathBuf;
+
+use field_core::Error as CoreError;
+
+/// Exit code for usage and validation errors (as clap uses for usage errors).
+pub const EXIT_USER: i32 = 2;
+/// Exit code for everything else.
+pub const EXIT_OTHER: i32 = 1;
+
+#[derive(Debug)]
+pub enum CliError {
+    /// An error of the store.
+    Core(CoreError),
+    /// An input file could not be read.
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing to stdout failed.
+    Output(std::io::Error),
+    /// A file with the wrong content (not JSON, not a heads file ...).
+    BadFile { path: PathBuf, message: String },
+    /// Line `line` of an import file was refused.
+    Line {
+        path: PathBuf,
+        line: usize,
+        error: Box<CliError>,
+    },
+    /// No data directory could be found.
+    NoDataDir,
+    /// Stores that exchanged everything still differ: a bug in gocua.
+    Diverged,
+}
+
+impl From<CoreError> for CliError {
+    fn from(e: CoreError) -> Self {
+        CliError::Core(e)
+    }
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Core(e) if e.is_user_error() => EXIT_USER,
+            CliError::Core(_) => EXIT_OTHER,
+            CliError::Read { .. } | CliError::BadFile { .. } | CliError::NoDataDir => EXIT_USER,
+            CliError::Write { .. } | CliError::Output(_) | CliError::Diverged => EXIT_OTHER,
+            CliError::Line { error, .. } => error.exit_code(),
+        }
+    }
+
+    /// A stable code for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Core(e) => match e {
+                CoreError::Invalid(_) => "invalid",
+                CoreError::NotFound { .. } => "not_found",
+                CoreError::Ambiguous { .. } => "ambiguous",
+                CoreError::NotInitialized => "not_initialized",
+                CoreError::AlreadyInitialized { .. } => "already_initialized",
+                CoreError::TooNew { .. } => "store_too_new",
+                CoreError::BadChanges(_) => "bad_changes",
+                CoreError::BadDocument { .. } => "bad_document",
+                CoreError::Storage(_) => "storage",
+                CoreError::Reference(_) => "reference_data",
+                CoreError::Io { .. } => "io",
+            },
+            CliError::Read { .. } => "read_failed",
+            CliError::Write { .. } => "write_failed",
+            CliError::Output(_) => "output_failed",
+            CliError::BadFile { .. } => "bad_file",
+            CliError::Line { error, .. } => error.code(),
+            CliError::NoDataDir => "no_data_dir",
+            CliError::Diverged => "diverged",
+        }
+    }
+
+    /// The field at fault, by its stable name, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            CliError::Core(CoreError::Invalid(inv)) => Some(inv.field.name()),
+            CliError::Core(CoreError::NotFound { kind, .. })
+            | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
+            CliError::Line { error, .. } => error.field(),
+            _ => None,
+        }
+    }
+
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            CliError::Line { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+fn kind_field(kind: field_core::Kind) -> &'static str {
+    use field_core::Kind;
+    match kind {
+        Kind::Household => "household_id",
+        Kind::Person => "person_id",
+        Kind::Visit => "visit_id",
+        Kind::Consent => "consent_id",
+        Kind::Village => "village_id",
+    }
+}

@@ -1,0 +1,513 @@
+//! Every user-facing text, in Vietnamese (the default) and English.
+
+use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
+
+use crate::args::LangArg;
+use crate::error::CliError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// `--lang` wins; otherwise English when the locale (LC_ALL, LC_MESSAGES, LANG,
+    /// the first one set) starts with "en"; otherwise Vietnamese.
+    pub fn detect(arg: Option<LangArg>) -> Lang {
+        match arg {
+            Some(LangArg::Vi) => Lang::Vi,
+            Some(LangArg::En) => Lang::En,
+            None => {
+                let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+                    .iter()
+                    .filter_map(|k| std::env::var(k).ok())
+                    .find(|v| !v.is_empty())
+                    .unwrap_or_default();
+                if locale.starts_with("en") {
+                    Lang::En
+                } else {
+                    Lang::Vi
+                }
+            }
+        }
+    }
+
+    fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Fixed texts: labels, headers, short messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum T {
+    ErrorPrefix,
+    Volunteer,
+    Team,
+    Commune,
+    Villages,
+    Households,
+    Persons,
+    Visits,
+    PendingChanges,
+    Conflicts,
+    SchemaVersion,
+    StorePath,
+    LastChange,
+    NotInitialized,
+    ShortId,
+    Head,
+    Village,
+    Address,
+    Phone,
+    Members,
+    LastVisit,
+    Devices,
+    Groups,
+    Created,
+    Name,
+    BirthYear,
+    Gender,
+    IdNumber,
+    Skills,
+    Consents,
+    When,
+    Services,
+    FollowUp,
+    Feedback,
+    Consent,
+    Person,
+    Purpose,
+    Method,
+    Withdrawn,
+    Household,
+    Path,
+    Values,
+    Code,
+    NoHouseholds,
+    NoVisits,
+    NoConflicts,
+    ServicesCatalogue,
+    OutcomesCatalogue,
+    GroupsCatalogue,
+    Minutes,
+    Yes,
+    No,
+}
+
+pub fn t(lang: Lang, text: T) -> &'static str {
+    let (vi, en) = match text {
+        T::ErrorPrefix => ("Lỗi", "Error"),
+        T::Volunteer => ("Tình nguyện viên", "Volunteer"),
+        T::Team => ("Tổ", "Team"),
+        T::Commune => ("Xã/phường", "Commune"),
+        T::Villages => ("Thôn/tổ dân phố", "Villages"),
+        T::Households => ("Hộ", "Households"),
+        T::Persons => ("Nhân khẩu đã ghi", "People recorded"),
+        T::Visits => ("Lượt hỗ trợ", "Visits"),
+        T::PendingChanges => ("Thay đổi chờ gửi", "Pending changes"),
+        T::Conflicts => ("Xung đột", "Conflicts"),
+        T::SchemaVersion => ("Phiên bản lược đồ", "Schema version"),
+        T::StorePath => ("Tệp dữ liệu", "Store file"),
+        T::LastChange => ("Thay đổi gần nhất", "Last change"),
+        T::NotInitialized => (
+            "Máy này chưa được thiết lập: chạy `gocua init`.",
+            "This device is not set up yet: run `gocua init`.",
+        ),
+        T::ShortId => ("Mã", "Id"),
+        T::Head => ("Chủ hộ", "Head"),
+        T::Village => ("Thôn", "Village"),
+        T::Address => ("Địa chỉ", "Address"),
+        T::Phone => ("Điện thoại", "Phone"),
+        T::Members => ("Nhân khẩu", "Members"),
+        T::LastVisit => ("Lần hỗ trợ cuối", "Last visit"),
+        T::Devices => ("Thiết bị", "Devices"),
+        T::Groups => ("Nhóm đối tượng", "Target groups"),
+        T::Created => ("Ghi lúc", "Recorded"),
+        T::Name => ("Họ tên", "Name"),
+        T::BirthYear => ("Năm sinh", "Born"),
+        T::Gender => ("Giới tính", "Gender"),
+        T::IdNumber => ("Số định danh", "ID number"),
+        T::Skills => ("Kỹ năng số", "Digital skills"),
+        T::Consents => ("Đồng ý xử lý dữ liệu", "Consents"),
+        T::When => ("Thời gian", "When"),
+        T::Services => ("Dịch vụ", "Services"),
+        T::FollowUp => ("Hẹn quay lại", "Follow-up"),
+        T::Feedback => ("Ý kiến người dân", "Feedback"),
+        T::Consent => ("Đồng ý", "Consent"),
+        T::Person => ("Người", "Person"),
+        T::Purpose => ("Mục đích", "Purpose"),
+        T::Method => ("Hình thức", "Method"),
+        T::Withdrawn => ("Đã rút lại", "Withdrawn"),
+        T::Household => ("Hộ", "Household"),
+        T::Path => ("Trường", "Path"),
+        T::Values => (
+            "Các giá trị (giá trị đầu đang hiển thị)",
+            "Values (the first is shown today)",
+        ),
+        T::Code => ("Mã", "Code"),
+        T::NoHouseholds => ("Không có hộ nào.", "No households."),
+        T::NoVisits => ("Chưa có lượt hỗ trợ nào.", "No visits yet."),
+        T::NoConflicts => ("Không có xung đột.", "No conflicts."),
+        T::ServicesCatalogue => ("Dịch vụ hỗ trợ", "Services"),
+        T::OutcomesCatalogue => ("Kết quả", "Outcomes"),
+        T::GroupsCatalogue => ("Nhóm đối tượng", "Target groups"),
+        T::Minutes => ("phút", "min"),
+        T::Yes => ("có", "yes"),
+        T::No => ("chưa", "no"),
+    };
+    lang.pick(vi, en)
+}
+
+/// A word of the model (devices, gender, VNeID level, consent method) in the language.
+pub fn word(lang: Lang, w: &str) -> String {
+    let pair = match w {
+        "smartphone" => ("điện thoại thông minh", "smartphone"),
+        "feature_phone_only" => ("chỉ có điện thoại 2G", "feature phone only"),
+        "none" => ("không có", "none"),
+        "male" => ("nam", "male"),
+        "female" => ("nữ", "female"),
+        "other" => ("khác", "other"),
+        "registered" => ("đã đăng ký", "registered"),
+        "level1" => ("mức 1", "level 1"),
+        "level2" => ("mức 2", "level 2"),
+        "verbal" => ("bằng lời", "verbal"),
+        "written" => ("bằng văn bản", "written"),
+        "app" => ("qua ứng dụng", "in the app"),
+        "vneid_level" => ("VNeID", "VNeID"),
+        "vneid_activated" => ("VNeID đã kích hoạt", "VNeID activated"),
+        "bank_account" => ("tài khoản ngân hàng/ví", "bank/e-wallet account"),
+        "public_service_account" => ("tài khoản dịch vụ công", "public-service account"),
+        "ehealth_book" => ("sổ sức khỏe điện tử", "e-health book"),
+        "digital_signature" => ("chữ ký số", "digital signature"),
+        "basic_skills_certified" => ("kỹ năng số cơ bản", "basic skills"),
+        other => return other.to_string(),
+    };
+    lang.pick(pair.0, pair.1).to_string()
+}
+
+pub fn field_label(lang: Lang, field: Field) -> &'static str {
+    let (vi, en) = match field {
+        Field::CommuneCode => ("mã xã/phường", "commune code"),
+        Field::VillageId => ("thôn/tổ dân phố", "village"),
+        Field::VillageName => ("tên thôn/tổ dân phố", "village name"),
+        Field::Address => ("địa chỉ", "address"),
+        Field::HeadName => ("tên chủ hộ", "household head's name"),
+        Field::Phone => ("số điện thoại", "phone number"),
+        Field::MemberCount => ("số nhân khẩu", "number of members"),
+        Field::DeviceAccess => ("thiết bị", "devices"),
+        Field::TargetGroup => ("nhóm đối tượng", "target group"),
+        Field::Name => ("họ tên", "name"),
+        Field::BirthYear => ("năm sinh", "birth year"),
+        Field::Gender => ("giới tính", "gender"),
+        Field::IdNumber => ("số định danh cá nhân", "personal ID number"),
+        Field::VneidLevel => ("mức VNeID", "VNeID level"),
+        Field::VisitedAt => ("thời gian hỗ trợ", "visit time"),
+        Field::PersonId => ("mã thành viên", "member id"),
+        Field::ServiceCode => ("mã dịch vụ", "service code"),
+        Field::OutcomeCode => ("mã kết quả", "outcome code"),
+        Field::DurationMinutes => ("thời lượng (phút)", "duration (minutes)"),
+        Field::FollowUpOn => ("ngày hẹn quay lại", "follow-up date"),
+        Field::ConsentId => ("mã bản ghi đồng ý", "consent id"),
+        Field::Purpose => ("mục đích", "purpose"),
+        Field::ConsentMethod => ("hình thức đồng ý", "consent method"),
+        Field::GivenAt => ("thời điểm đồng ý", "consent time"),
+        Field::VolunteerName => ("tên tình nguyện viên", "volunteer name"),
+        Field::TeamName => ("tên tổ", "team name"),
+        Field::HouseholdId => ("mã hộ", "household id"),
+        Field::Path => ("trường", "path"),
+        Field::Value => ("giá trị", "value"),
+    };
+    lang.pick(vi, en)
+}
+
+fn kind_label(lang: Lang, kind: Kind) -> &'static str {
+    let (vi, en) = match kind {
+        Kind::Household => ("hộ", "household"),
+        Kind::Person => ("thành viên", "member"),
+        Kind::Visit => ("lượt hỗ trợ", "visit"),
+        Kind::Consent => ("bản ghi đồng ý", "consent"),
+        Kind::Village => ("thôn", "village"),
+    };
+    lang.pick(vi, en)
+}
+
+/// What is wrong and what to do, as the end of a sentence naming the field.
+pub fn problem(lang: Lang, p: &Problem) -> String {
+    match (lang, p) {
+        (Lang::Vi, Problem::Required) => "không được để trống: hãy nhập giá trị.".into(),
+        (Lang::En, Problem::Required) => "is required: please give a value.".into(),
+        (Lang::Vi, Problem::TooLong { max }) => format!("quá dài: tối đa {max} ký tự."),
+        (Lang::En, Problem::TooLong { max }) => format!("is too long: at most {max} characters."),
+        (Lang::Vi, Problem::UnknownCommune) => "không phải mã xã/phường đang có hiệu lực (danh mục từ 01/07/2025): kiểm tra lại mã 5 chữ số.".into(),
+        (Lang::En, Problem::UnknownCommune) => "is not a commune in force (units since 1 July 2025): check the 5-digit code.".into(),
+        (Lang::Vi, Problem::UnknownVillage) => "không phải thôn của máy này: xem các thôn bằng `gocua status`.".into(),
+        (Lang::En, Problem::UnknownVillage) => "is not one of this device's villages: see them with `gocua status`.".into(),
+        (Lang::Vi, Problem::BadPhone) => "không hợp lệ: cần 10 chữ số bắt đầu bằng 03, 05, 07, 08, 09 (hoặc 11 chữ số bắt đầu 02); có thể ghi +84.".into(),
+        (Lang::En, Problem::BadPhone) => "is not valid: it needs 10 digits starting 03, 05, 07, 08, 09 (or 11 digits starting 02); +84 is accepted.".into(),
+        (Lang::Vi, Problem::IdNumberFormat) => "không hợp lệ: phải có đúng 12 chữ số.".into(),
+        (Lang::En, Problem::IdNumberFormat) => "is not valid: it must be exactly 12 digits.".into(),
+        (Lang::Vi, Problem::IdNumberMismatch { expected }) => format!("không khớp với năm sinh và giới tính: chữ số thứ 4 đến 6 phải là {expected}; kiểm tra lại số, năm sinh hoặc giới tính."),
+        (Lang::En, Problem::IdNumberMismatch { expected }) => format!("does not match the birth year and gender: digits 4 to 6 should be {expected}; check the number, the birth year or the gender."),
+        (Lang::Vi, Problem::OutOfRange { min, max }) => format!("nằm ngoài khoảng cho phép: phải từ {min} đến {max}."),
+        (Lang::En, Problem::OutOfRange { min, max }) => format!("is out of range: it must be between {min} and {max}."),
+        (Lang::Vi, Problem::UnknownCode { known }) => format!("không có trong danh mục; các mã hợp lệ: {} (xem `gocua catalogue`).", known.join(", ")),
+        (Lang::En, Problem::UnknownCode { known }) => format!("is not in the catalogue; known codes: {} (see `gocua catalogue`).", known.join(", ")),
+        (Lang::Vi, Problem::NotOneOf { allowed }) => format!("không hợp lệ: phải là một trong: {}.", allowed.join(", ")),
+        (Lang::En, Problem::NotOneOf { allowed }) => format!("is not valid: it must be one of: {}.", allowed.join(", ")),
+        (Lang::Vi, Problem::BadDate) => "không đọc được: ghi ngày dạng YYYY-MM-DD, hoặc giờ dạng \"YYYY-MM-DD HH:MM\" (giờ Việt Nam).".into(),
+        (Lang::En, Problem::BadDate) => "cannot be read: write a day as YYYY-MM-DD, or a time as \"YYYY-MM-DD HH:MM\" (Vietnam time) or RFC 3339.".into(),
+        (Lang::Vi, Problem::NotInHousehold) => "không thuộc hộ này: kiểm tra lại mã (xem `gocua household show`).".into(),
+        (Lang::En, Problem::NotInHousehold) => "is not in this household: check the id (see `gocua household show`).".into(),
+        (Lang::Vi, Problem::NoService) => "còn thiếu: lượt hỗ trợ cần ít nhất một dịch vụ (--service).".into(),
+        (Lang::En, Problem::NoService) => "is missing: a visit needs at least one service (--service).".into(),
+        (Lang::Vi, Problem::AlreadyWithdrawn) => "đã được rút lại trước đó.".into(),
+        (Lang::En, Problem::AlreadyWithdrawn) => "was withdrawn already.".into(),
+        (Lang::Vi, Problem::NoConflict) => "không có xung đột để giải quyết (xem `gocua conflicts`).".into(),
+        (Lang::En, Problem::NoConflict) => "has no conflict to resolve (see `gocua conflicts`).".into(),
+        (Lang::Vi, Problem::NotAConflictValue { values }) => format!("không phải một trong các giá trị đang xung đột: {}.", values.join(" | ")),
+        (Lang::En, Problem::NotAConflictValue { values }) => format!("is not one of the conflicting values: {}.", values.join(" | ")),
+    }
+}
+
+/// `số điện thoại "0912" không hợp lệ: ...`
+pub fn invalid(lang: Lang, inv: &Invalid) -> String {
+    let label = field_label(lang, inv.field);
+    let what = problem(lang, &inv.problem);
+    if inv.value.trim().is_empty() {
+        format!("{label} {what}")
+    } else {
+        format!("{label} \"{}\" {what}", inv.value)
+    }
+}
+
+pub fn core_error(lang: Lang, e: &CoreError) -> String {
+    match (lang, e) {
+        (_, CoreError::Invalid(inv)) => invalid(lang, inv),
+        (Lang::Vi, CoreError::NotFound { kind, id }) => format!(
+            "không tìm thấy {} có mã \"{id}\": kiểm tra lại mã.",
+            kind_label(lang, *kind)
+        ),
+        (Lang::En, CoreError::NotFound { kind, id }) => format!(
+            "no {} with id \"{id}\": check the id.",
+            kind_label(lang, *kind)
+        ),
+        (Lang::Vi, CoreError::Ambiguous { kind, id }) => format!(
+            "mã \"{id}\" khớp với nhiều {}: hãy nhập thêm ký tự.",
+            kind_label(lang, *kind)
+        ),
+        (Lang::En, CoreError::Ambiguous { kind, id }) => format!(
+            "the id \"{id}\" matches several {}s: give more characters.",
+            kind_label(lang, *kind)
+        ),
+        (Lang::Vi, CoreError::NotInitialized) => {
+            "máy này chưa được thiết lập: chạy `gocua init` trước.".into()
+        }
+        (Lang::En, CoreError::NotInitialized) => {
+            "this device is not set up yet: run `gocua init` first.".into()
+        }
+        (Lang::Vi, CoreError::AlreadyInitialized { volunteer }) => {
+            format!("máy này đã được thiết lập cho tình nguyện viên {volunteer}.")
+        }
+        (Lang::En, CoreError::AlreadyInitialized { volunteer }) => {
+            format!("this device is set up already for volunteer {volunteer}.")
+        }
+        (Lang::Vi, CoreError::TooNew { path, found, known }) => format!(
+            "tệp dữ liệu {path} do phiên bản gocua mới hơn ghi (lược đồ {found}, bản này chỉ biết đến {known}): hãy cập nhật gocua."
+        ),
+        (Lang::En, CoreError::TooNew { path, found, known }) => format!(
+            "the store {path} was written by a newer gocua (schema {found}, this one knows up to {known}): update gocua."
+        ),
+        (Lang::Vi, CoreError::BadChanges(m)) => {
+            format!("không phải gói thay đổi hay tài liệu Automerge hợp lệ: {m}")
+        }
+        (Lang::En, CoreError::BadChanges(m)) => {
+            format!("not a valid change bundle or Automerge document: {m}")
+        }
+        (Lang::Vi, CoreError::BadDocument { id, reason }) => format!("tài liệu {id}: {reason}"),
+        (Lang::En, CoreError::BadDocument { id, reason }) => format!("document {id}: {reason}"),
+        (Lang::Vi, CoreError::Storage(err)) => format!("lỗi lưu trữ: {err}"),
+        (Lang::En, CoreError::Storage(err)) => format!("storage: {err}"),
+        (Lang::Vi, CoreError::Reference(m)) => format!("dữ liệu tham chiếu: {m}"),
+        (Lang::En, CoreError::Reference(m)) => format!("reference data: {m}"),
+        (Lang::Vi, CoreError::Io { path, message }) => format!("tệp {path}: {message}"),
+        (Lang::En, CoreError::Io { path, message }) => format!("file {path}: {message}"),
+    }
+}
+
+/// The whole message of an error, without the "Lỗi: " prefix.
+pub fn error_message(lang: Lang, e: &CliError) -> String {
+    match (lang, e) {
+        (_, CliError::Core(c)) => core_error(lang, c),
+        (Lang::Vi, CliError::Read { path, source }) => {
+            format!("không đọc được tệp {}: {source}", path.display())
+        }
+        (Lang::En, CliError::Read { path, source }) => {
+            format!("cannot read {}: {source}", path.display())
+        }
+        (Lang::Vi, CliError::Write { path, source }) => {
+            format!("không ghi được tệp {}: {source}", path.display())
+        }
+        (Lang::En, CliError::Write { path, source }) => {
+            format!("cannot write {}: {source}", path.display())
+        }
+        (Lang::Vi, CliError::Output(err)) => format!("không ghi được ra đầu ra: {err}"),
+        (Lang::En, CliError::Output(err)) => format!("cannot write the output: {err}"),
+        (Lang::Vi, CliError::BadFile { path, message }) => {
+            format!("tệp {} không đúng định dạng: {message}", path.display())
+        }
+        (Lang::En, CliError::BadFile { path, message }) => format!(
+            "{} is not in the expected format: {message}",
+            path.display()
+        ),
+        (Lang::Vi, CliError::Line { path, line, error }) => format!(
+            "tệp {}, dòng {line}: {} Các hộ ở những dòng trước đã được ghi; sửa dòng này rồi nhập lại từ dòng {line}.",
+            path.display(),
+            error_message(lang, error)
+        ),
+        (Lang::En, CliError::Line { path, line, error }) => format!(
+            "{}, line {line}: {} The households of the lines before it are stored; fix this line and import again from line {line}.",
+            path.display(),
+            error_message(lang, error)
+        ),
+        (Lang::Vi, CliError::NoDataDir) => {
+            "không tìm được thư mục dữ liệu: dùng --data-dir hoặc biến môi trường GOCUA_HOME."
+                .into()
+        }
+        (Lang::En, CliError::NoDataDir) => {
+            "no data directory found: use --data-dir or the GOCUA_HOME environment variable.".into()
+        }
+        (Lang::Vi, CliError::Diverged) => {
+            "các máy đã trao đổi hết thay đổi mà vẫn khác nhau: đây là lỗi của gocua, hãy báo cho nhóm phát triển."
+                .into()
+        }
+        (Lang::En, CliError::Diverged) => {
+            "the devices exchanged every change and still differ: this is a bug in gocua, please report it."
+                .into()
+        }
+    }
+}
+
+// ---- messages of successful commands ----
+
+pub fn initialized(
+    lang: Lang,
+    volunteer: &str,
+    team: &str,
+    commune: &str,
+    province: &str,
+) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đã thiết lập máy cho tình nguyện viên {volunteer}, {team}, {commune} ({province})."
+        ),
+        Lang::En => {
+            format!("Device set up for volunteer {volunteer}, {team}, {commune} ({province}).")
+        }
+    }
+}
+
+pub fn household_added(lang: Lang, short: &str, head: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã thêm hộ {short}: {head}"),
+        Lang::En => format!("Household {short} added: {head}"),
+    }
+}
+
+pub fn household_saved(lang: Lang, short: &str, head: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã lưu hộ {short}: {head}"),
+        Lang::En => format!("Household {short} saved: {head}"),
+    }
+}
+
+pub fn member_saved(lang: Lang, short: &str, name: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã lưu thành viên {short}: {name}"),
+        Lang::En => format!("Member {short} saved: {name}"),
+    }
+}
+
+pub fn visit_recorded(lang: Lang, short: &str, when: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi lượt hỗ trợ {short} lúc {when}"),
+        Lang::En => format!("Visit {short} recorded at {when}"),
+    }
+}
+
+pub fn consent_recorded(lang: Lang, short: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi sự đồng ý {short}"),
+        Lang::En => format!("Consent {short} recorded"),
+    }
+}
+
+pub fn consent_withdrawn(lang: Lang, short: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi việc rút lại sự đồng ý {short}"),
+        Lang::En => format!("Consent {short} withdrawn"),
+    }
+}
+
+pub fn imported_household(lang: Lang, line: usize, id: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Dòng {line}: đã ghi hộ {id}"),
+        Lang::En => format!("Line {line}: household {id} stored"),
+    }
+}
+
+pub fn import_done(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Vi => format!("Đã nhập {n} hộ."),
+        Lang::En => format!("{n} households imported."),
+    }
+}
+
+pub fn doc_exported(lang: Lang, short: &str, path: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi tài liệu của hộ {short} vào {path}"),
+        Lang::En => format!("Document of household {short} written to {path}"),
+    }
+}
+
+pub fn changes_imported(lang: Lang, docs: u64, applied: u64, known: u64, conflicts: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đã nhận {applied} thay đổi mới cho {docs} hộ ({known} thay đổi đã có); xung đột: {conflicts}."
+        ),
+        Lang::En => format!(
+            "{applied} new changes applied to {docs} households ({known} already known); conflicts: {conflicts}."
+        ),
+    }
+}
+
+pub fn changes_exported(lang: Lang, bytes: usize, path: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi các thay đổi ({bytes} byte) vào {path}"),
+        Lang::En => format!("Changes ({bytes} bytes) written to {path}"),
+    }
+}
+
+pub fn heads_written(lang: Lang, docs: usize, path: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi trạng thái của {docs} hộ vào {path}"),
+        Lang::En => format!("State of {docs} households written to {path}"),
+    }
+}
+
+pub fn conflict_resolved(lang: Lang, path: &str, value: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã giữ giá trị \"{value}\" cho trường {path}."),
+        Lang::En => format!("Kept \"{value}\" at {path}."),
+    }
+}
+
+pub fn rebuilt(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Vi => format!("Đã dựng lại bảng tra cứu từ {n} tài liệu."),
+        Lang::En => format!("Rebuilt the lookup tables from {n} documents."),
+    }
+}
