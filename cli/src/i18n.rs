@@ -335,6 +335,30 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::Reference(m)) => format!("reference data: {m}"),
         (Lang::Vi, CoreError::Io { path, message }) => format!("tệp {path}: {message}"),
         (Lang::En, CoreError::Io { path, message }) => format!("file {path}: {message}"),
+        (Lang::Vi, CoreError::NotEnrolled) => {
+            "máy này chưa đăng ký với máy chủ: chạy `gocua enroll --server URL --code MÃ` trước.".into()
+        }
+        (Lang::En, CoreError::NotEnrolled) => {
+            "this device is not enrolled with a server: run `gocua enroll --server URL --code CODE` first.".into()
+        }
+        (Lang::Vi, CoreError::Network(m)) => format!(
+            "không kết nối được máy chủ ({m}). Dữ liệu vẫn an toàn trên máy; thử đồng bộ lại khi có mạng."
+        ),
+        (Lang::En, CoreError::Network(m)) => format!(
+            "the server could not be reached ({m}). Your data is safe on this device; sync again when you have a network."
+        ),
+        (Lang::Vi, CoreError::Server { status, code, message }) => {
+            format!("máy chủ từ chối ({status} {code}): {message}")
+        }
+        (Lang::En, CoreError::Server { status, code, message }) => {
+            format!("the server refused ({status} {code}): {message}")
+        }
+        (Lang::Vi, CoreError::Revoked(m)) => format!(
+            "máy này đã bị quản trị viên thu hồi quyền đồng bộ ({m}). Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa."
+        ),
+        (Lang::En, CoreError::Revoked(m)) => format!(
+            "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."
+        ),
     }
 }
 

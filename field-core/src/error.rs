@@ -226,6 +226,18 @@ pub enum Error {
     Reference(String),
     #[error("file {path}: {message}")]
     Io { path: String, message: String },
+    #[error("this device is not enrolled with a server: run `gocua enroll` first")]
+    NotEnrolled,
+    #[error("the server could not be reached: {0}")]
+    Network(String),
+    #[error("the server refused ({status} {code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("this device was revoked by the server's operator: {0}")]
+    Revoked(String),
 }
 
 impl Error {
@@ -248,7 +260,8 @@ impl Error {
                 | Error::AlreadyInitialized { .. }
                 | Error::BadChanges(_)
                 | Error::BadDocument { .. }
-        )
+                | Error::NotEnrolled
+        ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
     }
 }
 

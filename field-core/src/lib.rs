@@ -11,8 +11,10 @@ pub mod doc;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod sync;
 pub mod validate;
 
 pub use error::{Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
 pub use store::{DocChanges, DocHeads, SCHEMA_VERSION, Store};
+pub use sync::{SyncObserver, SyncPhase, SyncReport};

@@ -1,4 +1,5 @@
 //! Merging stores without a server: any exchange order converges, clashes are kept.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers, not input paths
 
 use field_core::*;
 use proptest::prelude::*;

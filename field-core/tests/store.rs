@@ -1,4 +1,5 @@
 //! The store through its facade: records, search, validation, rebuild, merge.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers, not input paths
 
 use field_core::*;
 use tempfile::TempDir;

@@ -136,23 +136,23 @@ const FEMALE_MIDDLE: &[(&str, u32)] = &[
 ];
 
 const MALE_GIVEN: &[&str] = &[
-    "Hùng", "Dũng", "Hòa", "Nam", "Tuấn", "Long", "Sơn", "Hải", "Bình", "Cường", "Thắng",
-    "Phúc", "Quân", "Khoa", "Hiếu", "Tùng", "Đạt", "Trung", "Lâm", "An", "Hưng", "Thành",
-    "Toàn", "Việt", "Đông", "Huy", "Khánh", "Lực", "Tài", "Thịnh", "Vinh", "Bảo", "Minh",
+    "Hùng", "Dũng", "Hòa", "Nam", "Tuấn", "Long", "Sơn", "Hải", "Bình", "Cường", "Thắng", "Phúc",
+    "Quân", "Khoa", "Hiếu", "Tùng", "Đạt", "Trung", "Lâm", "An", "Hưng", "Thành", "Toàn", "Việt",
+    "Đông", "Huy", "Khánh", "Lực", "Tài", "Thịnh", "Vinh", "Bảo", "Minh",
 ];
 
 const FEMALE_GIVEN: &[&str] = &[
-    "Hạnh", "Lan", "Thủy", "Hoa", "Mai", "Hương", "Linh", "Trang", "Nga", "Hằng", "Huyền",
-    "Nhung", "Yến", "Thảo", "Loan", "Phương", "Ngân", "Vy", "Anh", "Hòa", "Dung", "Liên",
-    "Oanh", "Thúy", "Tuyết", "Xuân", "Chi", "My", "Ngọc", "Hiền",
+    "Hạnh", "Lan", "Thủy", "Hoa", "Mai", "Hương", "Linh", "Trang", "Nga", "Hằng", "Huyền", "Nhung",
+    "Yến", "Thảo", "Loan", "Phương", "Ngân", "Vy", "Anh", "Hòa", "Dung", "Liên", "Oanh", "Thúy",
+    "Tuyết", "Xuân", "Chi", "My", "Ngọc", "Hiền",
 ];
 
 /// Province codes of the old 63-province list (birth-registration province of ID
 /// numbers).
 const LEGACY_PROVINCES: &[u16] = &[
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36,
-    37, 38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74,
-    75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
+    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
+    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
 
 /// Mobile prefixes in use (Viettel, Vinaphone, MobiFone, Vietnamobile, Gmobile...).
@@ -163,7 +163,16 @@ const MOBILE_PREFIXES: &[&str] = &[
 ];
 
 const HAMLET_PARTS: &[&str] = &[
-    "Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Chợ", "Đình", "Giữa",
+    "Đông",
+    "Tây",
+    "Nam",
+    "Bắc",
+    "Thượng",
+    "Hạ",
+    "Trung",
+    "Chợ",
+    "Đình",
+    "Giữa",
 ];
 
 const STREETS: &[&str] = &[
@@ -458,7 +467,15 @@ fn address(rng: &mut ChaCha8Rng) -> String {
 fn household(rng: &mut ChaCha8Rng, village: String) -> HouseholdRecord {
     let size = *weighted(
         rng,
-        &[(1usize, 8), (2, 15), (3, 22), (4, 25), (5, 15), (6, 10), (7, 5)],
+        &[
+            (1usize, 8),
+            (2, 15),
+            (3, 22),
+            (4, 25),
+            (5, 15),
+            (6, 10),
+            (7, 5),
+        ],
     );
     let drafts = family(rng, size);
     let province = *pick(rng, LEGACY_PROVINCES);
@@ -604,8 +621,18 @@ fn services_for(groups: &[&str], device: &str) -> Vec<&'static str> {
     ];
     for g in groups {
         let extra: &[&'static str] = match *g {
-            "small_trader" => &["ecommerce", "cashless_utilities", "bank_account", "ecommerce"],
-            "elderly" => &["ehealth_book", "telemedicine", "ehealth_book", "scam_awareness"],
+            "small_trader" => &[
+                "ecommerce",
+                "cashless_utilities",
+                "bank_account",
+                "ecommerce",
+            ],
+            "elderly" => &[
+                "ehealth_book",
+                "telemedicine",
+                "ehealth_book",
+                "scam_awareness",
+            ],
             "poor" | "near_poor" => &["welfare_cashless", "basic_skills", "basic_skills"],
             "welfare_beneficiary" => &["welfare_cashless", "welfare_cashless"],
             "school_children" => &["cashless_school_fees", "elearning", "cashless_school_fees"],
@@ -631,7 +658,9 @@ fn visits(rng: &mut ChaCha8Rng, groups: &[&str], ages: &[i64], device: &str) -> 
         &[(0usize, 15), (1, 25), (2, 25), (3, 18), (4, 10), (5, 7)],
     );
     let pool = services_for(groups, device);
-    let mut days: Vec<u32> = (0..n).map(|_| rng.random_range(0..=LAST_VISIT_DAY)).collect();
+    let mut days: Vec<u32> = (0..n)
+        .map(|_| rng.random_range(0..=LAST_VISIT_DAY))
+        .collect();
     days.sort_unstable();
     days.into_iter()
         .map(|day| {

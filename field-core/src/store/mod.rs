@@ -5,8 +5,8 @@
 //! appends the change, queues it in the outbox and updates the projection. A
 //! failure at any point leaves the store as it was.
 
-mod bundle;
 mod docs;
+mod outbox;
 mod projection;
 mod query;
 pub(crate) mod schema;
@@ -24,9 +24,18 @@ use crate::error::{Error, Field, Kind, Problem, Result};
 use crate::model::*;
 use crate::validate as v;
 
-pub use bundle::DocChanges;
 pub use docs::COMPACT_AFTER;
+pub use gocua_protocol::bundle::{self, DocChanges};
 pub use schema::SCHEMA_VERSION;
+
+/// Where received changes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Another device (file, QR): queued for the server too.
+    Peer,
+    /// The server; `cursor` is stored with the changes when given.
+    Server { cursor: Option<u64> },
+}
 
 /// What a store holds of one document: its id and heads (hex change hashes).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -784,8 +793,8 @@ impl Store {
     /// Applies a bundle from [`Store::export_changes`]. All or nothing: a bundle
     /// with one bad change or document changes nothing.
     pub fn import_changes(&self, bytes: &[u8]) -> Result<ImportReport> {
-        let docs = bundle::decode(bytes)?;
-        self.apply_doc_changes(docs)
+        let docs = bundle::decode(bytes).map_err(|e| Error::BadChanges(e.0))?;
+        self.apply_doc_changes(docs, Origin::Peer)
     }
 
     /// Writes a household's document as a standard `.automerge` file's bytes.
@@ -816,14 +825,21 @@ impl Store {
             .iter()
             .map(|c| c.raw_bytes().to_vec())
             .collect();
-        let report = self.apply_doc_changes(vec![DocChanges {
-            doc_id: h.id.clone(),
-            changes,
-        }])?;
+        let report = self.apply_doc_changes(
+            vec![DocChanges {
+                doc_id: h.id.clone(),
+                changes,
+            }],
+            Origin::Peer,
+        )?;
         Ok((h.id, report))
     }
 
-    fn apply_doc_changes(&self, incoming: Vec<DocChanges>) -> Result<ImportReport> {
+    pub(crate) fn apply_doc_changes(
+        &self,
+        incoming: Vec<DocChanges>,
+        origin: Origin,
+    ) -> Result<ImportReport> {
         // Parse everything first: a bad change refuses the whole bundle.
         let mut parsed: Vec<(String, Vec<Change>)> = Vec::with_capacity(incoming.len());
         for d in incoming {
@@ -835,10 +851,8 @@ impl Store {
             }
             let mut changes = Vec::with_capacity(d.changes.len());
             for bytes in d.changes {
-                changes.push(
-                    Change::from_bytes(bytes)
-                        .map_err(|e| Error::BadChanges(format!("document {}: {e}", d.doc_id)))?,
-                );
+                expand_item(bytes, &mut changes)
+                    .map_err(|e| Error::BadChanges(format!("document {}: {e}", d.doc_id)))?;
             }
             parsed.push((d.doc_id, changes));
         }
@@ -883,15 +897,24 @@ impl Store {
                     });
                 }
                 let added = docs::append(&tx, &id, &document, &new, &now)?;
-                for c in &new {
-                    tx.prepare_cached("INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)")?
-                        .execute(params![c.hash().to_string(), id, now])?;
+                if origin == Origin::Peer {
+                    // Received from another device: the server may not have it yet.
+                    for c in &new {
+                        tx.prepare_cached("INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)")?
+                            .execute(params![c.hash().to_string(), id, now])?;
+                    }
                 }
                 projection::project(&tx, &h, projection::Part::Full)?;
                 report.documents += 1;
                 report.changes_applied += added as u64;
                 report.conflicts += h.conflicts.len() as u64;
                 loaded.push((id, document));
+            }
+            if let Origin::Server {
+                cursor: Some(cursor),
+            } = origin
+            {
+                outbox::set_meta(&tx, outbox::PULL_CURSOR, &cursor.to_string())?;
             }
             tx.commit()?;
             Ok((report, loaded))
@@ -911,6 +934,19 @@ impl Store {
             }
         }
     }
+}
+
+/// An item of a bundle: one change, or a whole saved document (a bootstrap
+/// snapshot), told apart by the chunk type in Automerge's header.
+fn expand_item(bytes: Vec<u8>, out: &mut Vec<Change>) -> Result<(), String> {
+    const DOCUMENT_CHUNK: u8 = 0;
+    if bytes.get(8) == Some(&DOCUMENT_CHUNK) {
+        let doc = Automerge::load(&bytes).map_err(|e| e.to_string())?;
+        out.extend(doc.get_changes(&[]));
+    } else {
+        out.push(Change::from_bytes(bytes).map_err(|e| e.to_string())?);
+    }
+    Ok(())
 }
 
 // ---- helpers shared by the writes ----

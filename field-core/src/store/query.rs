@@ -296,7 +296,7 @@ pub fn status(conn: &Connection) -> Result<StoreStatus> {
         households: count("SELECT COUNT(*) FROM households")?,
         persons: count("SELECT COUNT(*) FROM persons")?,
         visits: count("SELECT COUNT(*) FROM visits")?,
-        pending_changes: count("SELECT COUNT(*) FROM outbox")?,
+        pending_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NULL")?,
         conflicts: count("SELECT COUNT(*) FROM conflicts")?,
         schema_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
         last_change_at: conn

@@ -160,6 +160,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX visits_follow_up ON visits (follow_up_on) WHERE follow_up_on IS NOT NULL;
     "#,
+    // 3: the server may refuse a document's changes; they stay, marked.
+    r#"
+    ALTER TABLE outbox ADD COLUMN refused TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

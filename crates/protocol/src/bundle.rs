@@ -1,6 +1,7 @@
 //! The change bundle: the changes one store has that another lacks, as bytes that
-//! travel by any means (a function call, a file, later a QR code or the sync
-//! server). Layout, all integers big-endian:
+//! travel by any means (a function call, a file, a QR code, the sync server's
+//! push and pull). An item is an Automerge change or a whole saved document
+//! (bootstrap snapshots); Automerge's own chunk header tells which. Layout, all integers big-endian:
 //!
 //! ```text
 //! "GOCUA-CHANGES/1\n"                         16-byte magic
@@ -8,9 +9,14 @@
 //!           u32 change count, repeated: u32 length, Automerge change bytes
 //! ```
 
-use crate::error::{Error, Result};
+/// A bundle that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid change bundle: {0}")]
+pub struct BundleError(pub String);
 
-const MAGIC: &[u8; 16] = b"GOCUA-CHANGES/1\n";
+type Result<T, E = BundleError> = std::result::Result<T, E>;
+
+pub const MAGIC: &[u8; 16] = b"GOCUA-CHANGES/1\n";
 const MAX_ID: usize = 64;
 /// One change larger than this is refused: a form edit is well under a kilobyte.
 const MAX_CHANGE: usize = 16 * 1024 * 1024;
@@ -55,7 +61,7 @@ impl<'a> Reader<'a> {
                 self.pos = end;
                 Ok(s)
             }
-            None => Err(Error::BadChanges(format!(
+            None => Err(BundleError(format!(
                 "truncated at byte {} while reading {what}",
                 self.pos
             ))),
@@ -75,7 +81,7 @@ impl<'a> Reader<'a> {
 
 pub fn decode(buf: &[u8]) -> Result<Vec<DocChanges>> {
     if buf.len() < MAGIC.len() || &buf[..MAGIC.len()] != MAGIC {
-        return Err(Error::BadChanges(
+        return Err(BundleError(
             "not a gocua change bundle (wrong header)".into(),
         ));
     }
@@ -87,20 +93,20 @@ pub fn decode(buf: &[u8]) -> Result<Vec<DocChanges>> {
     while r.pos < buf.len() {
         let id_len = r.u16("a document id length")?;
         if id_len == 0 || id_len > MAX_ID {
-            return Err(Error::BadChanges(format!(
+            return Err(BundleError(format!(
                 "document id length {id_len} at byte {}",
                 r.pos
             )));
         }
         let id = std::str::from_utf8(r.take(id_len, "a document id")?)
-            .map_err(|_| Error::BadChanges("a document id is not UTF-8".into()))?
+            .map_err(|_| BundleError("a document id is not UTF-8".into()))?
             .to_string();
         let count = r.u32("a change count")?;
         let mut changes = Vec::with_capacity(count.min(1024));
         for _ in 0..count {
             let len = r.u32("a change length")?;
             if len > MAX_CHANGE {
-                return Err(Error::BadChanges(format!(
+                return Err(BundleError(format!(
                     "a change of {len} bytes is larger than allowed"
                 )));
             }

@@ -1,0 +1,123 @@
+//! gocua's sync protocol, version 1 (docs/protocol.md): what a device and the
+//! server say to each other. Shared by field-core (the client) and sync-server,
+//! so the two cannot drift.
+
+pub mod bundle;
+
+use serde::{Deserialize, Serialize};
+
+pub use bundle::{BundleError, DocChanges};
+
+/// The protocol version this build speaks. Both sides send it in
+/// [`HEADER_PROTOCOL`]; a mismatch is refused with [`codes::PROTOCOL_MISMATCH`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+pub const HEADER_PROTOCOL: &str = "gocua-protocol";
+pub const HEADER_SERVER_VERSION: &str = "gocua-server-version";
+/// On pull and bootstrap responses: the cursor to ask from next.
+pub const HEADER_CURSOR: &str = "gocua-cursor";
+/// On pull responses: `1` when more changes wait after this page.
+pub const HEADER_MORE: &str = "gocua-more";
+/// The media type of a change bundle body.
+pub const BUNDLE_CONTENT_TYPE: &str = "application/vnd.gocua.changes";
+
+pub mod paths {
+    pub const HEALTH: &str = "/health";
+    pub const INFO: &str = "/v1/info";
+    pub const ENROLL: &str = "/v1/enroll";
+    pub const PUSH: &str = "/v1/push";
+    pub const PULL: &str = "/v1/pull";
+    pub const BOOTSTRAP: &str = "/v1/bootstrap";
+}
+
+/// Machine-readable error codes of [`ErrorBody`] and [`Refusal`].
+pub mod codes {
+    pub const PROTOCOL_MISMATCH: &str = "protocol_mismatch";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const DEVICE_REVOKED: &str = "device_revoked";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const ENROLLMENT_CODE_INVALID: &str = "enrollment_code_invalid";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const BAD_BUNDLE: &str = "bad_bundle";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const CURSOR_EXPIRED: &str = "cursor_expired";
+    pub const INTERNAL: &str = "internal";
+    pub const UNAVAILABLE: &str = "unavailable";
+    // Refusals of one document in a push.
+    pub const OUTSIDE_VILLAGES: &str = "outside_villages";
+    pub const MOVES_VILLAGE: &str = "moves_village";
+    pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
+    pub const BAD_CHANGE: &str = "bad_change";
+}
+
+/// Every error response: `{ "error": code, "message": text }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// `GET /v1/info`: who the server is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    pub server_version: String,
+    pub protocol_version: u32,
+}
+
+/// `POST /v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub code: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VillageInfo {
+    pub id: String,
+    pub commune_code: String,
+    pub name: String,
+}
+
+/// What an enrolled device learns: its token (shown once) and its assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub token: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    pub volunteer_phone: Option<String>,
+    pub team_id: String,
+    pub team_name: String,
+    pub commune_code: String,
+    pub villages: Vec<VillageInfo>,
+}
+
+/// One document of a push that the server refused; nothing of it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub doc_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// `POST /v1/push` (body: a change bundle). Every change of a document not in
+/// `refused` is stored (or was already): the device may forget it was unsent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub refused: Vec<Refusal>,
+}
+
+/// `GET /v1/pull?cursor=N&limit=M`: the changes of the device's villages after
+/// `cursor`, as a bundle, with [`HEADER_CURSOR`] and [`HEADER_MORE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullQuery {
+    pub cursor: u64,
+    pub limit: Option<u32>,
+}
+
+/// The most changes one pull page carries.
+pub const MAX_PULL_LIMIT: u32 = 5_000;

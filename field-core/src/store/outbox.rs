@@ -1,0 +1,232 @@
+//! The store's side of sync: the outbox of changes the server has not
+//! acknowledged, the pull cursor and the enrollment, all in SQLite so an
+//! interrupted sync resumes without resending what was acknowledged.
+
+use automerge::{ActorId, ChangeHash, ReadDoc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Inner, Origin, Store, docs, query};
+use crate::error::{Error, Result};
+use crate::model::{Identity, ImportReport};
+use gocua_protocol::{DocChanges, EnrollResponse};
+
+pub(crate) const PULL_CURSOR: &str = "pull_cursor";
+pub(crate) const SERVER_URL: &str = "server_url";
+pub(crate) const DEVICE_TOKEN: &str = "device_token";
+pub(crate) const LAST_SYNC_AT: &str = "last_sync_at";
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+pub(crate) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Unsent changes, oldest first, grouped per document for one push.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxBatch {
+    pub docs: Vec<DocChanges>,
+    /// The hashes in `docs`, per document, to acknowledge after the push.
+    pub hashes: Vec<(String, String)>,
+    pub bytes: usize,
+}
+
+/// Where and as whom this device syncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    pub server_url: String,
+    pub token: String,
+}
+
+impl Store {
+    /// Takes this device's identity from the server's enrollment answer.
+    pub fn enroll_with(&self, server_url: &str, e: &EnrollResponse) -> Result<Identity> {
+        let mut g = self.lock();
+        let tx = g
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO teams (id, name, commune_code) VALUES (?1, ?2, ?3)",
+            params![e.team_id, e.team_name, e.commune_code],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO volunteers (id, name, phone, team_id) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                e.volunteer_id,
+                e.volunteer_name,
+                e.volunteer_phone,
+                e.team_id
+            ],
+        )?;
+        tx.execute("DELETE FROM villages", [])?;
+        for v in &e.villages {
+            tx.execute(
+                "INSERT INTO villages (id, commune_code, name, name_key) VALUES (?1, ?2, ?3, ?4)",
+                params![v.id, v.commune_code, v.name, gocua_text::sort_key(&v.name)],
+            )?;
+        }
+        for (k, val) in [
+            ("device_id", e.device_id.as_str()),
+            ("volunteer_id", e.volunteer_id.as_str()),
+            ("team_id", e.team_id.as_str()),
+            ("commune_code", e.commune_code.as_str()),
+            (SERVER_URL, server_url),
+            (DEVICE_TOKEN, e.token.as_str()),
+        ] {
+            set_meta(&tx, k, val)?;
+        }
+        tx.commit()?;
+        // Documents cached under the old actor must not be written with it.
+        g.cache = docs::DocCache::default();
+        let identity = query::identity(&g.conn)?.ok_or(Error::NotInitialized)?;
+        g.identity = Some(identity.clone());
+        Ok(identity)
+    }
+
+    pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
+        let g = self.lock();
+        Ok(
+            match (
+                get_meta(&g.conn, SERVER_URL)?,
+                get_meta(&g.conn, DEVICE_TOKEN)?,
+            ) {
+                (Some(server_url), Some(token)) => Some(SyncSettings { server_url, token }),
+                _ => None,
+            },
+        )
+    }
+
+    /// The last server cursor this store has applied, if it ever pulled.
+    pub fn pull_cursor(&self) -> Result<Option<u64>> {
+        Ok(get_meta(&self.lock().conn, PULL_CURSOR)?.and_then(|c| c.parse().ok()))
+    }
+
+    pub fn last_sync_at(&self) -> Result<Option<String>> {
+        get_meta(&self.lock().conn, LAST_SYNC_AT)
+    }
+
+    pub fn set_last_sync_at(&self, at: &str) -> Result<()> {
+        set_meta(&self.lock().conn, LAST_SYNC_AT, at)
+    }
+
+    /// How many changes wait to be sent (refused ones excluded).
+    pub fn pending_changes(&self) -> Result<i64> {
+        Ok(self.lock().conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE refused IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The oldest unsent changes, at most `max_changes` and about `max_bytes`.
+    pub fn outbox_batch(&self, max_changes: usize, max_bytes: usize) -> Result<OutboxBatch> {
+        let mut g = self.lock();
+        let actor = g
+            .identity
+            .as_ref()
+            .map(|i| super::actor_for(&i.device_id))
+            .unwrap_or_else(ActorId::random);
+        let Inner { conn, cache, .. } = &mut *g;
+        let rows: Vec<(String, String, Option<Vec<u8>>)> = conn
+            .prepare_cached(
+                "SELECT o.doc_id, o.hash, c.bytes FROM outbox o
+                 LEFT JOIN doc_changes c ON c.hash = o.hash
+                 WHERE o.refused IS NULL ORDER BY o.seq LIMIT ?1",
+            )?
+            .query_map([max_changes as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut batch = OutboxBatch::default();
+        for (doc_id, hash, bytes) in rows {
+            if batch.bytes >= max_bytes && !batch.hashes.is_empty() {
+                break;
+            }
+            let bytes = match bytes {
+                Some(b) => b,
+                // Compacted into the snapshot: the loaded document still has it.
+                None => {
+                    let Some(document) = docs::load(conn, cache, &doc_id, &actor)? else {
+                        continue;
+                    };
+                    let found = hash
+                        .parse::<ChangeHash>()
+                        .ok()
+                        .and_then(|h| document.get_change_by_hash(&h))
+                        .map(|c| c.raw_bytes().to_vec());
+                    cache.put(&doc_id, document);
+                    match found {
+                        Some(b) => b,
+                        None => continue,
+                    }
+                }
+            };
+            batch.bytes += bytes.len();
+            match batch.docs.iter_mut().find(|d| d.doc_id == doc_id) {
+                Some(d) => d.changes.push(bytes),
+                None => batch.docs.push(DocChanges {
+                    doc_id: doc_id.clone(),
+                    changes: vec![bytes],
+                }),
+            }
+            batch.hashes.push((doc_id, hash));
+        }
+        Ok(batch)
+    }
+
+    /// The server stored these changes: they leave the outbox.
+    pub fn acknowledge(&self, hashes: &[String]) -> Result<()> {
+        let mut g = self.lock();
+        let tx = g.conn.transaction()?;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+            for h in hashes {
+                del.execute([h])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server refused a document: its changes stay, marked, and are not
+    /// offered again until the refusal is dealt with.
+    pub fn mark_refused(&self, doc_id: &str, reason: &str) -> Result<()> {
+        self.lock().conn.execute(
+            "UPDATE outbox SET refused = ?2 WHERE doc_id = ?1",
+            params![doc_id, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Changes the server refused, per document: (doc id, reason, count).
+    pub fn refused_changes(&self) -> Result<Vec<(String, String, i64)>> {
+        let g = self.lock();
+        let mut stmt = g.conn.prepare(
+            "SELECT doc_id, refused, COUNT(*) FROM outbox WHERE refused IS NOT NULL
+             GROUP BY doc_id, refused ORDER BY doc_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Applies a page pulled from the server and stores `cursor` in the same
+    /// transaction, so a pull interrupted after this returns resumes after it.
+    pub fn apply_pulled(&self, bundle_bytes: &[u8], cursor: u64) -> Result<ImportReport> {
+        let docs =
+            gocua_protocol::bundle::decode(bundle_bytes).map_err(|e| Error::BadChanges(e.0))?;
+        self.apply_doc_changes(
+            docs,
+            Origin::Server {
+                cursor: Some(cursor),
+            },
+        )
+    }
+}

@@ -1,0 +1,294 @@
+//! The sync client: enrollment, then push-then-pull against the sync server
+//! (docs/protocol.md). Blocking, for the app's worker thread and the CLI.
+//!
+//! Every step is resumable: the outbox loses a change only once the server has
+//! acknowledged it, and each pulled page is applied together with its cursor.
+//! Network errors and 5xx answers are retried with exponential backoff.
+
+use std::io::Write;
+use std::time::Duration;
+
+use gocua_protocol::{
+    BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, HEADER_CURSOR, HEADER_MORE,
+    HEADER_PROTOCOL, PROTOCOL_VERSION, PushResponse, Refusal, bundle, codes, paths,
+};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::Identity;
+use crate::store::Store;
+
+/// Changes per push request, and about how many bytes.
+const PUSH_BATCH: usize = 2_000;
+const PUSH_BYTES: usize = 2 * 1024 * 1024;
+const PULL_LIMIT: u32 = 2_000;
+/// Bodies larger than this are sent gzip-compressed.
+const COMPRESS_OVER: usize = 1_024;
+
+/// How a sync goes, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncPhase {
+    Push,
+    Bootstrap,
+    Pull,
+}
+
+/// Told about progress during [`sync`]; `total` is 0 when unknown.
+pub trait SyncObserver {
+    fn progress(&self, phase: SyncPhase, done: u64, total: u64);
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub sent: u64,
+    pub already_on_server: u64,
+    pub refused: Vec<Refusal>,
+    pub received: u64,
+    pub documents_updated: u64,
+    pub conflicts: u64,
+    pub bootstrapped: bool,
+    pub requests: u64,
+    pub retries: u64,
+    pub cursor: u64,
+}
+
+/// How hard to try before giving up on the network.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 6,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+struct Http {
+    client: Client,
+    base: String,
+    token: Option<String>,
+    policy: RetryPolicy,
+    requests: u64,
+    retries: u64,
+}
+
+fn network(e: impl std::fmt::Display) -> Error {
+    Error::Network(e.to_string())
+}
+
+impl Http {
+    fn new(base: &str, token: Option<String>, policy: RetryPolicy) -> Result<Http> {
+        let client = Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(network)?;
+        Ok(Http {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            policy,
+            requests: 0,
+            retries: 0,
+        })
+    }
+
+    /// Sends the request `make` builds, retrying network errors and 5xx/429.
+    fn send(&mut self, make: impl Fn(&Client, &str) -> RequestBuilder) -> Result<Response> {
+        let mut delay = self.policy.first_delay;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.requests += 1;
+            let mut req = make(&self.client, &self.base)
+                .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string());
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            let retryable = match req.send() {
+                Ok(resp) => {
+                    let s = resp.status();
+                    if s.is_success() {
+                        return Ok(resp);
+                    }
+                    if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS) {
+                        return Err(server_error(resp));
+                    }
+                    server_error(resp)
+                }
+                Err(e) => network(e),
+            };
+            if attempt >= self.policy.attempts {
+                return Err(retryable);
+            }
+            tracing::debug!(attempt, error = %retryable, "retrying after {delay:?}");
+            self.retries += 1;
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(self.policy.max_delay);
+        }
+    }
+}
+
+fn server_error(resp: Response) -> Error {
+    let status = resp.status().as_u16();
+    let body: Option<ErrorBody> = resp.json().ok();
+    match body {
+        Some(b) if b.error == codes::DEVICE_REVOKED => Error::Revoked(b.message),
+        Some(b) => Error::Server {
+            status,
+            code: b.error,
+            message: b.message,
+        },
+        None => Error::Server {
+            status,
+            code: String::new(),
+            message: format!("HTTP {status}"),
+        },
+    }
+}
+
+fn gzip(body: Vec<u8>) -> (Vec<u8>, bool) {
+    if body.len() <= COMPRESS_OVER {
+        return (body, false);
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    match enc.write_all(&body).and_then(|_| enc.finish()) {
+        Ok(z) if z.len() < body.len() => (z, true),
+        _ => (body, false),
+    }
+}
+
+fn header_u64(resp: &Response, name: &str) -> Option<u64> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Enrolls this device with a one-time code and takes its identity.
+pub fn enroll(store: &Store, server_url: &str, code: &str, device_name: &str) -> Result<Identity> {
+    let mut http = Http::new(server_url, None, RetryPolicy::default())?;
+    let req = EnrollRequest {
+        code: code.trim().to_string(),
+        device_name: device_name.to_string(),
+    };
+    let resp = http.send(|c, base| c.post(format!("{base}{}", paths::ENROLL)).json(&req))?;
+    let e: EnrollResponse = resp.json().map_err(network)?;
+    store.enroll_with(server_url.trim_end_matches('/'), &e)
+}
+
+/// Push then pull. Safe to interrupt at any point and run again.
+pub fn sync(store: &Store, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    sync_with(store, observer, RetryPolicy::default())
+}
+
+pub fn sync_with(
+    store: &Store,
+    observer: Option<&dyn SyncObserver>,
+    policy: RetryPolicy,
+) -> Result<SyncReport> {
+    let settings = store.sync_settings()?.ok_or(Error::NotEnrolled)?;
+    let mut http = Http::new(&settings.server_url, Some(settings.token), policy)?;
+    let mut report = SyncReport::default();
+    let progress = |phase, done, total| {
+        if let Some(o) = observer {
+            o.progress(phase, done, total);
+        }
+    };
+
+    // Push.
+    let total = store.pending_changes()?.max(0) as u64;
+    let mut done = 0;
+    loop {
+        let batch = store.outbox_batch(PUSH_BATCH, PUSH_BYTES)?;
+        if batch.hashes.is_empty() {
+            break;
+        }
+        let (body, compressed) = gzip(bundle::encode(&batch.docs));
+        let resp = http.send(|c, base| {
+            let r = c
+                .post(format!("{base}{}", paths::PUSH))
+                .header(reqwest::header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)
+                .body(body.clone());
+            if compressed {
+                r.header(reqwest::header::CONTENT_ENCODING, "gzip")
+            } else {
+                r
+            }
+        })?;
+        let answer: PushResponse = resp.json().map_err(network)?;
+        for r in &answer.refused {
+            store.mark_refused(&r.doc_id, &format!("{}: {}", r.code, r.message))?;
+        }
+        let acked: Vec<String> = batch
+            .hashes
+            .iter()
+            .filter(|(doc, _)| !answer.refused.iter().any(|r| &r.doc_id == doc))
+            .map(|(_, h)| h.clone())
+            .collect();
+        store.acknowledge(&acked)?;
+        report.sent += answer.stored;
+        report.already_on_server += answer.duplicates;
+        report.refused.extend(answer.refused);
+        done += batch.hashes.len() as u64;
+        progress(SyncPhase::Push, done, total.max(done));
+    }
+
+    // Bootstrap a device that never pulled, from snapshots.
+    let mut cursor = match store.pull_cursor()? {
+        Some(c) => c,
+        None => {
+            let resp = http.send(|c, base| c.get(format!("{base}{}", paths::BOOTSTRAP)))?;
+            let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(0);
+            let bytes = resp.bytes().map_err(network)?;
+            let r = store.apply_pulled(&bytes, next)?;
+            report.bootstrapped = true;
+            report.documents_updated += r.documents;
+            report.received += r.changes_applied;
+            report.conflicts += r.conflicts;
+            progress(SyncPhase::Bootstrap, r.documents, r.documents);
+            next
+        }
+    };
+
+    // Pull.
+    loop {
+        let url_cursor = cursor;
+        let resp = http.send(|c, base| {
+            c.get(format!(
+                "{base}{}?cursor={url_cursor}&limit={PULL_LIMIT}",
+                paths::PULL
+            ))
+        })?;
+        let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(cursor);
+        let more = header_u64(&resp, HEADER_MORE) == Some(1);
+        let bytes = resp.bytes().map_err(network)?;
+        let r = store.apply_pulled(&bytes, next)?;
+        report.received += r.changes_applied;
+        report.documents_updated += r.documents;
+        report.conflicts += r.conflicts;
+        progress(SyncPhase::Pull, next, 0);
+        if !more || next <= cursor {
+            cursor = next;
+            break;
+        }
+        cursor = next;
+    }
+    report.cursor = cursor;
+    report.requests = http.requests;
+    report.retries = http.retries;
+    store.set_last_sync_at(&crate::validate::now_utc())?;
+    Ok(report)
+}

@@ -1,0 +1,168 @@
+//! Administration on the database itself (`gocua-server admin ...`), also used
+//! by the tests to set up villages, teams, volunteers and codes.
+
+use uuid::Uuid;
+
+use crate::now;
+use crate::secrets::{self, Secret};
+use crate::storage::{
+    Account, Role, Storage, StorageError, StorageResult, Team, Village, Volunteer,
+};
+
+/// Villages have no national code: the same derivation as the devices'
+/// (`field_core::store::village_id`), so a device that registered a village
+/// offline and the server agree on its id.
+pub fn village_id(commune_code: &str, name: &str) -> String {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6f63_7561_2d76_696c_6c61_6765_0000_0001);
+    let key = format!("{}/{}", commune_code.trim(), gocua_text::fold(name));
+    Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
+}
+
+fn need_commune(storage: &dyn Storage, commune_code: &str) -> StorageResult<String> {
+    storage.commune_province(commune_code)?.ok_or_else(|| {
+        StorageError::NotFound(format!(
+            "no commune {commune_code} in the units in force (load them with `gocua-server admin load-units`)"
+        ))
+    })
+}
+
+fn need_text(what: &str, value: &str) -> StorageResult<String> {
+    let v = gocua_text::clean(value);
+    if v.is_empty() {
+        return Err(StorageError::Invalid(format!("{what} must not be empty")));
+    }
+    Ok(v)
+}
+
+pub fn add_village(
+    storage: &dyn Storage,
+    commune_code: &str,
+    name: &str,
+) -> StorageResult<Village> {
+    let commune_code = commune_code.trim();
+    need_commune(storage, commune_code)?;
+    let name = need_text("the village name", name)?;
+    let village = Village {
+        id: village_id(commune_code, &name),
+        commune_code: commune_code.to_string(),
+        name,
+    };
+    storage.add_village(&village, now())
+}
+
+/// Adds a team; `villages` are village ids (or names in the team's commune).
+pub fn add_team(
+    storage: &dyn Storage,
+    name: &str,
+    commune_code: &str,
+    villages: &[String],
+) -> StorageResult<Team> {
+    let commune_code = commune_code.trim();
+    need_commune(storage, commune_code)?;
+    let name = need_text("the team name", name)?;
+    let known = storage.villages(Some(commune_code))?;
+    let mut chosen = Vec::new();
+    for v in villages {
+        let by_name = village_id(commune_code, v);
+        let found = known
+            .iter()
+            .find(|k| k.id == v.trim() || k.id == by_name)
+            .ok_or_else(|| {
+                StorageError::NotFound(format!("no village {v:?} in commune {commune_code}"))
+            })?;
+        if !chosen.contains(found) {
+            chosen.push(found.clone());
+        }
+    }
+    let team = Team {
+        id: Uuid::now_v7().to_string(),
+        name,
+        commune_code: commune_code.to_string(),
+        villages: chosen,
+    };
+    storage.add_team(&team, now())?;
+    Ok(team)
+}
+
+pub fn add_volunteer(
+    storage: &dyn Storage,
+    name: &str,
+    phone: Option<&str>,
+    team_id: &str,
+) -> StorageResult<Volunteer> {
+    let volunteer = Volunteer {
+        id: Uuid::now_v7().to_string(),
+        name: need_text("the volunteer's name", name)?,
+        phone: phone.map(gocua_text::clean).filter(|p| !p.is_empty()),
+        team_id: team_id.trim().to_string(),
+    };
+    storage.add_volunteer(&volunteer, now())?;
+    Ok(volunteer)
+}
+
+/// A new one-time enrollment code for a volunteer's device; only its hash is
+/// stored. Returns the code and when it expires (unix seconds).
+pub fn new_enroll_code(
+    storage: &dyn Storage,
+    volunteer_id: &str,
+    ttl_hours: u32,
+) -> StorageResult<(Secret, i64)> {
+    let code = secrets::new_enroll_code();
+    let at = now();
+    let expires = at + i64::from(ttl_hours) * 3600;
+    storage.add_enroll_code(
+        &secrets::code_hash(code.expose()),
+        volunteer_id.trim(),
+        at,
+        expires,
+    )?;
+    Ok((code, expires))
+}
+
+/// A new officer or operator account; returns it and its token (shown once).
+pub fn add_account(
+    storage: &dyn Storage,
+    role: Role,
+    name: &str,
+    province_code: Option<&str>,
+) -> StorageResult<(Account, Secret)> {
+    let province_code = province_code.map(str::trim).filter(|p| !p.is_empty());
+    match (role, province_code) {
+        (Role::Officer, None) => {
+            return Err(StorageError::Invalid(
+                "a province officer needs --province".into(),
+            ));
+        }
+        (_, Some(p)) if !storage.province_exists(p)? => {
+            return Err(StorageError::NotFound(format!("no province {p}")));
+        }
+        _ => {}
+    }
+    let account = Account {
+        id: Uuid::now_v7().to_string(),
+        role,
+        name: need_text("the account name", name)?,
+        province_code: province_code.map(str::to_string),
+    };
+    let token = secrets::new_token();
+    storage.add_account(&account, &secrets::token_hash(token.expose()), now())?;
+    Ok((account, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn village_ids_match_the_devices_derivation() {
+        // The same inputs as field-core's village_id: folded names agree.
+        assert_eq!(
+            village_id("00097", "Thôn Đông"),
+            village_id(" 00097", "thon dong")
+        );
+        assert_ne!(
+            village_id("00097", "Thôn Đông"),
+            village_id("00097", "Thôn Tây")
+        );
+    }
+}

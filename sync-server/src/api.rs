@@ -1,0 +1,585 @@
+//! The HTTP surface, protocol version 1 (paths and types in `gocua_protocol`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gocua_protocol::{
+    BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR, HEADER_MORE,
+    HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION, PushResponse,
+    VillageInfo, codes, paths,
+};
+use serde::Deserialize;
+use tokio::sync::Notify;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, error_response};
+use crate::storage::{
+    AuditEntry, CodeRefusal, EnrollOutcome, Principal, Role, Storage, StorageResult,
+};
+use crate::{Config, now, push, secrets};
+
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Pull's page size when the device does not say.
+pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub config: Arc<Config>,
+    /// Woken after a push stored changes.
+    pub materializer: Arc<Notify>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route(paths::HEALTH, get(health))
+        .route(paths::INFO, get(info))
+        .route(paths::ENROLL, post(enroll))
+        .route(paths::PUSH, post(push_changes))
+        .route(paths::PULL, get(pull))
+        .route(paths::BOOTSTRAP, get(bootstrap))
+        .fallback(not_found)
+        .with_state(state)
+        // Innermost first: the limit counts decompressed bytes.
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestDecompressionLayer::new())
+        .layer(middleware::from_fn(json_errors))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(protocol))
+        .layer(TraceLayer::new_for_http())
+}
+
+// ---- middleware ----
+
+/// Says who answers on every response, and refuses another protocol version.
+async fn protocol(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let needs_header = [paths::ENROLL, paths::PUSH, paths::PULL, paths::BOOTSTRAP].contains(&path);
+    let mut resp = match req.headers().get(HEADER_PROTOCOL) {
+        Some(v) if v.to_str().map(str::trim) == Ok(PROTOCOL_VERSION.to_string().as_str()) => {
+            next.run(req).await
+        }
+        Some(v) => error_response(
+            StatusCode::UPGRADE_REQUIRED,
+            codes::PROTOCOL_MISMATCH,
+            format!(
+                "this server speaks gocua protocol {PROTOCOL_VERSION}; the client speaks {}: update the app or the server",
+                String::from_utf8_lossy(v.as_bytes())
+            ),
+        ),
+        None if needs_header => error_response(
+            StatusCode::UPGRADE_REQUIRED,
+            codes::PROTOCOL_MISMATCH,
+            format!(
+                "requests to {path} must say their protocol version in the {HEADER_PROTOCOL} header"
+            ),
+        ),
+        None => next.run(req).await,
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        HEADER_SERVER_VERSION,
+        HeaderValue::from_static(SERVER_VERSION),
+    );
+    h.insert(HEADER_PROTOCOL, HeaderValue::from(PROTOCOL_VERSION));
+    resp
+}
+
+/// Turns any failure that is not JSON yet (axum's and tower-http's own
+/// rejections: 405, 413, 415 ...) into an `ErrorBody`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let (code, default) = match status {
+        StatusCode::BAD_REQUEST => (codes::BAD_REQUEST, "bad request".to_string()),
+        StatusCode::UNAUTHORIZED => (codes::UNAUTHORIZED, "unauthorized".to_string()),
+        StatusCode::FORBIDDEN => (codes::FORBIDDEN, "forbidden".to_string()),
+        StatusCode::NOT_FOUND => (codes::NOT_FOUND, format!("no such path: {path}")),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            codes::BAD_REQUEST,
+            format!("{method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            codes::TOO_LARGE,
+            "the request body is larger than this server accepts".to_string(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported content type or encoding".to_string(),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (codes::UNAVAILABLE, "unavailable".to_string()),
+        s if s.is_server_error() => (codes::INTERNAL, "the server failed".to_string()),
+        _ => (codes::BAD_REQUEST, "bad request".to_string()),
+    };
+    let message = if text.is_empty() || status == StatusCode::METHOD_NOT_ALLOWED {
+        default
+    } else {
+        text
+    };
+    error_response(status, code, message)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+        format!("no such path: {}", req.uri().path()),
+    )
+}
+
+// ---- helpers ----
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Storage) -> StorageResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let storage = state.storage.clone();
+    match tokio::task::spawn_blocking(move || f(storage.as_ref())).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!(error = %e, "storage task failed");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+async fn audit(state: &AppState, entry: AuditEntry) {
+    if let Err(e) = blocking(state, move |s| s.audit(&entry)).await {
+        tracing::error!(error = ?e, "audit entry not written");
+    }
+}
+
+/// Who the bearer token belongs to; refuses unknown tokens and revoked ones.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("this request needs an Authorization: Bearer token")
+        })?;
+    let hash = secrets::token_hash(token);
+    let principal = blocking(state, move |s| s.principal(&hash))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown token: enroll this device again"))?;
+    let revoked = match &principal {
+        Principal::Device { revoked, .. } | Principal::Account { revoked, .. } => *revoked,
+    };
+    if revoked {
+        audit(
+            state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: "revoked_access_refused".into(),
+                subject: String::new(),
+                detail: String::new(),
+            },
+        )
+        .await;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::DEVICE_REVOKED,
+            "this device has been revoked by the administrator: it can no longer sync; ask your team leader to enroll it again",
+        ));
+    }
+    Ok(principal)
+}
+
+/// The villages a principal may read.
+async fn readable_villages(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<String>, ApiError> {
+    match principal {
+        Principal::Device { villages, .. } => Ok(villages.clone()),
+        Principal::Account {
+            role: Role::Officer,
+            province_code: Some(p),
+            ..
+        } => {
+            let p = p.clone();
+            blocking(state, move |s| s.province_villages(&p)).await
+        }
+        Principal::Account { .. } => Err(ApiError::forbidden(
+            "this account cannot read households over the sync API",
+        )),
+    }
+}
+
+fn bundle_response(bundle: Vec<u8>, cursor: u64, more: Option<bool>) -> Response {
+    let mut resp = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(BUNDLE_CONTENT_TYPE),
+        )],
+        Body::from(bundle),
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(HEADER_CURSOR, HeaderValue::from(cursor));
+    if let Some(more) = more {
+        h.insert(
+            HEADER_MORE,
+            HeaderValue::from_static(if more { "1" } else { "0" }),
+        );
+    }
+    resp
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "this request's body must be application/json",
+        ));
+    }
+    let body = body.map_err(body_rejection)?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+fn body_rejection(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::TOO_LARGE,
+            "the request body is larger than this server accepts: send fewer changes per push",
+        )
+    } else {
+        ApiError::new(e.status(), codes::BAD_REQUEST, e.body_text())
+    }
+}
+
+// ---- handlers ----
+
+async fn health(State(state): State<AppState>) -> Response {
+    match blocking(&state, |s| s.health()).await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::UNAVAILABLE,
+            "the database does not answer",
+        )
+        .into_response(),
+    }
+}
+
+async fn info() -> axum::Json<Info> {
+    axum::Json(Info {
+        server_version: SERVER_VERSION.to_string(),
+        protocol_version: PROTOCOL_VERSION,
+    })
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<EnrollResponse>, ApiError> {
+    let req: EnrollRequest = parse_json(&headers, body)?;
+    let device_name = gocua_text::clean(&req.device_name);
+    if device_name.is_empty() || device_name.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "device_name must be 1 to 100 characters",
+        ));
+    }
+    let code_hash = secrets::code_hash(&req.code);
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let token = secrets::new_token();
+    let token_hash = secrets::token_hash(token.expose());
+    let outcome = {
+        let (code_hash, device_id, device_name) =
+            (code_hash.clone(), device_id.clone(), device_name.clone());
+        blocking(&state, move |s| {
+            s.enroll(&code_hash, &device_id, &device_name, &token_hash, now())
+        })
+        .await?
+    };
+    match outcome {
+        EnrollOutcome::Enrolled(a) => {
+            tracing::info!(device = %device_id, volunteer = %a.volunteer.id, "device enrolled");
+            Ok(axum::Json(EnrollResponse {
+                device_id,
+                token: token.into_inner(),
+                volunteer_id: a.volunteer.id,
+                volunteer_name: a.volunteer.name,
+                volunteer_phone: a.volunteer.phone,
+                team_id: a.volunteer.team_id,
+                team_name: a.team_name,
+                commune_code: a.commune_code,
+                villages: a
+                    .villages
+                    .into_iter()
+                    .map(|v| VillageInfo {
+                        id: v.id,
+                        commune_code: v.commune_code,
+                        name: v.name,
+                    })
+                    .collect(),
+            }))
+        }
+        EnrollOutcome::Refused(why) => {
+            let (status, reason, message) = match why {
+                CodeRefusal::Unknown => (
+                    StatusCode::UNAUTHORIZED,
+                    "unknown",
+                    "this enrollment code is not valid: check it, or ask for a new one",
+                ),
+                CodeRefusal::Expired => (
+                    StatusCode::FORBIDDEN,
+                    "expired",
+                    "this enrollment code has expired: ask for a new one",
+                ),
+                CodeRefusal::Used => (
+                    StatusCode::FORBIDDEN,
+                    "used",
+                    "this enrollment code has already been used: ask for a new one",
+                ),
+            };
+            tracing::info!(reason, "enrollment refused");
+            audit(
+                &state,
+                AuditEntry {
+                    at: now(),
+                    actor: "anonymous".into(),
+                    action: "enroll_refused".into(),
+                    // The code's hash prefix identifies which code without revealing it.
+                    subject: format!("code:{}", &code_hash[..12]),
+                    detail: format!("reason={reason} device_name={device_name:?}"),
+                },
+            )
+            .await;
+            Err(ApiError::new(
+                status,
+                codes::ENROLLMENT_CODE_INVALID,
+                message,
+            ))
+        }
+    }
+}
+
+async fn push_changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<PushResponse>, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    let Principal::Device {
+        device_id,
+        villages,
+        ..
+    } = principal
+    else {
+        return Err(ApiError::forbidden(
+            "only an enrolled device can push changes",
+        ));
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if content_type.as_deref() != Some(BUNDLE_CONTENT_TYPE) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            format!("a push's body must be {BUNDLE_CONTENT_TYPE}"),
+        ));
+    }
+    let body = body.map_err(body_rejection)?;
+    let device = device_id.clone();
+    let result = blocking(&state, move |s| {
+        let docs = match push::inspect(&body) {
+            Ok(d) => d,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let rule = |doc: &crate::storage::IncomingDoc, stored: Option<&str>| {
+            push::device_rule(&villages, doc, stored)
+        };
+        s.push(&device, docs, &rule, now()).map(Ok)
+    })
+    .await?;
+    let (stored, duplicates, refused) = match result {
+        Ok(r) => r,
+        Err(bad) => {
+            tracing::info!(device = %device_id, code = bad.code, "push refused as a whole");
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                bad.code,
+                bad.message,
+            ));
+        }
+    };
+    if stored > 0 {
+        state.materializer.notify_one();
+    }
+    if !refused.is_empty() {
+        let detail = refused
+            .iter()
+            .map(|r| format!("{}:{}", r.doc_id, r.code))
+            .collect::<Vec<_>>()
+            .join(" ");
+        tracing::info!(device = %device_id, refused = refused.len(), "documents refused");
+        audit(
+            &state,
+            AuditEntry {
+                at: now(),
+                actor: format!("device:{device_id}"),
+                action: "push_refused".into(),
+                subject: format!("{} documents", refused.len()),
+                detail,
+            },
+        )
+        .await;
+    }
+    tracing::debug!(device = %device_id, stored, duplicates, "push");
+    Ok(axum::Json(PushResponse {
+        stored,
+        duplicates,
+        refused,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullParams {
+    #[serde(default)]
+    cursor: u64,
+    limit: Option<u32>,
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PullParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let principal = authenticate(&state, &headers).await?;
+    let villages = readable_villages(&state, &principal).await?;
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let max_bytes = state.config.pull_page_bytes;
+    let cursor = q.cursor;
+    let page = blocking(&state, move |s| s.pull(&villages, cursor, limit, max_bytes)).await?;
+    let next = page.changes.last().map_or(cursor, |c| c.seq);
+    if let Principal::Account { .. } = principal {
+        audit(
+            &state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: "pull".into(),
+                subject: format!("cursor={cursor}"),
+                detail: format!("changes={} next={next}", page.changes.len()),
+            },
+        )
+        .await;
+    }
+    // Grouped per document, each document's changes in seq order.
+    let mut docs: Vec<DocChanges> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for c in page.changes {
+        match index.get(&c.doc_id) {
+            Some(&i) => {
+                if let Some(d) = docs.get_mut(i) {
+                    d.changes.push(c.bytes);
+                }
+            }
+            None => {
+                index.insert(c.doc_id.clone(), docs.len());
+                docs.push(DocChanges {
+                    doc_id: c.doc_id,
+                    changes: vec![c.bytes],
+                });
+            }
+        }
+    }
+    Ok(bundle_response(
+        gocua_protocol::bundle::encode(&docs),
+        next,
+        Some(page.more),
+    ))
+}
+
+async fn bootstrap(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    let villages = readable_villages(&state, &principal).await?;
+    let set = blocking(&state, move |s| s.bootstrap(&villages)).await?;
+    if let Principal::Account { .. } = principal {
+        audit(
+            &state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: "bootstrap".into(),
+                subject: format!("documents={}", set.docs.len()),
+                detail: format!("cursor={}", set.cursor),
+            },
+        )
+        .await;
+    }
+    let docs: Vec<DocChanges> = set
+        .docs
+        .into_iter()
+        .map(|d| DocChanges {
+            doc_id: d.doc_id,
+            changes: d
+                .bytes
+                .into_iter()
+                .chain(d.pending.into_iter().map(|p| p.1))
+                .collect(),
+        })
+        .filter(|d| !d.changes.is_empty())
+        .collect();
+    Ok(bundle_response(
+        gocua_protocol::bundle::encode(&docs),
+        set.cursor,
+        None,
+    ))
+}

@@ -1,0 +1,144 @@
+//! The server's settings: defaults in code, an optional TOML file, then
+//! `GOCUA_`-prefixed environment variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The commented example printed by `gocua-server default-config`.
+pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
+
+pub const DEFAULT_DATABASE: &str = "gocua-server.sqlite";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub database: PathBuf,
+    pub max_body_bytes: usize,
+    pub enroll_code_ttl_hours: u32,
+    pub log: String,
+    pub pull_page_bytes: usize,
+    pub reader_connections: usize,
+    pub load_units: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: PathBuf::from(DEFAULT_DATABASE),
+            max_body_bytes: 8 * 1024 * 1024,
+            enroll_code_ttl_hours: 72,
+            log: "info".into(),
+            pull_page_bytes: 1024 * 1024,
+            reader_connections: 4,
+            load_units: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+                Config::from_toml(&text)
+                    .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Applies `GOCUA_*` overrides read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("{key}={v:?} is not a number")))
+        }
+        if let Some(v) = var("GOCUA_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("GOCUA_DATABASE") {
+            self.database = PathBuf::from(v);
+        }
+        if let Some(v) = var("GOCUA_MAX_BODY_BYTES") {
+            self.max_body_bytes = num("GOCUA_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = var("GOCUA_ENROLL_CODE_TTL_HOURS") {
+            self.enroll_code_ttl_hours = num("GOCUA_ENROLL_CODE_TTL_HOURS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = var("GOCUA_PULL_PAGE_BYTES") {
+            self.pull_page_bytes = num("GOCUA_PULL_PAGE_BYTES", &v)?;
+        }
+        if let Some(v) = var("GOCUA_READER_CONNECTIONS") {
+            self.reader_connections = num("GOCUA_READER_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOAD_UNITS") {
+            self.load_units = match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "GOCUA_LOAD_UNITS={v:?} is not true or false"
+                    )));
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// A configuration for a server whose database lives in `dir`.
+    pub fn with_data_dir(mut self, dir: &Path) -> Config {
+        self.database = dir.join(DEFAULT_DATABASE);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_the_default() {
+        assert_eq!(
+            Config::from_toml(DEFAULT_CONFIG).unwrap(),
+            Config::default()
+        );
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_and_unknown_keys() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "GOCUA_LISTEN" => Some("0.0.0.0:9000".into()),
+            "GOCUA_MAX_BODY_BYTES" => Some("1024".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.max_body_bytes, 1024);
+        assert!(
+            c.apply_env(|k| (k == "GOCUA_ENROLL_CODE_TTL_HOURS").then(|| "soon".into()))
+                .is_err()
+        );
+        assert!(Config::from_toml("listne = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! gocua's sync server: devices enroll with a one-time code, push the
+//! Automerge changes they made offline into a change log, and pull the changes
+//! of their villages after a cursor; new devices bootstrap from document
+//! snapshots. See docs/architecture.md ("The sync server").
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod materializer;
+pub mod push;
+pub mod secrets;
+pub mod sqlite;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+pub use config::Config;
+pub use sqlite::SqliteStorage;
+pub use storage::{Storage, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("server: {0}")]
+    Task(String),
+}
+
+/// Seconds since the Unix epoch, the unit of every stored time.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Opens the configured database, migrating it, and loads the administrative
+/// units into an empty one.
+pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    let storage = SqliteStorage::open(&config.database, config.reader_connections)?;
+    if config.load_units && !storage.units_loaded()? {
+        let loaded = storage.load_units()?;
+        tracing::info!(
+            communes = loaded.communes,
+            legacy_communes = loaded.legacy_communes,
+            "administrative units loaded"
+        );
+    }
+    Ok(Arc::new(storage))
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests
+/// in flight and stops the materializer. Tests bind 127.0.0.1:0 and pass the
+/// listener here.
+pub async fn launch_with_listener(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let c = config.clone();
+    let storage = tokio::task::spawn_blocking(move || open_storage(&c))
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))??;
+    launch_with_storage(config, storage, listener, shutdown).await
+}
+
+/// Like [`launch_with_listener`] with a storage already open.
+pub async fn launch_with_storage(
+    config: Config,
+    storage: Arc<dyn Storage>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let wake = Arc::new(Notify::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let materializer = tokio::spawn(materializer::run(storage.clone(), wake.clone(), stop_rx));
+    // Catch up with anything pushed before a restart.
+    wake.notify_one();
+    let state = api::AppState {
+        storage,
+        config: Arc::new(config),
+        materializer: wake,
+    };
+    let app = api::router(state);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, version = api::SERVER_VERSION, "gocua-server listening");
+    }
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    if let Err(e) = materializer.await {
+        tracing::error!(error = %e, "materializer task failed");
+    }
+    tracing::info!("gocua-server stopped");
+    served.map_err(ServerError::from)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

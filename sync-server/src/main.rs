@@ -1,0 +1,389 @@
+//! `gocua-server`: the sync server and its administration commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use gocua_server::config::DEFAULT_CONFIG;
+use gocua_server::storage::{Role, Storage};
+use gocua_server::{Config, SqliteStorage, admin};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "gocua-server", version, about = "gocua's sync server")]
+struct Cli {
+    /// A TOML configuration file (see `gocua-server default-config`).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite database file (overrides the configuration).
+    #[arg(long, global = true, value_name = "FILE")]
+    database: Option<PathBuf>,
+    /// Keep the database in DIR/gocua-server.sqlite.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "database")]
+    data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync API until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address and port to listen on (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Print a commented example configuration.
+    DefaultConfig,
+    /// Administration, directly on the database.
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// (Re)load the embedded administrative units.
+    LoadUnits,
+    /// Villages.
+    Village {
+        #[command(subcommand)]
+        command: VillageCmd,
+    },
+    /// Teams.
+    Team {
+        #[command(subcommand)]
+        command: TeamCmd,
+    },
+    /// Volunteers.
+    Volunteer {
+        #[command(subcommand)]
+        command: VolunteerCmd,
+    },
+    /// Print a one-time enrollment code for a volunteer's device.
+    EnrollCode {
+        #[arg(long)]
+        volunteer: String,
+        /// Hours the code stays valid (default from the configuration).
+        #[arg(long)]
+        ttl_hours: Option<u32>,
+    },
+    /// Enrolled devices.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCmd,
+    },
+    /// Officer and operator accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCmd,
+    },
+    /// Print the audit log (the newest entries).
+    Audit {
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VillageCmd {
+    /// Register a village under a commune (code in force since 2025-07-01); prints its id.
+    Add {
+        #[arg(long)]
+        commune: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List villages.
+    List {
+        #[arg(long)]
+        commune: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCmd {
+    /// Add a team serving some villages of one commune; prints its id.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        commune: String,
+        /// A village id or name (repeat).
+        #[arg(long = "village", required = true)]
+        villages: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VolunteerCmd {
+    /// Add a volunteer to a team; prints its id.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        team: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCmd {
+    List,
+    /// Revoke a device: its token stops working at once.
+    Revoke {
+        device_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCmd {
+    /// Add an account; prints its API token once.
+    Add {
+        #[arg(long, value_parser = ["officer", "operator"])]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        province: Option<String>,
+    },
+}
+
+fn config(cli: &Cli) -> Result<Config> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data_dir {
+        config = config.with_data_dir(dir);
+    }
+    if let Some(db) = &cli.database {
+        config.database = db.clone();
+    }
+    Ok(config)
+}
+
+fn init_logs(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn time_text(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+fn print(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_mode {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn serve(config: Config, listen: Option<String>) -> Result<()> {
+    let mut config = config;
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    init_logs(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(database = %config.database.display(), "opening the database");
+        gocua_server::launch_with_listener(config, listener, gocua_server::shutdown_signal())
+            .await
+            .map_err(anyhow::Error::from)
+    })
+}
+
+fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
+    init_logs(&format!("warn,{}", config.log));
+    let storage = SqliteStorage::open(&config.database, 1)
+        .with_context(|| format!("cannot open {}", config.database.display()))?;
+    let s: &dyn Storage = &storage;
+    match cmd {
+        Admin::LoadUnits => {
+            let n = s.load_units()?;
+            print(json_mode, json!(n), || {
+                format!(
+                    "loaded {} communes, {} legacy communes, {} successions",
+                    n.communes, n.legacy_communes, n.successions
+                )
+            });
+        }
+        Admin::Village {
+            command: VillageCmd::Add { commune, name },
+        } => {
+            let v = admin::add_village(s, &commune, &name)?;
+            print(json_mode, json!(v), || v.id.clone());
+        }
+        Admin::Village {
+            command: VillageCmd::List { commune },
+        } => {
+            let vs = s.villages(commune.as_deref())?;
+            print(json_mode, json!(vs), || {
+                vs.iter()
+                    .map(|v| format!("{}  {}  {}", v.id, v.commune_code, v.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Admin::Team {
+            command:
+                TeamCmd::Add {
+                    name,
+                    commune,
+                    villages,
+                },
+        } => {
+            let t = admin::add_team(s, &name, &commune, &villages)?;
+            print(json_mode, json!(t), || t.id.clone());
+        }
+        Admin::Volunteer {
+            command: VolunteerCmd::Add { name, phone, team },
+        } => {
+            let v = admin::add_volunteer(s, &name, phone.as_deref(), &team)?;
+            print(json_mode, json!(v), || v.id.clone());
+        }
+        Admin::EnrollCode {
+            volunteer,
+            ttl_hours,
+        } => {
+            let ttl = ttl_hours.unwrap_or(config.enroll_code_ttl_hours);
+            let (code, expires) = admin::new_enroll_code(s, &volunteer, ttl)?;
+            print(
+                json_mode,
+                json!({ "code": code.expose(), "volunteer_id": volunteer, "expires_at": time_text(expires) }),
+                || code.expose().to_string(),
+            );
+            if !json_mode {
+                eprintln!("valid until {} (one use)", time_text(expires));
+            }
+        }
+        Admin::Devices {
+            command: DevicesCmd::List,
+        } => {
+            let ds = s.devices()?;
+            print(json_mode, json!(ds), || {
+                ds.iter()
+                    .map(|d| {
+                        format!(
+                            "{}  {}  {} ({})  enrolled {}{}",
+                            d.id,
+                            d.name,
+                            d.volunteer_name,
+                            d.volunteer_id,
+                            time_text(d.enrolled_at),
+                            d.revoked_at
+                                .map(|r| format!("  REVOKED {}", time_text(r)))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Admin::Devices {
+            command: DevicesCmd::Revoke { device_id },
+        } => {
+            let changed = s.revoke_device(device_id.trim(), gocua_server::now())?;
+            print(
+                json_mode,
+                json!({ "device_id": device_id, "revoked": true, "was_already_revoked": !changed }),
+                || {
+                    if changed {
+                        format!("device {device_id} revoked")
+                    } else {
+                        format!("device {device_id} was already revoked")
+                    }
+                },
+            );
+        }
+        Admin::Account {
+            command:
+                AccountCmd::Add {
+                    role,
+                    name,
+                    province,
+                },
+        } => {
+            let role = Role::parse(&role).context("role must be officer or operator")?;
+            let (account, token) = admin::add_account(s, role, &name, province.as_deref())?;
+            print(
+                json_mode,
+                json!({ "account": account, "token": token.expose() }),
+                || token.expose().to_string(),
+            );
+            if !json_mode {
+                eprintln!(
+                    "account {} created; the token above is shown only once",
+                    account.id
+                );
+            }
+        }
+        Admin::Audit { limit } => {
+            let rows = s.audit_log(limit)?;
+            print(json_mode, json!(rows), || {
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{}  {}  {}  {}  {}",
+                            time_text(r.entry.at),
+                            r.entry.actor,
+                            r.entry.action,
+                            r.entry.subject,
+                            r.entry.detail
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_mode = cli.json;
+    let result = match config(&cli) {
+        Err(e) => Err(e),
+        Ok(config) => match cli.command {
+            Command::DefaultConfig => {
+                print!("{DEFAULT_CONFIG}");
+                Ok(())
+            }
+            Command::Serve { listen } => serve(config, listen),
+            Command::Admin { command } => run_admin(config, json_mode, command),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json_mode {
+                println!("{}", json!({ "error": format!("{e:#}") }));
+            } else {
+                eprintln!("gocua-server: {e:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The materializer: a background task that folds the change log into one
+//! saved Automerge document per household (the `bootstrap` snapshots) and moves
+//! a global watermark, `materialized_seq`, past what it folded.
+//!
+//! It works a page of the log at a time and one document at a time: load the
+//! document's previous snapshot, apply its new changes, save, drop. Memory
+//! stays bounded by the page, whatever the number of documents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::{Automerge, Change, ReadDoc};
+use tokio::sync::{Notify, watch};
+
+use crate::storage::{Snapshot, Storage, StorageError, StorageResult};
+
+/// Changes read per step.
+pub const PAGE_CHANGES: u32 = 1_000;
+/// About the bytes of changes read per step.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Snapshots are written in groups of about this many bytes.
+const FLUSH_BYTES: usize = 4 * 1024 * 1024;
+/// After a failure, the next try waits this long (or for the next push).
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Runs until `shutdown` turns true (or its sender is dropped). `wake` is
+/// notified after every push that stored something.
+pub async fn run(
+    storage: Arc<dyn Storage>,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let s = storage.clone();
+        let result = tokio::task::spawn_blocking(move || step(s.as_ref())).await;
+        let again = match result {
+            Ok(Ok(done)) => done > 0,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "materializer step failed");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "materializer step panicked");
+                false
+            }
+        };
+        if again {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(RETRY) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::debug!("materializer stopped");
+}
+
+/// Folds the next page of the log after the watermark; returns how many
+/// changes it covered (0 when the watermark is at the end of the log).
+pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
+    let watermark = storage.materialized_seq()?;
+    let page = storage.changes_after(watermark, PAGE_CHANGES, PAGE_BYTES)?;
+    let Some(last) = page.changes.last().map(|c| c.seq) else {
+        return Ok(0);
+    };
+    let count = page.changes.len();
+    // Group per document, in the order documents first appear.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<(String, String, Vec<(u64, Vec<u8>)>)> = Vec::new();
+    for c in page.changes {
+        match index.get(&c.doc_id) {
+            Some(&i) => {
+                groups[i].1 = c.village_id;
+                groups[i].2.push((c.seq, c.bytes));
+            }
+            None => {
+                index.insert(c.doc_id.clone(), groups.len());
+                groups.push((c.doc_id, c.village_id, vec![(c.seq, c.bytes)]));
+            }
+        }
+    }
+    drop(index);
+    let mut out = Vec::new();
+    let mut out_bytes = 0usize;
+    for (doc_id, village_id, changes) in groups {
+        let snap = fold(storage, doc_id, village_id, changes, last)?;
+        out_bytes += snap.bytes.as_ref().map_or(0, Vec::len)
+            + snap.pending.iter().map(|p| p.1.len()).sum::<usize>();
+        out.push(snap);
+        if out_bytes > FLUSH_BYTES {
+            // Snapshots ahead of the watermark are harmless: they contain
+            // more than the watermark promises, never less.
+            storage.save_snapshots(&out, None)?;
+            out.clear();
+            out_bytes = 0;
+        }
+    }
+    storage.save_snapshots(&out, Some(last))?;
+    tracing::debug!(changes = count, watermark = last, "materialized");
+    Ok(count)
+}
+
+/// One document: its previous snapshot plus its new changes, saved.
+fn fold(
+    storage: &dyn Storage,
+    doc_id: String,
+    village_id: String,
+    new: Vec<(u64, Vec<u8>)>,
+    covered_seq: u64,
+) -> StorageResult<Snapshot> {
+    let prev = storage.snapshot(&doc_id)?;
+    let (mut doc, mut candidates) = match prev {
+        Some(p) => {
+            let doc = match &p.bytes {
+                Some(b) => Automerge::load(b).map_err(|e| {
+                    StorageError::Incompatible(format!("snapshot of {doc_id} does not load: {e}"))
+                })?,
+                None => Automerge::new(),
+            };
+            (doc, p.pending)
+        }
+        None => (Automerge::new(), Vec::new()),
+    };
+    candidates.extend(new);
+    let mut parsed = Vec::with_capacity(candidates.len());
+    for (seq, bytes) in candidates {
+        match Change::from_bytes(bytes.clone()) {
+            Ok(change) => {
+                let hash = change.hash();
+                // One at a time: a change Automerge refuses (say, a reused
+                // actor sequence number) is left out instead of blocking the
+                // document; pull still serves it.
+                match doc.apply_changes([change]) {
+                    Ok(()) => parsed.push((seq, bytes, hash)),
+                    Err(e) => {
+                        tracing::warn!(doc = %doc_id, seq, error = %e, "change left out of the snapshot")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(doc = %doc_id, seq, error = %e, "stored change does not parse")
+            }
+        }
+    }
+    // Changes whose dependencies have not arrived wait in Automerge's queue,
+    // which `save()` leaves out: keep them beside the snapshot.
+    let pending = if doc.get_missing_deps(&[]).is_empty() {
+        Vec::new()
+    } else {
+        parsed
+            .into_iter()
+            .filter(|(_, _, hash)| doc.get_change_by_hash(hash).is_none())
+            .map(|(seq, bytes, _)| (seq, bytes))
+            .collect()
+    };
+    let bytes = if doc.get_heads().is_empty() {
+        None
+    } else {
+        Some(doc.save())
+    };
+    Ok(Snapshot {
+        doc_id,
+        village_id,
+        bytes,
+        covered_seq,
+        pending,
+    })
+}

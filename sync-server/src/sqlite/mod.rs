@@ -1,0 +1,999 @@
+//! The SQLite backend: one file, WAL, one writer connection behind a mutex and
+//! a few read-only connections. All of the backend's SQL lives in this module.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use gocua_protocol::Refusal;
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+
+use crate::storage::{
+    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, CodeRefusal, DeviceRow, EnrollOutcome,
+    IncomingDoc, Principal, PullPage, PushRule, Role, Snapshot, Storage, StorageError,
+    StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
+};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const LIST_2025: &str = "2025";
+const LIST_LEGACY: &str = "legacy-2024";
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StorageError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            StorageError::Busy(e.to_string())
+        }
+        _ => StorageError::Backend(e.to_string()),
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> StorageResult<Connection> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(db_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StorageError::Backend(format!(
+            "{}: cannot use write-ahead logging (journal mode {mode})",
+            path.display()
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(db_err)?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = 1")
+            .map_err(db_err)?;
+    }
+    Ok(conn)
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding a connection leaves no transaction open (rusqlite
+    // rolls back on drop), so the connection is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn u64_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub struct SqliteStorage {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("path", &self.path)
+            .field("readers", &self.readers.len())
+            .finish()
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating as needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, readers: usize) -> StorageResult<SqliteStorage> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = open_connection(&path, false)?;
+        migrations::migrate(&mut writer)?;
+        let readers = (0..readers.max(1))
+            .map(|_| open_connection(&path, true).map(Mutex::new))
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok(SqliteStorage {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            if let Ok(g) = self.readers[(start + i) % n].try_lock() {
+                return g;
+            }
+        }
+        lock(&self.readers[start])
+    }
+
+    /// Runs `f` in a write transaction that takes SQLite's write lock at once.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot of the database.
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.reader();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(db_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+}
+
+fn insert_audit(tx: &Transaction<'_>, e: &AuditEntry) -> StorageResult<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![e.at, e.actor, e.action, e.subject, e.detail],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn team_villages(tx: &Connection, team_id: &str) -> StorageResult<Vec<Village>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT v.id, v.commune_code, v.name FROM team_villages tv
+             JOIN villages v ON v.id = tv.village_id WHERE tv.team_id = ?1 ORDER BY v.name",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([team_id], |r| {
+            Ok(Village {
+                id: r.get(0)?,
+                commune_code: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+}
+
+fn volunteer_row(conn: &Connection, id: &str) -> StorageResult<Option<Volunteer>> {
+    conn.query_row(
+        "SELECT id, name, phone, team_id FROM volunteers WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Volunteer {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                phone: r.get(2)?,
+                team_id: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+fn team_row(conn: &Connection, id: &str) -> StorageResult<Option<Team>> {
+    let team = conn
+        .query_row(
+            "SELECT id, name, commune_code FROM teams WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(Team {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    commune_code: r.get(2)?,
+                    villages: Vec::new(),
+                })
+            },
+        )
+        .optional()
+        .map_err(db_err)?;
+    match team {
+        Some(mut t) => {
+            t.villages = team_villages(conn, id)?;
+            Ok(Some(t))
+        }
+        None => Ok(None),
+    }
+}
+
+fn villages_json(villages: &[String]) -> StorageResult<String> {
+    serde_json::to_string(villages).map_err(|e| StorageError::Backend(e.to_string()))
+}
+
+/// Reads changes in seq order until `limit` rows or about `max_bytes`.
+fn page(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+    limit: u32,
+    max_bytes: usize,
+) -> StorageResult<PullPage> {
+    let mut rows = stmt.query(params).map_err(db_err)?;
+    let mut changes = Vec::new();
+    let mut bytes = 0usize;
+    let mut more = false;
+    while let Some(r) = rows.next().map_err(db_err)? {
+        if changes.len() >= limit as usize {
+            more = true;
+            break;
+        }
+        let blob: Vec<u8> = r.get(3).map_err(db_err)?;
+        if !changes.is_empty() && bytes + blob.len() > max_bytes {
+            more = true;
+            break;
+        }
+        bytes += blob.len();
+        changes.push(StoredChange {
+            seq: u64_of(r.get(0).map_err(db_err)?),
+            doc_id: r.get(1).map_err(db_err)?,
+            village_id: r.get(2).map_err(db_err)?,
+            bytes: blob,
+        });
+    }
+    Ok(PullPage { changes, more })
+}
+
+fn load_pending(conn: &Connection, doc_id: &str) -> StorageResult<Vec<(u64, Vec<u8>)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT p.seq, c.bytes FROM snapshot_pending p JOIN changes c ON c.seq = p.seq
+             WHERE p.doc_id = ?1 ORDER BY p.seq",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([doc_id], |r| Ok((u64_of(r.get(0)?), r.get(1)?)))
+        .map_err(db_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+}
+
+impl Storage for SqliteStorage {
+    fn health(&self) -> StorageResult<()> {
+        let conn = self.reader();
+        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn units_loaded(&self) -> StorageResult<bool> {
+        let conn = self.reader();
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    fn load_units(&self) -> StorageResult<UnitsLoaded> {
+        let reference = |e: gocua_admin_units::Error| StorageError::Invalid(e.to_string());
+        let current = gocua_admin_units::current().map_err(reference)?;
+        let legacy = gocua_admin_units::legacy().map_err(reference)?;
+        let successions = gocua_admin_units::successions().map_err(reference)?;
+        let from = Some(gocua_admin_units::REFORM_DATE);
+        let to = Some(gocua_admin_units::LEGACY_LAST_DAY);
+        let none: Option<&str> = None;
+        self.write(|tx| {
+            let mut area = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO areas (list, level, code, name, kind, parent_code, valid_from, valid_to)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(db_err)?;
+            for c in &current {
+                area.execute(params![LIST_2025, "province", c.province_code, c.province_name, none, none, from, none])
+                    .map_err(db_err)?;
+                area.execute(params![LIST_2025, "commune", c.code, c.name, c.kind, c.province_code, from, none])
+                    .map_err(db_err)?;
+            }
+            let mut legacy_communes = 0;
+            for c in &legacy {
+                area.execute(params![LIST_LEGACY, "province", c.province_code, c.province_name, none, none, none, to])
+                    .map_err(db_err)?;
+                area.execute(params![LIST_LEGACY, "district", c.district_code, c.district_name, none, c.province_code, none, to])
+                    .map_err(db_err)?;
+                if c.code.is_empty() {
+                    continue;
+                }
+                legacy_communes += 1;
+                area.execute(params![LIST_LEGACY, "commune", c.code, c.name, c.kind, c.district_code, none, to])
+                    .map_err(db_err)?;
+            }
+            let mut succ = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO area_successions (legacy_code, code, is_default) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(db_err)?;
+            for s in &successions {
+                succ.execute(params![s.legacy_commune_code, s.commune_code, s.is_default])
+                    .map_err(db_err)?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('reference_attribution', ?1)",
+                [gocua_admin_units::ATTRIBUTION],
+            )
+            .map_err(db_err)?;
+            Ok(UnitsLoaded {
+                communes: current.len() as u64,
+                legacy_communes,
+                successions: successions.len() as u64,
+            })
+        })
+    }
+
+    fn commune_province(&self, commune_code: &str) -> StorageResult<Option<String>> {
+        let conn = self.reader();
+        conn.query_row(
+            "SELECT parent_code FROM areas WHERE list = ?1 AND level = 'commune' AND code = ?2",
+            params![LIST_2025, commune_code],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)
+    }
+
+    fn province_exists(&self, province_code: &str) -> StorageResult<bool> {
+        let conn = self.reader();
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM areas WHERE list = ?1 AND level = 'province' AND code = ?2)",
+            params![LIST_2025, province_code],
+            |r| r.get(0),
+        )
+        .map_err(db_err)
+    }
+
+    fn add_village(&self, village: &Village, now: i64) -> StorageResult<Village> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO villages (id, commune_code, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![village.id, village.commune_code, village.name, now],
+            )
+            .map_err(db_err)?;
+            tx.query_row(
+                "SELECT id, commune_code, name FROM villages WHERE id = ?1",
+                [&village.id],
+                |r| {
+                    Ok(Village {
+                        id: r.get(0)?,
+                        commune_code: r.get(1)?,
+                        name: r.get(2)?,
+                    })
+                },
+            )
+            .map_err(db_err)
+        })
+    }
+
+    fn villages(&self, commune_code: Option<&str>) -> StorageResult<Vec<Village>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, commune_code, name FROM villages
+                 WHERE ?1 IS NULL OR commune_code = ?1 ORDER BY commune_code, name",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([commune_code], |r| {
+                Ok(Village {
+                    id: r.get(0)?,
+                    commune_code: r.get(1)?,
+                    name: r.get(2)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn add_team(&self, team: &Team, now: i64) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO teams (id, name, commune_code, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![team.id, team.name, team.commune_code, now],
+            )
+            .map_err(db_err)?;
+            for v in &team.villages {
+                let commune: Option<String> = tx
+                    .query_row(
+                        "SELECT commune_code FROM villages WHERE id = ?1",
+                        [&v.id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                match commune {
+                    None => return Err(StorageError::NotFound(format!("no village {}", v.id))),
+                    Some(c) if c != team.commune_code => {
+                        return Err(StorageError::Invalid(format!(
+                            "village {} is in commune {c}, not in the team's commune {}",
+                            v.id, team.commune_code
+                        )));
+                    }
+                    Some(_) => {}
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO team_villages (team_id, village_id) VALUES (?1, ?2)",
+                    params![team.id, v.id],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn team(&self, team_id: &str) -> StorageResult<Option<Team>> {
+        team_row(&self.reader(), team_id)
+    }
+
+    fn add_volunteer(&self, volunteer: &Volunteer, now: i64) -> StorageResult<()> {
+        self.write(|tx| {
+            if team_row(tx, &volunteer.team_id)?.is_none() {
+                return Err(StorageError::NotFound(format!(
+                    "no team {}",
+                    volunteer.team_id
+                )));
+            }
+            tx.execute(
+                "INSERT INTO volunteers (id, name, phone, team_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![volunteer.id, volunteer.name, volunteer.phone, volunteer.team_id, now],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn volunteer(&self, volunteer_id: &str) -> StorageResult<Option<Volunteer>> {
+        volunteer_row(&self.reader(), volunteer_id)
+    }
+
+    fn add_enroll_code(
+        &self,
+        code_hash: &str,
+        volunteer_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()> {
+        self.write(|tx| {
+            if volunteer_row(tx, volunteer_id)?.is_none() {
+                return Err(StorageError::NotFound(format!("no volunteer {volunteer_id}")));
+            }
+            tx.execute(
+                "INSERT INTO enroll_codes (code_hash, volunteer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![code_hash, volunteer_id, now, expires_at],
+            )
+            .map_err(db_err)?;
+            insert_audit(
+                tx,
+                &AuditEntry {
+                    at: now,
+                    actor: "admin".into(),
+                    action: "enroll_code_created".into(),
+                    subject: format!("volunteer:{volunteer_id}"),
+                    detail: format!("expires_at={expires_at}"),
+                },
+            )
+        })
+    }
+
+    fn add_account(&self, account: &Account, token_hash: &str, now: i64) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (id, role, name, province_code, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    account.id,
+                    account.role.as_str(),
+                    account.name,
+                    account.province_code,
+                    token_hash,
+                    now
+                ],
+            )
+            .map_err(db_err)?;
+            insert_audit(
+                tx,
+                &AuditEntry {
+                    at: now,
+                    actor: "admin".into(),
+                    action: "account_created".into(),
+                    subject: format!("account:{}", account.id),
+                    detail: format!(
+                        "role={} province={}",
+                        account.role.as_str(),
+                        account.province_code.as_deref().unwrap_or("-")
+                    ),
+                },
+            )
+        })
+    }
+
+    fn devices(&self) -> StorageResult<Vec<DeviceRow>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at
+                 FROM devices d JOIN volunteers v ON v.id = d.volunteer_id ORDER BY d.enrolled_at, d.id",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DeviceRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    volunteer_id: r.get(2)?,
+                    volunteer_name: r.get(3)?,
+                    team_id: r.get(4)?,
+                    enrolled_at: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn revoke_device(&self, device_id: &str, now: i64) -> StorageResult<bool> {
+        self.write(|tx| {
+            let revoked: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT revoked_at FROM devices WHERE id = ?1",
+                    [device_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match revoked {
+                None => Err(StorageError::NotFound(format!("no device {device_id}"))),
+                Some(Some(_)) => Ok(false),
+                Some(None) => {
+                    tx.execute(
+                        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1",
+                        params![device_id, now],
+                    )
+                    .map_err(db_err)?;
+                    insert_audit(
+                        tx,
+                        &AuditEntry {
+                            at: now,
+                            actor: "admin".into(),
+                            action: "device_revoked".into(),
+                            subject: format!("device:{device_id}"),
+                            detail: String::new(),
+                        },
+                    )?;
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn audit(&self, entry: &AuditEntry) -> StorageResult<()> {
+        self.write(|tx| insert_audit(tx, entry))
+    }
+
+    fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditRow>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, at, actor, action, subject, detail FROM
+                 (SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(AuditRow {
+                    id: r.get(0)?,
+                    entry: AuditEntry {
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        subject: r.get(4)?,
+                        detail: r.get(5)?,
+                    },
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        device_name: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> StorageResult<EnrollOutcome> {
+        self.write(|tx| {
+            let code: Option<(String, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT volunteer_id, expires_at, used_at FROM enroll_codes WHERE code_hash = ?1",
+                    [code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let volunteer_id = match code {
+                None => return Ok(EnrollOutcome::Refused(CodeRefusal::Unknown)),
+                Some((_, _, Some(_))) => return Ok(EnrollOutcome::Refused(CodeRefusal::Used)),
+                Some((_, expires, None)) if expires <= now => {
+                    return Ok(EnrollOutcome::Refused(CodeRefusal::Expired));
+                }
+                Some((v, _, None)) => v,
+            };
+            let volunteer = volunteer_row(tx, &volunteer_id)?.ok_or_else(|| {
+                StorageError::Incompatible(format!("enrollment code of unknown volunteer {volunteer_id}"))
+            })?;
+            let team = team_row(tx, &volunteer.team_id)?.ok_or_else(|| {
+                StorageError::Incompatible(format!("volunteer of unknown team {}", volunteer.team_id))
+            })?;
+            tx.execute(
+                "UPDATE enroll_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+                params![code_hash, now, device_id],
+            )
+            .map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO devices (id, name, volunteer_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, device_name, volunteer.id, token_hash, now],
+            )
+            .map_err(db_err)?;
+            insert_audit(
+                tx,
+                &AuditEntry {
+                    at: now,
+                    actor: format!("device:{device_id}"),
+                    action: "device_enrolled".into(),
+                    subject: format!("volunteer:{}", volunteer.id),
+                    detail: format!("device_name={device_name:?} team={}", team.id),
+                },
+            )?;
+            Ok(EnrollOutcome::Enrolled(Box::new(Assignment {
+                volunteer,
+                team_name: team.name,
+                commune_code: team.commune_code,
+                villages: team.villages,
+            })))
+        })
+    }
+
+    fn principal(&self, token_hash: &str) -> StorageResult<Option<Principal>> {
+        self.read(|tx| {
+            let device: Option<(String, String, String, Option<i64>)> = tx
+                .query_row(
+                    "SELECT d.id, d.volunteer_id, v.team_id, d.revoked_at FROM devices d
+                     JOIN volunteers v ON v.id = d.volunteer_id WHERE d.token_hash = ?1",
+                    [token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some((device_id, volunteer_id, team_id, revoked_at)) = device {
+                let mut stmt = tx
+                    .prepare_cached("SELECT village_id FROM team_villages WHERE team_id = ?1")
+                    .map_err(db_err)?;
+                let villages = stmt
+                    .query_map([team_id], |r| r.get(0))
+                    .map_err(db_err)?
+                    .collect::<Result<Vec<String>, _>>()
+                    .map_err(db_err)?;
+                return Ok(Some(Principal::Device {
+                    device_id,
+                    volunteer_id,
+                    villages,
+                    revoked: revoked_at.is_some(),
+                }));
+            }
+            let account: Option<(String, String, String, Option<String>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT id, role, name, province_code, revoked_at FROM accounts WHERE token_hash = ?1",
+                    [token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match account {
+                None => Ok(None),
+                Some((account_id, role, name, province_code, revoked_at)) => {
+                    let role = Role::parse(&role).ok_or_else(|| {
+                        StorageError::Incompatible(format!("account {account_id} has role {role:?}"))
+                    })?;
+                    Ok(Some(Principal::Account {
+                        account_id,
+                        role,
+                        name,
+                        province_code,
+                        revoked: revoked_at.is_some(),
+                    }))
+                }
+            }
+        })
+    }
+
+    fn province_villages(&self, province_code: &str) -> StorageResult<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT v.id FROM villages v JOIN areas a
+                   ON a.list = ?1 AND a.level = 'commune' AND a.code = v.commune_code
+                 WHERE a.parent_code = ?2",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![LIST_2025, province_code], |r| r.get(0))
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+    }
+
+    fn push(
+        &self,
+        device_id: &str,
+        docs: Vec<IncomingDoc>,
+        rule: PushRule<'_>,
+        now: i64,
+    ) -> StorageResult<(u64, u64, Vec<Refusal>)> {
+        // Why the feed stays gap-free: `changes.seq` is assigned by SQLite in
+        // this transaction, which is BEGIN IMMEDIATE: it holds the database's
+        // single write lock from its first statement to its commit (the writer
+        // mutex serializes this process; the lock also serializes other
+        // processes, such as `gocua-server admin`). So the transaction that
+        // takes seq 42 cannot start before the one that took seq 41 has
+        // committed or rolled back, and readers (WAL) see only committed
+        // transactions: whoever sees 42 sees 41. A backend whose sequences are
+        // not transactional (PostgreSQL's nextval) must serialize assignment
+        // itself or serve only up to a committed watermark.
+        self.write(|tx| {
+            let mut stored = 0u64;
+            let mut duplicates = 0u64;
+            let mut refused = Vec::new();
+            let mut find = tx
+                .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
+                .map_err(db_err)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO changes (village_id, doc_id, hash, device_id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+                )
+                .map_err(db_err)?;
+            for doc in docs {
+                let known: Option<String> = find
+                    .query_row([&doc.doc_id], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let village = match rule(&doc, known.as_deref()) {
+                    Ok(v) => v,
+                    Err(refusal) => {
+                        refused.push(refusal);
+                        continue;
+                    }
+                };
+                match &known {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO documents (id, village_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+                            params![doc.doc_id, village, now],
+                        )
+                        .map_err(db_err)?;
+                    }
+                    Some(old) if *old != village => {
+                        // Moved between two of the device's villages: later
+                        // changes and the snapshot follow the new village.
+                        tx.execute(
+                            "UPDATE documents SET village_id = ?2, updated_at = ?3 WHERE id = ?1",
+                            params![doc.doc_id, village, now],
+                        )
+                        .map_err(db_err)?;
+                        tx.execute(
+                            "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
+                            params![doc.doc_id, village],
+                        )
+                        .map_err(db_err)?;
+                    }
+                    Some(_) => {}
+                }
+                for c in &doc.changes {
+                    let n = insert
+                        .execute(params![
+                            village,
+                            doc.doc_id,
+                            &c.hash[..],
+                            device_id,
+                            c.bytes,
+                            now
+                        ])
+                        .map_err(db_err)?;
+                    if n == 1 {
+                        stored += 1;
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+            }
+            Ok((stored, duplicates, refused))
+        })
+    }
+
+    fn pull(
+        &self,
+        villages: &[String],
+        cursor: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> StorageResult<PullPage> {
+        let villages = villages_json(villages)?;
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT seq, doc_id, village_id, bytes FROM changes
+                     WHERE seq > ?1 AND village_id IN (SELECT value FROM json_each(?2))
+                     ORDER BY seq LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            page(
+                &mut stmt,
+                params![i64_of(cursor), villages, i64::from(limit) + 1],
+                limit,
+                max_bytes,
+            )
+        })
+    }
+
+    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet> {
+        let villages = villages_json(villages)?;
+        self.read(|tx| {
+            let cursor: String = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'materialized_seq'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            let cursor = cursor.parse::<u64>().map_err(|e| {
+                StorageError::Incompatible(format!("materialized_seq {cursor:?}: {e}"))
+            })?;
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots
+                     WHERE village_id IN (SELECT value FROM json_each(?1)) ORDER BY doc_id",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([villages], |r| {
+                    Ok(Snapshot {
+                        doc_id: r.get(0)?,
+                        village_id: r.get(1)?,
+                        bytes: r.get(2)?,
+                        covered_seq: u64_of(r.get(3)?),
+                        pending: Vec::new(),
+                    })
+                })
+                .map_err(db_err)?;
+            let mut docs = rows.collect::<Result<Vec<_>, _>>().map_err(db_err)?;
+            for d in &mut docs {
+                d.pending = load_pending(tx, &d.doc_id)?;
+            }
+            Ok(BootstrapSet { cursor, docs })
+        })
+    }
+
+    fn change_count(&self) -> StorageResult<u64> {
+        let conn = self.reader();
+        conn.query_row("SELECT count(*) FROM changes", [], |r| r.get::<_, i64>(0))
+            .map(u64_of)
+            .map_err(db_err)
+    }
+
+    fn materialized_seq(&self) -> StorageResult<u64> {
+        let conn = self.reader();
+        let v: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'materialized_seq'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        v.parse::<u64>()
+            .map_err(|e| StorageError::Incompatible(format!("materialized_seq {v:?}: {e}")))
+    }
+
+    fn changes_after(&self, after: u64, limit: u32, max_bytes: usize) -> StorageResult<PullPage> {
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT seq, doc_id, village_id, bytes FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(db_err)?;
+            page(
+                &mut stmt,
+                params![i64_of(after), i64::from(limit) + 1],
+                limit,
+                max_bytes,
+            )
+        })
+    }
+
+    fn snapshot(&self, doc_id: &str) -> StorageResult<Option<Snapshot>> {
+        self.read(|tx| {
+            let snap = tx
+                .query_row(
+                    "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots WHERE doc_id = ?1",
+                    [doc_id],
+                    |r| {
+                        Ok(Snapshot {
+                            doc_id: r.get(0)?,
+                            village_id: r.get(1)?,
+                            bytes: r.get(2)?,
+                            covered_seq: u64_of(r.get(3)?),
+                            pending: Vec::new(),
+                        })
+                    },
+                )
+                .optional()
+                .map_err(db_err)?;
+            match snap {
+                Some(mut s) => {
+                    s.pending = load_pending(tx, doc_id)?;
+                    Ok(Some(s))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn save_snapshots(&self, snapshots: &[Snapshot], watermark: Option<u64>) -> StorageResult<()> {
+        let now = crate::now();
+        self.write(|tx| {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO snapshots (doc_id, village_id, bytes, covered_seq, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes,
+                        covered_seq = excluded.covered_seq, updated_at = excluded.updated_at",
+                )
+                .map_err(db_err)?;
+            let mut clear = tx
+                .prepare_cached("DELETE FROM snapshot_pending WHERE doc_id = ?1")
+                .map_err(db_err)?;
+            let mut pend = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO snapshot_pending (doc_id, seq) VALUES (?1, ?2)",
+                )
+                .map_err(db_err)?;
+            // The village comes from `documents` (a move updates both); the
+            // snapshot's own is used for a document the log does not know.
+            let mut village = tx
+                .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
+                .map_err(db_err)?;
+            for s in snapshots {
+                let v: Option<String> = village
+                    .query_row([&s.doc_id], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let v = v.unwrap_or_else(|| s.village_id.clone());
+                put.execute(params![s.doc_id, v, s.bytes, i64_of(s.covered_seq), now])
+                    .map_err(db_err)?;
+                clear.execute([&s.doc_id]).map_err(db_err)?;
+                for (seq, _) in &s.pending {
+                    pend.execute(params![s.doc_id, i64_of(*seq)])
+                        .map_err(db_err)?;
+                }
+            }
+            if let Some(w) = watermark {
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'materialized_seq'",
+                    [w.to_string()],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,318 @@
+//! The one storage trait of the server, and the plain records it speaks in.
+//!
+//! Every method is synchronous and may block: the HTTP layer calls them inside
+//! `tokio::task::spawn_blocking`. A backend keeps all of its SQL to itself
+//! (`crate::sqlite` today; PostgreSQL later), so the rules (who may push what,
+//! how snapshots are built) live outside the backends, in `crate::push` and
+//! `crate::materializer`, and are the same for every backend.
+
+use gocua_protocol::Refusal;
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A named thing (village, team, volunteer, device, commune) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request makes no sense with what is stored (a team with a village of
+    /// another commune, an officer without a province).
+    #[error("{0}")]
+    Invalid(String),
+    /// The database is busy beyond its timeout: try again.
+    #[error("the database is busy: {0}")]
+    Busy(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Backend(String),
+    /// The database was written by a newer server, or holds damaged rows.
+    #[error("{0}")]
+    Incompatible(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Village {
+    pub id: String,
+    pub commune_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub commune_code: String,
+    pub villages: Vec<Village>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Volunteer {
+    pub id: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub team_id: String,
+}
+
+/// What an enrolled device is assigned to: its volunteer's team and villages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub volunteer: Volunteer,
+    pub team_name: String,
+    pub commune_code: String,
+    pub villages: Vec<Village>,
+}
+
+/// Why an enrollment code was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    Unknown,
+    Expired,
+    Used,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    Enrolled(Box<Assignment>),
+    Refused(CodeRefusal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Officer,
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Operator => "operator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Device {
+        device_id: String,
+        volunteer_id: String,
+        /// The villages of the volunteer's team, as they are now.
+        villages: Vec<String>,
+        revoked: bool,
+    },
+    Account {
+        account_id: String,
+        role: Role,
+        name: String,
+        province_code: Option<String>,
+        revoked: bool,
+    },
+}
+
+impl Principal {
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Device { device_id, .. } => format!("device:{device_id}"),
+            Principal::Account { account_id, .. } => format!("account:{account_id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    pub team_id: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub province_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    /// `admin`, `device:<id>`, `account:<id>`, or `anonymous`.
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct UnitsLoaded {
+    pub communes: u64,
+    pub legacy_communes: u64,
+    pub successions: u64,
+}
+
+/// What a change does to the household's root `village_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VillageSet {
+    /// Puts this string.
+    To(String),
+    /// Deletes it or puts something that is not a string.
+    Other,
+}
+
+/// One parsed change of a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingChange {
+    pub hash: [u8; 32],
+    pub bytes: Vec<u8>,
+}
+
+/// One document's changes in a push, already parsed and inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingDoc {
+    pub doc_id: String,
+    pub changes: Vec<IncomingChange>,
+    /// Every setting of root `village_id` among the changes, in bundle order.
+    pub village_sets: Vec<VillageSet>,
+}
+
+/// Decides, inside the push's write transaction, whether a document may be
+/// stored given the village the server has for it; `Ok` is the village to file
+/// its changes under.
+pub type PushRule<'a> = &'a (dyn Fn(&IncomingDoc, Option<&str>) -> Result<String, Refusal> + Sync);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChange {
+    pub seq: u64,
+    pub doc_id: String,
+    pub village_id: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullPage {
+    pub changes: Vec<StoredChange>,
+    pub more: bool,
+}
+
+/// A document as the materializer last built it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub doc_id: String,
+    pub village_id: String,
+    /// `Automerge::save()`, or `None` while no change of it could be applied.
+    pub bytes: Option<Vec<u8>>,
+    /// Every change of this document with seq ≤ this is in `bytes` or `pending`.
+    pub covered_seq: u64,
+    /// Changes waiting for a dependency the server has not received: (seq, bytes).
+    pub pending: Vec<(u64, Vec<u8>)>,
+}
+
+/// Snapshots of some villages and the cursor they cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapSet {
+    pub cursor: u64,
+    pub docs: Vec<Snapshot>,
+}
+
+pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
+    /// Answers when the database does.
+    fn health(&self) -> StorageResult<()>;
+
+    // ---- reference data and administration ----
+    fn units_loaded(&self) -> StorageResult<bool>;
+    /// (Re)loads the embedded administrative units.
+    fn load_units(&self) -> StorageResult<UnitsLoaded>;
+    /// The province of a commune in force, if the commune exists.
+    fn commune_province(&self, commune_code: &str) -> StorageResult<Option<String>>;
+    fn province_exists(&self, province_code: &str) -> StorageResult<bool>;
+    /// Adds a village, or returns the one already registered under that id.
+    fn add_village(&self, village: &Village, now: i64) -> StorageResult<Village>;
+    fn villages(&self, commune_code: Option<&str>) -> StorageResult<Vec<Village>>;
+    fn add_team(&self, team: &Team, now: i64) -> StorageResult<()>;
+    fn team(&self, team_id: &str) -> StorageResult<Option<Team>>;
+    fn add_volunteer(&self, volunteer: &Volunteer, now: i64) -> StorageResult<()>;
+    fn volunteer(&self, volunteer_id: &str) -> StorageResult<Option<Volunteer>>;
+    fn add_enroll_code(
+        &self,
+        code_hash: &str,
+        volunteer_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()>;
+    fn add_account(&self, account: &Account, token_hash: &str, now: i64) -> StorageResult<()>;
+    fn devices(&self) -> StorageResult<Vec<DeviceRow>>;
+    /// Revokes a device; false when it was already revoked.
+    fn revoke_device(&self, device_id: &str, now: i64) -> StorageResult<bool>;
+    fn audit(&self, entry: &AuditEntry) -> StorageResult<()>;
+    fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditRow>>;
+
+    // ---- devices ----
+    /// Consumes a valid code and records the new device, in one transaction,
+    /// with its audit entry.
+    fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        device_name: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> StorageResult<EnrollOutcome>;
+    fn principal(&self, token_hash: &str) -> StorageResult<Option<Principal>>;
+    /// The villages of the communes of a province.
+    fn province_villages(&self, province_code: &str) -> StorageResult<Vec<String>>;
+
+    // ---- the change log ----
+    /// Stores the documents `rule` accepts, in one transaction, idempotently by
+    /// change hash. Returns (stored, duplicates, refusals).
+    fn push(
+        &self,
+        device_id: &str,
+        docs: Vec<IncomingDoc>,
+        rule: PushRule<'_>,
+        now: i64,
+    ) -> StorageResult<(u64, u64, Vec<Refusal>)>;
+    /// Changes of `villages` with seq > `cursor`, in seq order: at most `limit`
+    /// and about `max_bytes` (always at least one when there is one).
+    /// The feed is gap-free: a change never becomes visible after a change
+    /// with a higher seq was visible.
+    fn pull(
+        &self,
+        villages: &[String],
+        cursor: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> StorageResult<PullPage>;
+    /// The stored snapshots of `villages` and the watermark they cover, read
+    /// consistently.
+    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet>;
+    fn change_count(&self) -> StorageResult<u64>;
+
+    // ---- the materializer ----
+    fn materialized_seq(&self) -> StorageResult<u64>;
+    /// Changes of every village with seq > `after`, like [`Storage::pull`].
+    fn changes_after(&self, after: u64, limit: u32, max_bytes: usize) -> StorageResult<PullPage>;
+    fn snapshot(&self, doc_id: &str) -> StorageResult<Option<Snapshot>>;
+    /// Stores snapshots and, when given, moves the watermark, in one transaction.
+    fn save_snapshots(&self, snapshots: &[Snapshot], watermark: Option<u64>) -> StorageResult<()>;
+}
