@@ -147,7 +147,10 @@ pub fn put_record<T: Transactable>(
     apply_edits(tx, &rec, edits)
 }
 
-/// A visit with its sets of volunteers and people and its services.
+/// A visit: scalar fields, the volunteers' and people's ids as comma-separated
+/// scalars (a visit is written once, by one device), its services as a map of
+/// code to outcome and, when there are any, a map of code to note. Few
+/// operations per visit keep recording one cheap.
 pub fn put_visit<T: Transactable>(
     tx: &mut T,
     id: &str,
@@ -159,20 +162,20 @@ pub fn put_visit<T: Transactable>(
     let visits = ensure_map(tx, &ROOT, VISITS)?;
     let visit = tx.put_object(&visits, id, ObjType::Map)?;
     apply_edits(tx, &visit, edits)?;
-    let vols = tx.put_object(&visit, "volunteers", ObjType::Map)?;
-    for v in volunteer_ids {
-        tx.put(&vols, v.as_str(), true)?;
-    }
-    let persons = tx.put_object(&visit, "persons", ObjType::Map)?;
-    for p in person_ids {
-        tx.put(&persons, p.as_str(), true)?;
+    tx.put(&visit, "volunteer_ids", volunteer_ids.join(","))?;
+    if !person_ids.is_empty() {
+        tx.put(&visit, "person_ids", person_ids.join(","))?;
     }
     let svcs = tx.put_object(&visit, "services", ObjType::Map)?;
     for s in services {
-        let m = tx.put_object(&svcs, s.service.as_str(), ObjType::Map)?;
-        tx.put(&m, "outcome", s.outcome.as_str())?;
-        if let Some(note) = &s.note {
-            tx.put(&m, "note", note.as_str())?;
+        tx.put(&svcs, s.service.as_str(), s.outcome.as_str())?;
+    }
+    if services.iter().any(|s| s.note.is_some()) {
+        let notes = tx.put_object(&visit, "service_notes", ObjType::Map)?;
+        for s in services {
+            if let Some(note) = &s.note {
+                tx.put(&notes, s.service.as_str(), note.as_str())?;
+            }
         }
     }
     Ok(())
@@ -388,21 +391,38 @@ pub fn read_person<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Person {
     }
 }
 
-pub fn read_visit<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Visit {
-    let mut services: Vec<ServiceOutcome> = records(doc, get_map(doc, obj, "services").as_ref())
-        .map(|(code, s)| ServiceOutcome {
-            service: code,
-            outcome: get_str(doc, &s, "outcome").unwrap_or_default(),
-            note: get_str(doc, &s, "note"),
-        })
+fn id_list(text: Option<String>) -> Vec<String> {
+    let mut ids: Vec<String> = text
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
         .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+pub fn read_visit<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Visit {
+    let notes = get_map(doc, obj, "service_notes");
+    let mut services: Vec<ServiceOutcome> = match get_map(doc, obj, "services") {
+        Some(svcs) => doc
+            .keys(&svcs)
+            .map(|code| ServiceOutcome {
+                outcome: get_str(doc, &svcs, &code).unwrap_or_default(),
+                note: notes.as_ref().and_then(|n| get_str(doc, n, &code)),
+                service: code,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     services.sort_by(|a, b| a.service.cmp(&b.service));
     Visit {
         id,
         visited_at: get_str(doc, obj, "visited_at").unwrap_or_default(),
         team_id: get_str(doc, obj, "team_id").unwrap_or_default(),
-        volunteer_ids: key_set(doc, get_map(doc, obj, "volunteers").as_ref()),
-        person_ids: key_set(doc, get_map(doc, obj, "persons").as_ref()),
+        volunteer_ids: id_list(get_str(doc, obj, "volunteer_ids")),
+        person_ids: id_list(get_str(doc, obj, "person_ids")),
         services,
         duration_minutes: get_int(doc, obj, "duration_minutes"),
         follow_up_on: get_str(doc, obj, "follow_up_on"),
@@ -411,6 +431,19 @@ pub fn read_visit<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Visit {
         recorded_at: get_str(doc, obj, "recorded_at").unwrap_or_default(),
         recorded_by: get_str(doc, obj, "recorded_by").unwrap_or_default(),
     }
+}
+
+/// The visit as [`read_visit`] would read it back after [`put_visit`].
+pub fn visit_as_written(mut v: Visit) -> Visit {
+    v.volunteer_ids = id_list(Some(v.volunteer_ids.join(",")));
+    v.person_ids = id_list(Some(v.person_ids.join(",")));
+    v.services.sort_by(|a, b| a.service.cmp(&b.service));
+    v
+}
+
+/// One record of a collection (members, visits, consents), if present.
+pub fn record<D: ReadDoc>(doc: &D, collection: &str, id: &str) -> Option<ObjId> {
+    get_map(doc, &get_map(doc, &ROOT, collection)?, id)
 }
 
 pub fn read_consent<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Consent {
@@ -446,37 +479,37 @@ pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope<'_>) -> V
     let mut out = Vec::new();
     let mut stack: Vec<(ObjId, String)> = vec![(ROOT, String::new())];
     while let Some((obj, prefix)) = stack.pop() {
+        // Under AllButVisits the visits map is not walked (a long history would
+        // cost every write); the selected visit is scanned on its own.
+        if prefix == VISITS && matches!(scope, Scope::AllButVisits(_)) {
+            continue;
+        }
         for key in doc.keys(&obj) {
             let path = if prefix.is_empty() {
                 key.clone()
             } else {
                 format!("{prefix}/{key}")
             };
-            let values = doc.get_all(&obj, key.as_str()).unwrap_or_default();
-            if values.len() > 1 {
-                let winner = doc.get(&obj, key.as_str()).ok().flatten().map(|(_, id)| id);
-                let mut texts: Vec<(bool, String)> = values
-                    .iter()
-                    .map(|(v, id)| {
-                        let text = scalar(v).map(|s| scalar_text(&s)).unwrap_or_default();
-                        (Some(id) != winner.as_ref(), text)
-                    })
-                    .collect();
-                texts.sort();
-                out.push(Conflict {
-                    household_id: household_id.to_string(),
-                    path: path.clone(),
-                    values: texts.into_iter().map(|(_, t)| t).collect(),
-                });
+            if let Some(c) = conflict_at(doc, household_id, &obj, &key, &path) {
+                out.push(c);
             }
             if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str()) {
-                let skip = match scope {
-                    Scope::All => false,
-                    Scope::AllButVisits(selected) => {
-                        prefix == VISITS && selected != Some(key.as_str())
-                    }
-                };
-                if !skip {
+                stack.push((child, path));
+            }
+        }
+    }
+    if let Scope::AllButVisits(Some(vid)) = scope
+        && let Some(obj) = record(doc, VISITS, vid)
+    {
+        let mut stack = vec![(obj, format!("{VISITS}/{vid}"))];
+        while let Some((obj, prefix)) = stack.pop() {
+            for key in doc.keys(&obj) {
+                let path = format!("{prefix}/{key}");
+                if let Some(c) = conflict_at(doc, household_id, &obj, &key, &path) {
+                    out.push(c);
+                }
+                if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str())
+                {
                     stack.push((child, path));
                 }
             }
@@ -484,6 +517,45 @@ pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope<'_>) -> V
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// The conflict at one key, if it holds several values.
+fn conflict_at<D: ReadDoc>(
+    doc: &D,
+    household_id: &str,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Option<Conflict> {
+    let values = doc.get_all(obj, key).unwrap_or_default();
+    if values.len() < 2 {
+        return None;
+    }
+    let winner = doc.get(obj, key).ok().flatten().map(|(_, id)| id);
+    let mut texts: Vec<(bool, String)> = values
+        .iter()
+        .map(|(v, id)| {
+            let text = scalar(v).map(|s| scalar_text(&s)).unwrap_or_default();
+            (Some(id) != winner.as_ref(), text)
+        })
+        .collect();
+    texts.sort();
+    Some(Conflict {
+        household_id: household_id.to_string(),
+        path: path.to_string(),
+        values: texts.into_iter().map(|(_, t)| t).collect(),
+    })
+}
+
+/// Whether the conflict at `path` is still there (re-checked after a local write).
+pub fn conflict_at_path<D: ReadDoc>(doc: &D, household_id: &str, path: &str) -> Option<Conflict> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let (last, parents) = parts.split_last()?;
+    let mut obj = ROOT;
+    for p in parents {
+        obj = get_map(doc, &obj, p)?;
+    }
+    conflict_at(doc, household_id, &obj, last, path)
 }
 
 #[cfg(test)]

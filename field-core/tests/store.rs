@@ -443,10 +443,11 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         .unwrap();
         s.projection_dump().unwrap()
     };
-    // What schema 1 wrote: no follow-up index; and a projection to be rebuilt.
+    // What schema 1 wrote: no follow-up index, no refusal column; and a
+    // projection to be rebuilt.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX visits_follow_up; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();

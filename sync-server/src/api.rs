@@ -66,7 +66,9 @@ async fn protocol(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let needs_header = [paths::ENROLL, paths::PUSH, paths::PULL, paths::BOOTSTRAP].contains(&path);
     let mut resp = match req.headers().get(HEADER_PROTOCOL) {
-        Some(v) if v.to_str().map(str::trim) == Ok(PROTOCOL_VERSION.to_string().as_str()) => {
+        Some(v)
+            if v.to_str().ok().map(str::trim) == Some(PROTOCOL_VERSION.to_string().as_str()) =>
+        {
             next.run(req).await
         }
         Some(v) => error_response(
@@ -520,7 +522,7 @@ async fn pull(
     }
     // Grouped per document, each document's changes in seq order.
     let mut docs: Vec<DocChanges> = Vec::new();
-    let mut index = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for c in page.changes {
         match index.get(&c.doc_id) {
             Some(&i) => {

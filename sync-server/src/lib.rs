@@ -1,7 +1,7 @@
 //! gocua's sync server: devices enroll with a one-time code, push the
 //! Automerge changes they made offline into a change log, and pull the changes
 //! of their villages after a cursor; new devices bootstrap from document
-//! snapshots. See docs/architecture.md ("The sync server").
+//! snapshots. See sync-server/README.md.
 
 pub mod admin;
 pub mod api;

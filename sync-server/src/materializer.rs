@@ -15,6 +15,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::storage::{Snapshot, Storage, StorageError, StorageResult};
 
+/// A change's seq and bytes.
+type SeqBytes = (u64, Vec<u8>);
+
 /// Changes read per step.
 pub const PAGE_CHANGES: u32 = 1_000;
 /// About the bytes of changes read per step.
@@ -75,7 +78,7 @@ pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
     let count = page.changes.len();
     // Group per document, in the order documents first appear.
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<(String, String, Vec<(u64, Vec<u8>)>)> = Vec::new();
+    let mut groups: Vec<(String, String, Vec<SeqBytes>)> = Vec::new();
     for c in page.changes {
         match index.get(&c.doc_id) {
             Some(&i) => {

@@ -45,9 +45,20 @@ pub fn inspect(body: &[u8]) -> Result<Vec<IncomingDoc>, BadInput> {
                     d.doc_id
                 ),
             })?;
+            // `Change::from_bytes` does not check the chunk's checksum (bytes
+            // 4..8, the first bytes of the change's hash): a flipped bit
+            // would otherwise be stored as a different, valid-looking change.
+            let hash = change.hash().0;
+            if change.raw_bytes().get(4..8) != Some(&hash[..4]) {
+                return Err(BadInput {
+                    code: codes::BAD_CHANGE,
+                    message: format!(
+                        "document {}: item {i} is damaged (its checksum does not match)",
+                        d.doc_id
+                    ),
+                });
+            }
             village_sets.extend(village_sets_of(&change));
-            let mut hash = [0u8; 32];
-            hash.copy_from_slice(&change.hash().0);
             changes.push(IncomingChange {
                 hash,
                 bytes: change.raw_bytes().to_vec(),

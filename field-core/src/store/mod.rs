@@ -245,15 +245,12 @@ impl Store {
         let change = doc::commit(&mut document, &stamp, "household.add", |tx| {
             doc::create_household(tx, &id, &stamp, &edits, &groups)
         })?;
-        persist_local(
-            &mut g,
-            &id,
-            document,
-            None,
-            change,
-            &stamp,
-            Scope::AllButVisits(None),
-        )
+        persist_local(&mut g, &id, document, None, change, &stamp, Touch::New)?
+            .household
+            .ok_or_else(|| Error::NotFound {
+                kind: Kind::Household,
+                id,
+            })
     }
 
     pub fn edit_household(&self, household: &str, edit: HouseholdEdit) -> Result<Household> {
@@ -315,9 +312,14 @@ impl Store {
             &id,
             &stamp,
             "household.edit",
-            Scope::AllButVisits(None),
+            Touch::Root,
             |tx| doc::edit_household(tx, &edits, &add, &remove),
-        )
+        )?
+        .household
+        .ok_or_else(|| Error::NotFound {
+            kind: Kind::Household,
+            id,
+        })
     }
 
     /// The whole household, read from its document.
@@ -394,16 +396,19 @@ impl Store {
         let mut all = edits;
         all.push(("created_at", doc::str_value(stamp.at.clone())));
         all.push(("created_by", doc::str_value(stamp.volunteer_id.clone())));
-        let h = write_doc(
+        let w = write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "member.add",
-            Scope::AllButVisits(None),
+            Touch::Person(&pid),
             |tx| doc::put_record(tx, doc::MEMBERS, &pid, &all),
         )?;
-        find_member(h, &pid)
+        w.person.ok_or_else(|| Error::NotFound {
+            kind: Kind::Person,
+            id: pid,
+        })
     }
 
     pub fn edit_member(&self, member: &str, input: PersonEdit) -> Result<Person> {
@@ -434,16 +439,19 @@ impl Store {
             Some(existing),
         )?;
         let stamp = stamp(&ident);
-        let h = write_doc(
+        let w = write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "member.edit",
-            Scope::AllButVisits(None),
+            Touch::Person(&pid),
             |tx| doc::put_record(tx, doc::MEMBERS, &pid, &edits),
         )?;
-        find_member(h, &pid)
+        w.person.ok_or_else(|| Error::NotFound {
+            kind: Kind::Person,
+            id: pid,
+        })
     }
 
     // ---- visits ----
@@ -513,31 +521,39 @@ impl Store {
         }
         let vid = new_id();
         let edits: Vec<FieldEdit> = vec![
-            ("visited_at", doc::str_value(visited_at)),
+            ("visited_at", doc::str_value(visited_at.clone())),
             ("team_id", doc::str_value(ident.team_id.clone())),
             ("duration_minutes", doc::opt_int(duration)),
-            ("follow_up_on", doc::opt_str(follow_up)),
-            ("feedback", doc::opt_str(feedback)),
-            ("consent_id", doc::opt_str(consent_id)),
+            ("follow_up_on", doc::opt_str(follow_up.clone())),
+            ("feedback", doc::opt_str(feedback.clone())),
+            ("consent_id", doc::opt_str(consent_id.clone())),
             ("recorded_at", doc::str_value(stamp.at.clone())),
             ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
         ];
-        let h = write_doc(
+        let visit = doc::visit_as_written(Visit {
+            id: vid.clone(),
+            visited_at,
+            team_id: ident.team_id.clone(),
+            volunteer_ids: volunteers.clone(),
+            person_ids: person_ids.clone(),
+            services: services.clone(),
+            duration_minutes: duration,
+            follow_up_on: follow_up,
+            feedback,
+            consent_id,
+            recorded_at: stamp.at.clone(),
+            recorded_by: stamp.volunteer_id.clone(),
+        });
+        write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "visit.record",
-            Scope::AllButVisits(Some(&vid)),
+            Touch::Visit(visit.clone()),
             |tx| doc::put_visit(tx, &vid, &edits, &volunteers, &person_ids, &services),
         )?;
-        h.visits
-            .into_iter()
-            .find(|x| x.id == vid)
-            .ok_or_else(|| Error::NotFound {
-                kind: Kind::Visit,
-                id: vid,
-            })
+        Ok(visit)
     }
 
     pub fn list_visits(&self, household: Option<&str>, limit: u32) -> Result<Vec<Visit>> {
@@ -575,22 +591,19 @@ impl Store {
             ("given_at", doc::str_value(given_at)),
             ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
         ];
-        let h = write_doc(
+        let w = write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "consent.record",
-            Scope::AllButVisits(None),
+            Touch::Consent(&cid),
             |tx| doc::put_record(tx, doc::CONSENTS, &cid, &edits),
         )?;
-        h.consents
-            .into_iter()
-            .find(|c| c.id == cid)
-            .ok_or_else(|| Error::NotFound {
-                kind: Kind::Consent,
-                id: cid,
-            })
+        w.consent.ok_or_else(|| Error::NotFound {
+            kind: Kind::Consent,
+            id: cid,
+        })
     }
 
     pub fn withdraw_consent(&self, consent: &str, reason: Option<String>) -> Result<Consent> {
@@ -612,22 +625,19 @@ impl Store {
             ("withdrawn_by", doc::str_value(stamp.volunteer_id.clone())),
             ("withdrawal_reason", doc::opt_str(reason)),
         ];
-        let h = write_doc(
+        let w = write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "consent.withdraw",
-            Scope::AllButVisits(None),
+            Touch::Consent(&cid),
             |tx| doc::put_record(tx, doc::CONSENTS, &cid, &edits),
         )?;
-        h.consents
-            .into_iter()
-            .find(|c| c.id == cid)
-            .ok_or_else(|| Error::NotFound {
-                kind: Kind::Consent,
-                id: cid,
-            })
+        w.consent.ok_or_else(|| Error::NotFound {
+            kind: Kind::Consent,
+            id: cid,
+        })
     }
 
     // ---- conflicts ----
@@ -656,17 +666,13 @@ impl Store {
         }
         let scalar = conflict_scalar(path, value);
         let stamp = stamp(&ident);
-        let visit = path
-            .strip_prefix("visits/")
-            .and_then(|r| r.split('/').next())
-            .map(str::to_string);
         write_doc(
             &mut g,
             &ident,
             &hid,
             &stamp,
             "conflict.resolve",
-            Scope::AllButVisits(visit.as_deref()),
+            Touch::Path(path),
             |tx| doc::put_path(tx, path, scalar).map(|_| ()),
         )?;
         drop(g);
@@ -705,7 +711,7 @@ impl Store {
                 id: id.clone(),
                 reason,
             })?;
-            projection::project(&tx, &h, projection::Part::Full)?;
+            projection::project_full(&tx, &h)?;
         }
         tx.commit()?;
         Ok(ids.len() as u64)
@@ -904,7 +910,7 @@ impl Store {
                             .execute(params![c.hash().to_string(), id, now])?;
                     }
                 }
-                projection::project(&tx, &h, projection::Part::Full)?;
+                projection::project_full(&tx, &h)?;
                 report.documents += 1;
                 report.changes_applied += added as u64;
                 report.conflicts += h.conflicts.len() as u64;
@@ -1060,16 +1066,6 @@ fn person_edits(
     Ok(edits)
 }
 
-fn find_member(h: Household, pid: &str) -> Result<Person> {
-    h.members
-        .into_iter()
-        .find(|m| m.id == pid)
-        .ok_or_else(|| Error::NotFound {
-            kind: Kind::Person,
-            id: pid.to_string(),
-        })
-}
-
 /// How a chosen conflict value is written back: numbers and flags keep their type.
 fn conflict_scalar(path: &str, value: &str) -> ScalarValue {
     let key = path.rsplit('/').next().unwrap_or(path);
@@ -1107,6 +1103,28 @@ fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Househol
     h
 }
 
+/// What a local write touched, and so what is read back and projected.
+enum Touch<'a> {
+    /// A new household document.
+    New,
+    /// The household's own fields.
+    Root,
+    Person(&'a str),
+    Consent(&'a str),
+    /// A new visit, as written (nothing is read back).
+    Visit(Visit),
+    /// One field, at a conflict path.
+    Path(&'a str),
+}
+
+/// The records a local write returns.
+#[derive(Default)]
+struct Written {
+    household: Option<Household>,
+    person: Option<Person>,
+    consent: Option<Consent>,
+}
+
 /// Loads household `hid`, commits `f` on it and persists the change.
 fn write_doc<F>(
     g: &mut Inner,
@@ -1114,9 +1132,9 @@ fn write_doc<F>(
     hid: &str,
     stamp: &Stamp,
     action: &str,
-    scope: Scope<'_>,
+    touch: Touch<'_>,
     f: F,
-) -> Result<Household>
+) -> Result<Written>
 where
     F: FnOnce(
         &mut automerge::transaction::Transaction<'_>,
@@ -1136,11 +1154,19 @@ where
             return Err(e.into());
         }
     };
-    persist_local(g, hid, document, Some(before), change, stamp, scope)
+    persist_local(g, hid, document, Some(before), change, stamp, touch)
 }
 
-/// One SQLite transaction: the change, the outbox row and the projection.
-/// `before` is the heads the document was loaded at (`None` for a new one).
+fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {
+    move |reason| Error::BadDocument {
+        id: hid.to_string(),
+        reason,
+    }
+}
+
+/// One SQLite transaction: the change, the outbox row and the projection of
+/// what the write touched. `before` is the heads the document was loaded at
+/// (`None` for a new one).
 fn persist_local(
     g: &mut Inner,
     hid: &str,
@@ -1148,15 +1174,48 @@ fn persist_local(
     before: Option<String>,
     change: Option<Change>,
     stamp: &Stamp,
-    scope: Scope<'_>,
-) -> Result<Household> {
-    let h = doc::read_household_part(&document, scope).map_err(|reason| Error::BadDocument {
-        id: hid.to_string(),
-        reason,
-    })?;
+    touch: Touch<'_>,
+) -> Result<Written> {
+    // A resolved path is projected as the part it belongs to.
+    let touch = match touch {
+        Touch::Path(path) => {
+            let mut parts = path.splitn(3, '/');
+            match (parts.next(), parts.next()) {
+                (Some(doc::MEMBERS), Some(id)) => Touch::Person(id),
+                (Some(doc::CONSENTS), Some(id)) => Touch::Consent(id),
+                (Some(doc::VISITS), Some(id)) => match doc::record(&document, doc::VISITS, id) {
+                    Some(obj) => Touch::Visit(doc::read_visit(&document, id.to_string(), &obj)),
+                    None => Touch::Root,
+                },
+                _ => Touch::Root,
+            }
+        }
+        t => t,
+    };
+    let mut written = Written::default();
+    let mut visit = None;
+    match touch {
+        Touch::New | Touch::Root | Touch::Path(_) => {
+            written.household = Some(
+                doc::read_household_part(&document, Scope::AllButVisits(None))
+                    .map_err(bad_doc(hid))?,
+            );
+        }
+        Touch::Person(pid) => {
+            let obj = doc::record(&document, doc::MEMBERS, pid)
+                .ok_or_else(|| bad_doc(hid)(format!("member {pid} missing after write")))?;
+            written.person = Some(doc::read_person(&document, pid.to_string(), &obj));
+        }
+        Touch::Consent(cid) => {
+            let obj = doc::record(&document, doc::CONSENTS, cid)
+                .ok_or_else(|| bad_doc(hid)(format!("consent {cid} missing after write")))?;
+            written.consent = Some(doc::read_consent(&document, cid.to_string(), &obj));
+        }
+        Touch::Visit(v) => visit = Some(v),
+    }
     let Some(change) = change else {
         g.cache.put(hid, document);
-        return Ok(h);
+        return Ok(written);
     };
     let result = (|| -> Result<()> {
         let tx = g
@@ -1180,14 +1239,29 @@ fn persist_local(
             "INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)",
         )?
         .execute(params![change.hash().to_string(), hid, stamp.at])?;
-        projection::project(&tx, &h, projection::Part::AllButVisits)?;
+        if before.is_none() {
+            if let Some(h) = &written.household {
+                projection::project_full(&tx, h)?;
+            }
+        } else if let Some(h) = &written.household {
+            projection::upsert_root(&tx, h)?;
+            projection::refresh_search(&tx, hid)?;
+        } else if let Some(p) = &written.person {
+            projection::upsert_person(&tx, hid, p)?;
+            projection::refresh_search(&tx, hid)?;
+        } else if let Some(c) = &written.consent {
+            projection::upsert_consent(&tx, hid, c)?;
+        } else if let Some(v) = &visit {
+            projection::upsert_visit(&tx, hid, v)?;
+        }
+        projection::recheck_conflicts(&tx, &document, hid)?;
         tx.commit()?;
         Ok(())
     })();
     match result {
         Ok(()) => {
             g.cache.put(hid, document);
-            Ok(h)
+            Ok(written)
         }
         Err(e) => {
             g.cache.evict(hid);

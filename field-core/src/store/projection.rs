@@ -1,53 +1,68 @@
 //! The SQLite tables that project the household documents for queries. They are
 //! written in the same transaction as the document's changes and can be rebuilt
 //! from the documents alone.
+//!
+//! A local write projects only the part it touched (one visit, one member...),
+//! through the same functions a full projection uses, so the rows are the same
+//! either way (`rebuild` checks it).
 
+use automerge::ReadDoc;
 use rusqlite::{Connection, params};
 
+use crate::doc;
 use crate::error::Result;
-use crate::model::{Household, SKILL_FLAGS, Visit};
-
-/// How much of a household `project` rewrites.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// Everything: `h` holds all visits.
-    Full,
-    /// The household, its members and consents, and the visits `h` holds (at most
-    /// one, read alone so that a long visit history costs nothing here).
-    AllButVisits,
-}
-
-fn search_text(h: &Household) -> String {
-    let mut text = String::with_capacity(128);
-    for part in [h.head_name.as_str(), h.address.as_str()] {
-        text.push_str(&gocua_text::fold(part));
-        text.push(' ');
-    }
-    if let Some(p) = &h.phone {
-        text.push_str(p);
-        text.push(' ');
-    }
-    for m in &h.members {
-        text.push_str(&gocua_text::fold(&m.name));
-        text.push(' ');
-    }
-    text
-}
+use crate::model::{Consent, Household, Person, SKILL_FLAGS, Visit};
 
 fn bool_int(b: Option<bool>) -> Option<i64> {
     b.map(i64::from)
 }
 
-pub fn project(conn: &Connection, h: &Household, part: Part) -> Result<()> {
+/// Everything of one household: its previous rows are replaced.
+pub fn project_full(conn: &Connection, h: &Household) -> Result<()> {
     let id = h.id.as_str();
+    for table in [
+        "persons",
+        "consents",
+        "visits",
+        "visit_services",
+        "conflicts",
+    ] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
+            .execute([id])?;
+    }
+    upsert_root(conn, h)?;
+    for p in &h.members {
+        upsert_person(conn, id, p)?;
+    }
+    for c in &h.consents {
+        upsert_consent(conn, id, c)?;
+    }
+    for v in &h.visits {
+        upsert_visit(conn, id, v)?;
+    }
+    let mut ins = conn.prepare_cached(
+        "INSERT OR REPLACE INTO conflicts (household_id, path, value_list) VALUES (?1, ?2, ?3)",
+    )?;
+    for c in &h.conflicts {
+        let values = serde_json::Value::from(c.values.clone()).to_string();
+        ins.execute(params![id, c.path, values])?;
+    }
+    refresh_search(conn, id)
+}
+
+/// The household row (its own fields; the search column is refreshed apart).
+pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO households (id, schema_version, commune_code, village_id, address,
+        "INSERT INTO households (id, schema_version, commune_code, village_id, address,
             head_name, head_key, phone, member_count, device_access, target_groups, created_at,
             created_by, search_text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '')
+         ON CONFLICT (id) DO UPDATE SET schema_version = ?2, commune_code = ?3, village_id = ?4,
+            address = ?5, head_name = ?6, head_key = ?7, phone = ?8, member_count = ?9,
+            device_access = ?10, target_groups = ?11, created_at = ?12, created_by = ?13",
     )?
     .execute(params![
-        id,
+        h.id,
         h.schema_version,
         h.commune_code,
         h.village_id,
@@ -60,100 +75,89 @@ pub fn project(conn: &Connection, h: &Household, part: Part) -> Result<()> {
         h.target_groups.join(","),
         h.created_at,
         h.created_by,
-        search_text(h),
     ])?;
-
-    for table in ["persons", "consents"] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
-            .execute([id])?;
-    }
-    {
-        let mut ins = conn.prepare_cached(
-            "INSERT INTO persons (id, household_id, name, name_key, birth_year, gender, id_number,
-                vneid_level, vneid_activated, bank_account, public_service_account, ehealth_book,
-                digital_signature, basic_skills_certified, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )?;
-        for p in &h.members {
-            let f = |i: usize| bool_int(p.skills.flag(SKILL_FLAGS[i]));
-            ins.execute(params![
-                p.id,
-                id,
-                p.name,
-                gocua_text::sort_key(&p.name),
-                p.birth_year,
-                p.gender.map(|g| g.as_str()),
-                p.id_number,
-                p.skills.vneid_level.map(|v| v.as_str()),
-                f(0),
-                f(1),
-                f(2),
-                f(3),
-                f(4),
-                f(5),
-                p.created_at,
-                p.created_by,
-            ])?;
-        }
-    }
-    {
-        let mut ins = conn.prepare_cached(
-            "INSERT INTO consents (id, household_id, person_id, purpose, method, given_at,
-                recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for c in &h.consents {
-            ins.execute(params![
-                c.id,
-                id,
-                c.person_id,
-                c.purpose,
-                c.method.as_str(),
-                c.given_at,
-                c.recorded_by,
-                c.withdrawn_at,
-                c.withdrawn_by,
-                c.withdrawal_reason,
-            ])?;
-        }
-    }
-
-    match part {
-        Part::Full => {
-            for table in ["visits", "visit_services", "conflicts"] {
-                conn.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
-                    .execute([id])?;
-            }
-        }
-        Part::AllButVisits => {
-            conn.prepare_cached(
-                "DELETE FROM conflicts WHERE household_id = ?1 AND path NOT LIKE 'visits/%'",
-            )?
-            .execute([id])?;
-            for v in &h.visits {
-                conn.prepare_cached("DELETE FROM visit_services WHERE visit_id = ?1")?
-                    .execute([&v.id])?;
-                conn.prepare_cached(
-                    "DELETE FROM conflicts WHERE household_id = ?1 AND path LIKE ?2",
-                )?
-                .execute(params![id, format!("visits/{}/%", v.id)])?;
-            }
-        }
-    }
-    for v in &h.visits {
-        project_visit(conn, id, v)?;
-    }
-    let mut ins = conn.prepare_cached(
-        "INSERT OR REPLACE INTO conflicts (household_id, path, value_list) VALUES (?1, ?2, ?3)",
-    )?;
-    for c in &h.conflicts {
-        let values = serde_json::Value::from(c.values.clone()).to_string();
-        ins.execute(params![id, c.path, values])?;
-    }
     Ok(())
 }
 
-fn project_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<()> {
+/// The folded search column: head, address, phone and every member's name.
+pub fn refresh_search(conn: &Connection, household_id: &str) -> Result<()> {
+    let (head, address, phone): (String, String, Option<String>) = conn
+        .prepare_cached("SELECT head_name, address, phone FROM households WHERE id = ?1")?
+        .query_row([household_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut text = String::with_capacity(128);
+    for part in [head.as_str(), address.as_str()] {
+        text.push_str(&gocua_text::fold(part));
+        text.push(' ');
+    }
+    if let Some(p) = phone {
+        text.push_str(&p);
+        text.push(' ');
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM persons WHERE household_id = ?1 ORDER BY created_at, id",
+    )?;
+    let mut rows = stmt.query([household_id])?;
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        text.push_str(&gocua_text::fold(&name));
+        text.push(' ');
+    }
+    conn.prepare_cached("UPDATE households SET search_text = ?2 WHERE id = ?1")?
+        .execute(params![household_id, text])?;
+    Ok(())
+}
+
+pub fn upsert_person(conn: &Connection, household_id: &str, p: &Person) -> Result<()> {
+    let f = |i: usize| bool_int(p.skills.flag(SKILL_FLAGS[i]));
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO persons (id, household_id, name, name_key, birth_year, gender,
+            id_number, vneid_level, vneid_activated, bank_account, public_service_account,
+            ehealth_book, digital_signature, basic_skills_certified, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        p.id,
+        household_id,
+        p.name,
+        gocua_text::sort_key(&p.name),
+        p.birth_year,
+        p.gender.map(|g| g.as_str()),
+        p.id_number,
+        p.skills.vneid_level.map(|v| v.as_str()),
+        f(0),
+        f(1),
+        f(2),
+        f(3),
+        f(4),
+        f(5),
+        p.created_at,
+        p.created_by,
+    ])?;
+    Ok(())
+}
+
+pub fn upsert_consent(conn: &Connection, household_id: &str, c: &Consent) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO consents (id, household_id, person_id, purpose, method, given_at,
+            recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        c.id,
+        household_id,
+        c.person_id,
+        c.purpose,
+        c.method.as_str(),
+        c.given_at,
+        c.recorded_by,
+        c.withdrawn_at,
+        c.withdrawn_by,
+        c.withdrawal_reason,
+    ])?;
+    Ok(())
+}
+
+pub fn upsert_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO visits (id, household_id, visited_at, team_id, volunteer_ids,
             person_ids, duration_minutes, follow_up_on, feedback, consent_id, recorded_at, recorded_by)
@@ -173,12 +177,43 @@ fn project_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<()>
         v.recorded_at,
         v.recorded_by,
     ])?;
+    conn.prepare_cached("DELETE FROM visit_services WHERE visit_id = ?1")?
+        .execute([&v.id])?;
     let mut ins = conn.prepare_cached(
-        "INSERT OR REPLACE INTO visit_services (visit_id, household_id, service_code, outcome, note)
+        "INSERT INTO visit_services (visit_id, household_id, service_code, outcome, note)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for s in &v.services {
         ins.execute(params![v.id, household_id, s.service, s.outcome, s.note])?;
+    }
+    Ok(())
+}
+
+/// Re-checks the household's listed conflicts after a local write: a local
+/// write supersedes every value it has seen, so it can only end conflicts.
+pub fn recheck_conflicts<D: ReadDoc>(
+    conn: &Connection,
+    document: &D,
+    household_id: &str,
+) -> Result<()> {
+    let paths: Vec<String> = conn
+        .prepare_cached("SELECT path FROM conflicts WHERE household_id = ?1")?
+        .query_map([household_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for path in paths {
+        match doc::conflict_at_path(document, household_id, &path) {
+            Some(c) => {
+                let values = serde_json::Value::from(c.values).to_string();
+                conn.prepare_cached(
+                    "UPDATE conflicts SET value_list = ?3 WHERE household_id = ?1 AND path = ?2",
+                )?
+                .execute(params![household_id, path, values])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM conflicts WHERE household_id = ?1 AND path = ?2")?
+                    .execute(params![household_id, path])?;
+            }
+        }
     }
     Ok(())
 }

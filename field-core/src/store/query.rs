@@ -122,6 +122,22 @@ pub fn resolve(
         return Err(not_found());
     }
     let t = table(kind);
+    // A full id is found through the primary key; only a short id scans.
+    let exact: Option<String> = conn
+        .prepare_cached(&format!("SELECT household_id FROM {t} WHERE id = ?1"))
+        .or_else(|_| conn.prepare_cached(&format!("SELECT id FROM {t} WHERE id = ?1")))?
+        .query_row([&wanted], |r| r.get(0))
+        .optional()?;
+    if let Some(owner) = exact {
+        let inside = match (kind, household) {
+            (Kind::Household, Some(h)) => wanted == h,
+            (_, Some(h)) => owner == h,
+            _ => true,
+        };
+        if inside {
+            return Ok(wanted);
+        }
+    }
     let scope = match (kind, household) {
         (Kind::Household, Some(_)) => " AND id = ?2",
         (_, Some(_)) => " AND household_id = ?2",

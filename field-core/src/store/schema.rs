@@ -188,6 +188,8 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    // The write path uses more statements than rusqlite's default cache of 16.
+    conn.set_prepared_statement_cache_capacity(128);
     // WAL: a process killed mid-write leaves the last committed state; NORMAL
     // sync loses no committed transaction on a process crash (only on power loss
     // may the last few be lost), at a fraction of FULL's cost per write.

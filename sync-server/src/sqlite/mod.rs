@@ -692,7 +692,8 @@ impl Storage for SqliteStorage {
                     revoked: revoked_at.is_some(),
                 }));
             }
-            let account: Option<(String, String, String, Option<String>, Option<i64>)> = tx
+            type AccountRow = (String, String, String, Option<String>, Option<i64>);
+            let account: Option<AccountRow> = tx
                 .query_row(
                     "SELECT id, role, name, province_code, revoked_at FROM accounts WHERE token_hash = ?1",
                     [token_hash],

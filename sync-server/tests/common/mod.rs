@@ -1,0 +1,265 @@
+//! A real server on 127.0.0.1:0, a reqwest client, and household-shaped
+//! Automerge changes.
+#![allow(dead_code)]
+// Test helpers: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ROOT};
+use gocua_protocol::bundle::{self, DocChanges};
+use gocua_protocol::{
+    BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, HEADER_CURSOR, HEADER_MORE,
+    HEADER_PROTOCOL, PushResponse,
+};
+use gocua_server::storage::Storage;
+use gocua_server::{Config, SqliteStorage, admin};
+use tokio::sync::oneshot;
+
+pub const COMMUNE: &str = "00097";
+
+pub struct TestServer {
+    pub base: String,
+    pub db: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), gocua_server::ServerError>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &Path) -> TestServer {
+        TestServer::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: &Path, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config {
+            database: db.to_path_buf(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(gocua_server::launch_with_listener(
+            config,
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let server = TestServer {
+            base: format!("http://{addr}"),
+            db: db.to_path_buf(),
+            stop: Some(tx),
+            task: Some(task),
+        };
+        // Wait until it answers (the database is opened before serving).
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = client.get(server.url("/health")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// The database opened beside the server, as `gocua-server admin` does.
+pub fn admin_storage(db: &Path) -> Arc<SqliteStorage> {
+    Arc::new(SqliteStorage::open(db, 1).unwrap())
+}
+
+pub struct Setup {
+    pub villages: Vec<String>,
+    pub team_id: String,
+    pub volunteer_id: String,
+}
+
+/// A team of `COMMUNE` serving `villages` (names), with one volunteer.
+pub fn team(storage: &dyn Storage, team_name: &str, villages: &[&str]) -> Setup {
+    let ids: Vec<String> = villages
+        .iter()
+        .map(|v| admin::add_village(storage, COMMUNE, v).unwrap().id)
+        .collect();
+    let team = admin::add_team(storage, team_name, COMMUNE, &ids).unwrap();
+    let vol =
+        admin::add_volunteer(storage, "Nguyễn Thị Lan", Some("0912345678"), &team.id).unwrap();
+    Setup {
+        villages: ids,
+        team_id: team.id,
+        volunteer_id: vol.id,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+pub async fn enroll(c: &reqwest::Client, s: &TestServer, code: &str) -> reqwest::Response {
+    c.post(s.url("/v1/enroll"))
+        .header(HEADER_PROTOCOL, "1")
+        .json(&EnrollRequest {
+            code: code.into(),
+            device_name: "Điện thoại của Lan".into(),
+        })
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Enrolls a new device of `volunteer` and returns its token.
+pub async fn device(
+    c: &reqwest::Client,
+    s: &TestServer,
+    storage: &dyn Storage,
+    volunteer: &str,
+) -> EnrollResponse {
+    let (code, _) = admin::new_enroll_code(storage, volunteer, 1).unwrap();
+    let r = enroll(c, s, code.expose()).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+pub async fn error_of(r: reqwest::Response) -> (u16, ErrorBody) {
+    let status = r.status().as_u16();
+    assert_eq!(r.headers()[HEADER_PROTOCOL], "1");
+    assert!(r.headers().contains_key("gocua-server-version"));
+    (status, r.json().await.unwrap())
+}
+
+/// A household document's first change, shaped like field-core's.
+pub fn new_household(village: &str) -> (String, Automerge, Vec<u8>) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "kind", "household").unwrap();
+    tx.put(ROOT, "schema_version", 1).unwrap();
+    tx.put(ROOT, "id", id.as_str()).unwrap();
+    tx.put(ROOT, "commune_code", COMMUNE).unwrap();
+    tx.put(ROOT, "village_id", village).unwrap();
+    tx.put(ROOT, "head_name", "Nguyễn Văn Hạnh").unwrap();
+    tx.put_object(ROOT, "visits", automerge::ObjType::Map)
+        .unwrap();
+    tx.commit();
+    let bytes = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    (id, doc, bytes)
+}
+
+/// One edit of a root field; returns the change's bytes.
+pub fn edit(doc: &mut Automerge, key: &str, value: &str) -> Vec<u8> {
+    let mut tx = doc.transaction();
+    tx.put(ROOT, key, value).unwrap();
+    tx.commit();
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+pub fn one(doc_id: &str, changes: Vec<Vec<u8>>) -> Vec<u8> {
+    bundle::encode(&[DocChanges {
+        doc_id: doc_id.into(),
+        changes,
+    }])
+}
+
+pub async fn push_raw(
+    c: &reqwest::Client,
+    s: &TestServer,
+    token: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    c.post(s.url("/v1/push"))
+        .header(HEADER_PROTOCOL, "1")
+        .header("content-type", BUNDLE_CONTENT_TYPE)
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn push(c: &reqwest::Client, s: &TestServer, token: &str, body: Vec<u8>) -> PushResponse {
+    let r = push_raw(c, s, token, body).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    r.json().await.unwrap()
+}
+
+pub struct Page {
+    pub docs: Vec<DocChanges>,
+    pub cursor: u64,
+    pub more: bool,
+}
+
+pub async fn pull(
+    c: &reqwest::Client,
+    s: &TestServer,
+    token: &str,
+    cursor: u64,
+    limit: u32,
+) -> Page {
+    let r = c
+        .get(s.url(&format!("/v1/pull?cursor={cursor}&limit={limit}")))
+        .header(HEADER_PROTOCOL, "1")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], BUNDLE_CONTENT_TYPE);
+    let cursor = r.headers()[HEADER_CURSOR]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let more = r.headers()[HEADER_MORE] == "1";
+    let docs = bundle::decode(&r.bytes().await.unwrap()).unwrap();
+    Page { docs, cursor, more }
+}
+
+/// Every change the device can pull from 0, as (doc id, change bytes).
+pub async fn pull_all(c: &reqwest::Client, s: &TestServer, token: &str) -> Vec<(String, Vec<u8>)> {
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    loop {
+        let page = pull(c, s, token, cursor, 1000).await;
+        for d in page.docs {
+            for ch in d.changes {
+                out.push((d.doc_id.clone(), ch));
+            }
+        }
+        cursor = page.cursor;
+        if !page.more {
+            return out;
+        }
+    }
+}
+
+pub fn hash_of(bytes: &[u8]) -> automerge::ChangeHash {
+    automerge::Change::from_bytes(bytes.to_vec())
+        .unwrap()
+        .hash()
+}
