@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn tones_sort_after_base_letters() {
-        let mut names = vec!["Hạnh", "Hành", "Hanh", "Hánh"];
+        let mut names = ["Hạnh", "Hành", "Hanh", "Hánh"];
         names.sort_by(|a, b| compare(a, b));
         assert_eq!(names[0], "Hanh");
     }

@@ -550,7 +550,7 @@ impl Store {
             &hid,
             &stamp,
             "visit.record",
-            Touch::Visit(visit.clone()),
+            Touch::Visit(Box::new(visit.clone())),
             |tx| doc::put_visit(tx, &vid, &edits, &volunteers, &person_ids, &services),
         )?;
         Ok(visit)
@@ -1112,7 +1112,7 @@ enum Touch<'a> {
     Person(&'a str),
     Consent(&'a str),
     /// A new visit, as written (nothing is read back).
-    Visit(Visit),
+    Visit(Box<Visit>),
     /// One field, at a conflict path.
     Path(&'a str),
 }
@@ -1184,7 +1184,9 @@ fn persist_local(
                 (Some(doc::MEMBERS), Some(id)) => Touch::Person(id),
                 (Some(doc::CONSENTS), Some(id)) => Touch::Consent(id),
                 (Some(doc::VISITS), Some(id)) => match doc::record(&document, doc::VISITS, id) {
-                    Some(obj) => Touch::Visit(doc::read_visit(&document, id.to_string(), &obj)),
+                    Some(obj) => {
+                        Touch::Visit(Box::new(doc::read_visit(&document, id.to_string(), &obj)))
+                    }
                     None => Touch::Root,
                 },
                 _ => Touch::Root,
