@@ -63,6 +63,20 @@ pub enum Command {
     Changes(ChangesCmd),
     /// Rewrite the tables used for lists and search from the documents.
     Rebuild,
+    /// Enroll this device with a sync server using a one-time code from the commune.
+    Enroll {
+        /// The server's address, e.g. http://192.0.2.10:8080
+        #[arg(long)]
+        server: String,
+        /// The one-time enrollment code (e.g. K7M2-9QXD).
+        #[arg(long)]
+        code: String,
+        /// A name for this device in the server's device list.
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Send this device's changes to the server, then receive everyone else's.
+    Sync,
     /// The whole offline story on throw-away stores: three devices, one village, a clash.
     Demo {
         /// Keep the devices' stores and change files in this directory.

@@ -37,6 +37,8 @@ pub enum CliError {
     NoDataDir,
     /// Stores that exchanged everything still differ: a bug in gocua.
     Diverged,
+    /// The demo's own server could not run.
+    Demo(String),
 }
 
 impl From<CoreError> for CliError {
@@ -51,7 +53,10 @@ impl CliError {
             CliError::Core(e) if e.is_user_error() => EXIT_USER,
             CliError::Core(_) => EXIT_OTHER,
             CliError::Read { .. } | CliError::BadFile { .. } | CliError::NoDataDir => EXIT_USER,
-            CliError::Write { .. } | CliError::Output(_) | CliError::Diverged => EXIT_OTHER,
+            CliError::Write { .. }
+            | CliError::Output(_)
+            | CliError::Diverged
+            | CliError::Demo(_) => EXIT_OTHER,
             CliError::Line { error, .. } => error.exit_code(),
         }
     }
@@ -83,6 +88,7 @@ impl CliError {
             CliError::Line { error, .. } => error.code(),
             CliError::NoDataDir => "no_data_dir",
             CliError::Diverged => "diverged",
+            CliError::Demo(_) => "demo_failed",
         }
     }
 

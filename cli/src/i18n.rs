@@ -408,6 +408,8 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             "các máy đã trao đổi hết thay đổi mà vẫn khác nhau: đây là lỗi của gocua, hãy báo cho nhóm phát triển."
                 .into()
         }
+        (Lang::Vi, CliError::Demo(m)) => format!("không chạy được máy chủ của bản trình diễn: {m}"),
+        (Lang::En, CliError::Demo(m)) => format!("the demo's server could not run: {m}"),
         (Lang::En, CliError::Diverged) => {
             "the devices exchanged every change and still differ: this is a bug in gocua, please report it."
                 .into()

@@ -367,4 +367,9 @@ pub struct StoreStatus {
     pub conflicts: i64,
     pub schema_version: i64,
     pub last_change_at: Option<String>,
+    /// The sync server this device is enrolled with.
+    pub server_url: Option<String>,
+    pub last_sync_at: Option<String>,
+    /// Changes the server refused (kept on the device, not offered again).
+    pub refused_changes: i64,
 }

@@ -207,6 +207,15 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        // The actual address (with --listen 127.0.0.1:0 the port is chosen here),
+        // on stdout for the operator and for tests that start the server.
+        let addr = listener.local_addr().context("no local address")?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "gocua-server listening on http://{addr}");
+            let _ = out.flush();
+        }
         tracing::info!(database = %config.database.display(), "opening the database");
         gocua_server::launch_with_listener(config, listener, gocua_server::shutdown_signal())
             .await

@@ -1,30 +1,36 @@
-//! `gocua demo`: the whole offline story in a minute, on throw-away stores.
+//! `gocua demo`: the whole story in a minute, on throw-away stores.
 //!
-//! Three volunteers of one village work offline on their own devices, the same
-//! households included, one field changed on two devices; they pass their changes
-//! to each other as files (no network), and every device ends with the same
-//! households, every visit kept and the clash listed for a decision.
+//! A sync server on a temporary database; three volunteers of one village enroll
+//! their devices, work offline (the same households included, one field changed on
+//! two devices), sync in turn, and every device ends with the same households,
+//! every visit kept and the clash listed for a decision.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use field_core::{HouseholdEdit, InitRequest, NewPerson, NewVisit, ServiceOutcome, Store};
+use field_core::{HouseholdEdit, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
+use gocua_server::{Config, Storage, admin};
 
 use crate::error::CliError;
 use crate::i18n::Lang;
-use crate::output::Out;
+use crate::output::{Out, short};
 
 const COMMUNE: &str = "00715"; // Xã Lũng Cú, Tuyên Quang
 const VILLAGE: &str = "Thôn Lô Lô Chải";
+const VOLUNTEERS: [(&str, &str); 3] = [
+    ("lan", "Nguyễn Thị Lan"),
+    ("hung", "Lò Văn Hùng"),
+    ("mai", "Giàng Thị Mai"),
+];
 
-struct Device {
-    name: &'static str,
-    store: Store,
-}
-
-fn say(out: Out, vi: &str, en: &str) {
+fn say(out: Out, vi: String, en: String) {
     if !out.json {
         println!("{}", if out.lang == Lang::En { en } else { vi });
     }
+}
+
+fn server_error(e: impl std::fmt::Display) -> CliError {
+    CliError::Demo(e.to_string())
 }
 
 fn visit(service: &str, outcome: &str, at: &str) -> NewVisit {
@@ -40,20 +46,69 @@ fn visit(service: &str, outcome: &str, at: &str) -> NewVisit {
     }
 }
 
-/// Sends by file what `to` lacks; returns (changes applied, bundle bytes).
-fn pass(from: &Device, to: &Device, dir: &Path) -> Result<(u64, usize), CliError> {
-    let bundle = from.store.export_changes(Some(&to.store.doc_heads()?))?;
-    let file = dir.join(format!("{}-to-{}.gocua-changes", from.name, to.name));
-    std::fs::write(&file, &bundle).map_err(|source| CliError::Write {
-        path: file.clone(),
-        source,
-    })?;
-    let bytes = std::fs::read(&file).map_err(|source| CliError::Read {
-        path: file.clone(),
-        source,
-    })?;
-    let report = to.store.import_changes(&bytes)?;
-    Ok((report.changes_applied, bundle.len()))
+/// A server on `dir/server`, in a runtime of its own, stopped on drop.
+struct DemoServer {
+    url: String,
+    storage: Arc<dyn Storage>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl DemoServer {
+    fn start(dir: &std::path::Path) -> Result<DemoServer, CliError> {
+        let server_dir = dir.join("server");
+        std::fs::create_dir_all(&server_dir).map_err(|source| CliError::Write {
+            path: server_dir.clone(),
+            source,
+        })?;
+        let config = Config {
+            log: "warn".into(),
+            ..Config::default()
+        }
+        .with_data_dir(&server_dir);
+        let storage = gocua_server::open_storage(&config).map_err(server_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(server_error)?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(server_error)?;
+        let addr = listener.local_addr().map_err(server_error)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = storage.clone();
+        let served = runtime.spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) =
+                gocua_server::launch_with_storage(config, shared, listener, shutdown).await
+            {
+                tracing::error!(error = %e, "demo server stopped");
+            }
+        });
+        Ok(DemoServer {
+            url: format!("http://{addr}"),
+            storage,
+            stop: Some(stop),
+            served: Some(served),
+            runtime,
+        })
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Graceful shutdown: wait until the server has finished.
+        if let Some(served) = self.served.take() {
+            let _ = self.runtime.block_on(served);
+        }
+    }
 }
 
 pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
@@ -75,83 +130,91 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
             tmp.path().to_path_buf()
         }
     };
-    let names = ["lan", "hung", "mai"];
-    let full = ["Nguyễn Thị Lan", "Lò Văn Hùng", "Giàng Thị Mai"];
+
+    // 1. The server and the commune's set-up.
+    let server = DemoServer::start(&dir)?;
+    let s = server.storage.as_ref();
+    let village = admin::add_village(s, COMMUNE, VILLAGE).map_err(server_error)?;
+    let team = admin::add_team(
+        s,
+        &format!("Tổ Công nghệ số cộng đồng {VILLAGE}"),
+        COMMUNE,
+        std::slice::from_ref(&village.id),
+    )
+    .map_err(server_error)?;
     let mut devices = Vec::new();
-    for (name, volunteer) in names.iter().zip(full) {
+    for (name, full) in VOLUNTEERS {
+        let volunteer = admin::add_volunteer(s, full, None, &team.id).map_err(server_error)?;
+        let (code, _) = admin::new_enroll_code(s, &volunteer.id, 1).map_err(server_error)?;
         let home = dir.join(name);
         std::fs::create_dir_all(&home).map_err(|source| CliError::Write {
             path: home.clone(),
             source,
         })?;
         let store = Store::open(home.join("store.sqlite"))?;
-        store.init(InitRequest {
-            volunteer_name: volunteer.into(),
-            volunteer_phone: None,
-            team_name: format!("Tổ Công nghệ số cộng đồng {VILLAGE}"),
-            commune_code: COMMUNE.into(),
-            village_names: vec![VILLAGE.into()],
-        })?;
-        devices.push(Device { name, store });
+        field_core::sync::enroll(&store, &server.url, code.expose(), name)?;
+        devices.push(store);
     }
-    let ident = devices[0].store.identity()?;
+    let ident = devices[0].identity()?;
+    let names: Vec<&str> = VOLUNTEERS.iter().map(|(_, f)| *f).collect();
     say(
         out,
-        &format!(
-            "1. Ba tình nguyện viên ({}) của {}, {} ({}), mỗi người một máy, không có mạng.",
-            full.join(", "),
+        format!(
+            "1. Máy chủ đồng bộ chạy tại {} (cơ sở dữ liệu tạm). Ba tình nguyện viên ({}) của {}, {} ({}) đăng ký máy bằng mã một lần.",
+            server.url,
+            names.join(", "),
             VILLAGE,
             ident.commune_name,
             ident.province_name
         ),
-        &format!(
-            "1. Three volunteers ({}) of {}, {} ({}), one device each, no network.",
-            full.join(", "),
+        format!(
+            "1. A sync server runs at {} (temporary database). Three volunteers ({}) of {}, {} ({}) enroll their devices with one-time codes.",
+            server.url,
+            names.join(", "),
             VILLAGE,
             ident.commune_name,
             ident.province_name
         ),
     );
 
-    // Lan registers the village (generated, same seed every run) and hands it out.
+    // 2. Lan registers the village (generated, same seed every run) and syncs;
+    //    the others' first sync downloads it.
+    let [lan, hung, mai] = [&devices[0], &devices[1], &devices[2]];
     let records = gocua_village_gen::generate(2026, &[VILLAGE.to_string()], 40);
     let mut ids = Vec::new();
     for r in &records {
-        ids.push(gocua_village_gen::write_record(&devices[0].store, r)?);
+        ids.push(gocua_village_gen::write_record(lan, r)?);
     }
-    let (n1, b1) = pass(&devices[0], &devices[1], &dir)?;
-    let (n2, _) = pass(&devices[0], &devices[2], &dir)?;
+    let sent = field_core::sync::sync(lan, None)?;
+    let got = field_core::sync::sync(hung, None)?;
+    field_core::sync::sync(mai, None)?;
     say(
         out,
-        &format!(
-            "2. Lan ghi {} hộ và chuyển cho Hùng và Mai bằng tệp ({} thay đổi, {} KB).",
+        format!(
+            "2. Lan ghi {} hộ và đồng bộ ({} thay đổi); Hùng và Mai đồng bộ lần đầu, nhận {} hộ.",
             ids.len(),
-            n1.max(n2),
-            b1 / 1024
+            sent.sent,
+            got.documents_updated
         ),
-        &format!(
-            "2. Lan registers {} households and hands them to Hùng and Mai by file ({} changes, {} KB).",
+        format!(
+            "2. Lan registers {} households and syncs ({} changes); Hùng and Mai's first sync brings them {} households.",
             ids.len(),
-            n1.max(n2),
-            b1 / 1024
+            sent.sent,
+            got.documents_updated
         ),
     );
 
-    // Offline work, the same households included.
-    let [lan, hung, mai] = [&devices[0], &devices[1], &devices[2]];
+    // 3. Offline work, the same households included.
     for h in &ids[0..6] {
-        lan.store
-            .record_visit(h, visit("vneid_activate", "done", "2026-11-20 08:30"))?;
+        lan.record_visit(h, visit("vneid_activate", "done", "2026-11-20 08:30"))?;
     }
     for h in &ids[3..9] {
-        hung.store
-            .record_visit(h, visit("cashless_utilities", "partly", "2026-11-20 14:00"))?;
+        hung.record_visit(h, visit("cashless_utilities", "partly", "2026-11-20 14:00"))?;
     }
     for h in &ids[5..8] {
-        mai.store
-            .record_visit(h, visit("scam_awareness", "done", "2026-11-21 09:15"))?;
+        mai.record_visit(h, visit("scam_awareness", "done", "2026-11-21 09:15"))?;
     }
-    hung.store.add_member(
+    hung.add_member(
         &ids[1],
         NewPerson {
             name: "Lò Thị Sua".into(),
@@ -161,69 +224,58 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
         },
     )?;
     let clash = &ids[2];
-    lan.store.edit_household(
+    lan.edit_household(
         clash,
         HouseholdEdit {
             phone: Some("0912 345 678".into()),
             ..Default::default()
         },
     )?;
-    hung.store.edit_household(
+    hung.edit_household(
         clash,
         HouseholdEdit {
             phone: Some("0987 654 321".into()),
             ..Default::default()
         },
     )?;
-    let new_h = mai.store.add_household(field_core::NewHousehold {
+    let new_h = mai.add_household(NewHousehold {
         head_name: "Sùng Mí Páo".into(),
         address: "Xóm Cuối".into(),
         ..Default::default()
     })?;
-    mai.store.record_visit(
+    mai.record_visit(
         &new_h.id,
         visit("smartphone_replacement", "done", "2026-11-21 10:00"),
     )?;
     let visits_made = 6 + 6 + 3 + 1;
     say(
         out,
-        &format!(
-            "3. Làm việc không mạng: {visits_made} lượt hỗ trợ (có hộ được cả ba người đến), Hùng thêm một thành viên, Mai ghi một hộ mới; Lan và Hùng cùng sửa số điện thoại của hộ {}.",
+        format!(
+            "3. Không có mạng: {visits_made} lượt hỗ trợ (có hộ được cả ba người đến), Hùng thêm một thành viên, Mai ghi một hộ mới; Lan và Hùng cùng sửa số điện thoại của hộ {}.",
             short(clash)
         ),
-        &format!(
-            "3. Offline work: {visits_made} visits (some households visited by all three), Hùng adds a member, Mai registers a new household; Lan and Hùng both change the phone of household {}.",
+        format!(
+            "3. Offline: {visits_made} visits (some households visited by all three), Hùng adds a member, Mai registers a new household; Lan and Hùng both change the phone of household {}.",
             short(clash)
         ),
     );
 
-    // Everyone passes files to everyone until nothing is new.
-    let mut rounds = 0;
-    loop {
-        rounds += 1;
-        let mut moved = 0;
-        for a in &devices {
-            for b in &devices {
-                if a.name != b.name {
-                    moved += pass(a, b, &dir)?.0;
-                }
-            }
-        }
-        if moved == 0 || rounds > 5 {
-            break;
-        }
+    // 4. Back in coverage, each syncs in turn; a second round brings everyone
+    //    what the others sent after them.
+    for d in [lan, hung, mai, lan, hung] {
+        field_core::sync::sync(d, None)?;
     }
     let dumps: Vec<Vec<String>> = devices
         .iter()
-        .map(|d| d.store.projection_dump())
+        .map(|d| d.projection_dump())
         .collect::<Result<_, _>>()?;
     let identical = dumps.windows(2).all(|w| w[0] == w[1]);
-    let st = lan.store.status()?;
-    let conflicts = lan.store.conflicts()?;
+    let st = lan.status()?;
+    let conflicts = lan.conflicts()?;
     say(
         out,
-        &format!(
-            "4. Trao đổi tệp giữa ba máy: {} hộ, {} lượt hỗ trợ trên mỗi máy; ba máy {}.",
+        format!(
+            "4. Có mạng, mỗi máy đồng bộ: {} hộ, {} lượt hỗ trợ trên mỗi máy; ba máy {}.",
             st.households,
             st.visits,
             if identical {
@@ -232,8 +284,8 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
                 "KHÁC NHAU (lỗi!)"
             }
         ),
-        &format!(
-            "4. Files exchanged between the three devices: {} households, {} visits on each; the three devices are {}.",
+        format!(
+            "4. Back in coverage, each device syncs: {} households, {} visits on each; the three devices are {}.",
             st.households,
             st.visits,
             if identical {
@@ -246,13 +298,13 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
     for c in &conflicts {
         say(
             out,
-            &format!(
+            format!(
                 "5. Chờ quyết định: hộ {} trường {}: {} (không mất giá trị nào).",
                 short(&c.household_id),
                 c.path,
                 c.values.join(" | ")
             ),
-            &format!(
+            format!(
                 "5. Waiting for a decision: household {} field {}: {} (no value lost).",
                 short(&c.household_id),
                 c.path,
@@ -261,42 +313,38 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
         );
     }
     if kept {
-        let lan_dir = dir.join("lan");
         let cmd = format!(
             "gocua --data-dir {} conflicts resolve {} phone 0987654321",
-            lan_dir.display(),
+            dir.join("lan").display(),
             short(clash)
         );
         say(
             out,
-            &format!("   Giải quyết: {cmd}"),
-            &format!("   To resolve: {cmd}"),
+            format!("   Giải quyết: {cmd}"),
+            format!("   To resolve: {cmd}"),
         );
     } else {
         say(
             out,
-            "   Để xem và giải quyết trên các máy: gocua demo --keep THƯ_MỤC",
-            "   To look around and resolve it on the devices: gocua demo --keep DIR",
+            "   Để xem và giải quyết trên các máy: gocua demo --keep THƯ_MỤC".into(),
+            "   To look around and resolve it on the devices: gocua demo --keep DIR".into(),
         );
     }
     if out.json {
         let v = serde_json::json!({
-            "devices": names,
+            "server": server.url,
+            "devices": VOLUNTEERS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
             "households": st.households,
             "visits": st.visits,
             "visits_recorded_offline": visits_made,
             "identical": identical,
             "conflicts": conflicts,
-            "exchange_rounds": rounds,
         });
         println!("{v}");
     }
+    drop(server);
     if !identical {
         return Err(CliError::Diverged);
     }
     Ok(())
-}
-
-fn short(id: &str) -> &str {
-    &id[id.len().saturating_sub(8)..]
 }

@@ -10,6 +10,7 @@ mod import;
 mod init;
 mod member;
 mod status;
+mod sync;
 mod visit;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +77,12 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         Command::Status => status::run(&ctx),
         Command::Catalogue { kind } => catalogue::run(&ctx, kind),
         Command::Changes(c) => changes::run(&ctx, c),
+        Command::Enroll {
+            server,
+            code,
+            device_name,
+        } => sync::enroll(&ctx, &server, &code, device_name),
+        Command::Sync => sync::run(&ctx),
         Command::Demo { keep } => demo::run(ctx.out, keep),
         Command::Rebuild => {
             let store = ctx.store()?;

@@ -62,6 +62,30 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         if let Some(at) = &s.last_change_at {
             lines.push(row(T::LastChange, local_time(at)));
         }
+        let (server_label, never, sync_label, refused_label) = match lang {
+            crate::i18n::Lang::Vi => (
+                "Máy chủ",
+                "chưa đăng ký",
+                "Đồng bộ gần nhất",
+                "Thay đổi bị máy chủ từ chối",
+            ),
+            crate::i18n::Lang::En => (
+                "Server",
+                "not enrolled",
+                "Last sync",
+                "Changes refused by the server",
+            ),
+        };
+        lines.push(format!(
+            "{server_label}: {}",
+            s.server_url.as_deref().unwrap_or(never)
+        ));
+        if let Some(at) = &s.last_sync_at {
+            lines.push(format!("{sync_label}: {}", local_time(at)));
+        }
+        if s.refused_changes > 0 {
+            lines.push(format!("{refused_label}: {}", s.refused_changes));
+        }
         lines.push(row(T::SchemaVersion, s.schema_version.to_string()));
         lines.push(row(T::StorePath, out.store_path.clone()));
         lines

@@ -317,5 +317,8 @@ pub fn status(conn: &Connection) -> Result<StoreStatus> {
         schema_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
         last_change_at: conn
             .query_row("SELECT MAX(updated_at) FROM documents", [], |r| r.get(0))?,
+        server_url: meta(conn, "server_url")?,
+        last_sync_at: meta(conn, "last_sync_at")?,
+        refused_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NOT NULL")?,
     })
 }
