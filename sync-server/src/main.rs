@@ -227,6 +227,16 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
     init_logs(&format!("warn,{}", config.log));
     let storage = SqliteStorage::open(&config.database, 1)
         .with_context(|| format!("cannot open {}", config.database.display()))?;
+    // A fresh database gets the administrative units here too, so that an
+    // operator may set up villages before the first `serve`.
+    if config.load_units
+        && !matches!(cmd, Admin::LoadUnits)
+        && !storage.units_loaded().context("cannot read the database")?
+    {
+        storage
+            .load_units()
+            .context("cannot load the administrative units")?;
+    }
     let s: &dyn Storage = &storage;
     match cmd {
         Admin::LoadUnits => {
