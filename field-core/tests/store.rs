@@ -467,3 +467,17 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         .unwrap();
     assert_eq!(index, 1);
 }
+
+#[test]
+fn village_ids_are_derived_like_the_servers() {
+    // Pinned: sync-server's admin tests pin the same id, so a device set up
+    // offline and the server agree on its villages.
+    assert_eq!(
+        field_core::store::village_id("00097", "Thôn Đông"),
+        "c3da56a8-952a-5d6e-b3eb-97b31b1c3703"
+    );
+    assert_eq!(
+        field_core::store::village_id("00097", " thon  dong "),
+        field_core::store::village_id("00097", "Thôn Đông")
+    );
+}

@@ -155,6 +155,11 @@ mod tests {
 
     #[test]
     fn village_ids_match_the_devices_derivation() {
+        // Pinned: field-core's tests pin the same id (field-core/tests/store.rs).
+        assert_eq!(
+            village_id("00097", "Thôn Đông"),
+            "c3da56a8-952a-5d6e-b3eb-97b31b1c3703"
+        );
         // The same inputs as field-core's village_id: folded names agree.
         assert_eq!(
             village_id("00097", "Thôn Đông"),
