@@ -1,33 +1,78 @@
-//! Helpers for the end-to-end tests: the real `gocua` binary on a throwaway store.
+//! Helpers for the end-to-end tests: the real `gocua` binary on a throwaway store,
+//! the real `gocua-server` on a throwaway database, and a TCP proxy that can drop
+//! connections.
 //!
-//! # Which binary
+//! # Which binaries
 //!
 //! A test crate cannot name another package's binary (`CARGO_BIN_EXE_*` only
 //! covers its own package, and artifact dependencies are unstable), so the first
-//! test that needs it runs `cargo build -p gocua-cli --bin gocua` once, with the
-//! same target directory and profile as the test executable (found from
-//! `std::env::current_exe()`: `<target>/<profile>/deps/cli-<hash>`). That build is
-//! a no-op when the binary is fresh, and it makes `cargo test -p gocua-tests`
-//! enough on its own: a stale binary is never tested. Set `GOCUA_BIN` to test
-//! another binary instead (no build is run then).
+//! test that needs them runs `cargo build -p gocua-cli -p gocua-server --bin gocua
+//! --bin gocua-server` once, with the same target directory and profile as the
+//! test executable (found from `std::env::current_exe()`:
+//! `<target>/<profile>/deps/<test>-<hash>`). That build is a no-op when the
+//! binaries are fresh, and it makes `cargo test -p gocua-tests` enough on its own:
+//! a stale binary is never tested. Set `GOCUA_BIN` and `GOCUA_SERVER_BIN` to test
+//! other binaries instead (no build is run for a binary given that way).
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// The `gocua` binary, built first if needed.
 pub fn gocua_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| match std::env::var_os("GOCUA_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => build_gocua(),
+    &binaries().gocua
+}
+
+/// The `gocua-server` binary, built first if needed.
+pub fn server_bin() -> &'static Path {
+    &binaries().server
+}
+
+#[derive(Debug)]
+struct Binaries {
+    gocua: PathBuf,
+    server: PathBuf,
+}
+
+fn binaries() -> &'static Binaries {
+    static BINS: OnceLock<Binaries> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let given_gocua = std::env::var_os("GOCUA_BIN").map(PathBuf::from);
+        let given_server = std::env::var_os("GOCUA_SERVER_BIN").map(PathBuf::from);
+        let mut wanted = Vec::new();
+        if given_gocua.is_none() {
+            wanted.push(("gocua-cli", "gocua"));
+        }
+        if given_server.is_none() {
+            wanted.push(("gocua-server", "gocua-server"));
+        }
+        let built = if wanted.is_empty() {
+            BTreeMap::new()
+        } else {
+            build(&wanted)
+        };
+        let pick = |given: Option<PathBuf>, name: &str| {
+            given
+                .or_else(|| built.get(name).cloned())
+                .unwrap_or_else(|| panic!("no {name} binary"))
+        };
+        Binaries {
+            gocua: pick(given_gocua, "gocua"),
+            server: pick(given_server, "gocua-server"),
+        }
     })
 }
 
-fn build_gocua() -> PathBuf {
+/// Builds `(package, binary)` pairs in one cargo run; returns binary name -> path.
+fn build(wanted: &[(&str, &str)]) -> BTreeMap<String, PathBuf> {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
     // <target>/<profile>/deps/<test exe>
     let profile_dir = exe
@@ -53,8 +98,14 @@ fn build_gocua() -> PathBuf {
     cmd.arg("build")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
-        .args(["-p", "gocua-cli", "--bin", "gocua", "--quiet"])
+        .arg("--quiet")
         .env("CARGO_TARGET_DIR", &target_dir);
+    for (package, _) in wanted {
+        cmd.args(["-p", package]);
+    }
+    for (_, bin) in wanted {
+        cmd.args(["--bin", bin]);
+    }
     match profile.as_str() {
         "debug" => {}
         "release" => {
@@ -64,21 +115,104 @@ fn build_gocua() -> PathBuf {
             cmd.args(["--profile", other]);
         }
     }
+    let packages: Vec<&str> = wanted.iter().map(|(p, _)| *p).collect();
     let status = cmd
         .status()
-        .unwrap_or_else(|e| panic!("could not run cargo to build gocua: {e}"));
+        .unwrap_or_else(|e| panic!("could not run cargo to build {packages:?}: {e}"));
     assert!(
         status.success(),
-        "`cargo build -p gocua-cli` failed ({status}); fix the build, or set GOCUA_BIN"
+        "`cargo build` of {packages:?} failed ({status}); fix the build, or set GOCUA_BIN and GOCUA_SERVER_BIN"
     );
-    let bin = profile_dir.join(format!("gocua{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing after `cargo build -p gocua-cli`",
-        bin.display()
-    );
-    bin
+    wanted
+        .iter()
+        .map(|(package, name)| {
+            let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            assert!(
+                bin.exists(),
+                "{} missing after `cargo build -p {package}`",
+                bin.display()
+            );
+            (name.to_string(), bin)
+        })
+        .collect()
 }
+
+/// Environment variables that would make a child process talk to something other
+/// than what the test set up.
+const FOREIGN_ENV: &[&str] = &[
+    "RUST_LOG",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "GOCUA_LISTEN",
+    "GOCUA_DATABASE",
+    "GOCUA_MAX_BODY_BYTES",
+    "GOCUA_ENROLL_CODE_TTL_HOURS",
+    "GOCUA_LOG",
+    "GOCUA_PULL_PAGE_BYTES",
+    "GOCUA_READER_CONNECTIONS",
+    "GOCUA_LOAD_UNITS",
+];
+
+/// Waits for `child` to exit, at most `timeout` (then kills it and panics),
+/// collecting whatever it writes to piped stdout and stderr.
+pub fn finish(mut child: Child, timeout: Duration, what: &str) -> Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_for_exit(&mut child, timeout).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {timeout:?}")
+    });
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+/// The exit status of `child` once it exits, or `None` after `timeout`.
+pub fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) => {}
+            Err(e) => panic!("waiting for a child process: {e}"),
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls `cond` every few milliseconds until it holds; panics after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How long one `gocua` command may run before the test fails.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One device: a store in its own temporary directory.
 #[derive(Debug)]
@@ -117,9 +251,127 @@ impl Device {
             .env("LANG", "C.UTF-8")
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null());
+        for var in FOREIGN_ENV {
+            cmd.env_remove(var);
+        }
         cmd
+    }
+
+    /// Runs `gocua ARGS`, failing the test if it takes longer than `timeout`.
+    pub fn run_timeout(&self, args: &[&str], timeout: Duration) -> Output {
+        finish(self.spawn(args), timeout, &format!("gocua {args:?}"))
+    }
+
+    /// `gocua --json enroll --server URL --code CODE --device-name NAME`.
+    pub fn enroll(&self, url: &str, code: &str, name: &str) -> Value {
+        self.json(&[
+            "enroll",
+            "--server",
+            url,
+            "--code",
+            code,
+            "--device-name",
+            name,
+        ])
+    }
+
+    /// The device id the server gave at enrollment.
+    pub fn device_id(&self) -> String {
+        str_field(&self.json(&["status"])["identity"], "device_id")
+    }
+
+    /// `gocua --json sync` once (bounded in time), whatever its outcome.
+    pub fn try_sync(&self) -> Output {
+        self.run_timeout(&["--json", "sync"], COMMAND_TIMEOUT)
+    }
+
+    /// `gocua --json sync`, required to succeed; returns its report.
+    pub fn sync(&self) -> Value {
+        let out = self.try_sync();
+        assert!(
+            out.status.success(),
+            "gocua sync failed ({}) on {}:\nstdout: {}\nstderr: {}",
+            out.status,
+            self.home().display(),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        sync_report(&out)
+    }
+
+    /// Runs `gocua sync` until it exits 0, at most `attempts` times; returns the
+    /// last report and the number of runs it took.
+    pub fn sync_until_ok(&self, attempts: u32) -> (Value, u32) {
+        let mut failures = Vec::new();
+        for attempt in 1..=attempts {
+            let out = self.try_sync();
+            if out.status.success() {
+                return (sync_report(&out), attempt);
+            }
+            failures.push(format!("{}: {}", out.status, text(&out.stderr).trim()));
+        }
+        panic!(
+            "gocua sync on {} did not succeed in {attempts} runs:\n{}",
+            self.home().display(),
+            failures.join("\n")
+        )
+    }
+
+    /// `household list --json` with every household.
+    pub fn list_all(&self) -> Value {
+        self.json(&["household", "list", "--limit", "1000000"])
+    }
+
+    /// The household ids of `list_all`, in list order.
+    pub fn household_ids(&self) -> Vec<String> {
+        self.list_all()
+            .as_array()
+            .unwrap_or_else(|| panic!("household list is not a list"))
+            .iter()
+            .map(|h| str_field(h, "id"))
+            .collect()
+    }
+
+    /// What a volunteer sees: the list, every household in full, the conflicts
+    /// and the counts (pending changes excepted: they are the device's own).
+    pub fn visible_state(&self) -> Value {
+        let list = self.list_all();
+        let mut shown = serde_json::Map::new();
+        for h in list.as_array().into_iter().flatten() {
+            let id = str_field(h, "id");
+            let full = self.json(&["household", "show", &id]);
+            shown.insert(id, full);
+        }
+        let mut counts = self.counts();
+        if let Some(c) = counts.as_object_mut() {
+            c.remove("pending_changes");
+        }
+        serde_json::json!({
+            "list": list,
+            "households": shown,
+            "conflicts": self.json(&["conflicts"]),
+            "counts": counts,
+        })
+    }
+
+    /// The Automerge heads of every document (`changes heads`), by document id:
+    /// equal heads mean equal documents.
+    pub fn doc_heads(&self) -> BTreeMap<String, Value> {
+        let path = path_text(&self.file("heads.json"));
+        self.ok(&["changes", "heads", "--out", &path]);
+        let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        let v: Value =
+            serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+        v.as_array()
+            .unwrap_or_else(|| panic!("{path}: not a list"))
+            .iter()
+            .map(|d| {
+                let mut heads = d["heads"].as_array().cloned().unwrap_or_default();
+                heads.sort_by_key(|h| h.to_string());
+                (str_field(d, "doc_id"), Value::Array(heads))
+            })
+            .collect()
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -150,7 +402,7 @@ impl Device {
             .unwrap_or_else(|e| panic!("gocua {all:?} printed no JSON ({e}): {stdout}"))
     }
 
-    /// Spawns `gocua ARGS` with stdout piped.
+    /// Spawns `gocua ARGS` with stdout and stderr piped.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args)
             .stdout(Stdio::piped())
@@ -251,4 +503,609 @@ pub fn this_year_vietnam() -> i64 {
     let mp = (5 * doy + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     yoe + era * 400 + i64::from(month <= 2)
+}
+
+/// The JSON report `gocua --json sync` printed.
+pub fn sync_report(out: &Output) -> Value {
+    let stdout = text(&out.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("gocua sync printed no JSON ({e}): {stdout}"))
+}
+
+/// A number field of a JSON object, required.
+pub fn u64_field(v: &Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no number {key:?} in {v}"))
+}
+
+/// `GET path` on `addr` over plain HTTP/1.1; the status code and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let raw = text(&raw);
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {raw:?}")))?;
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// How long a server may take to start and answer `/health`.
+const SERVER_START: Duration = Duration::from_secs(60);
+
+/// A `gocua-server` process on a temporary data directory, listening on a
+/// loopback port; killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts a server on a new, empty database (`serve --listen 127.0.0.1:0`)
+    /// and waits until it answers `/health` (the administrative units loaded).
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("gocua-server did not start: {e}"));
+        let server = Server {
+            dir,
+            child: Some(child),
+            addr,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The SQLite database (`--data-dir` puts it there).
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("gocua-server.sqlite")
+    }
+
+    /// The server's log (stderr, every run appended).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + SERVER_START;
+        loop {
+            match http_get(self.addr, "/health") {
+                Ok((200, _)) => return,
+                other => assert!(
+                    Instant::now() < deadline,
+                    "gocua-server at {} not healthy after {SERVER_START:?}: {other:?}\nlog:\n{}",
+                    self.addr,
+                    self.log()
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, requests in flight are cut.
+    pub fn kill9(&mut self) {
+        let mut child = self
+            .child
+            .take()
+            .unwrap_or_else(|| panic!("kill9: the server is not running"));
+        child
+            .kill()
+            .unwrap_or_else(|e| panic!("kill gocua-server: {e}")); // SIGKILL on Unix
+        let status = child
+            .wait()
+            .unwrap_or_else(|e| panic!("wait gocua-server: {e}"));
+        assert!(!status.success(), "gocua-server exited normally: {status}");
+    }
+
+    /// Starts the server again on the same database and the same port (so
+    /// enrolled devices find it), after killing it if it still runs.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            self.kill9();
+        }
+        let listen = self.addr.to_string();
+        let deadline = Instant::now() + SERVER_START;
+        let child = loop {
+            match spawn_server(self.dir.path(), &listen) {
+                Ok((child, addr)) => {
+                    assert_eq!(addr, self.addr, "restarted on another address");
+                    break child;
+                }
+                // The port is not free yet: try again until the deadline.
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "gocua-server did not restart on {listen}: {e}"
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.child = Some(child);
+        self.wait_healthy();
+    }
+
+    /// `gocua-server --data-dir DIR --json admin ARGS`, whatever its outcome.
+    pub fn admin_run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(server_bin());
+        cmd.arg("--data-dir")
+            .arg(self.dir.path())
+            .args(["--json", "admin"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in FOREIGN_ENV {
+            cmd.env_remove(var);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run gocua-server admin {args:?}: {e}"));
+        finish(
+            child,
+            COMMAND_TIMEOUT,
+            &format!("gocua-server admin {args:?}"),
+        )
+    }
+
+    /// `gocua-server --json admin ARGS`, required to succeed; its JSON answer.
+    pub fn admin(&self, args: &[&str]) -> Value {
+        let out = self.admin_run(args);
+        assert!(
+            out.status.success(),
+            "gocua-server admin {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e}): {stdout}"))
+    }
+
+    /// Runs `sql` (one row of integers) on the server's database, read-only.
+    pub fn query_ints(&self, sql: &str) -> Vec<i64> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.database(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap_or_else(|e| panic!("open {}: {e}", self.database().display()));
+        conn.busy_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("busy_timeout: {e}"));
+        conn.query_row(sql, [], |row| {
+            (0..row.as_ref().column_count())
+                .map(|i| row.get::<_, i64>(i))
+                .collect::<Result<Vec<i64>, _>>()
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Spawns `gocua-server serve` and reads the address it prints.
+fn spawn_server(dir: &Path, listen: &str) -> Result<(Child, SocketAddr), String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .map_err(|e| format!("server.log: {e}"))?;
+    let mut cmd = Command::new(server_bin());
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", listen])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    for var in FOREIGN_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("could not spawn gocua-server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = mpsc::channel();
+    // Reads the address, then keeps draining stdout until the server exits.
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout);
+        let mut line = String::new();
+        while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
+            if let Some(url) = line
+                .trim()
+                .strip_prefix("gocua-server listening on http://")
+            {
+                let _ = tx.send(url.to_string());
+            }
+            line.clear();
+        }
+    });
+    let fail = |mut child: Child, why: String| {
+        let _ = child.kill();
+        let status = child.wait();
+        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+        Err(format!("{why} ({status:?}); log: {tail}"))
+    };
+    match rx.recv_timeout(SERVER_START) {
+        Ok(addr) => match addr.parse() {
+            Ok(addr) => Ok((child, addr)),
+            Err(e) => fail(child, format!("bad address {addr:?}: {e}")),
+        },
+        Err(e) => fail(child, format!("no address printed: {e}")),
+    }
+}
+
+/// The commune of the tests' teams: Phường Ba Đình (00004).
+pub const COMMUNE: &str = "00004";
+
+const VOLUNTEERS: [&str; 6] = [
+    "Nguyễn Thị Lan",
+    "Lò Văn Hùng",
+    "Giàng Thị Mai",
+    "Hà Văn Tú",
+    "Đinh Thị Hoa",
+    "Sùng Mí Páo",
+];
+
+/// A village and a team registered on a server.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub village: String,
+    pub village_id: String,
+    pub team_id: String,
+    enrolled: Arc<AtomicU64>,
+}
+
+impl Team {
+    /// Registers `village` in commune 00004 and a team serving it.
+    pub fn create(server: &Server, village: &str) -> Team {
+        let v = server.admin(&["village", "add", "--commune", COMMUNE, "--name", village]);
+        let village_id = str_field(&v, "id");
+        let t = server.admin(&[
+            "team",
+            "add",
+            "--name",
+            &format!("Tổ Công nghệ số cộng đồng {village}"),
+            "--commune",
+            COMMUNE,
+            "--village",
+            &village_id,
+        ]);
+        Team {
+            village: village.to_string(),
+            village_id,
+            team_id: str_field(&t, "id"),
+            enrolled: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A new volunteer of the team, an enrollment code for them, and a new
+    /// device enrolled with it at `url` (the server's, or a proxy's in front).
+    pub fn enroll(&self, server: &Server, url: &str) -> Device {
+        let n = self.enrolled.fetch_add(1, Ordering::SeqCst) as usize;
+        let name = format!("{} {}", VOLUNTEERS[n % VOLUNTEERS.len()], n + 1);
+        let volunteer =
+            server.admin(&["volunteer", "add", "--name", &name, "--team", &self.team_id]);
+        let volunteer_id = str_field(&volunteer, "id");
+        let code = str_field(
+            &server.admin(&["enroll-code", "--volunteer", &volunteer_id]),
+            "code",
+        );
+        let device = Device::new();
+        let ident = device.enroll(url, &code, &format!("may-{}", n + 1));
+        assert_eq!(ident["volunteer_id"], volunteer_id.as_str(), "{ident}");
+        assert_eq!(
+            ident["villages"][0]["id"],
+            self.village_id.as_str(),
+            "{ident}"
+        );
+        device
+    }
+}
+
+/// One village ("Thôn Đông"), one team, and `n` volunteers with a device each,
+/// enrolled at `url`.
+pub fn enrolled_devices_at(server: &Server, url: &str, n: usize) -> (Team, Vec<Device>) {
+    let team = Team::create(server, "Thôn Đông");
+    let devices = (0..n).map(|_| team.enroll(server, url)).collect();
+    (team, devices)
+}
+
+/// [`enrolled_devices_at`] the server itself.
+pub fn enrolled_devices(server: &Server, n: usize) -> (Team, Vec<Device>) {
+    enrolled_devices_at(server, &server.url(), n)
+}
+
+/// A small deterministic random generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    pub fn new(seed: u64) -> SplitMix {
+        SplitMix(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
+    }
+}
+
+/// Where a flaky connection is cut: after `at` bytes in one direction.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    upstream: bool,
+    at: u64,
+}
+
+/// A connection is cut within its first this many bytes of one direction (a
+/// request's or an answer's headers, or the start of its body).
+const MAX_CUT_BYTES: u64 = 1024;
+
+#[derive(Debug)]
+struct ProxyShared {
+    upstream: SocketAddr,
+    seed: u64,
+    stop: AtomicBool,
+    /// The drop probability in millionths.
+    drop_ppm: AtomicU64,
+    connections: AtomicU64,
+    dropped: AtomicU64,
+    first_request: Mutex<Option<mpsc::Sender<()>>>,
+    /// Armed by `cut_next_answer`: the next answer from the server is not passed on.
+    cut_answer: Mutex<Option<mpsc::Sender<()>>>,
+    live: Mutex<Vec<TcpStream>>,
+}
+
+/// A TCP proxy on loopback, in front of `upstream`: forwards bytes both ways,
+/// and cuts each connection with some probability at a random point of it
+/// (deterministic for a seed: the decision for the n-th connection depends only
+/// on the seed and n).
+#[derive(Debug)]
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<ProxyShared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy that cuts each connection with probability `drop_probability`.
+    pub fn start(upstream: SocketAddr, drop_probability: f64, seed: u64) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("proxy: bind 127.0.0.1:0: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("proxy: local_addr: {e}"));
+        let shared = Arc::new(ProxyShared {
+            upstream,
+            seed,
+            stop: AtomicBool::new(false),
+            drop_ppm: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            first_request: Mutex::new(None),
+            cut_answer: Mutex::new(None),
+            live: Mutex::new(Vec::new()),
+        });
+        let proxy_shared = shared.clone();
+        let accept = std::thread::spawn(move || accept_loop(listener, proxy_shared));
+        let proxy = Proxy {
+            addr,
+            shared,
+            accept: Some(accept),
+        };
+        proxy.set_drop_probability(drop_probability);
+        proxy
+    }
+
+    /// A proxy that never cuts (until told otherwise).
+    pub fn transparent(upstream: SocketAddr) -> Proxy {
+        Proxy::start(upstream, 0.0, 0)
+    }
+
+    pub fn set_drop_probability(&self, p: f64) {
+        assert!((0.0..=1.0).contains(&p), "probability {p}");
+        self.shared
+            .drop_ppm
+            .store((p * 1_000_000.0).round() as u64, Ordering::SeqCst);
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections cut so far.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::SeqCst)
+    }
+
+    /// A receiver that gets one message once the next bytes from a client have
+    /// been passed to the server (the server has accepted that connection).
+    pub fn notify_first_request(&self) -> mpsc::Receiver<()> {
+        let (tx, rx) = mpsc::channel();
+        *lock(&self.shared.first_request) = Some(tx);
+        rx
+    }
+
+    /// Cuts the connection that carries the server's next answer before any of
+    /// it reaches the client (the server did the work, the client never hears of
+    /// it); the receiver gets one message when that has happened.
+    pub fn cut_next_answer(&self) -> mpsc::Receiver<()> {
+        let (tx, rx) = mpsc::channel();
+        *lock(&self.shared.cut_answer) = Some(tx);
+        rx
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+        for s in lock(&self.shared.live).drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<ProxyShared>) {
+    for client in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(client) = client else { continue };
+        let n = shared.connections.fetch_add(1, Ordering::SeqCst);
+        let mut rng = SplitMix::new(shared.seed ^ (n + 1).wrapping_mul(0xA24B_AED4_963E_E407));
+        let p = shared.drop_ppm.load(Ordering::SeqCst) as f64 / 1_000_000.0;
+        let cut = rng.chance(p).then(|| Cut {
+            upstream: rng.below(2) == 0,
+            at: rng.below(MAX_CUT_BYTES),
+        });
+        let shared = shared.clone();
+        std::thread::spawn(move || relay(client, cut, &shared));
+    }
+}
+
+fn relay(client: TcpStream, cut: Option<Cut>, shared: &Arc<ProxyShared>) {
+    let server = match TcpStream::connect_timeout(&shared.upstream, Duration::from_secs(5)) {
+        Ok(s) => s,
+        Err(_) => {
+            // Nobody upstream (the server is down): the client sees the
+            // connection closed.
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let clones = (|| Some((client.try_clone().ok()?, server.try_clone().ok()?)))();
+    let Some((client2, server2)) = clones else {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+        return;
+    };
+    {
+        let mut live = lock(&shared.live);
+        for s in [&client, &server] {
+            if let Ok(c) = s.try_clone() {
+                live.push(c);
+            }
+        }
+    }
+    let up_cut = cut.filter(|c| c.upstream).map(|c| c.at);
+    let down_cut = cut.filter(|c| !c.upstream).map(|c| c.at);
+    let up_shared = shared.clone();
+    let up = std::thread::spawn(move || pump(client2, server2, up_cut, true, &up_shared));
+    pump(server, client, down_cut, false, shared);
+    let _ = up.join();
+}
+
+/// Copies `from` to `to` until either side closes, or cuts both after `cut`
+/// bytes. Either way both sockets are shut down, so the other direction ends too.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    cut: Option<u64>,
+    upstream: bool,
+    shared: &ProxyShared,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut passed = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if !upstream && let Some(tx) = lock(&shared.cut_answer).take() {
+            shared.dropped.fetch_add(1, Ordering::SeqCst);
+            let _ = tx.send(());
+            break;
+        }
+        if let Some(at) = cut
+            && passed + n as u64 > at
+        {
+            let keep = (at - passed) as usize;
+            let _ = to.write_all(&buf[..keep]);
+            shared.dropped.fetch_add(1, Ordering::SeqCst);
+            break;
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        passed += n as u64;
+        if upstream && let Some(tx) = lock(&shared.first_request).take() {
+            let _ = tx.send(());
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
 }

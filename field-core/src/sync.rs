@@ -183,6 +183,8 @@ pub fn enroll(store: &Store, server_url: &str, code: &str, device_name: &str) ->
     let req = EnrollRequest {
         code: code.trim().to_string(),
         device_name: device_name.to_string(),
+        // The same id on every retry below: a lost answer does not burn the code.
+        request_id: Some(uuid::Uuid::now_v7().to_string()),
     };
     let resp = http.send(|c, base| c.post(format!("{base}{}", paths::ENROLL)).json(&req))?;
     let e: EnrollResponse = resp.json().map_err(network)?;

@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, error_response};
 use crate::storage::{
-    AuditEntry, CodeRefusal, EnrollOutcome, Principal, Role, Storage, StorageResult,
+    AuditEntry, CodeRefusal, EnrollAttempt, EnrollOutcome, Principal, Role, Storage, StorageResult,
 };
 use crate::{Config, now, push, secrets};
 
@@ -326,16 +326,29 @@ async fn enroll(
     let device_id = uuid::Uuid::now_v7().to_string();
     let token = secrets::new_token();
     let token_hash = secrets::token_hash(token.expose());
+    let request_id = req
+        .request_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && r.len() <= 64)
+        .map(str::to_string);
+    let attempt = EnrollAttempt {
+        device_id,
+        device_name: device_name.clone(),
+        request_id,
+    };
     let outcome = {
-        let (code_hash, device_id, device_name) =
-            (code_hash.clone(), device_id.clone(), device_name.clone());
+        let code_hash = code_hash.clone();
         blocking(&state, move |s| {
-            s.enroll(&code_hash, &device_id, &device_name, &token_hash, now())
+            s.enroll(&code_hash, &attempt, &token_hash, now())
         })
         .await?
     };
     match outcome {
-        EnrollOutcome::Enrolled(a) => {
+        EnrollOutcome::Enrolled {
+            device_id,
+            assignment: a,
+        } => {
             tracing::info!(device = %device_id, volunteer = %a.volunteer.id, "device enrolled");
             Ok(axum::Json(EnrollResponse {
                 device_id,

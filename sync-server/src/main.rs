@@ -203,6 +203,11 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Open (and on a fresh database, fill) the database before announcing the
+    // address, so that whoever waits for the line finds a server ready.
+    tracing::info!(database = %config.database.display(), "opening the database");
+    let storage = gocua_server::open_storage(&config)
+        .with_context(|| format!("cannot open {}", config.database.display()))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -216,10 +221,14 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
             let _ = writeln!(out, "gocua-server listening on http://{addr}");
             let _ = out.flush();
         }
-        tracing::info!(database = %config.database.display(), "opening the database");
-        gocua_server::launch_with_listener(config, listener, gocua_server::shutdown_signal())
-            .await
-            .map_err(anyhow::Error::from)
+        gocua_server::launch_with_storage(
+            config,
+            storage,
+            listener,
+            gocua_server::shutdown_signal(),
+        )
+        .await
+        .map_err(anyhow::Error::from)
     })
 }
 

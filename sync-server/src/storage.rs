@@ -70,9 +70,22 @@ pub enum CodeRefusal {
     Used,
 }
 
+/// One enrollment request as the storage sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollAttempt {
+    /// The id a new device gets.
+    pub device_id: String,
+    pub device_name: String,
+    pub request_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrollOutcome {
-    Enrolled(Box<Assignment>),
+    /// Enrolled as `device_id` (the attempt's, or the first attempt's on a retry).
+    Enrolled {
+        device_id: String,
+        assignment: Box<Assignment>,
+    },
     Refused(CodeRefusal),
 }
 
@@ -270,11 +283,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     // ---- devices ----
     /// Consumes a valid code and records the new device, in one transaction,
     /// with its audit entry.
+    /// A retry of the enrollment that used the code (same `request_id`) gets
+    /// that device back, its token replaced by `token_hash`.
     fn enroll(
         &self,
         code_hash: &str,
-        device_id: &str,
-        device_name: &str,
+        request: &EnrollAttempt,
         token_hash: &str,
         now: i64,
     ) -> StorageResult<EnrollOutcome>;

@@ -736,3 +736,66 @@ async fn gzip_requests_and_responses() {
     assert_eq!(got, changes);
     s.stop().await;
 }
+
+async fn enroll_as(
+    c: &reqwest::Client,
+    s: &TestServer,
+    code: &str,
+    rid: &str,
+) -> reqwest::Response {
+    c.post(s.url("/v1/enroll"))
+        .header(gocua_protocol::HEADER_PROTOCOL, "1")
+        .json(&gocua_protocol::EnrollRequest {
+            code: code.into(),
+            device_name: "Điện thoại của Lan".into(),
+            request_id: Some(rid.into()),
+        })
+        .send()
+        .await
+        .unwrap()
+}
+
+/// On a weak network the answer to an enrollment can be lost after the server
+/// used the code: the device's retry (same request id) must get the same device
+/// back, not "code already used"; anybody else's attempt is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_enrollment_gets_the_same_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "Tổ thôn Đông", &["Thôn Đông"]);
+    let c = client();
+    let (code, _) = admin::new_enroll_code(st.as_ref(), &t.volunteer_id, 72).unwrap();
+
+    let first: gocua_protocol::EnrollResponse = enroll_as(&c, &s, code.expose(), "req-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The answer was "lost": the device retries with the same request id.
+    let r = enroll_as(&c, &s, code.expose(), "req-1").await;
+    assert_eq!(r.status(), 200);
+    let retry: gocua_protocol::EnrollResponse = r.json().await.unwrap();
+    assert_eq!(retry.device_id, first.device_id);
+    assert_ne!(retry.token, first.token, "a fresh token");
+    assert_eq!(st.devices().unwrap().len(), 1, "no second device");
+    // The new token works; the lost one does not.
+    let (h, _doc, bytes) = new_household(&t.villages[0]);
+    let ok = push_raw(&c, &s, &retry.token, one(&h, vec![bytes.clone()])).await;
+    assert_eq!(ok.status(), 200);
+    let old = push_raw(&c, &s, &first.token, one(&h, vec![bytes])).await;
+    assert_eq!(old.status(), 401);
+
+    // Another request id, or a retry after the device has pushed: refused.
+    let (status, err) = error_of(enroll_as(&c, &s, code.expose(), "req-2").await).await;
+    assert_eq!(
+        (status, err.error.as_str()),
+        (403, codes::ENROLLMENT_CODE_INVALID)
+    );
+    let (status, _) = error_of(enroll_as(&c, &s, code.expose(), "req-1").await).await;
+    assert_eq!(
+        status, 403,
+        "a device that has pushed is not handed out again"
+    );
+}

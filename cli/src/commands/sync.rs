@@ -89,7 +89,9 @@ struct SyncOut<'a> {
     #[serde(flatten)]
     report: &'a SyncReport,
     pending_changes: i64,
-    conflicts: usize,
+    /// All conflicts waiting for a decision (the report's `conflicts` counts those
+    /// in the documents this sync touched).
+    conflicts_waiting: usize,
 }
 
 pub fn run(ctx: &Ctx) -> Result<(), CliError> {
@@ -115,7 +117,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     let out = SyncOut {
         report: &report,
         pending_changes: store.pending_changes()?,
-        conflicts: conflicts.len(),
+        conflicts_waiting: conflicts.len(),
     };
     let lang = ctx.lang();
     ctx.out.emit(&out, || {

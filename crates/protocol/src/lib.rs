@@ -71,6 +71,11 @@ pub struct Info {
 pub struct EnrollRequest {
     pub code: String,
     pub device_name: String,
+    /// Chosen by the device once per enrollment and sent again on every retry:
+    /// a retry whose answer was lost on the way gets the same device (with a
+    /// fresh token) instead of "code already used".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -128,6 +128,10 @@ const MIGRATIONS: &[&str] = &[
 
     INSERT INTO meta (key, value) VALUES ('materialized_seq', '0');
     "#,
+    // 2: an enrollment retried after its answer was lost is recognised.
+    r#"
+    ALTER TABLE enroll_codes ADD COLUMN request_id TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> StorageResult<()> {

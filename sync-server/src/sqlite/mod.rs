@@ -14,9 +14,9 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, CodeRefusal, DeviceRow, EnrollOutcome,
-    IncomingDoc, Principal, PullPage, PushRule, Role, Snapshot, Storage, StorageError,
-    StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
+    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, CodeRefusal, DeviceRow, EnrollAttempt,
+    EnrollOutcome, IncomingDoc, Principal, PullPage, PushRule, Role, Snapshot, Storage,
+    StorageError, StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -608,27 +608,35 @@ impl Storage for SqliteStorage {
     fn enroll(
         &self,
         code_hash: &str,
-        device_id: &str,
-        device_name: &str,
+        request: &EnrollAttempt,
         token_hash: &str,
         now: i64,
     ) -> StorageResult<EnrollOutcome> {
         self.write(|tx| {
-            let code: Option<(String, i64, Option<i64>)> = tx
+            let code: Option<(String, i64, Option<i64>, Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT volunteer_id, expires_at, used_at FROM enroll_codes WHERE code_hash = ?1",
+                    "SELECT volunteer_id, expires_at, used_at, device_id, request_id
+                     FROM enroll_codes WHERE code_hash = ?1",
                     [code_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()
                 .map_err(db_err)?;
-            let volunteer_id = match code {
+            let (volunteer_id, retry_of) = match code {
                 None => return Ok(EnrollOutcome::Refused(CodeRefusal::Unknown)),
-                Some((_, _, Some(_))) => return Ok(EnrollOutcome::Refused(CodeRefusal::Used)),
-                Some((_, expires, None)) if expires <= now => {
+                // The same request again (its answer was lost): same device.
+                Some((v, _, Some(_), Some(device), Some(rid)))
+                    if request.request_id.as_deref() == Some(rid.as_str()) =>
+                {
+                    (v, Some(device))
+                }
+                Some((_, _, Some(_), _, _)) => {
+                    return Ok(EnrollOutcome::Refused(CodeRefusal::Used));
+                }
+                Some((_, expires, None, _, _)) if expires <= now => {
                     return Ok(EnrollOutcome::Refused(CodeRefusal::Expired));
                 }
-                Some((v, _, None)) => v,
+                Some((v, _, None, _, _)) => (v, None),
             };
             let volunteer = volunteer_row(tx, &volunteer_id)?.ok_or_else(|| {
                 StorageError::Incompatible(format!("enrollment code of unknown volunteer {volunteer_id}"))
@@ -636,16 +644,37 @@ impl Storage for SqliteStorage {
             let team = team_row(tx, &volunteer.team_id)?.ok_or_else(|| {
                 StorageError::Incompatible(format!("volunteer of unknown team {}", volunteer.team_id))
             })?;
-            tx.execute(
-                "UPDATE enroll_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
-                params![code_hash, now, device_id],
-            )
-            .map_err(db_err)?;
-            tx.execute(
-                "INSERT INTO devices (id, name, volunteer_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id, device_name, volunteer.id, token_hash, now],
-            )
-            .map_err(db_err)?;
+            let device_id = match retry_of {
+                Some(device_id) => {
+                    // Only a device that was never used nor revoked is handed out again.
+                    let changed = tx
+                        .execute(
+                            "UPDATE devices SET token_hash = ?2
+                             WHERE id = ?1 AND revoked_at IS NULL
+                               AND NOT EXISTS (SELECT 1 FROM changes WHERE device_id = ?1)",
+                            params![device_id, token_hash],
+                        )
+                        .map_err(db_err)?;
+                    if changed == 0 {
+                        return Ok(EnrollOutcome::Refused(CodeRefusal::Used));
+                    }
+                    device_id
+                }
+                None => {
+                    tx.execute(
+                        "UPDATE enroll_codes SET used_at = ?2, device_id = ?3, request_id = ?4
+                         WHERE code_hash = ?1",
+                        params![code_hash, now, request.device_id, request.request_id],
+                    )
+                    .map_err(db_err)?;
+                    tx.execute(
+                        "INSERT INTO devices (id, name, volunteer_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![request.device_id, request.device_name, volunteer.id, token_hash, now],
+                    )
+                    .map_err(db_err)?;
+                    request.device_id.clone()
+                }
+            };
             insert_audit(
                 tx,
                 &AuditEntry {
@@ -653,15 +682,23 @@ impl Storage for SqliteStorage {
                     actor: format!("device:{device_id}"),
                     action: "device_enrolled".into(),
                     subject: format!("volunteer:{}", volunteer.id),
-                    detail: format!("device_name={device_name:?} team={}", team.id),
+                    detail: format!(
+                        "device_name={:?} team={}{}",
+                        request.device_name,
+                        team.id,
+                        if request.device_id == device_id { "" } else { " retry=true" }
+                    ),
                 },
             )?;
-            Ok(EnrollOutcome::Enrolled(Box::new(Assignment {
-                volunteer,
-                team_name: team.name,
-                commune_code: team.commune_code,
-                villages: team.villages,
-            })))
+            Ok(EnrollOutcome::Enrolled {
+                device_id,
+                assignment: Box::new(Assignment {
+                    volunteer,
+                    team_name: team.name,
+                    commune_code: team.commune_code,
+                    villages: team.villages,
+                }),
+            })
         })
     }
 

@@ -127,6 +127,7 @@ pub async fn enroll(c: &reqwest::Client, s: &TestServer, code: &str) -> reqwest:
         .json(&EnrollRequest {
             code: code.into(),
             device_name: "Điện thoại của Lan".into(),
+            request_id: None,
         })
         .send()
         .await
