@@ -18,6 +18,7 @@ use gocua_protocol::{
 use serde::Deserialize;
 use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -54,7 +55,11 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn(json_errors))
-        .layer(CompressionLayer::new())
+        // Push answers are a few dozen bytes: compressing them cost a third of
+        // the server's CPU under load (docs/benchmarks.md) for nothing.
+        .layer(CompressionLayer::new().compress_when(
+            SizeAbove::new(1024).and(tower_http::compression::DefaultPredicate::new()),
+        ))
         .layer(middleware::from_fn(protocol))
         .layer(TraceLayer::new_for_http())
 }
@@ -533,10 +538,19 @@ async fn pull(
         )
         .await;
     }
-    // Grouped per document, each document's changes in seq order.
+    // A device's own changes are not sent back to it (it has them): the cursor
+    // still moves past them. Grouped per document, each in seq order.
+    let own = match &principal {
+        Principal::Device { device_id, .. } => Some(device_id.as_str()),
+        Principal::Account { .. } => None,
+    };
     let mut docs: Vec<DocChanges> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for c in page.changes {
+    for c in page
+        .changes
+        .into_iter()
+        .filter(|c| Some(c.device_id.as_str()) != own)
+    {
         match index.get(&c.doc_id) {
             Some(&i) => {
                 if let Some(d) = docs.get_mut(i) {

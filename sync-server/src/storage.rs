@@ -219,6 +219,8 @@ pub struct StoredChange {
     pub seq: u64,
     pub doc_id: String,
     pub village_id: String,
+    /// The device that pushed it.
+    pub device_id: String,
     pub bytes: Vec<u8>,
 }
 

@@ -716,19 +716,21 @@ async fn gzip_requests_and_responses() {
     assert_eq!(r.status(), 200);
     let p: gocua_protocol::PushResponse = r.json().await.unwrap();
     assert_eq!(p.stored, 51);
-    // A client that asks for gzip gets it.
+    // A client that asks for gzip gets it (another device: a device is not sent
+    // its own changes back).
+    let other = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
     let r = raw
         .get(s.url("/v1/pull?cursor=0"))
         .header(HEADER_PROTOCOL, "1")
         .header("accept-encoding", "gzip")
-        .bearer_auth(&dev.token)
+        .bearer_auth(&other.token)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-encoding"], "gzip");
-    let got: Vec<_> = pull_all(&c, &s, &dev.token)
+    let got: Vec<_> = pull_all(&c, &s, &other.token)
         .await
         .into_iter()
         .map(|x| x.1)
@@ -798,4 +800,26 @@ async fn a_retried_enrollment_gets_the_same_device() {
         status, 403,
         "a device that has pushed is not handed out again"
     );
+}
+
+/// A device is not sent its own changes back, but its cursor moves past them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_does_not_download_its_own_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "T", &["Thôn Đông"]);
+    let c = client();
+    let a = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    let b = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    let (id, _doc, first) = new_household(&t.villages[0]);
+    push(&c, &s, &a.token, one(&id, vec![first.clone()])).await;
+    let own = pull(&c, &s, &a.token, 0, 100).await;
+    assert!(own.docs.is_empty(), "its own change is not sent back");
+    assert!(own.cursor > 0, "but the cursor moves past it");
+    let theirs = pull_all(&c, &s, &b.token).await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].1, first);
+    s.stop().await;
 }

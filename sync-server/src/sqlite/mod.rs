@@ -233,7 +233,7 @@ fn page(
             more = true;
             break;
         }
-        let blob: Vec<u8> = r.get(3).map_err(db_err)?;
+        let blob: Vec<u8> = r.get(4).map_err(db_err)?;
         if !changes.is_empty() && bytes + blob.len() > max_bytes {
             more = true;
             break;
@@ -243,6 +243,7 @@ fn page(
             seq: u64_of(r.get(0).map_err(db_err)?),
             doc_id: r.get(1).map_err(db_err)?,
             village_id: r.get(2).map_err(db_err)?,
+            device_id: r.get(3).map_err(db_err)?,
             bytes: blob,
         });
     }
@@ -261,6 +262,9 @@ fn load_pending(conn: &Connection, doc_id: &str) -> StorageResult<Vec<(u64, Vec<
         .map_err(db_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
 }
+
+/// An enrollment code's row: volunteer, expiry, use, device, request id.
+type CodeRow = (String, i64, Option<i64>, Option<String>, Option<String>);
 
 impl Storage for SqliteStorage {
     fn health(&self) -> StorageResult<()> {
@@ -613,7 +617,7 @@ impl Storage for SqliteStorage {
         now: i64,
     ) -> StorageResult<EnrollOutcome> {
         self.write(|tx| {
-            let code: Option<(String, i64, Option<i64>, Option<String>, Option<String>)> = tx
+            let code: Option<CodeRow> = tx
                 .query_row(
                     "SELECT volunteer_id, expires_at, used_at, device_id, request_id
                      FROM enroll_codes WHERE code_hash = ?1",
@@ -870,7 +874,7 @@ impl Storage for SqliteStorage {
         self.read(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, doc_id, village_id, bytes FROM changes
+                    "SELECT seq, doc_id, village_id, device_id, bytes FROM changes
                      WHERE seq > ?1 AND village_id IN (SELECT value FROM json_each(?2))
                      ORDER BY seq LIMIT ?3",
                 )
@@ -946,7 +950,7 @@ impl Storage for SqliteStorage {
         self.read(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, doc_id, village_id, bytes FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                    "SELECT seq, doc_id, village_id, device_id, bytes FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )
                 .map_err(db_err)?;
             page(

@@ -1,0 +1,40 @@
+//! A tiny load against an in-process server: every visit is stored, every
+//! device pulls back every change of its village, and a fresh device
+//! bootstraps every visit.
+
+use gocua_loadgen::{Options, run};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_load_is_ingested_and_pulled_back() -> anyhow::Result<()> {
+    let opts = Options {
+        devices: 4,
+        villages: 2,
+        visits_per_device: 7,
+        visits_per_household: 3,
+        visits_per_push: 2,
+        in_process: true,
+        max_seconds: 60,
+        ..Options::default()
+    };
+    let r = run(&opts).await?;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.ingest_complete);
+    assert_eq!(r.visits_planned, 28);
+    assert_eq!(r.visits_stored, 28);
+    assert_eq!(r.households, 4 * 3);
+    assert_eq!(r.changes_stored, 28 + 12);
+    assert_eq!(r.duplicates, 0);
+    assert_eq!(r.refused, 0);
+    assert!(r.every_device_has_its_villages_changes);
+    assert!(r.materializer_lag_seconds.is_some());
+    assert_eq!(r.fresh_bootstrap_documents, 12);
+    assert_eq!(r.fresh_bootstrap_visits, 28);
+    assert!(r.push_latency.requests >= 4 * 4);
+    assert!(r.push_traffic.up > 0 && r.pull_traffic.down > 0);
+    assert_eq!(r.idle_pull.requests, 1);
+    assert!(r.one_visit_push.bytes_total > 0);
+    let real = r.real_client.as_ref().expect("the real client ran");
+    assert_eq!(real.bootstrap_documents, 6);
+    assert_eq!(real.idle_sync.requests, 1);
+    Ok(())
+}
