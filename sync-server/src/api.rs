@@ -455,10 +455,7 @@ async fn push_changes(
             Ok(d) => d,
             Err(bad) => return Ok(Err(bad)),
         };
-        let rule = |doc: &crate::storage::IncomingDoc, stored: Option<&str>| {
-            push::device_rule(&villages, doc, stored)
-        };
-        s.push(&device, docs, &rule, now()).map(Ok)
+        s.push(&device, &villages, docs, now()).map(Ok)
     })
     .await?;
     let (stored, duplicates, refused) = match result {

@@ -10,7 +10,7 @@ use gocua_protocol::Refusal;
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     /// A named thing (village, team, volunteer, device, commune) does not exist.
     #[error("{0}")]
@@ -212,7 +212,6 @@ pub struct IncomingDoc {
 /// Decides, inside the push's write transaction, whether a document may be
 /// stored given the village the server has for it; `Ok` is the village to file
 /// its changes under.
-pub type PushRule<'a> = &'a (dyn Fn(&IncomingDoc, Option<&str>) -> Result<String, Refusal> + Sync);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChange {
@@ -299,13 +298,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn province_villages(&self, province_code: &str) -> StorageResult<Vec<String>>;
 
     // ---- the change log ----
-    /// Stores the documents `rule` accepts, in one transaction, idempotently by
-    /// change hash. Returns (stored, duplicates, refusals).
+    /// Stores the documents that `push::device_rule` accepts for a device of
+    /// `villages`, atomically, idempotently by change hash. Returns (stored,
+    /// duplicates, refusals). An implementation may commit several devices'
+    /// pushes in one transaction.
     fn push(
         &self,
         device_id: &str,
+        villages: &[String],
         docs: Vec<IncomingDoc>,
-        rule: PushRule<'_>,
         now: i64,
     ) -> StorageResult<(u64, u64, Vec<Refusal>)>;
     /// Changes of `villages` with seq > `cursor`, in seq order: at most `limit`

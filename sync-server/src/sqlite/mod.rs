@@ -5,7 +5,7 @@ mod migrations;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use gocua_protocol::Refusal;
@@ -15,8 +15,8 @@ use rusqlite::{
 
 use crate::storage::{
     Account, Assignment, AuditEntry, AuditRow, BootstrapSet, CodeRefusal, DeviceRow, EnrollAttempt,
-    EnrollOutcome, IncomingDoc, Principal, PullPage, PushRule, Role, Snapshot, Storage,
-    StorageError, StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
+    EnrollOutcome, IncomingDoc, Principal, PullPage, Role, Snapshot, Storage, StorageError,
+    StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,6 +70,8 @@ fn i64_of(v: u64) -> i64 {
 pub struct SqliteStorage {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Pushes waiting for the writer: whoever gets it commits them all at once.
+    push_queue: Mutex<Vec<Arc<PushSlot>>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -100,6 +102,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             path,
             writer: Mutex::new(writer),
+            push_queue: Mutex::new(Vec::new()),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -261,6 +264,107 @@ fn load_pending(conn: &Connection, doc_id: &str) -> StorageResult<Vec<(u64, Vec<
         .query_map([doc_id], |r| Ok((u64_of(r.get(0)?), r.get(1)?)))
         .map_err(db_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+}
+
+/// One device's push waiting in the group-commit queue.
+struct PushJob {
+    device_id: String,
+    villages: Vec<String>,
+    docs: Vec<IncomingDoc>,
+    now: i64,
+}
+
+type PushDone = (u64, u64, Vec<Refusal>);
+
+struct PushSlot {
+    job: Mutex<Option<PushJob>>,
+    result: Mutex<Option<StorageResult<PushDone>>>,
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stores one push inside the caller's transaction.
+fn push_one(tx: &Transaction<'_>, job: PushJob) -> StorageResult<PushDone> {
+    // Why the feed stays gap-free: `changes.seq` is assigned by SQLite in
+    // this transaction, which is BEGIN IMMEDIATE: it holds the database's
+    // single write lock from its first statement to its commit (the writer
+    // mutex serializes this process; the lock also serializes other
+    // processes, such as `gocua-server admin`). So the transaction that
+    // takes seq 42 cannot start before the one that took seq 41 has
+    // committed or rolled back, and readers (WAL) see only committed
+    // transactions: whoever sees 42 sees 41. A backend whose sequences are
+    // not transactional (PostgreSQL's nextval) must serialize assignment
+    // itself or serve only up to a committed watermark. Grouping several
+    // pushes in one transaction keeps this true: the group commits at once.
+    let mut stored = 0u64;
+    let mut duplicates = 0u64;
+    let mut refused = Vec::new();
+    let mut find = tx
+        .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
+        .map_err(db_err)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO changes (village_id, doc_id, hash, device_id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+        )
+        .map_err(db_err)?;
+    for doc in job.docs {
+        let known: Option<String> = find
+            .query_row([&doc.doc_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        let village = match crate::push::device_rule(&job.villages, &doc, known.as_deref()) {
+            Ok(v) => v,
+            Err(refusal) => {
+                refused.push(refusal);
+                continue;
+            }
+        };
+        match &known {
+            None => {
+                tx.execute(
+                            "INSERT INTO documents (id, village_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+                            params![doc.doc_id, village, job.now],
+                        )
+                        .map_err(db_err)?;
+            }
+            Some(old) if *old != village => {
+                // Moved between two of the device's villages: later
+                // changes and the snapshot follow the new village.
+                tx.execute(
+                    "UPDATE documents SET village_id = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![doc.doc_id, village, job.now],
+                )
+                .map_err(db_err)?;
+                tx.execute(
+                    "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
+                    params![doc.doc_id, village],
+                )
+                .map_err(db_err)?;
+            }
+            Some(_) => {}
+        }
+        for c in &doc.changes {
+            let n = insert
+                .execute(params![
+                    village,
+                    doc.doc_id,
+                    &c.hash[..],
+                    &job.device_id,
+                    c.bytes,
+                    job.now
+                ])
+                .map_err(db_err)?;
+            if n == 1 {
+                stored += 1;
+            } else {
+                duplicates += 1;
+            }
+        }
+    }
+    Ok((stored, duplicates, refused))
 }
 
 /// An enrollment code's row: volunteer, expiry, use, device, request id.
@@ -778,89 +882,79 @@ impl Storage for SqliteStorage {
     fn push(
         &self,
         device_id: &str,
+        villages: &[String],
         docs: Vec<IncomingDoc>,
-        rule: PushRule<'_>,
         now: i64,
     ) -> StorageResult<(u64, u64, Vec<Refusal>)> {
-        // Why the feed stays gap-free: `changes.seq` is assigned by SQLite in
-        // this transaction, which is BEGIN IMMEDIATE: it holds the database's
-        // single write lock from its first statement to its commit (the writer
-        // mutex serializes this process; the lock also serializes other
-        // processes, such as `gocua-server admin`). So the transaction that
-        // takes seq 42 cannot start before the one that took seq 41 has
-        // committed or rolled back, and readers (WAL) see only committed
-        // transactions: whoever sees 42 sees 41. A backend whose sequences are
-        // not transactional (PostgreSQL's nextval) must serialize assignment
-        // itself or serve only up to a committed watermark.
-        self.write(|tx| {
-            let mut stored = 0u64;
-            let mut duplicates = 0u64;
-            let mut refused = Vec::new();
-            let mut find = tx
-                .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
+        // Group commit: the push joins the queue, then waits for the writer.
+        // Whoever holds the writer takes every queued push and commits them in
+        // one transaction, each inside its own savepoint (a failing push
+        // changes nothing and does not fail the others). Under load this
+        // turns hundreds of small transactions into a few large ones.
+        let slot = Arc::new(PushSlot {
+            job: Mutex::new(Some(PushJob {
+                device_id: device_id.to_string(),
+                villages: villages.to_vec(),
+                docs,
+                now,
+            })),
+            result: Mutex::new(None),
+        });
+        lock_any(&self.push_queue).push(slot.clone());
+        let mut conn = lock(&self.writer);
+        if let Some(done) = lock_any(&slot.result).take() {
+            return done;
+        }
+        let batch: Vec<Arc<PushSlot>> = std::mem::take(&mut *lock_any(&self.push_queue));
+        let outcome = (|| -> StorageResult<Vec<StorageResult<PushDone>>> {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO changes (village_id, doc_id, hash, device_id, bytes, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
-                )
-                .map_err(db_err)?;
-            for doc in docs {
-                let known: Option<String> = find
-                    .query_row([&doc.doc_id], |r| r.get(0))
-                    .optional()
-                    .map_err(db_err)?;
-                let village = match rule(&doc, known.as_deref()) {
-                    Ok(v) => v,
-                    Err(refusal) => {
-                        refused.push(refusal);
-                        continue;
-                    }
+            let mut results = Vec::with_capacity(batch.len());
+            for s in &batch {
+                let Some(job) = lock_any(&s.job).take() else {
+                    results.push(Err(StorageError::Backend("push taken twice".into())));
+                    continue;
                 };
-                match &known {
-                    None => {
-                        tx.execute(
-                            "INSERT INTO documents (id, village_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-                            params![doc.doc_id, village, now],
-                        )
-                        .map_err(db_err)?;
+                tx.execute_batch("SAVEPOINT push").map_err(db_err)?;
+                match push_one(&tx, job) {
+                    Ok(done) => {
+                        tx.execute_batch("RELEASE push").map_err(db_err)?;
+                        results.push(Ok(done));
                     }
-                    Some(old) if *old != village => {
-                        // Moved between two of the device's villages: later
-                        // changes and the snapshot follow the new village.
-                        tx.execute(
-                            "UPDATE documents SET village_id = ?2, updated_at = ?3 WHERE id = ?1",
-                            params![doc.doc_id, village, now],
-                        )
-                        .map_err(db_err)?;
-                        tx.execute(
-                            "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
-                            params![doc.doc_id, village],
-                        )
-                        .map_err(db_err)?;
-                    }
-                    Some(_) => {}
-                }
-                for c in &doc.changes {
-                    let n = insert
-                        .execute(params![
-                            village,
-                            doc.doc_id,
-                            &c.hash[..],
-                            device_id,
-                            c.bytes,
-                            now
-                        ])
-                        .map_err(db_err)?;
-                    if n == 1 {
-                        stored += 1;
-                    } else {
-                        duplicates += 1;
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO push; RELEASE push")
+                            .map_err(db_err)?;
+                        results.push(Err(e));
                     }
                 }
             }
-            Ok((stored, duplicates, refused))
-        })
+            tx.commit().map_err(db_err)?;
+            Ok(results)
+        })();
+        let mut mine = None;
+        match outcome {
+            Ok(results) => {
+                for (s, r) in batch.iter().zip(results) {
+                    if Arc::ptr_eq(s, &slot) {
+                        mine = Some(r);
+                    } else {
+                        *lock_any(&s.result) = Some(r);
+                    }
+                }
+            }
+            Err(e) => {
+                for s in &batch {
+                    if Arc::ptr_eq(s, &slot) {
+                        mine = Some(Err(e.clone()));
+                    } else {
+                        *lock_any(&s.result) = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        drop(conn);
+        mine.unwrap_or_else(|| Err(StorageError::Backend("push lost from its batch".into())))
     }
 
     fn pull(
