@@ -57,9 +57,13 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(json_errors))
         // Push answers are a few dozen bytes: compressing them cost a third of
         // the server's CPU under load (docs/benchmarks.md) for nothing.
-        .layer(CompressionLayer::new().compress_when(
-            SizeAbove::new(1024).and(tower_http::compression::DefaultPredicate::new()),
-        ))
+        .layer(
+            CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest)
+                .compress_when(
+                    SizeAbove::new(1024).and(tower_http::compression::DefaultPredicate::new()),
+                ),
+        )
         .layer(middleware::from_fn(protocol))
         .layer(TraceLayer::new_for_http())
 }
