@@ -347,6 +347,12 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::Network(m)) => format!(
             "the server could not be reached ({m}). Your data is safe on this device; sync again when you have a network."
         ),
+        (Lang::Vi, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
+            format!("máy chủ dùng phiên bản giao thức khác ({message}): hãy cập nhật gocua.")
+        }
+        (Lang::En, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
+            format!("the server speaks another protocol version ({message}): update gocua.")
+        }
         (Lang::Vi, CoreError::Server { status, code, message }) => {
             format!("máy chủ từ chối ({status} {code}): {message}")
         }
