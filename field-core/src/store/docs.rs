@@ -157,16 +157,21 @@ pub fn append(
     // snapshot current. A large one is saved every COMPACT_AFTER changes.
     let small = snapshot_len.unwrap_or(0) < SMALL_DOCUMENT;
     if pending > 0 && (small || pending >= COMPACT_AFTER) {
-        compact(conn, doc_id, doc)?;
+        compact(conn, doc_id, doc, small)?;
     }
     Ok(added)
 }
 
 /// Rewrites the snapshot and drops the change rows it now holds. Changes still
 /// waiting for missing dependencies stay as rows.
-pub fn compact(conn: &Connection, doc_id: &str, doc: &Automerge) -> Result<()> {
-    // Uncompressed: deflate dominated the cost of saving small documents.
-    let snapshot = doc.save_nocompress();
+pub fn compact(conn: &Connection, doc_id: &str, doc: &Automerge, small: bool) -> Result<()> {
+    // A small document is saved uncompressed: deflate dominated the cost of
+    // saving it on every change. A large one, saved rarely, is compressed.
+    let snapshot = if small {
+        doc.save_nocompress()
+    } else {
+        doc.save()
+    };
     let mut kept = 0i64;
     {
         let mut sel = conn.prepare_cached("SELECT hash FROM doc_changes WHERE doc_id = ?1")?;
