@@ -123,9 +123,12 @@ pub fn resolve(
     }
     let t = table(kind);
     // A full id is found through the primary key; only a short id scans.
+    let owner_column = match kind {
+        Kind::Household | Kind::Village => "id",
+        Kind::Person | Kind::Visit | Kind::Consent => "household_id",
+    };
     let exact: Option<String> = conn
-        .prepare_cached(&format!("SELECT household_id FROM {t} WHERE id = ?1"))
-        .or_else(|_| conn.prepare_cached(&format!("SELECT id FROM {t} WHERE id = ?1")))?
+        .prepare_cached(&format!("SELECT {owner_column} FROM {t} WHERE id = ?1"))?
         .query_row([&wanted], |r| r.get(0))
         .optional()?;
     if let Some(owner) = exact {
