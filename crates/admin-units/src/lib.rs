@@ -140,6 +140,121 @@ pub fn successions() -> Result<Vec<Succession>, Error> {
     parse(SUCCESSIONS_CSV.as_bytes())
 }
 
+/// The list of the units in force since the reform, as stores name it.
+pub const LIST_2025: &str = "2025";
+/// The list of the three-tier units before the reform.
+pub const LIST_LEGACY: &str = "legacy-2024";
+
+/// One row of the flat `areas` table that the device store and the server both
+/// keep: the two lists side by side, told apart by `list` (codes are reused
+/// across them), each row with its validity dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaRow<'a> {
+    pub list: &'static str,
+    /// `province`, `district` (legacy only) or `commune`.
+    pub level: &'static str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: Option<&'a str>,
+    /// The province (2025) or the district (legacy).
+    pub parent_code: Option<&'a str>,
+    pub valid_from: Option<&'static str>,
+    pub valid_to: Option<&'static str>,
+}
+
+/// Every embedded list, parsed.
+#[derive(Debug, Clone)]
+pub struct Units {
+    pub current: Vec<Commune>,
+    pub legacy: Vec<LegacyCommune>,
+    pub successions: Vec<Succession>,
+}
+
+impl Units {
+    pub fn embedded() -> Result<Units, Error> {
+        Ok(Units {
+            current: current()?,
+            legacy: legacy()?,
+            successions: successions()?,
+        })
+    }
+
+    /// The rows of the `areas` table. A province or district appears once per
+    /// commune under it; stores insert with "or replace"/"or ignore".
+    pub fn area_rows(&self) -> impl Iterator<Item = AreaRow<'_>> {
+        let from = Some(REFORM_DATE);
+        let to = Some(LEGACY_LAST_DAY);
+        let current = self.current.iter().flat_map(move |c| {
+            [
+                AreaRow {
+                    list: LIST_2025,
+                    level: "province",
+                    code: &c.province_code,
+                    name: &c.province_name,
+                    kind: None,
+                    parent_code: None,
+                    valid_from: from,
+                    valid_to: None,
+                },
+                AreaRow {
+                    list: LIST_2025,
+                    level: "commune",
+                    code: &c.code,
+                    name: &c.name,
+                    kind: Some(&c.kind),
+                    parent_code: Some(&c.province_code),
+                    valid_from: from,
+                    valid_to: None,
+                },
+            ]
+        });
+        let legacy = self.legacy.iter().flat_map(move |c| {
+            let mut rows = vec![
+                AreaRow {
+                    list: LIST_LEGACY,
+                    level: "province",
+                    code: &c.province_code,
+                    name: &c.province_name,
+                    kind: None,
+                    parent_code: None,
+                    valid_from: None,
+                    valid_to: to,
+                },
+                AreaRow {
+                    list: LIST_LEGACY,
+                    level: "district",
+                    code: &c.district_code,
+                    name: &c.district_name,
+                    kind: None,
+                    parent_code: Some(&c.province_code),
+                    valid_from: None,
+                    valid_to: to,
+                },
+            ];
+            // Island districts without communes have an empty commune code.
+            if !c.code.is_empty() {
+                rows.push(AreaRow {
+                    list: LIST_LEGACY,
+                    level: "commune",
+                    code: &c.code,
+                    name: &c.name,
+                    kind: Some(&c.kind),
+                    parent_code: Some(&c.district_code),
+                    valid_from: None,
+                    valid_to: to,
+                });
+            }
+            rows
+        });
+        current.chain(legacy)
+    }
+
+    /// Legacy communes (the rows with a commune code).
+    pub fn legacy_communes(&self) -> usize {
+        self.legacy.iter().filter(|c| !c.code.is_empty()).count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +283,24 @@ mod tests {
             .collect();
         assert_eq!(dien_bien.len(), 4);
         assert_eq!(dien_bien.iter().filter(|r| r.is_default).count(), 1);
+    }
+
+    #[test]
+    fn area_rows_cover_both_lists() {
+        let units = Units::embedded().unwrap();
+        let rows: Vec<_> = units.area_rows().collect();
+        let communes_2025 = rows
+            .iter()
+            .filter(|r| r.list == LIST_2025 && r.level == "commune")
+            .count();
+        assert_eq!(communes_2025, 3321);
+        let legacy_communes = rows
+            .iter()
+            .filter(|r| r.list == LIST_LEGACY && r.level == "commune")
+            .count();
+        assert_eq!(legacy_communes, units.legacy_communes());
+        assert_eq!(legacy_communes, 10035);
+        assert!(rows.iter().all(|r| !r.code.is_empty()));
     }
 
     #[test]

@@ -231,80 +231,29 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<bool> {
 
 /// Loads the administrative units and the services catalogue shipped with gocua.
 fn seed_reference(tx: &Transaction<'_>) -> Result<()> {
-    let reference = |e: gocua_admin_units::Error| Error::Reference(e.to_string());
-    let current = gocua_admin_units::current().map_err(reference)?;
-    let legacy = gocua_admin_units::legacy().map_err(reference)?;
-    let successions = gocua_admin_units::successions().map_err(reference)?;
-    let new_list = "2025";
-    let old_list = "legacy-2024";
-    let from = Some(gocua_admin_units::REFORM_DATE);
-    let to = Some(gocua_admin_units::LEGACY_LAST_DAY);
+    let units =
+        gocua_admin_units::Units::embedded().map_err(|e| Error::Reference(e.to_string()))?;
     {
         let mut area = tx.prepare(
             "INSERT OR IGNORE INTO areas (list, level, code, name, kind, parent_code, valid_from, valid_to)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        for c in &current {
+        for r in units.area_rows() {
             area.execute(params![
-                new_list,
-                "province",
-                c.province_code,
-                c.province_name,
-                None::<&str>,
-                None::<&str>,
-                from,
-                None::<&str>
-            ])?;
-            area.execute(params![
-                new_list,
-                "commune",
-                c.code,
-                c.name,
-                c.kind,
-                c.province_code,
-                from,
-                None::<&str>
-            ])?;
-        }
-        for c in &legacy {
-            area.execute(params![
-                old_list,
-                "province",
-                c.province_code,
-                c.province_name,
-                None::<&str>,
-                None::<&str>,
-                None::<&str>,
-                to
-            ])?;
-            area.execute(params![
-                old_list,
-                "district",
-                c.district_code,
-                c.district_name,
-                None::<&str>,
-                c.province_code,
-                None::<&str>,
-                to
-            ])?;
-            if c.code.is_empty() {
-                continue;
-            }
-            area.execute(params![
-                old_list,
-                "commune",
-                c.code,
-                c.name,
-                c.kind,
-                c.district_code,
-                None::<&str>,
-                to
+                r.list,
+                r.level,
+                r.code,
+                r.name,
+                r.kind,
+                r.parent_code,
+                r.valid_from,
+                r.valid_to
             ])?;
         }
         let mut succ = tx.prepare(
             "INSERT OR IGNORE INTO area_successions (legacy_code, code, is_default) VALUES (?1, ?2, ?3)",
         )?;
-        for s in &successions {
+        for s in &units.successions {
             succ.execute(params![s.legacy_commune_code, s.commune_code, s.is_default])?;
         }
     }

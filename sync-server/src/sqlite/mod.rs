@@ -20,8 +20,7 @@ use crate::storage::{
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const LIST_2025: &str = "2025";
-const LIST_LEGACY: &str = "legacy-2024";
+use gocua_admin_units::LIST_2025;
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StorageError {
     match e.sqlite_error_code() {
@@ -385,13 +384,8 @@ impl Storage for SqliteStorage {
     }
 
     fn load_units(&self) -> StorageResult<UnitsLoaded> {
-        let reference = |e: gocua_admin_units::Error| StorageError::Invalid(e.to_string());
-        let current = gocua_admin_units::current().map_err(reference)?;
-        let legacy = gocua_admin_units::legacy().map_err(reference)?;
-        let successions = gocua_admin_units::successions().map_err(reference)?;
-        let from = Some(gocua_admin_units::REFORM_DATE);
-        let to = Some(gocua_admin_units::LEGACY_LAST_DAY);
-        let none: Option<&str> = None;
+        let units = gocua_admin_units::Units::embedded()
+            .map_err(|e| StorageError::Invalid(e.to_string()))?;
         self.write(|tx| {
             let mut area = tx
                 .prepare(
@@ -399,31 +393,25 @@ impl Storage for SqliteStorage {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(db_err)?;
-            for c in &current {
-                area.execute(params![LIST_2025, "province", c.province_code, c.province_name, none, none, from, none])
-                    .map_err(db_err)?;
-                area.execute(params![LIST_2025, "commune", c.code, c.name, c.kind, c.province_code, from, none])
-                    .map_err(db_err)?;
-            }
-            let mut legacy_communes = 0;
-            for c in &legacy {
-                area.execute(params![LIST_LEGACY, "province", c.province_code, c.province_name, none, none, none, to])
-                    .map_err(db_err)?;
-                area.execute(params![LIST_LEGACY, "district", c.district_code, c.district_name, none, c.province_code, none, to])
-                    .map_err(db_err)?;
-                if c.code.is_empty() {
-                    continue;
-                }
-                legacy_communes += 1;
-                area.execute(params![LIST_LEGACY, "commune", c.code, c.name, c.kind, c.district_code, none, to])
-                    .map_err(db_err)?;
+            for r in units.area_rows() {
+                area.execute(params![
+                    r.list,
+                    r.level,
+                    r.code,
+                    r.name,
+                    r.kind,
+                    r.parent_code,
+                    r.valid_from,
+                    r.valid_to
+                ])
+                .map_err(db_err)?;
             }
             let mut succ = tx
                 .prepare(
                     "INSERT OR REPLACE INTO area_successions (legacy_code, code, is_default) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(db_err)?;
-            for s in &successions {
+            for s in &units.successions {
                 succ.execute(params![s.legacy_commune_code, s.commune_code, s.is_default])
                     .map_err(db_err)?;
             }
@@ -433,9 +421,9 @@ impl Storage for SqliteStorage {
             )
             .map_err(db_err)?;
             Ok(UnitsLoaded {
-                communes: current.len() as u64,
-                legacy_communes,
-                successions: successions.len() as u64,
+                communes: units.current.len() as u64,
+                legacy_communes: units.legacy_communes() as u64,
+                successions: units.successions.len() as u64,
             })
         })
     }
