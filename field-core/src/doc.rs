@@ -299,9 +299,8 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
     read_household_part(doc, Scope::All)
 }
 
-/// Reads a household with the visits `scope` selects (all, or at most one), and
-/// the conflicts of that part.
-pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Result<Household, String> {
+/// Reads a household with or without its visits, and the conflicts of that part.
+pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, String> {
     let root = ROOT;
     let kind = get_str(doc, &root, "kind");
     if kind.as_deref() != Some(KIND_HOUSEHOLD) {
@@ -320,13 +319,7 @@ pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope<'_>) -> Result<Hous
         Scope::All => records(doc, visits_obj.as_ref())
             .map(|(vid, obj)| read_visit(doc, vid, &obj))
             .collect(),
-        Scope::AllButVisits(Some(vid)) => visits_obj
-            .as_ref()
-            .and_then(|v| get_map(doc, v, vid))
-            .map(|obj| read_visit(doc, vid.to_string(), &obj))
-            .into_iter()
-            .collect(),
-        Scope::AllButVisits(None) => Vec::new(),
+        Scope::WithoutVisits => Vec::new(),
     };
     visits.sort_by(|a, b| (&a.visited_at, &a.id).cmp(&(&b.visited_at, &b.id)));
     let mut consents: Vec<Consent> = records(doc, consents_obj.as_ref())
@@ -465,23 +458,22 @@ pub fn read_consent<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Consent {
 
 // ---- conflicts ----
 
-/// Which part of a document to scan for conflicts.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+/// Which part of a document to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
     /// Everything.
     All,
-    /// Everything but the visits, plus the named visit.
-    AllButVisits(Option<&'a str>),
+    /// Everything but the visits (a long history would cost every write).
+    WithoutVisits,
 }
 
 /// The fields of the document that hold more than one value, sorted by path.
-pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope<'_>) -> Vec<Conflict> {
+pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope) -> Vec<Conflict> {
     let mut out = Vec::new();
     let mut stack: Vec<(ObjId, String)> = vec![(ROOT, String::new())];
     while let Some((obj, prefix)) = stack.pop() {
-        // Under AllButVisits the visits map is not walked (a long history would
-        // cost every write); the selected visit is scanned on its own.
-        if prefix == VISITS && matches!(scope, Scope::AllButVisits(_)) {
+        // Without visits, the visits map is not walked.
+        if prefix == VISITS && scope == Scope::WithoutVisits {
             continue;
         }
         for key in doc.keys(&obj) {
@@ -495,23 +487,6 @@ pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope<'_>) -> V
             }
             if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str()) {
                 stack.push((child, path));
-            }
-        }
-    }
-    if let Scope::AllButVisits(Some(vid)) = scope
-        && let Some(obj) = record(doc, VISITS, vid)
-    {
-        let mut stack = vec![(obj, format!("{VISITS}/{vid}"))];
-        while let Some((obj, prefix)) = stack.pop() {
-            for key in doc.keys(&obj) {
-                let path = format!("{prefix}/{key}");
-                if let Some(c) = conflict_at(doc, household_id, &obj, &key, &path) {
-                    out.push(c);
-                }
-                if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str())
-                {
-                    stack.push((child, path));
-                }
             }
         }
     }

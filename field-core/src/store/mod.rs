@@ -1093,7 +1093,7 @@ fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Househol
             kind: Kind::Household,
             id: hid.to_string(),
         })?;
-    let h = doc::read_household_part(&document, Scope::AllButVisits(None)).map_err(|reason| {
+    let h = doc::read_household_part(&document, Scope::WithoutVisits).map_err(|reason| {
         Error::BadDocument {
             id: hid.to_string(),
             reason,
@@ -1199,8 +1199,7 @@ fn persist_local(
     match touch {
         Touch::New | Touch::Root | Touch::Path(_) => {
             written.household = Some(
-                doc::read_household_part(&document, Scope::AllButVisits(None))
-                    .map_err(bad_doc(hid))?,
+                doc::read_household_part(&document, Scope::WithoutVisits).map_err(bad_doc(hid))?,
             );
         }
         Touch::Person(pid) => {
