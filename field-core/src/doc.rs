@@ -86,13 +86,17 @@ fn ensure_map<T: Transactable>(tx: &mut T, parent: &ObjId, key: &str) -> TxResul
     }
 }
 
-/// Writes a new household document's first change.
+/// Writes a new household document's first change (its genesis): the kind,
+/// the village and the empty collections, and a random nonce so that two
+/// households created at the same second differ. The household's id is
+/// derived from this change's hash (`gocua_protocol::ids`), so it is written
+/// by [`fill_household`], in the next change.
 pub fn create_household<T: Transactable>(
     tx: &mut T,
-    id: &str,
     stamp: &Stamp,
-    edits: &[FieldEdit],
-    target_groups: &[String],
+    commune_code: &str,
+    village_id: &str,
+    nonce: &str,
 ) -> TxResult<()> {
     tx.put(&ROOT, "kind", KIND_HOUSEHOLD)?;
     tx.put(
@@ -100,18 +104,56 @@ pub fn create_household<T: Transactable>(
         "schema_version",
         ScalarValue::Int(DOC_SCHEMA_VERSION),
     )?;
-    tx.put(&ROOT, "id", id)?;
+    tx.put(&ROOT, "nonce", nonce)?;
+    tx.put(&ROOT, "commune_code", commune_code)?;
+    tx.put(&ROOT, "village_id", village_id)?;
     tx.put(&ROOT, "created_at", stamp.at.as_str())?;
     tx.put(&ROOT, "created_by", stamp.volunteer_id.as_str())?;
-    apply_edits(tx, &ROOT, edits)?;
-    let groups = tx.put_object(&ROOT, TARGET_GROUPS, ObjType::Map)?;
-    for g in target_groups {
-        tx.put(&groups, g.as_str(), true)?;
-    }
+    tx.put_object(&ROOT, TARGET_GROUPS, ObjType::Map)?;
     tx.put_object(&ROOT, MEMBERS, ObjType::Map)?;
     tx.put_object(&ROOT, VISITS, ObjType::Map)?;
     tx.put_object(&ROOT, CONSENTS, ObjType::Map)?;
     Ok(())
+}
+
+/// The new household's second change: its id and its fields.
+pub fn fill_household<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    edits: &[FieldEdit],
+    target_groups: &[String],
+) -> TxResult<()> {
+    tx.put(&ROOT, "id", id)?;
+    apply_edits(tx, &ROOT, edits)?;
+    let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
+    for g in target_groups {
+        tx.put(&groups, g.as_str(), true)?;
+    }
+    Ok(())
+}
+
+/// A new household document, as every gocua writer makes it: its genesis,
+/// then its id and fields. Returns the id, the document and its two changes.
+pub fn new_household(
+    actor: automerge::ActorId,
+    stamp: &Stamp,
+    commune_code: &str,
+    village_id: &str,
+    edits: &[FieldEdit],
+    target_groups: &[String],
+) -> TxResult<(String, Automerge, Vec<automerge::Change>)> {
+    let mut document = Automerge::new().with_actor(actor);
+    let nonce = uuid::Uuid::now_v7().to_string();
+    let genesis = commit(&mut document, stamp, "household.add", |tx| {
+        create_household(tx, stamp, commune_code, village_id, &nonce)
+    })?
+    .ok_or(automerge::AutomergeError::Fail)?;
+    let id = gocua_protocol::ids::derived_doc_id(&genesis.hash().0);
+    let fill = commit(&mut document, stamp, "household.add", |tx| {
+        fill_household(tx, &id, edits, target_groups)
+    })?;
+    let changes = std::iter::once(genesis).chain(fill).collect();
+    Ok((id, document, changes))
 }
 
 pub fn edit_household<T: Transactable>(
@@ -553,13 +595,8 @@ mod tests {
     fn concurrent_edits_of_one_field_are_kept_as_a_conflict() {
         let mut a = new_doc(1);
         commit(&mut a, &stamp("v1"), "household.add", |tx| {
-            create_household(
-                tx,
-                "h1",
-                &stamp("v1"),
-                &[("phone", str_value("0912345678"))],
-                &[],
-            )
+            create_household(tx, &stamp("v1"), "00097", "v", "n")?;
+            fill_household(tx, "h1", &[("phone", str_value("0912345678"))], &[])
         })
         .unwrap();
         let mut b = a.fork().with_actor(automerge::ActorId::from(vec![2; 16]));

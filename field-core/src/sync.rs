@@ -46,6 +46,10 @@ pub struct SyncReport {
     pub sent: u64,
     pub already_on_server: u64,
     pub refused: Vec<Refusal>,
+    /// Changes of this device the server could not apply and keeps aside for
+    /// the operator (damaged or crafted).
+    #[serde(default)]
+    pub quarantined_by_server: u64,
     pub received: u64,
     pub documents_updated: u64,
     pub conflicts: u64,
@@ -210,7 +214,9 @@ pub fn sync_with(
         }
     };
 
-    // Push.
+    // Push. Documents refused for a reason that may pass (dependencies the
+    // server had not received yet) are offered again once per sync.
+    store.reoffer_refused(gocua_protocol::RETRYABLE_REFUSALS)?;
     let total = store.pending_changes()?.max(0) as u64;
     let mut done = 0;
     loop {
@@ -243,6 +249,7 @@ pub fn sync_with(
         store.acknowledge(&acked)?;
         report.sent += answer.stored;
         report.already_on_server += answer.duplicates;
+        report.quarantined_by_server += answer.quarantined;
         report.refused.extend(answer.refused);
         done += batch.hashes.len() as u64;
         progress(SyncPhase::Push, done, total.max(done));

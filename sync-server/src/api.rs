@@ -38,6 +38,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Woken after a push stored changes.
     pub materializer: Arc<Notify>,
+    /// Documents the push path loaded recently.
+    pub documents: Arc<push::DocCache>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -454,15 +456,16 @@ async fn push_changes(
     }
     let body = body.map_err(body_rejection)?;
     let device = device_id.clone();
+    let cache = state.documents.clone();
     let result = blocking(&state, move |s| {
         let docs = match push::inspect(&body) {
             Ok(d) => d,
             Err(bad) => return Ok(Err(bad)),
         };
-        s.push(&device, &villages, docs, now()).map(Ok)
+        push::push(s, &cache, &device, &villages, docs, now()).map(Ok)
     })
     .await?;
-    let (stored, duplicates, refused) = match result {
+    let answer = match result {
         Ok(r) => r,
         Err(bad) => {
             tracing::info!(device = %device_id, code = bad.code, "push refused as a whole");
@@ -473,34 +476,45 @@ async fn push_changes(
             ));
         }
     };
-    if stored > 0 {
+    if answer.stored > 0 {
         state.materializer.notify_one();
     }
-    if !refused.is_empty() {
-        let detail = refused
+    if answer.quarantined > 0 {
+        tracing::warn!(device = %device_id, quarantined = answer.quarantined, "changes quarantined");
+        audit(
+            &state,
+            AuditEntry {
+                at: now(),
+                actor: format!("device:{device_id}"),
+                action: "changes_quarantined".into(),
+                subject: format!("{} changes", answer.quarantined),
+                detail: "see `gocua-server admin quarantine`".into(),
+            },
+        )
+        .await;
+    }
+    if !answer.refused.is_empty() {
+        let detail = answer
+            .refused
             .iter()
             .map(|r| format!("{}:{}", r.doc_id, r.code))
             .collect::<Vec<_>>()
             .join(" ");
-        tracing::info!(device = %device_id, refused = refused.len(), "documents refused");
+        tracing::info!(device = %device_id, refused = answer.refused.len(), "documents refused");
         audit(
             &state,
             AuditEntry {
                 at: now(),
                 actor: format!("device:{device_id}"),
                 action: "push_refused".into(),
-                subject: format!("{} documents", refused.len()),
+                subject: format!("{} documents", answer.refused.len()),
                 detail,
             },
         )
         .await;
     }
-    tracing::debug!(device = %device_id, stored, duplicates, "push");
-    Ok(axum::Json(PushResponse {
-        stored,
-        duplicates,
-        refused,
-    }))
+    tracing::debug!(device = %device_id, stored = answer.stored, duplicates = answer.duplicates, "push");
+    Ok(axum::Json(answer))
 }
 
 #[derive(Debug, Deserialize)]

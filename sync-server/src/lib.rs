@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod isolate;
 pub mod materializer;
 pub mod push;
 pub mod secrets;
@@ -86,6 +87,7 @@ pub async fn launch_with_storage(
         storage,
         config: Arc::new(config),
         materializer: wake,
+        documents: Arc::new(push::DocCache::default()),
     };
     let app = api::router(state);
     if let Ok(addr) = listener.local_addr() {

@@ -88,6 +88,12 @@ enum Admin {
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
+    /// Changes kept aside because the server could not apply them (damaged or
+    /// crafted), the newest first: never served to any device.
+    Quarantine {
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -379,6 +385,28 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                             r.entry.action,
                             r.entry.subject,
                             r.entry.detail
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Admin::Quarantine { limit } => {
+            let rows = s.quarantine(limit)?;
+            print(json_mode, json!(rows), || {
+                if rows.is_empty() {
+                    return "no quarantined changes".to_string();
+                }
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{}  household {}  change {}  from device {}  ({} bytes): {}",
+                            time_text(r.received_at),
+                            r.doc_id,
+                            &r.hash[..r.hash.len().min(12)],
+                            r.device_id,
+                            r.size,
+                            r.reason
                         )
                     })
                     .collect::<Vec<_>>()

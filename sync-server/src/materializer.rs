@@ -13,6 +13,7 @@ use std::time::Duration;
 use automerge::{Automerge, Change, ReadDoc};
 use tokio::sync::{Notify, watch};
 
+use crate::isolate::isolated;
 use crate::storage::{Snapshot, Storage, StorageError, StorageResult};
 
 /// A change's seq and bytes.
@@ -112,6 +113,25 @@ pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
     Ok(count)
 }
 
+/// `base` plus the changes applied so far, after a panic spoiled the document.
+fn refold(base: &Automerge, applied: &[(u64, Vec<u8>, automerge::ChangeHash)]) -> Automerge {
+    let mut doc = base.clone();
+    for (_, bytes, _) in applied {
+        let Ok(change) = Change::from_bytes(bytes.clone()) else {
+            continue;
+        };
+        let mut taken = std::mem::take(&mut doc);
+        doc = match isolated(move || {
+            let r = taken.apply_changes([change]);
+            (taken, r)
+        }) {
+            Ok((d, _)) => d,
+            Err(_) => base.clone(),
+        };
+    }
+    doc
+}
+
 /// One document: its previous snapshot plus its new changes, saved.
 fn fold(
     storage: &dyn Storage,
@@ -124,9 +144,19 @@ fn fold(
     let (mut doc, mut candidates) = match prev {
         Some(p) => {
             let doc = match &p.bytes {
-                Some(b) => Automerge::load(b).map_err(|e| {
-                    StorageError::Incompatible(format!("snapshot of {doc_id} does not load: {e}"))
-                })?,
+                Some(b) => match isolated(|| Automerge::load(b)) {
+                    Ok(Ok(d)) => d,
+                    Ok(Err(e)) => {
+                        return Err(StorageError::Incompatible(format!(
+                            "snapshot of {doc_id} does not load: {e}"
+                        )));
+                    }
+                    Err(p) => {
+                        return Err(StorageError::Incompatible(format!(
+                            "snapshot of {doc_id} does not load: {p}"
+                        )));
+                    }
+                },
                 None => Automerge::new(),
             };
             (doc, p.pending)
@@ -134,18 +164,32 @@ fn fold(
         None => (Automerge::new(), Vec::new()),
     };
     candidates.extend(new);
-    let mut parsed = Vec::with_capacity(candidates.len());
+    let base = doc.clone();
+    let mut parsed: Vec<(u64, Vec<u8>, automerge::ChangeHash)> = Vec::with_capacity(candidates.len());
     for (seq, bytes) in candidates {
         match Change::from_bytes(bytes.clone()) {
             Ok(change) => {
                 let hash = change.hash();
-                // One at a time: a change Automerge refuses (say, a reused
-                // actor sequence number) is left out instead of blocking the
-                // document; pull still serves it.
-                match doc.apply_changes([change]) {
-                    Ok(()) => parsed.push((seq, bytes, hash)),
-                    Err(e) => {
-                        tracing::warn!(doc = %doc_id, seq, error = %e, "change left out of the snapshot")
+                // One at a time and isolated: a change Automerge refuses or
+                // panics on is left out instead of stopping every village.
+                // The push path applied each stored change once already, so
+                // this is a second line of defence.
+                let mut taken = std::mem::take(&mut doc);
+                match isolated(move || {
+                    let r = taken.apply_changes([change]);
+                    (taken, r)
+                }) {
+                    Ok((d, Ok(()))) => {
+                        doc = d;
+                        parsed.push((seq, bytes, hash));
+                    }
+                    Ok((d, Err(e))) => {
+                        doc = d;
+                        tracing::warn!(doc = %doc_id, seq, error = %e, "change left out of the snapshot");
+                    }
+                    Err(panic) => {
+                        tracing::error!(doc = %doc_id, seq, %panic, "change left out of the snapshot");
+                        doc = refold(&base, &parsed);
                     }
                 }
             }
@@ -168,7 +212,7 @@ fn fold(
     let bytes = if doc.get_heads().is_empty() {
         None
     } else {
-        Some(doc.save())
+        isolated(|| doc.save()).ok()
     };
     Ok(Snapshot {
         doc_id,

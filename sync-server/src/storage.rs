@@ -184,34 +184,90 @@ pub struct UnitsLoaded {
     pub successions: u64,
 }
 
-/// What a change does to the household's root `village_id`.
+/// What the server holds of a document: its village and its version, the seq
+/// of its last stored change (a decision made on one version is written only
+/// if the document is still at it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VillageSet {
-    /// Puts this string.
-    To(String),
-    /// Deletes it or puts something that is not a string.
-    Other,
+pub struct DocHead {
+    pub village_id: String,
+    pub version: u64,
 }
 
-/// One parsed change of a push.
+/// What a document is loaded from: its last snapshot and the changes stored
+/// after it, in seq order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DocHistory {
+    pub snapshot: Option<Vec<u8>>,
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// A change the server applied to its document: stored and served.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingChange {
+pub struct VerifiedChange {
     pub hash: [u8; 32],
+    /// Its change number: (actor, seq) never names two changes.
+    pub actor: Vec<u8>,
+    pub seq: u64,
     pub bytes: Vec<u8>,
 }
 
-/// One document's changes in a push, already parsed and inspected.
+/// A change the server could not apply: kept aside, never served.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingDoc {
-    pub doc_id: String,
-    pub changes: Vec<IncomingChange>,
-    /// Every setting of root `village_id` among the changes, in bundle order.
-    pub village_sets: Vec<VillageSet>,
+pub struct QuarantinedChange {
+    pub hash: [u8; 32],
+    pub bytes: Vec<u8>,
+    pub reason: String,
 }
 
-/// Decides, inside the push's write transaction, whether a document may be
-/// stored given the village the server has for it; `Ok` is the village to file
-/// its changes under.
+/// What `crate::push` decided to store of one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocWrite {
+    pub doc_id: String,
+    /// The village to file the changes under (the document's, after them).
+    pub village_id: String,
+    /// The version the decision was made on; `None` for a new document.
+    pub base_version: Option<u64>,
+    /// In an order where every change comes after its dependencies.
+    pub changes: Vec<VerifiedChange>,
+    pub quarantined: Vec<QuarantinedChange>,
+}
+
+/// What became of a [`DocWrite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocOutcome {
+    Stored {
+        stored: u64,
+        duplicates: u64,
+        /// The document's version now.
+        version: u64,
+    },
+    /// Another push changed the document since the decision: decide again.
+    Stale,
+    /// Refused at the last moment (a change already filed under another
+    /// document, a change number already used); nothing of it was stored.
+    Refused(Refusal),
+}
+
+/// Where the server has a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeLocation {
+    Stored { doc_id: String },
+    Quarantined,
+}
+
+/// A quarantined change, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuarantineRow {
+    pub id: i64,
+    pub doc_id: String,
+    /// The change's hash, hex.
+    pub hash: String,
+    /// The device that pushed it.
+    pub device_id: String,
+    pub reason: String,
+    pub received_at: i64,
+    pub size: u64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChange {
@@ -298,17 +354,25 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn province_villages(&self, province_code: &str) -> StorageResult<Vec<String>>;
 
     // ---- the change log ----
-    /// Stores the documents that `push::device_rule` accepts for a device of
-    /// `villages`, atomically, idempotently by change hash. Returns (stored,
-    /// duplicates, refusals). An implementation may commit several devices'
-    /// pushes in one transaction.
+    /// The document's village and version, if the server knows it.
+    fn document(&self, doc_id: &str) -> StorageResult<Option<DocHead>>;
+    /// What the document loads from (empty for an unknown document).
+    fn document_history(&self, doc_id: &str) -> StorageResult<DocHistory>;
+    /// Where the server has each of these changes (those it has).
+    fn locate_changes(&self, hashes: &[[u8; 32]])
+    -> StorageResult<Vec<([u8; 32], ChangeLocation)>>;
+    /// Writes what `crate::push` decided for a device's push, one outcome per
+    /// write in order; each document atomically, idempotently by change hash.
+    /// An implementation may commit several devices' pushes in one
+    /// transaction.
     fn push(
         &self,
         device_id: &str,
-        villages: &[String],
-        docs: Vec<IncomingDoc>,
+        writes: Vec<DocWrite>,
         now: i64,
-    ) -> StorageResult<(u64, u64, Vec<Refusal>)>;
+    ) -> StorageResult<Vec<DocOutcome>>;
+    /// The newest quarantined changes first.
+    fn quarantine(&self, limit: u32) -> StorageResult<Vec<QuarantineRow>>;
     /// Changes of `villages` with seq > `cursor`, in seq order: at most `limit`
     /// and about `max_bytes` (always at least one when there is one).
     /// The feed is gap-free: a change never becomes visible after a change

@@ -1,5 +1,5 @@
 //! The devices' work, built before the timed phase: one Automerge document per
-//! household made the way field-core makes it (`doc::create_household`, then
+//! household made the way field-core makes it (`doc::new_household`, then
 //! `doc::put_visit` per visit, each commit stamped, the device's id as actor),
 //! cut into push bodies the way the client cuts its outbox.
 
@@ -113,24 +113,23 @@ pub fn build(
         *c = 0;
     };
     for (i, rec) in records.iter().enumerate() {
-        let hid = Uuid::now_v7().to_string();
         let h = &rec.household;
         let edits: Vec<FieldEdit> = vec![
-            ("commune_code", doc::str_value(dev.commune_code.clone())),
-            ("village_id", doc::str_value(dev.village_id.clone())),
             ("head_name", doc::str_value(h.head_name.clone())),
             ("address", doc::str_value(h.address.clone())),
             ("phone", doc::opt_str(h.phone.clone())),
             ("member_count", doc::opt_int(h.member_count)),
             ("device_access", doc::opt_str(h.device_access.clone())),
         ];
-        let mut document = Automerge::new().with_actor(actor.clone());
-        let mut changes = Vec::new();
-        if let Some(c) = doc::commit(&mut document, &stamp, "household.add", |tx| {
-            doc::create_household(tx, &hid, &stamp, &edits, &h.target_groups)
-        })? {
-            changes.push(c.raw_bytes().to_vec());
-        }
+        let (hid, mut document, first) = doc::new_household(
+            actor.clone(),
+            &stamp,
+            &dev.commune_code,
+            &dev.village_id,
+            &edits,
+            &h.target_groups,
+        )?;
+        let mut changes: Vec<Vec<u8>> = first.iter().map(|c| c.raw_bytes().to_vec()).collect();
         let n = per_household.min(left);
         left -= n;
         let mut household_visits = 0u64;

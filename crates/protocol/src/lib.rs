@@ -3,6 +3,7 @@
 //! so the two cannot drift.
 
 pub mod bundle;
+pub mod ids;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +51,22 @@ pub mod codes {
     pub const MOVES_VILLAGE: &str = "moves_village";
     pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
     pub const BAD_CHANGE: &str = "bad_change";
+    /// Changes whose dependencies the server has not received: push those
+    /// first. The device offers them again at its next sync.
+    pub const MISSING_DEPENDENCIES: &str = "missing_dependencies";
+    /// The changes do not make a valid document under this id (a first
+    /// change that does not create it with its own id, a second first change).
+    pub const BAD_DOCUMENT: &str = "bad_document";
+    /// A change already filed under another document.
+    pub const FOREIGN_CHANGE: &str = "foreign_change";
+    /// A change number (actor and sequence) already used by another change:
+    /// the device was restored from a copy or cloned.
+    pub const REUSED_SEQUENCE: &str = "reused_sequence";
 }
+
+/// Refusal codes after which the device offers the document's changes again
+/// at its next sync, instead of keeping them aside.
+pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES];
 
 /// Every error response: `{ "error": code, "message": text }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +130,11 @@ pub struct PushResponse {
     pub stored: u64,
     pub duplicates: u64,
     pub refused: Vec<Refusal>,
+    /// Changes the server could not apply (damaged or crafted): kept aside for
+    /// the operator, never served to any device. The device need not send
+    /// them again.
+    #[serde(default)]
+    pub quarantined: u64,
 }
 
 /// `GET /v1/pull?cursor=N&limit=M`: the changes of the device's villages after

@@ -227,10 +227,7 @@ impl Store {
             Field::TargetGroup,
             &input.target_groups,
         )?;
-        let id = new_id();
         let edits: Vec<FieldEdit> = vec![
-            ("commune_code", doc::str_value(village.commune_code.clone())),
-            ("village_id", doc::str_value(village.id.clone())),
             ("head_name", doc::str_value(head_name)),
             ("address", doc::str_value(address.unwrap_or_default())),
             ("phone", doc::opt_str(phone)),
@@ -241,11 +238,17 @@ impl Store {
             ),
         ];
         let stamp = stamp(&ident);
-        let mut document = Automerge::new().with_actor(actor_for(&ident.device_id));
-        let change = doc::commit(&mut document, &stamp, "household.add", |tx| {
-            doc::create_household(tx, &id, &stamp, &edits, &groups)
-        })?;
-        persist_local(&mut g, &id, document, None, change, &stamp, Touch::New)?
+        // The first change fixes the kind and the village; the id is derived
+        // from its hash, so nobody can claim this id without it.
+        let (id, document, changes) = doc::new_household(
+            actor_for(&ident.device_id),
+            &stamp,
+            &village.commune_code,
+            &village.id,
+            &edits,
+            &groups,
+        )?;
+        persist_local(&mut g, &id, document, None, changes, &stamp, Touch::New)?
             .household
             .ok_or_else(|| Error::NotFound {
                 kind: Kind::Household,
@@ -1147,14 +1150,14 @@ where
             id: hid.to_string(),
         })?;
     let before = docs::heads_text(&document.get_heads());
-    let change = match doc::commit(&mut document, stamp, action, f) {
-        Ok(c) => c,
+    let changes = match doc::commit(&mut document, stamp, action, f) {
+        Ok(c) => c.into_iter().collect(),
         Err(e) => {
             g.cache.evict(hid);
             return Err(e.into());
         }
     };
-    persist_local(g, hid, document, Some(before), change, stamp, touch)
+    persist_local(g, hid, document, Some(before), changes, stamp, touch)
 }
 
 fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {
@@ -1172,7 +1175,7 @@ fn persist_local(
     hid: &str,
     document: Automerge,
     before: Option<String>,
-    change: Option<Change>,
+    changes: Vec<Change>,
     stamp: &Stamp,
     touch: Touch<'_>,
 ) -> Result<Written> {
@@ -1214,7 +1217,7 @@ fn persist_local(
         }
         Touch::Visit(v) => visit = Some(v),
     }
-    let Some(change) = change else {
+    if changes.is_empty() {
         g.cache.put(hid, document);
         return Ok(written);
     };
@@ -1233,13 +1236,15 @@ fn persist_local(
             &tx,
             hid,
             &document,
-            std::slice::from_ref(&change),
+            &changes,
             &stamp.at,
         )?;
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![change.hash().to_string(), hid, stamp.at])?;
+        for change in &changes {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![change.hash().to_string(), hid, stamp.at])?;
+        }
         if before.is_none() {
             if let Some(h) = &written.household {
                 projection::project_full(&tx, h)?;

@@ -204,6 +204,19 @@ impl Store {
         Ok(())
     }
 
+    /// Offers again the documents refused with one of `codes` (the refusal is
+    /// stored as "code: message").
+    pub fn reoffer_refused(&self, codes: &[&str]) -> Result<()> {
+        let g = self.lock();
+        for code in codes {
+            g.conn.execute(
+                "UPDATE outbox SET refused = NULL WHERE refused LIKE ?1 || ': %'",
+                [code],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Changes the server refused, per document: (doc id, reason, count).
     pub fn refused_changes(&self) -> Result<Vec<(String, String, i64)>> {
         let g = self.lock();

@@ -2,8 +2,9 @@
 //! counts the ones applied. A PostgreSQL backend keeps its own tree: keep the
 //! column types in step (ids TEXT, times INTEGER unix seconds, seq 64-bit).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, params};
 
+use crate::push::{Replayed, replay_history};
 use crate::storage::{StorageError, StorageResult};
 
 use super::db_err;
@@ -132,7 +133,108 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE enroll_codes ADD COLUMN request_id TEXT;
     "#,
+    // 3: integrity of the log. Every stored change was applied once by the
+    // server; the ones that could not be are kept aside in `quarantine`,
+    // never served. A change number (actor, seq) names one change of a
+    // document. A document's version is the seq of its last change.
+    r#"
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL,
+        hash BLOB NOT NULL UNIQUE,
+        device_id TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        reason TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE changes ADD COLUMN actor BLOB;
+    ALTER TABLE changes ADD COLUMN actor_seq INTEGER;
+    ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX changes_doc ON changes (doc_id, seq);
+    "#,
 ];
+
+/// Work a migration does beyond its SQL, by the version it brings the
+/// database to.
+fn after(version: usize, tx: &Transaction<'_>) -> StorageResult<()> {
+    match version {
+        3 => {
+            check_log(tx)?;
+            tx.execute_batch(
+                "CREATE UNIQUE INDEX changes_number ON changes (doc_id, actor, actor_seq);",
+            )
+            .map_err(db_err)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Replays every document's stored changes as the push path now would:
+/// those that do not apply go to `quarantine`; the rest get their change
+/// number and the documents their version.
+fn check_log(tx: &Transaction<'_>) -> StorageResult<()> {
+    let docs: Vec<String> = tx
+        .prepare("SELECT id FROM documents ORDER BY id")
+        .map_err(db_err)?
+        .query_map([], |r| r.get(0))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let mut quarantined = 0u64;
+    for doc_id in docs {
+        type Row = (i64, Vec<u8>, String, Vec<u8>, i64);
+        let rows: Vec<Row> = tx
+            .prepare(
+                "SELECT seq, hash, device_id, bytes, received_at FROM changes WHERE doc_id = ?1 ORDER BY seq",
+            )
+            .map_err(db_err)?
+            .query_map([&doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let bytes: Vec<Vec<u8>> = rows.iter().map(|r| r.3.clone()).collect();
+        let mut version = 0i64;
+        for (row, verdict) in rows.iter().zip(replay_history(&bytes)) {
+            match verdict {
+                Replayed::Applied { actor, seq } => {
+                    tx.execute(
+                        "UPDATE changes SET actor = ?2, actor_seq = ?3 WHERE seq = ?1",
+                        params![row.0, actor, i64::try_from(seq).unwrap_or(i64::MAX)],
+                    )
+                    .map_err(db_err)?;
+                    version = row.0;
+                }
+                Replayed::Quarantined { reason } => {
+                    tracing::warn!(doc = %doc_id, seq = row.0, %reason, "stored change quarantined");
+                    tx.execute(
+                        "INSERT OR IGNORE INTO quarantine (doc_id, hash, device_id, bytes, reason, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![doc_id, row.1, row.2, row.3, reason, row.4],
+                    )
+                    .map_err(db_err)?;
+                    tx.execute("DELETE FROM changes WHERE seq = ?1", [row.0])
+                        .map_err(db_err)?;
+                    quarantined += 1;
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE documents SET version = ?2 WHERE id = ?1",
+            params![doc_id, version],
+        )
+        .map_err(db_err)?;
+    }
+    if quarantined > 0 {
+        // The snapshots may hold what is now quarantined: build them again.
+        tx.execute_batch(
+            "DELETE FROM snapshots; DELETE FROM snapshot_pending;
+             UPDATE meta SET value = '0' WHERE key = 'materialized_seq';",
+        )
+        .map_err(db_err)?;
+        tracing::warn!(quarantined, "changes of the log quarantined while upgrading the database");
+    }
+    Ok(())
+}
 
 pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
     let found: i64 = conn
@@ -147,6 +249,7 @@ pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction().map_err(db_err)?;
         tx.execute_batch(sql).map_err(db_err)?;
+        after(i + 1, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)
             .map_err(db_err)?;
         tx.commit().map_err(db_err)?;

@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use gocua_protocol::Refusal;
+use gocua_protocol::{Refusal, codes};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
 use crate::storage::{
-    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, CodeRefusal, DeviceRow, EnrollAttempt,
-    EnrollOutcome, IncomingDoc, Principal, PullPage, Role, Snapshot, Storage, StorageError,
-    StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
+    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation, CodeRefusal,
+    DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, Principal,
+    PullPage, QuarantineRow, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange,
+    Team, UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -268,12 +269,11 @@ fn load_pending(conn: &Connection, doc_id: &str) -> StorageResult<Vec<(u64, Vec<
 /// One device's push waiting in the group-commit queue.
 struct PushJob {
     device_id: String,
-    villages: Vec<String>,
-    docs: Vec<IncomingDoc>,
+    writes: Vec<DocWrite>,
     now: i64,
 }
 
-type PushDone = (u64, u64, Vec<Refusal>);
+type PushDone = Vec<DocOutcome>;
 
 struct PushSlot {
     job: Mutex<Option<PushJob>>,
@@ -297,73 +297,161 @@ fn push_one(tx: &Transaction<'_>, job: PushJob) -> StorageResult<PushDone> {
     // not transactional (PostgreSQL's nextval) must serialize assignment
     // itself or serve only up to a committed watermark. Grouping several
     // pushes in one transaction keeps this true: the group commits at once.
-    let mut stored = 0u64;
-    let mut duplicates = 0u64;
-    let mut refused = Vec::new();
-    let mut find = tx
-        .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
-        .map_err(db_err)?;
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO changes (village_id, doc_id, hash, device_id, bytes, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
-        )
-        .map_err(db_err)?;
-    for doc in job.docs {
-        let known: Option<String> = find
-            .query_row([&doc.doc_id], |r| r.get(0))
-            .optional()
-            .map_err(db_err)?;
-        let village = match crate::push::device_rule(&job.villages, &doc, known.as_deref()) {
-            Ok(v) => v,
-            Err(refusal) => {
-                refused.push(refusal);
-                continue;
+    let mut out = Vec::with_capacity(job.writes.len());
+    for w in &job.writes {
+        tx.execute_batch("SAVEPOINT doc").map_err(db_err)?;
+        match write_doc(tx, &job.device_id, w, job.now) {
+            Ok(outcome @ DocOutcome::Stored { .. }) => {
+                tx.execute_batch("RELEASE doc").map_err(db_err)?;
+                out.push(outcome);
             }
-        };
-        match &known {
-            None => {
-                tx.execute(
-                            "INSERT INTO documents (id, village_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-                            params![doc.doc_id, village, job.now],
-                        )
-                        .map_err(db_err)?;
+            Ok(other) => {
+                tx.execute_batch("ROLLBACK TO doc; RELEASE doc")
+                    .map_err(db_err)?;
+                out.push(other);
             }
-            Some(old) if *old != village => {
-                // Moved between two of the device's villages: later
-                // changes and the snapshot follow the new village.
-                tx.execute(
-                    "UPDATE documents SET village_id = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![doc.doc_id, village, job.now],
-                )
-                .map_err(db_err)?;
-                tx.execute(
-                    "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
-                    params![doc.doc_id, village],
-                )
-                .map_err(db_err)?;
-            }
-            Some(_) => {}
-        }
-        for c in &doc.changes {
-            let n = insert
-                .execute(params![
-                    village,
-                    doc.doc_id,
-                    &c.hash[..],
-                    &job.device_id,
-                    c.bytes,
-                    job.now
-                ])
-                .map_err(db_err)?;
-            if n == 1 {
-                stored += 1;
-            } else {
-                duplicates += 1;
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO doc; RELEASE doc")
+                    .map_err(db_err)?;
+                return Err(e);
             }
         }
     }
-    Ok((stored, duplicates, refused))
+    Ok(out)
+}
+
+fn refused(doc_id: &str, code: &str, message: String) -> DocOutcome {
+    DocOutcome::Refused(Refusal {
+        doc_id: doc_id.to_string(),
+        code: code.to_string(),
+        message,
+    })
+}
+
+/// One document of a push; the caller rolls back anything but `Stored`.
+fn write_doc(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    w: &DocWrite,
+    now: i64,
+) -> StorageResult<DocOutcome> {
+    let current: Option<(String, i64)> = tx
+        .prepare_cached("SELECT village_id, version FROM documents WHERE id = ?1")
+        .map_err(db_err)?
+        .query_row([&w.doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(db_err)?;
+    if current.as_ref().map(|c| u64_of(c.1)) != w.base_version {
+        return Ok(DocOutcome::Stale);
+    }
+    {
+        let mut q = tx
+            .prepare_cached(
+                "INSERT INTO quarantine (doc_id, hash, device_id, bytes, reason, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+            )
+            .map_err(db_err)?;
+        for c in &w.quarantined {
+            q.execute(params![w.doc_id, &c.hash[..], device_id, c.bytes, c.reason, now])
+                .map_err(db_err)?;
+        }
+    }
+    let mut stored = 0u64;
+    let mut duplicates = 0u64;
+    let mut version = w.base_version.unwrap_or(0);
+    {
+        let mut filed = tx
+            .prepare_cached("SELECT doc_id FROM changes WHERE hash = ?1")
+            .map_err(db_err)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO changes (village_id, doc_id, hash, device_id, bytes, received_at, actor, actor_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(db_err)?;
+        for c in &w.changes {
+            let other: Option<String> = filed
+                .query_row([&c.hash[..]], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            match other {
+                Some(d) if d == w.doc_id => {
+                    duplicates += 1;
+                    continue;
+                }
+                Some(_) => {
+                    return Ok(refused(
+                        &w.doc_id,
+                        codes::FOREIGN_CHANGE,
+                        format!(
+                            "household {}: a change of this push belongs to another document",
+                            w.doc_id
+                        ),
+                    ));
+                }
+                None => {}
+            }
+            let inserted = insert.execute(params![
+                w.village_id,
+                w.doc_id,
+                &c.hash[..],
+                device_id,
+                c.bytes,
+                now,
+                c.actor,
+                i64_of(c.seq)
+            ]);
+            match inserted {
+                Ok(_) => {
+                    stored += 1;
+                    version = u64_of(tx.last_insert_rowid());
+                }
+                Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                    return Ok(refused(
+                        &w.doc_id,
+                        codes::REUSED_SEQUENCE,
+                        format!(
+                            "household {}: change number {} of this author is already used by another change; the device was restored from a copy or cloned",
+                            w.doc_id, c.seq
+                        ),
+                    ));
+                }
+                Err(e) => return Err(db_err(e)),
+            }
+        }
+    }
+    match &current {
+        None if w.changes.is_empty() => {}
+        None => {
+            tx.execute(
+                "INSERT INTO documents (id, village_id, created_at, updated_at, version)
+                 VALUES (?1, ?2, ?3, ?3, ?4)",
+                params![w.doc_id, w.village_id, now, i64_of(version)],
+            )
+            .map_err(db_err)?;
+        }
+        Some((old, _)) => {
+            tx.execute(
+                "UPDATE documents SET village_id = ?2, updated_at = ?3, version = ?4 WHERE id = ?1",
+                params![w.doc_id, w.village_id, now, i64_of(version)],
+            )
+            .map_err(db_err)?;
+            if *old != w.village_id {
+                // Moved between two of the device's villages: later changes
+                // and the snapshot follow the new village.
+                tx.execute(
+                    "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
+                    params![w.doc_id, w.village_id],
+                )
+                .map_err(db_err)?;
+            }
+        }
+    }
+    Ok(DocOutcome::Stored {
+        stored,
+        duplicates,
+        version,
+    })
 }
 
 /// An enrollment code's row: volunteer, expiry, use, device, request id.
@@ -867,13 +955,101 @@ impl Storage for SqliteStorage {
         rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
     }
 
+    fn document(&self, doc_id: &str) -> StorageResult<Option<DocHead>> {
+        let conn = self.reader();
+        conn.prepare_cached("SELECT village_id, version FROM documents WHERE id = ?1")
+            .map_err(db_err)?
+            .query_row([doc_id], |r| {
+                Ok(DocHead {
+                    village_id: r.get(0)?,
+                    version: u64_of(r.get(1)?),
+                })
+            })
+            .optional()
+            .map_err(db_err)
+    }
+
+    fn document_history(&self, doc_id: &str) -> StorageResult<DocHistory> {
+        self.read(|tx| {
+            let snap: Option<(Option<Vec<u8>>, i64)> = tx
+                .prepare_cached("SELECT bytes, covered_seq FROM snapshots WHERE doc_id = ?1")
+                .map_err(db_err)?
+                .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db_err)?;
+            let (snapshot, covered) = snap.unwrap_or((None, 0));
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+                )
+                .map_err(db_err)?;
+            let changes = stmt
+                .query_map(params![doc_id, covered], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<Result<Vec<Vec<u8>>, _>>()
+                .map_err(db_err)?;
+            Ok(DocHistory { snapshot, changes })
+        })
+    }
+
+    fn locate_changes(
+        &self,
+        hashes: &[[u8; 32]],
+    ) -> StorageResult<Vec<([u8; 32], ChangeLocation)>> {
+        self.read(|tx| {
+            let mut stored = tx
+                .prepare_cached("SELECT doc_id FROM changes WHERE hash = ?1")
+                .map_err(db_err)?;
+            let mut held = tx
+                .prepare_cached("SELECT 1 FROM quarantine WHERE hash = ?1")
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for h in hashes {
+                let doc: Option<String> = stored
+                    .query_row([&h[..]], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                if let Some(doc_id) = doc {
+                    out.push((*h, ChangeLocation::Stored { doc_id }));
+                } else if held.exists([&h[..]]).map_err(db_err)? {
+                    out.push((*h, ChangeLocation::Quarantined));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn quarantine(&self, limit: u32) -> StorageResult<Vec<QuarantineRow>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, doc_id, hash, device_id, reason, received_at, length(bytes)
+                 FROM quarantine ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                let hash: Vec<u8> = r.get(2)?;
+                Ok(QuarantineRow {
+                    id: r.get(0)?,
+                    doc_id: r.get(1)?,
+                    hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                    device_id: r.get(3)?,
+                    reason: r.get(4)?,
+                    received_at: r.get(5)?,
+                    size: u64_of(r.get(6)?),
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
     fn push(
         &self,
         device_id: &str,
-        villages: &[String],
-        docs: Vec<IncomingDoc>,
+        writes: Vec<DocWrite>,
         now: i64,
-    ) -> StorageResult<(u64, u64, Vec<Refusal>)> {
+    ) -> StorageResult<Vec<DocOutcome>> {
         // Group commit: the push joins the queue, then waits for the writer.
         // Whoever holds the writer takes every queued push and commits them in
         // one transaction, each inside its own savepoint (a failing push
@@ -882,8 +1058,7 @@ impl Storage for SqliteStorage {
         let slot = Arc::new(PushSlot {
             job: Mutex::new(Some(PushJob {
                 device_id: device_id.to_string(),
-                villages: villages.to_vec(),
-                docs,
+                writes,
                 now,
             })),
             result: Mutex::new(None),
