@@ -14,7 +14,7 @@ use automerge::{Automerge, Change, ReadDoc};
 use tokio::sync::{Notify, watch};
 
 use crate::isolate::isolated;
-use crate::storage::{Snapshot, Storage, StorageError, StorageResult};
+use crate::storage::{Snapshot, Storage, StorageResult};
 
 /// A change's seq and bytes.
 type SeqBytes = (u64, Vec<u8>);
@@ -141,20 +141,26 @@ fn fold(
     covered_seq: u64,
 ) -> StorageResult<Snapshot> {
     let prev = storage.snapshot(&doc_id)?;
-    let (mut doc, mut candidates) = match prev {
+    let (doc, mut candidates) = match prev {
         Some(p) => {
             let doc = match &p.bytes {
                 Some(b) => match isolated(|| Automerge::load(b)) {
                     Ok(Ok(d)) => d,
-                    Ok(Err(e)) => {
-                        return Err(StorageError::Incompatible(format!(
-                            "snapshot of {doc_id} does not load: {e}"
-                        )));
-                    }
-                    Err(p) => {
-                        return Err(StorageError::Incompatible(format!(
-                            "snapshot of {doc_id} does not load: {p}"
-                        )));
+                    failed => {
+                        // Never stuck on one document: fold it again from
+                        // its whole history.
+                        let why = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            Err(p) => p,
+                            Ok(Ok(_)) => String::new(),
+                        };
+                        tracing::error!(doc = %doc_id, reason = %why, "snapshot does not load; folding the whole history again");
+                        let all = storage
+                            .document_log(&doc_id)?
+                            .into_iter()
+                            .filter(|(seq, _)| *seq <= covered_seq)
+                            .collect();
+                        return fold_from(doc_id, village_id, Automerge::new(), all, covered_seq);
                     }
                 },
                 None => Automerge::new(),
@@ -164,8 +170,20 @@ fn fold(
         None => (Automerge::new(), Vec::new()),
     };
     candidates.extend(new);
+    fold_from(doc_id, village_id, doc, candidates, covered_seq)
+}
+
+/// `doc` plus `candidates`, each applied in isolation, saved.
+fn fold_from(
+    doc_id: String,
+    village_id: String,
+    mut doc: Automerge,
+    candidates: Vec<(u64, Vec<u8>)>,
+    covered_seq: u64,
+) -> StorageResult<Snapshot> {
     let base = doc.clone();
-    let mut parsed: Vec<(u64, Vec<u8>, automerge::ChangeHash)> = Vec::with_capacity(candidates.len());
+    let mut parsed: Vec<(u64, Vec<u8>, automerge::ChangeHash)> =
+        Vec::with_capacity(candidates.len());
     for (seq, bytes) in candidates {
         match Change::from_bytes(bytes.clone()) {
             Ok(change) => {

@@ -227,10 +227,7 @@ impl DocCache {
 /// Loads the document as the server holds it: its snapshot and the changes
 /// stored after it. Stored changes were applied once already, but a library
 /// panic here must still not take the server down.
-pub fn load_document(
-    storage: &dyn Storage,
-    doc_id: &str,
-) -> StorageResult<automerge::Automerge> {
+pub fn load_document(storage: &dyn Storage, doc_id: &str) -> StorageResult<automerge::Automerge> {
     let history = storage.document_history(doc_id)?;
     let loaded = isolated(move || -> Result<automerge::Automerge, String> {
         let mut doc = match &history.snapshot {
@@ -256,7 +253,9 @@ pub fn load_document(
 enum Decision {
     Refused(Refusal),
     /// Nothing new (every change is stored already).
-    Known { duplicates: u64 },
+    Known {
+        duplicates: u64,
+    },
     Write {
         write: DocWrite,
         duplicates: u64,
@@ -302,7 +301,8 @@ pub fn push(
         }
         let quarantined: Vec<u64> = writes.iter().map(|w| w.quarantined.len() as u64).collect();
         let outcomes = storage.push(device_id, writes, now)?;
-        for (((d, duplicates, doc), outcome), q) in pending.into_iter().zip(outcomes).zip(quarantined)
+        for (((d, duplicates, doc), outcome), q) in
+            pending.into_iter().zip(outcomes).zip(quarantined)
         {
             match outcome {
                 DocOutcome::Stored {
@@ -480,7 +480,9 @@ fn decide(
         return Ok(Decision::Refused(refusal(
             doc_id,
             codes::BAD_DOCUMENT,
-            format!("household {doc_id} already has its first change; these changes start another document under its id"),
+            format!(
+                "household {doc_id} already has its first change; these changes start another document under its id"
+            ),
         )));
     }
     // Village settings: every one must be one of the device's villages.
@@ -515,75 +517,103 @@ fn decide(
         }
     }
 
+    // A change can apply and still leave a document that does not load again
+    // once saved (seen with damaged changes): the result of the push is
+    // saved and loaded once; if that fails, the changes are taken again one
+    // at a time to find the ones to quarantine.
+    let base_quarantined = quarantined.clone();
+    let base_bad = bad.clone();
     let mut accepted: Vec<VerifiedChange> = Vec::new();
     let mut accepted_changes: Vec<Change> = Vec::new();
-    for c in ordered {
-        if c.change.deps().iter().any(|d| bad.contains(&d.0)) {
-            bad.insert(c.hash);
-            quarantined.push(QuarantinedChange {
-                hash: c.hash,
-                bytes: c.change.raw_bytes().to_vec(),
-                reason: "depends on a quarantined change".into(),
-            });
-            continue;
+    for check_each in [false, true] {
+        if check_each {
+            quarantined = base_quarantined.clone();
+            bad = base_bad.clone();
+            accepted.clear();
+            accepted_changes.clear();
+            doc = rebuild(storage, doc_id, head.is_some(), &[])?;
         }
-        if c.village_sets.is_none() {
-            tracing::warn!(doc = doc_id, hash = %ChangeHash(c.hash), "change quarantined: operations unreadable");
-            bad.insert(c.hash);
-            quarantined.push(QuarantinedChange {
-                hash: c.hash,
-                bytes: c.change.raw_bytes().to_vec(),
-                reason: "its operations cannot be read".into(),
-            });
-            continue;
-        }
-        let change = c.change.clone();
-        let mut taken = std::mem::take(&mut doc);
-        let applied = isolated(move || {
-            let r = taken.apply_changes([change]);
-            (taken, r)
-        });
-        let failure = match applied {
-            Ok((d, Ok(()))) => {
-                doc = d;
-                None
+        for c in ordered.iter().copied() {
+            if c.change.deps().iter().any(|d| bad.contains(&d.0)) {
+                bad.insert(c.hash);
+                quarantined.push(QuarantinedChange {
+                    hash: c.hash,
+                    bytes: c.change.raw_bytes().to_vec(),
+                    reason: "depends on a quarantined change".into(),
+                });
+                continue;
             }
-            Ok((_, Err(AutomergeError::DuplicateSeqNumber(seq, _)))) => {
-                return Ok(Decision::Refused(refusal(
-                    doc_id,
-                    codes::REUSED_SEQUENCE,
-                    format!(
-                        "household {doc_id}: change number {seq} of this author is already used by another change; the device was restored from a copy or cloned: update the app and sync again"
-                    ),
-                )));
+            if c.village_sets.is_none() {
+                tracing::warn!(doc = doc_id, hash = %ChangeHash(c.hash), "change quarantined: operations unreadable");
+                bad.insert(c.hash);
+                quarantined.push(QuarantinedChange {
+                    hash: c.hash,
+                    bytes: c.change.raw_bytes().to_vec(),
+                    reason: "its operations cannot be read".into(),
+                });
+                continue;
             }
-            Ok((_, Err(e))) => Some(e.to_string()),
-            Err(panic) => Some(format!("applying it failed inside Automerge: {panic}")),
-        };
-        if let Some(reason) = failure {
-            tracing::warn!(doc = doc_id, hash = %ChangeHash(c.hash), %reason, "change quarantined");
-            bad.insert(c.hash);
-            quarantined.push(QuarantinedChange {
-                hash: c.hash,
-                bytes: c.change.raw_bytes().to_vec(),
-                reason,
+            let change = c.change.clone();
+            let mut taken = std::mem::take(&mut doc);
+            let applied = isolated(move || {
+                let r = taken.apply_changes([change]);
+                (taken, r)
             });
-            // The document may be half-modified: rebuild it.
-            doc = rebuild(storage, doc_id, head.is_some(), &accepted_changes)?;
-            continue;
+            let failure = match applied {
+                Ok((d, Ok(()))) => {
+                    doc = d;
+                    if check_each {
+                        round_trip(&doc).err()
+                    } else {
+                        None
+                    }
+                }
+                Ok((_, Err(AutomergeError::DuplicateSeqNumber(seq, _)))) => {
+                    return Ok(Decision::Refused(refusal(
+                        doc_id,
+                        codes::REUSED_SEQUENCE,
+                        format!(
+                            "household {doc_id}: change number {seq} of this author is already used by another change; the device was restored from a copy or cloned: update the app and sync again"
+                        ),
+                    )));
+                }
+                Ok((_, Err(e))) => Some(e.to_string()),
+                Err(panic) => Some(format!("applying it failed inside Automerge: {panic}")),
+            };
+            if let Some(reason) = failure {
+                tracing::warn!(doc = doc_id, hash = %ChangeHash(c.hash), %reason, "change quarantined");
+                bad.insert(c.hash);
+                quarantined.push(QuarantinedChange {
+                    hash: c.hash,
+                    bytes: c.change.raw_bytes().to_vec(),
+                    reason,
+                });
+                // The document may be half-modified: rebuild it.
+                doc = rebuild(storage, doc_id, head.is_some(), &accepted_changes)?;
+                continue;
+            }
+            if c.change.deps().is_empty() {
+                if let Some(why) = genesis_problem(&doc, doc_id, &c.hash) {
+                    return Ok(Decision::Refused(refusal(doc_id, codes::BAD_DOCUMENT, why)));
+                }
+            }
+            accepted_changes.push(c.change.clone());
+            accepted.push(VerifiedChange {
+                hash: c.hash,
+                actor: c.change.actor_id().to_bytes().to_vec(),
+                seq: c.change.seq(),
+                bytes: c.change.raw_bytes().to_vec(),
+            });
         }
-        if c.change.deps().is_empty() {
-            if let Some(why) = genesis_problem(&doc, doc_id, &c.hash) {
-                return Ok(Decision::Refused(refusal(doc_id, codes::BAD_DOCUMENT, why)));
+        if check_each || accepted.is_empty() {
+            break;
+        }
+        match round_trip(&doc) {
+            Ok(()) => break,
+            Err(reason) => {
+                tracing::warn!(doc = doc_id, %reason, "a pushed document does not load again once saved");
             }
         }
-        accepted_changes.push(c.change.clone());
-        accepted.push(VerifiedChange {
-            hash: c.hash,
-            actor: c.change.actor_id().to_bytes().to_vec(),
-            seq: c.change.seq(),
-            bytes: c.change.raw_bytes().to_vec(),
-        });
     }
     let village = match (root_str(&doc, VILLAGE_KEY), &head) {
         (Some(v), _) => v,
@@ -619,6 +649,16 @@ fn decide(
         duplicates,
         doc: Box::new(doc),
     })
+}
+
+/// Saves and loads the document again, as a device that bootstraps from it or
+/// keeps it as a snapshot will.
+fn round_trip(doc: &automerge::Automerge) -> Result<(), String> {
+    match isolated(|| automerge::Automerge::load(&doc.save_nocompress())) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the document does not load again once saved: {e}")),
+        Err(p) => Err(format!("the document does not load again once saved: {p}")),
+    }
 }
 
 /// The document as stored plus the changes accepted so far in this push.

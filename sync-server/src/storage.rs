@@ -358,6 +358,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn document(&self, doc_id: &str) -> StorageResult<Option<DocHead>>;
     /// What the document loads from (empty for an unknown document).
     fn document_history(&self, doc_id: &str) -> StorageResult<DocHistory>;
+    /// Every stored change of a document, in seq order: (seq, bytes).
+    fn document_log(&self, doc_id: &str) -> StorageResult<Vec<(u64, Vec<u8>)>>;
     /// Where the server has each of these changes (those it has).
     fn locate_changes(&self, hashes: &[[u8; 32]])
     -> StorageResult<Vec<([u8; 32], ChangeLocation)>>;

@@ -489,45 +489,6 @@ async fn pull_pages_and_no_change_is_skipped_under_concurrent_pushes() {
     }
 }
 
-async fn bootstrap(c: &reqwest::Client, s: &TestServer, token: &str) -> (u64, Vec<DocChanges>) {
-    let r = c
-        .get(s.url("/v1/bootstrap"))
-        .header(HEADER_PROTOCOL, "1")
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let cursor = r.headers()[HEADER_CURSOR]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (cursor, bundle::decode(&r.bytes().await.unwrap()).unwrap())
-}
-
-/// Polls bootstrap until its cursor reaches `seq` (the materializer caught up).
-async fn bootstrap_at(
-    c: &reqwest::Client,
-    s: &TestServer,
-    token: &str,
-    seq: u64,
-) -> Vec<DocChanges> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (cursor, docs) = bootstrap(c, s, token).await;
-        if cursor >= seq {
-            assert_eq!(cursor, seq);
-            return docs;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "materializer stuck at {cursor}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Loads a bootstrap item list the way field-core imports it.
 fn load(items: &[Vec<u8>]) -> Automerge {
     let mut doc = Automerge::new();

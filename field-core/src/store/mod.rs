@@ -1232,13 +1232,7 @@ fn persist_local(
                 reason: "changed by another process meanwhile; try again".into(),
             });
         }
-        docs::append(
-            &tx,
-            hid,
-            &document,
-            &changes,
-            &stamp.at,
-        )?;
+        docs::append(&tx, hid, &document, &changes, &stamp.at)?;
         for change in &changes {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)",

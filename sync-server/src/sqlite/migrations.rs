@@ -231,7 +231,10 @@ fn check_log(tx: &Transaction<'_>) -> StorageResult<()> {
              UPDATE meta SET value = '0' WHERE key = 'materialized_seq';",
         )
         .map_err(db_err)?;
-        tracing::warn!(quarantined, "changes of the log quarantined while upgrading the database");
+        tracing::warn!(
+            quarantined,
+            "changes of the log quarantined while upgrading the database"
+        );
     }
     Ok(())
 }

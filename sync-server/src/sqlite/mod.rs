@@ -352,8 +352,15 @@ fn write_doc(
             )
             .map_err(db_err)?;
         for c in &w.quarantined {
-            q.execute(params![w.doc_id, &c.hash[..], device_id, c.bytes, c.reason, now])
-                .map_err(db_err)?;
+            q.execute(params![
+                w.doc_id,
+                &c.hash[..],
+                device_id,
+                c.bytes,
+                c.reason,
+                now
+            ])
+            .map_err(db_err)?;
         }
     }
     let mut stored = 0u64;
@@ -990,6 +997,17 @@ impl Storage for SqliteStorage {
                 .map_err(db_err)?;
             Ok(DocHistory { snapshot, changes })
         })
+    }
+
+    fn document_log(&self, doc_id: &str) -> StorageResult<Vec<(u64, Vec<u8>)>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([doc_id], |r| Ok((u64_of(r.get(0)?), r.get(1)?)))
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
     fn locate_changes(

@@ -264,3 +264,42 @@ pub fn hash_of(bytes: &[u8]) -> automerge::ChangeHash {
         .unwrap()
         .hash()
 }
+
+pub async fn bootstrap(c: &reqwest::Client, s: &TestServer, token: &str) -> (u64, Vec<DocChanges>) {
+    let r = c
+        .get(s.url("/v1/bootstrap"))
+        .header(HEADER_PROTOCOL, "1")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cursor = r.headers()[HEADER_CURSOR]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (cursor, bundle::decode(&r.bytes().await.unwrap()).unwrap())
+}
+
+/// Polls bootstrap until its cursor reaches `seq` (the materializer caught up).
+pub async fn bootstrap_at(
+    c: &reqwest::Client,
+    s: &TestServer,
+    token: &str,
+    seq: u64,
+) -> Vec<DocChanges> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (cursor, docs) = bootstrap(c, s, token).await;
+        if cursor >= seq {
+            assert_eq!(cursor, seq);
+            return docs;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "materializer stuck at {cursor}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
