@@ -487,33 +487,30 @@ fn decide(
     }
     // Village settings: every one must be one of the device's villages.
     for c in &ordered {
-        match &c.village_sets {
-            Some(sets) => {
-                for s in sets {
-                    let ok = matches!(s, VillageSet::To(v) if allowed_has(v));
-                    if ok {
-                        continue;
-                    }
-                    let refused = if c.change.deps().is_empty() {
-                        refusal(
-                            doc_id,
-                            codes::OUTSIDE_VILLAGES,
-                            format!("household {doc_id} is not in this device's villages"),
-                        )
-                    } else {
-                        refusal(
-                            doc_id,
-                            codes::MOVES_VILLAGE,
-                            format!(
-                                "household {doc_id}: a change would put it in a village that is not one of this device's villages"
-                            ),
-                        )
-                    };
-                    return Ok(Decision::Refused(refused));
+        // Unreadable operations: quarantined below, never applied.
+        if let Some(sets) = &c.village_sets {
+            for s in sets {
+                let ok = matches!(s, VillageSet::To(v) if allowed_has(v));
+                if ok {
+                    continue;
                 }
+                let refused = if c.change.deps().is_empty() {
+                    refusal(
+                        doc_id,
+                        codes::OUTSIDE_VILLAGES,
+                        format!("household {doc_id} is not in this device's villages"),
+                    )
+                } else {
+                    refusal(
+                        doc_id,
+                        codes::MOVES_VILLAGE,
+                        format!(
+                            "household {doc_id}: a change would put it in a village that is not one of this device's villages"
+                        ),
+                    )
+                };
+                return Ok(Decision::Refused(refused));
             }
-            // Unreadable operations: quarantined below, never applied.
-            None => {}
         }
     }
 
@@ -592,10 +589,10 @@ fn decide(
                 doc = rebuild(storage, doc_id, head.is_some(), &accepted_changes)?;
                 continue;
             }
-            if c.change.deps().is_empty() {
-                if let Some(why) = genesis_problem(&doc, doc_id, &c.hash) {
-                    return Ok(Decision::Refused(refusal(doc_id, codes::BAD_DOCUMENT, why)));
-                }
+            if c.change.deps().is_empty()
+                && let Some(why) = genesis_problem(&doc, doc_id, &c.hash)
+            {
+                return Ok(Decision::Refused(refusal(doc_id, codes::BAD_DOCUMENT, why)));
             }
             accepted_changes.push(c.change.clone());
             accepted.push(VerifiedChange {

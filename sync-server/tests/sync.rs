@@ -4,12 +4,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use automerge::{Automerge, ROOT, ReadDoc};
 use common::*;
 use gocua_protocol::bundle::{self, DocChanges};
-use gocua_protocol::{HEADER_CURSOR, HEADER_PROTOCOL, codes};
+use gocua_protocol::{HEADER_PROTOCOL, codes};
 use gocua_server::admin;
 use gocua_server::secrets;
 use gocua_server::storage::{Role, Storage};
