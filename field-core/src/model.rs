@@ -369,8 +369,7 @@ pub struct ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuarantinedChange {
     pub doc_id: String,
-    /// The change's hash (hex); for an item that could not even be read, the
-    /// SHA-256 of its bytes.
+    /// The change's hash (hex).
     pub hash: String,
     pub reason: String,
     /// `peer` (a file from another device) or `server`.

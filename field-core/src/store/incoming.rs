@@ -14,14 +14,14 @@
 //!   it **waits** in its own table and is applied, isolated like the others, when
 //!   an import or pull brings its dependencies.
 //!
-//! A bundle that cannot be decoded at all (framing, document ids) is still
-//! refused whole.
+//! A bundle that cannot be decoded (framing, document ids, an item that does not
+//! parse or whose checksum is wrong: damage in transit, to be sent again) is
+//! still refused whole.
 
 use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, Automerge, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{DocChanges, Inner, Origin, Store, actor_for, docs, outbox, projection};
@@ -38,20 +38,6 @@ impl Origin {
             Origin::Server { .. } => "server",
         }
     }
-}
-
-/// A bundle item that could not even be read as a change or a document.
-struct Unreadable {
-    key: String,
-    bytes: Vec<u8>,
-    reason: String,
-}
-
-/// One document's share of a bundle.
-#[derive(Default)]
-struct Incoming {
-    changes: Vec<Change>,
-    unreadable: Vec<Unreadable>,
 }
 
 /// Where a change considered for applying comes from.
@@ -82,16 +68,11 @@ struct Resolved {
     waiting: Vec<Candidate>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// An item of a bundle: one change, or a whole saved document (a bootstrap
-/// snapshot), told apart by the chunk type in Automerge's header.
-fn expand_item(bytes: Vec<u8>, into: &mut Incoming) {
+/// snapshot), told apart by the chunk type in Automerge's header. An item that
+/// does not parse (damaged in transit, wrong checksum) refuses the bundle; a
+/// panic while parsing it is isolated and refuses it too.
+fn expand_item(bytes: Vec<u8>, out: &mut Vec<Change>) -> Result<(), String> {
     const DOCUMENT_CHUNK: u8 = 0;
     let read = if bytes.get(8) == Some(&DOCUMENT_CHUNK) {
         isolate(|| {
@@ -100,26 +81,14 @@ fn expand_item(bytes: Vec<u8>, into: &mut Incoming) {
                 .map_err(|e| e.to_string())
         })
     } else {
-        let copy = bytes.clone();
-        isolate(move || {
-            Change::from_bytes(copy)
+        isolate(|| {
+            Change::from_bytes(bytes)
                 .map(|c| vec![c])
                 .map_err(|e| e.to_string())
         })
     };
-    match read {
-        Ok(Ok(changes)) => into.changes.extend(changes),
-        Ok(Err(e)) => into.unreadable.push(Unreadable {
-            key: sha256_hex(&bytes),
-            bytes,
-            reason: format!("could not be read: {e}"),
-        }),
-        Err(p) => into.unreadable.push(Unreadable {
-            key: sha256_hex(&bytes),
-            bytes,
-            reason: format!("Automerge failed reading it: {p}"),
-        }),
-    }
+    out.extend(read.map_err(|p| format!("Automerge failed reading an item: {p}"))??);
+    Ok(())
 }
 
 fn is_quarantined(conn: &Connection, hash: &str) -> Result<bool> {
@@ -302,9 +271,9 @@ impl Store {
         incoming: Vec<DocChanges>,
         origin: Origin,
     ) -> Result<ImportReport> {
-        // Decode everything first: a bundle naming a document that is not a
-        // UUID is refused whole. The same document twice is one.
-        let mut parsed: Vec<(String, Incoming)> = Vec::with_capacity(incoming.len());
+        // Decode everything first: a bundle that does not decode is refused
+        // whole. The same document twice is one.
+        let mut parsed: Vec<(String, Vec<Change>)> = Vec::with_capacity(incoming.len());
         let mut index: HashMap<String, usize> = HashMap::new();
         for d in incoming {
             if Uuid::parse_str(&d.doc_id).is_err() {
@@ -314,11 +283,12 @@ impl Store {
                 )));
             }
             let i = *index.entry(d.doc_id.clone()).or_insert_with(|| {
-                parsed.push((d.doc_id.clone(), Incoming::default()));
+                parsed.push((d.doc_id.clone(), Vec::new()));
                 parsed.len() - 1
             });
             for bytes in d.changes {
-                expand_item(bytes, &mut parsed[i].1);
+                expand_item(bytes, &mut parsed[i].1)
+                    .map_err(|e| Error::BadChanges(format!("document {}: {e}", d.doc_id)))?;
             }
         }
         let mut g = self.lock();
@@ -334,20 +304,8 @@ impl Store {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut report = ImportReport::default();
             let mut loaded = Vec::new();
-            for (id, inc) in parsed {
+            for (id, changes) in parsed {
                 touched.push(id.clone());
-                for u in inc.unreadable {
-                    quarantine(
-                        &tx,
-                        &id,
-                        &u.key,
-                        &u.bytes,
-                        &u.reason,
-                        origin.as_str(),
-                        &now,
-                    )?;
-                    report.quarantined += 1;
-                }
                 let (document, stored) = match docs::load_parts(&tx, cache, &id, &actor)? {
                     Some(x) => x,
                     None => (Automerge::new().with_actor(actor.clone()), Vec::new()),
@@ -363,7 +321,7 @@ impl Store {
                     .enumerate()
                     .map(|(i, c)| (c.change.hash(), i))
                     .collect();
-                for change in inc.changes {
+                for change in changes {
                     let hash = change.hash();
                     if document.get_change_meta_by_hash(&hash).is_some() {
                         report.changes_known += 1;

@@ -168,7 +168,7 @@ const MIGRATIONS: &[&str] = &[
     // whose dependencies have not arrived wait outside Automerge.
     r#"
     CREATE TABLE quarantine (
-        hash TEXT PRIMARY KEY,       -- change hash; SHA-256 of the item if it does not parse
+        hash TEXT PRIMARY KEY,
         doc_id TEXT NOT NULL,
         bytes BLOB NOT NULL,
         reason TEXT NOT NULL,
