@@ -32,7 +32,7 @@ fn install_hook() {
             }
             let message = payload_text(info.payload());
             let text = match info.location() {
-                Some(l) => format!("{message} ({}:{})", l.file(), l.line()),
+                Some(l) => format!("{message} ({}:{})", short_path(l.file()), l.line()),
                 None => message,
             };
             // The caller logs the outcome (quarantine, refusal) with its context
@@ -41,6 +41,17 @@ fn install_hook() {
             LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
         }));
     });
+}
+
+/// `automerge-0.12.0/src/x.rs` rather than the whole path of the build machine.
+fn short_path(file: &str) -> String {
+    match file.rsplit_once("/src/") {
+        Some((krate, rest)) => {
+            let krate = krate.rsplit('/').next().unwrap_or(krate);
+            format!("{krate}/src/{rest}")
+        }
+        None => file.to_string(),
+    }
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {

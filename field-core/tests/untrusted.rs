@@ -128,6 +128,21 @@ fn the_poison_bundle_is_applied_and_its_crafted_change_quarantined() {
     assert_eq!(s.household(POISON_HOUSEHOLD).unwrap(), shown);
 }
 
+#[test]
+fn a_pulled_page_with_the_crafted_change_is_applied_with_its_cursor() {
+    let dir = TempDir::new().unwrap();
+    let s = fresh(&dir, "p");
+    let r = s.apply_pulled(&poison(), 41).unwrap();
+    assert_eq!((r.changes_applied, r.quarantined), (2, 1), "{r:?}");
+    assert_eq!(s.pull_cursor().unwrap(), Some(41));
+    let q = s.quarantined().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].origin, "server");
+    // From the server: nothing of it goes back to the server.
+    assert_eq!(s.status().unwrap().pending_changes, 0);
+    s.household(POISON_HOUSEHOLD).unwrap();
+}
+
 /// Three households' changes from a real store: created, edited, members added,
 /// visits recorded. Per document, in the order `export_changes` gives them.
 fn source_changes() -> &'static (Store, Vec<DocChanges>) {
