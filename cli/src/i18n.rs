@@ -172,7 +172,10 @@ pub fn t(lang: Lang, text: T) -> &'static str {
             "Thay đổi chờ thay đổi trước nó",
             "Changes waiting for earlier ones",
         ),
-        T::NoQuarantined => ("Không có thay đổi nào bị cách ly.", "No quarantined changes."),
+        T::NoQuarantined => (
+            "Không có thay đổi nào bị cách ly.",
+            "No quarantined changes.",
+        ),
         T::Change => ("Thay đổi", "Change"),
         T::Reason => ("Lý do", "Reason"),
         T::ReceivedFrom => ("Nhận từ", "From"),
@@ -552,9 +555,9 @@ pub fn changes_waiting(lang: Lang, n: u64) -> String {
         Lang::Vi => format!(
             "{n} thay đổi đang chờ các thay đổi trước nó; chúng sẽ được áp dụng khi nhận đủ."
         ),
-        Lang::En => format!(
-            "{n} changes wait for earlier changes; they are applied once those arrive."
-        ),
+        Lang::En => {
+            format!("{n} changes wait for earlier changes; they are applied once those arrive.")
+        }
     }
 }
 
@@ -580,11 +583,19 @@ pub fn sync_done(
     match lang {
         Lang::Vi => format!(
             "Đồng bộ xong: gửi {sent} thay đổi ({already} máy chủ đã có), nhận {received} thay đổi của {households} hộ{}; còn chờ gửi: {pending}.",
-            if bootstrapped { " (tải ban đầu)" } else { "" },
+            if bootstrapped {
+                " (tải ban đầu)"
+            } else {
+                ""
+            },
         ),
         Lang::En => format!(
             "Sync done: sent {sent} changes ({already} already on the server), received {received} changes of {households} households{}; still to send: {pending}.",
-            if bootstrapped { " (first download)" } else { "" },
+            if bootstrapped {
+                " (first download)"
+            } else {
+                ""
+            },
         ),
     }
 }

@@ -89,7 +89,11 @@ mod tests {
     fn a_panic_becomes_an_error_with_its_message() {
         let r: Result<(), String> = isolate(|| {
             let v: Vec<u8> = Vec::new();
-            let _ = v.get(3).copied().ok_or("missing").map_err(|e| panic!("{e}"));
+            let _ = v
+                .get(3)
+                .copied()
+                .ok_or("missing")
+                .map_err(|e| panic!("{e}"));
         });
         let e = r.err().unwrap_or_default();
         assert!(e.starts_with("missing"), "{e}");

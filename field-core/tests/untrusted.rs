@@ -303,7 +303,10 @@ fn stored_changes_with_missing_dependencies_keep_working() {
     {
         let c = rusqlite::Connection::open(s.path()).unwrap();
         for bytes in &d.changes[2..] {
-            let hash = Change::from_bytes(bytes.clone()).unwrap().hash().to_string();
+            let hash = Change::from_bytes(bytes.clone())
+                .unwrap()
+                .hash()
+                .to_string();
             c.execute(
                 "INSERT INTO doc_changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
                 rusqlite::params![d.doc_id, hash, bytes],

@@ -216,12 +216,11 @@ fn resolve(
                     }
                 }
                 if !accepted.is_empty() {
-                    household = Some(read_as(&document, id).map_err(|reason| {
-                        Error::BadDocument {
+                    household =
+                        Some(read_as(&document, id).map_err(|reason| Error::BadDocument {
                             id: id.to_string(),
                             reason,
-                        }
-                    })?);
+                        })?);
                 }
             }
         }
@@ -395,7 +394,8 @@ impl Store {
                     }
                 }
                 if let Some(h) = &r.household {
-                    let changes: Vec<Change> = r.accepted.iter().map(|c| c.change.clone()).collect();
+                    let changes: Vec<Change> =
+                        r.accepted.iter().map(|c| c.change.clone()).collect();
                     let added = docs::append(&tx, &id, &r.document, &changes, &now)?;
                     for c in &r.accepted {
                         let hash = c.change.hash().to_string();
