@@ -667,6 +667,84 @@ fn export_doc_import_doc_round_trip() {
     );
 }
 
+/// 6. A change crafted to make Automerge panic is quarantined; the rest is kept.
+///
+/// The device keeps working and never shows a panic.
+#[test]
+fn a_crafted_change_is_quarantined_and_the_device_keeps_working() {
+    const HOUSEHOLD: &str = "01a2087c-9607-7350-a11f-65652077ec67";
+    let poison = path_text(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/integrity/poison-household.changes"),
+    );
+    let d = Device::new();
+    d.init("Lò Thị Mai", &["Thôn Đông"]);
+
+    let out = d.run(&["changes", "import", &poison]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stdout.contains("Đã nhận 2 thay đổi"), "{stdout}");
+    assert!(
+        stdout.contains("1 thay đổi nhận được đã bị cách ly"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tổ trưởng"), "{stdout}");
+
+    let list = d.json(&["household", "list"]);
+    let ids: Vec<String> = list
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| str_field(h, "id"))
+        .collect();
+    assert_eq!(ids, vec![HOUSEHOLD.to_string()]);
+    let status = d.json(&["status"]);
+    assert_eq!(status["quarantined_changes"], 1, "{status}");
+    assert_eq!(status["waiting_changes"], 0, "{status}");
+    assert!(d.ok(&["status"]).contains("bị cách ly"));
+
+    // Again, in English and as JSON: skipped, counted, nothing applied.
+    let again = d.json(&["changes", "import", &poison]);
+    assert_eq!(again["changes_applied"], 0, "{again}");
+    assert_eq!(again["quarantined"], 1, "{again}");
+    let en = d.ok(&["--lang", "en", "changes", "import", &poison]);
+    assert!(
+        en.contains("1 received changes were quarantined because they could not be applied (damaged or crafted)")
+            && en.contains("team leader or operator"),
+        "{en}"
+    );
+
+    let listed = d.json(&["changes", "quarantined"]);
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["doc_id"], HOUSEHOLD);
+    assert_eq!(listed[0]["origin"], "peer");
+    assert!(
+        str_field(&listed[0], "reason").contains("Automerge"),
+        "{listed:?}"
+    );
+    let table = d.ok(&["changes", "quarantined"]);
+    assert!(table.contains("2077ec67"), "{table}");
+
+    // The household takes local edits.
+    d.ok(&[
+        "household",
+        "edit",
+        &HOUSEHOLD[HOUSEHOLD.len() - 8..],
+        "--phone",
+        "0912345678",
+    ]);
+    let shown = d.json(&["household", "show", HOUSEHOLD]);
+    assert_eq!(str_field(&shown, "phone"), "0912345678");
+}
+
 #[test]
 fn demo_tells_the_offline_story_and_converges() {
     let d = Device::new();

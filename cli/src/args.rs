@@ -344,4 +344,6 @@ pub enum ChangesCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// List received changes set aside because they could not be applied.
+    Quarantined,
 }

@@ -96,6 +96,12 @@ pub enum T {
     Minutes,
     Yes,
     No,
+    Quarantined,
+    WaitingChanges,
+    NoQuarantined,
+    Change,
+    Reason,
+    ReceivedFrom,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -158,6 +164,21 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Minutes => ("phút", "min"),
         T::Yes => ("có", "yes"),
         T::No => ("chưa", "no"),
+        T::Quarantined => (
+            "Thay đổi bị cách ly (không áp dụng được)",
+            "Quarantined changes (could not be applied)",
+        ),
+        T::WaitingChanges => (
+            "Thay đổi chờ thay đổi trước nó",
+            "Changes waiting for earlier ones",
+        ),
+        T::NoQuarantined => (
+            "Không có thay đổi nào bị cách ly.",
+            "No quarantined changes.",
+        ),
+        T::Change => ("Thay đổi", "Change"),
+        T::Reason => ("Lý do", "Reason"),
+        T::ReceivedFrom => ("Nhận từ", "From"),
     };
     lang.pick(vi, en)
 }
@@ -512,6 +533,69 @@ pub fn changes_imported(lang: Lang, docs: u64, applied: u64, known: u64, conflic
         ),
         Lang::En => format!(
             "{applied} new changes applied to {docs} households ({known} already known); conflicts: {conflicts}."
+        ),
+    }
+}
+
+/// Said after an import or a sync that set changes aside, with what to do.
+pub fn changes_quarantined(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "{n} thay đổi nhận được đã bị cách ly vì không áp dụng được (bị hỏng hoặc bị làm giả); dữ liệu còn lại vẫn được ghi. Hãy báo cho tổ trưởng hoặc cán bộ quản trị (xem `gocua changes quarantined`)."
+        ),
+        Lang::En => format!(
+            "{n} received changes were quarantined because they could not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`)."
+        ),
+    }
+}
+
+/// Said when received changes wait for earlier ones that have not arrived.
+pub fn changes_waiting(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "{n} thay đổi đang chờ các thay đổi trước nó; chúng sẽ được áp dụng khi nhận đủ."
+        ),
+        Lang::En => {
+            format!("{n} changes wait for earlier changes; they are applied once those arrive.")
+        }
+    }
+}
+
+/// Who a quarantined change came from.
+pub fn origin(lang: Lang, origin: &str) -> String {
+    let pair = match origin {
+        "peer" => ("máy khác (tệp)", "another device (file)"),
+        "server" => ("máy chủ", "the server"),
+        other => return other.to_string(),
+    };
+    lang.pick(pair.0, pair.1).to_string()
+}
+
+pub fn sync_done(
+    lang: Lang,
+    sent: u64,
+    already: u64,
+    received: u64,
+    households: u64,
+    bootstrapped: bool,
+    pending: i64,
+) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đồng bộ xong: gửi {sent} thay đổi ({already} máy chủ đã có), nhận {received} thay đổi của {households} hộ{}; còn chờ gửi: {pending}.",
+            if bootstrapped {
+                " (tải ban đầu)"
+            } else {
+                ""
+            },
+        ),
+        Lang::En => format!(
+            "Sync done: sent {sent} changes ({already} already on the server), received {received} changes of {households} households{}; still to send: {pending}.",
+            if bootstrapped {
+                " (first download)"
+            } else {
+                ""
+            },
         ),
     }
 }

@@ -9,6 +9,7 @@
 pub mod catalogue;
 pub mod doc;
 pub mod error;
+mod isolate;
 pub mod model;
 pub mod store;
 pub mod sync;

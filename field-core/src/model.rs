@@ -355,6 +355,27 @@ pub struct ImportReport {
     pub changes_applied: u64,
     pub changes_known: u64,
     pub conflicts: u64,
+    /// Changes set aside and never applied because Automerge could not apply
+    /// them (damaged or crafted), or because they depend on such a change;
+    /// including ones quarantined by an earlier import and received again.
+    #[serde(default)]
+    pub quarantined: u64,
+    /// Changes stored until the changes they depend on arrive.
+    #[serde(default)]
+    pub waiting: u64,
+}
+
+/// A received change that was set aside instead of applied (`Store::quarantined`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedChange {
+    pub doc_id: String,
+    /// The change's hash (hex).
+    pub hash: String,
+    pub reason: String,
+    /// `peer` (a file from another device) or `server`.
+    pub origin: String,
+    /// RFC 3339.
+    pub received_at: String,
 }
 
 /// The store's state for `status`.
@@ -372,4 +393,10 @@ pub struct StoreStatus {
     pub last_sync_at: Option<String>,
     /// Changes the server refused (kept on the device, not offered again).
     pub refused_changes: i64,
+    /// Received changes set aside because they could not be applied.
+    #[serde(default)]
+    pub quarantined_changes: i64,
+    /// Received changes waiting for the changes they depend on.
+    #[serde(default)]
+    pub waiting_changes: i64,
 }

@@ -53,6 +53,12 @@ pub struct SyncReport {
     pub received: u64,
     pub documents_updated: u64,
     pub conflicts: u64,
+    /// Received changes set aside because they could not be applied.
+    #[serde(default)]
+    pub quarantined: u64,
+    /// Received changes waiting for the changes they depend on.
+    #[serde(default)]
+    pub waiting: u64,
     pub bootstrapped: bool,
     pub requests: u64,
     pub retries: u64,
@@ -267,6 +273,8 @@ pub fn sync_with(
             report.documents_updated += r.documents;
             report.received += r.changes_applied;
             report.conflicts += r.conflicts;
+            report.quarantined += r.quarantined;
+            report.waiting += r.waiting;
             progress(SyncPhase::Bootstrap, r.documents, r.documents);
             next
         }
@@ -288,6 +296,8 @@ pub fn sync_with(
         report.received += r.changes_applied;
         report.documents_updated += r.documents;
         report.conflicts += r.conflicts;
+        report.quarantined += r.quarantined;
+        report.waiting += r.waiting;
         progress(SyncPhase::Pull, next, 0);
         if !more || next <= cursor {
             cursor = next;

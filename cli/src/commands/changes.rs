@@ -1,11 +1,13 @@
-//! `gocua changes export|import|heads`: two stores merge through files.
+//! `gocua changes export|import|heads|quarantined`: two stores merge through
+//! files; received changes that could not be applied are listed.
 
 use field_core::DocHeads;
 
 use super::{Ctx, read_file, write_file};
 use crate::args::ChangesCmd;
 use crate::error::CliError;
-use crate::i18n;
+use crate::i18n::{self, T};
+use crate::output::{local_time, short, table};
 
 pub fn run(ctx: &Ctx, cmd: ChangesCmd) -> Result<(), CliError> {
     let store = ctx.store()?;
@@ -36,13 +38,51 @@ pub fn run(ctx: &Ctx, cmd: ChangesCmd) -> Result<(), CliError> {
             let bytes = read_file(&file)?;
             let r = store.import_changes(&bytes)?;
             ctx.out.emit(&r, || {
-                vec![i18n::changes_imported(
+                let mut lines = vec![i18n::changes_imported(
                     lang,
                     r.documents,
                     r.changes_applied,
                     r.changes_known,
                     r.conflicts,
-                )]
+                )];
+                if r.quarantined > 0 {
+                    lines.push(i18n::changes_quarantined(lang, r.quarantined));
+                }
+                if r.waiting > 0 {
+                    lines.push(i18n::changes_waiting(lang, r.waiting));
+                }
+                lines
+            })
+        }
+        ChangesCmd::Quarantined => {
+            let list = store.quarantined()?;
+            ctx.out.emit(&list, || {
+                if list.is_empty() {
+                    return vec![i18n::t(lang, T::NoQuarantined).to_string()];
+                }
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|q| {
+                        vec![
+                            short(&q.doc_id).to_string(),
+                            q.hash.chars().take(12).collect(),
+                            local_time(&q.received_at),
+                            i18n::origin(lang, &q.origin),
+                            q.reason.clone(),
+                        ]
+                    })
+                    .collect();
+                let l = |t: T| i18n::t(lang, t);
+                table(
+                    &[
+                        l(T::Household),
+                        l(T::Change),
+                        l(T::When),
+                        l(T::ReceivedFrom),
+                        l(T::Reason),
+                    ],
+                    &rows,
+                )
             })
         }
         ChangesCmd::Heads { out } => {

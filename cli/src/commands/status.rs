@@ -86,6 +86,12 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         if s.refused_changes > 0 {
             lines.push(format!("{refused_label}: {}", s.refused_changes));
         }
+        if s.quarantined_changes > 0 {
+            lines.push(row(T::Quarantined, s.quarantined_changes.to_string()));
+        }
+        if s.waiting_changes > 0 {
+            lines.push(row(T::WaitingChanges, s.waiting_changes.to_string()));
+        }
         lines.push(row(T::SchemaVersion, s.schema_version.to_string()));
         lines.push(row(T::StorePath, out.store_path.clone()));
         lines

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::CliError;
-use crate::i18n::Lang;
+use crate::i18n::{self, Lang};
 use crate::output::short;
 
 pub fn enroll(
@@ -121,27 +121,21 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     };
     let lang = ctx.lang();
     ctx.out.emit(&out, || {
-        let mut lines = vec![pick(
+        let mut lines = vec![i18n::sync_done(
             lang,
-            format!(
-                "Đồng bộ xong: gửi {} thay đổi ({} máy chủ đã có), nhận {} thay đổi của {} hộ{}; còn chờ gửi: {}.",
-                report.sent,
-                report.already_on_server,
-                report.received,
-                report.documents_updated,
-                if report.bootstrapped { " (tải ban đầu)" } else { "" },
-                out.pending_changes
-            ),
-            format!(
-                "Sync done: sent {} changes ({} already on the server), received {} changes of {} households{}; still to send: {}.",
-                report.sent,
-                report.already_on_server,
-                report.received,
-                report.documents_updated,
-                if report.bootstrapped { " (first download)" } else { "" },
-                out.pending_changes
-            ),
+            report.sent,
+            report.already_on_server,
+            report.received,
+            report.documents_updated,
+            report.bootstrapped,
+            out.pending_changes,
         )];
+        if report.quarantined > 0 {
+            lines.push(i18n::changes_quarantined(lang, report.quarantined));
+        }
+        if report.waiting > 0 {
+            lines.push(i18n::changes_waiting(lang, report.waiting));
+        }
         for r in &report.refused {
             lines.push(pick(
                 lang,

@@ -6,6 +6,7 @@
 //! failure at any point leaves the store as it was.
 
 mod docs;
+mod incoming;
 mod outbox;
 mod projection;
 mod query;
@@ -799,8 +800,9 @@ impl Store {
         Ok(bundle::encode(&out))
     }
 
-    /// Applies a bundle from [`Store::export_changes`]. All or nothing: a bundle
-    /// with one bad change or document changes nothing.
+    /// Applies a bundle from [`Store::export_changes`]. A bundle that cannot be
+    /// decoded changes nothing; within one, a change that cannot be applied is
+    /// quarantined (with those that depend on it) and the rest is applied.
     pub fn import_changes(&self, bytes: &[u8]) -> Result<ImportReport> {
         let docs = bundle::decode(bytes).map_err(|e| Error::BadChanges(e.0))?;
         self.apply_doc_changes(docs, Origin::Peer)
@@ -827,135 +829,29 @@ impl Store {
 
     /// Merges a household document read from a `.automerge` file.
     pub fn import_doc(&self, bytes: &[u8]) -> Result<(String, ImportReport)> {
-        let document = Automerge::load(bytes).map_err(|e| Error::BadChanges(e.to_string()))?;
-        let h = doc::read_household(&document).map_err(Error::BadChanges)?;
-        let changes = document
-            .get_changes(&[])
-            .iter()
-            .map(|c| c.raw_bytes().to_vec())
-            .collect();
+        // Untrusted bytes: Automerge may panic on them instead of refusing.
+        let read = crate::isolate::isolate(|| -> Result<(String, Vec<Vec<u8>>)> {
+            let document = Automerge::load(bytes).map_err(|e| Error::BadChanges(e.to_string()))?;
+            let h = doc::read_household(&document).map_err(Error::BadChanges)?;
+            let changes = document
+                .get_changes(&[])
+                .iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect();
+            Ok((h.id, changes))
+        });
+        let (id, changes) = read.map_err(|p| {
+            Error::BadChanges(format!("Automerge could not read the document: {p}"))
+        })??;
         let report = self.apply_doc_changes(
             vec![DocChanges {
-                doc_id: h.id.clone(),
+                doc_id: id.clone(),
                 changes,
             }],
             Origin::Peer,
         )?;
-        Ok((h.id, report))
+        Ok((id, report))
     }
-
-    pub(crate) fn apply_doc_changes(
-        &self,
-        incoming: Vec<DocChanges>,
-        origin: Origin,
-    ) -> Result<ImportReport> {
-        // Parse everything first: a bad change refuses the whole bundle.
-        let mut parsed: Vec<(String, Vec<Change>)> = Vec::with_capacity(incoming.len());
-        for d in incoming {
-            if Uuid::parse_str(&d.doc_id).is_err() {
-                return Err(Error::BadChanges(format!(
-                    "document id {:?} is not a UUID",
-                    d.doc_id
-                )));
-            }
-            let mut changes = Vec::with_capacity(d.changes.len());
-            for bytes in d.changes {
-                expand_item(bytes, &mut changes)
-                    .map_err(|e| Error::BadChanges(format!("document {}: {e}", d.doc_id)))?;
-            }
-            parsed.push((d.doc_id, changes));
-        }
-        let mut g = self.lock();
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
-        let now = v::now_utc();
-        let Inner { conn, cache, .. } = &mut *g;
-        let mut touched: Vec<String> = Vec::new();
-        let result = (|| -> Result<(ImportReport, Vec<(String, Automerge)>)> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut report = ImportReport::default();
-            let mut loaded = Vec::new();
-            for (id, changes) in parsed {
-                touched.push(id.clone());
-                let mut document = match docs::load(&tx, cache, &id, &actor)? {
-                    Some(d) => d,
-                    None => Automerge::new().with_actor(actor.clone()),
-                };
-                let (known, new): (Vec<Change>, Vec<Change>) = changes
-                    .into_iter()
-                    .partition(|c| document.get_change_meta_by_hash(&c.hash()).is_some());
-                report.changes_known += known.len() as u64;
-                if new.is_empty() {
-                    loaded.push((id, document));
-                    continue;
-                }
-                document
-                    .apply_changes(new.clone())
-                    .map_err(|e| Error::BadChanges(format!("document {id}: {e}")))?;
-                let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
-                    id: id.clone(),
-                    reason,
-                })?;
-                if h.id != id {
-                    return Err(Error::BadDocument {
-                        id: id.clone(),
-                        reason: format!("its id field says {:?}", h.id),
-                    });
-                }
-                let added = docs::append(&tx, &id, &document, &new, &now)?;
-                if origin == Origin::Peer {
-                    // Received from another device: the server may not have it yet.
-                    for c in &new {
-                        tx.prepare_cached("INSERT OR IGNORE INTO outbox (hash, doc_id, created_at) VALUES (?1, ?2, ?3)")?
-                            .execute(params![c.hash().to_string(), id, now])?;
-                    }
-                }
-                projection::project_full(&tx, &h)?;
-                report.documents += 1;
-                report.changes_applied += added as u64;
-                report.conflicts += h.conflicts.len() as u64;
-                loaded.push((id, document));
-            }
-            if let Origin::Server {
-                cursor: Some(cursor),
-            } = origin
-            {
-                outbox::set_meta(&tx, outbox::PULL_CURSOR, &cursor.to_string())?;
-            }
-            tx.commit()?;
-            Ok((report, loaded))
-        })();
-        match result {
-            Ok((report, loaded)) => {
-                for (id, d) in loaded {
-                    cache.put(&id, d);
-                }
-                Ok(report)
-            }
-            Err(e) => {
-                for id in touched {
-                    cache.evict(&id);
-                }
-                Err(e)
-            }
-        }
-    }
-}
-
-/// An item of a bundle: one change, or a whole saved document (a bootstrap
-/// snapshot), told apart by the chunk type in Automerge's header.
-fn expand_item(bytes: Vec<u8>, out: &mut Vec<Change>) -> Result<(), String> {
-    const DOCUMENT_CHUNK: u8 = 0;
-    if bytes.get(8) == Some(&DOCUMENT_CHUNK) {
-        let doc = Automerge::load(&bytes).map_err(|e| e.to_string())?;
-        out.extend(doc.get_changes(&[]));
-    } else {
-        out.push(Change::from_bytes(bytes).map_err(|e| e.to_string())?);
-    }
-    Ok(())
 }
 
 // ---- helpers shared by the writes ----

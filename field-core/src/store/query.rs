@@ -323,5 +323,7 @@ pub fn status(conn: &Connection) -> Result<StoreStatus> {
         server_url: meta(conn, "server_url")?,
         last_sync_at: meta(conn, "last_sync_at")?,
         refused_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NOT NULL")?,
+        quarantined_changes: count("SELECT COUNT(*) FROM quarantine")?,
+        waiting_changes: count("SELECT COUNT(*) FROM waiting_changes")?,
     })
 }

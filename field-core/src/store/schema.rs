@@ -164,6 +164,27 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN refused TEXT;
     "#,
+    // 4: received changes that could not be applied are set aside, and changes
+    // whose dependencies have not arrived wait outside Automerge.
+    r#"
+    CREATE TABLE quarantine (
+        hash TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        reason TEXT NOT NULL,
+        origin TEXT NOT NULL,        -- 'peer' or 'server'
+        received_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX quarantine_doc ON quarantine (doc_id);
+    CREATE TABLE waiting_changes (
+        hash TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        origin TEXT NOT NULL,        -- 'peer' or 'server'
+        received_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX waiting_changes_doc ON waiting_changes (doc_id);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -225,7 +246,8 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<bool> {
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
-    // Every migration after the first changes the projection's layout.
+    // A rebuild after any migration: cheap, and a migration that changes the
+    // projection's layout needs it.
     Ok(found > 0)
 }
 
