@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod doc;
 pub mod error;
 pub mod model;
+pub mod problems;
 pub mod store;
 pub mod sync;
 pub mod validate;
