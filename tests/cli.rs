@@ -728,7 +728,7 @@ fn conflict_values(d: &Device) -> Vec<(String, Vec<String>)> {
 }
 
 /// 7. Two volunteers resolve the same clash differently, offline: after they
-/// exchange, it is a clash again with both decisions, on both devices.
+///    exchange, it is a clash again with both decisions, on both devices.
 #[test]
 fn a_clash_resolved_differently_offline_is_listed_again() {
     let a = Device::new();
@@ -773,8 +773,8 @@ fn a_clash_resolved_differently_offline_is_listed_again() {
 }
 
 /// 8. A merge of two valid member edits that breaks the ID-number rule: listed
-/// as a problem naming the fields, a resolution to a value that breaks the rule
-/// refused (exit 2), fixed by `member edit`.
+///    as a problem naming the fields, a resolution to a value that breaks the
+///    rule refused (exit 2), fixed by `member edit`.
 #[test]
 fn a_merge_breaking_the_id_rule_is_a_problem_fixed_by_an_edit() {
     let a = Device::new();
@@ -841,7 +841,10 @@ fn a_merge_breaking_the_id_rule_is_a_problem_fixed_by_an_edit() {
         "{shown}"
     );
     let table = a.ok(&["--lang", "en", "conflicts"]);
-    assert!(table.contains(&path) && table.contains("does not match"), "{table}");
+    assert!(
+        table.contains(&path) && table.contains("does not match"),
+        "{table}"
+    );
 
     // Neither number fits a woman born in 1972.
     let before = a.visible_state();
@@ -870,7 +873,11 @@ fn a_merge_breaking_the_id_rule_is_a_problem_fixed_by_an_edit() {
             "{stderr}"
         );
     }
-    assert_eq!(a.visible_state(), before, "a refused resolution stored something");
+    assert_eq!(
+        a.visible_state(),
+        before,
+        "a refused resolution stored something"
+    );
 
     // The ordinary edit validates, ends the clash and the problem.
     let out = a.run(&["member", "edit", &pid, "--id-number", "001072000001"]);
@@ -902,7 +909,10 @@ fn node(args: &[&str]) -> Option<Value> {
         .unwrap_or(true)
     {
         Some("node is not installed".to_string())
-    } else if !dir.join("node_modules/@automerge/automerge/package.json").exists() {
+    } else if !dir
+        .join("node_modules/@automerge/automerge/package.json")
+        .exists()
+    {
         Some(format!(
             "@automerge/automerge is not installed: run `npm ci --prefix {}`",
             dir.display()
@@ -933,8 +943,8 @@ fn node(args: &[&str]) -> Option<Value> {
 }
 
 /// 9. Edits made by Automerge JS round-trip: a phone written as a text object,
-/// a member and a visit with JS-typed values are read; a visit under a key that
-/// is not a UUID is flagged; a later gocua edit reads back in JS.
+///    a member and a visit with JS-typed values are read; a visit under a key
+///    that is not a UUID is flagged; a later gocua edit reads back in JS.
 #[test]
 fn automerge_js_edits_round_trip() {
     let d = Device::new();
@@ -963,7 +973,11 @@ fn automerge_js_edits_round_trip() {
     assert_eq!(members[0]["gender"], "female");
     assert_eq!(members[0]["skills"]["bank_account"], true);
     let visits = h["visits"].as_array().cloned().unwrap_or_default();
-    assert_eq!(visits.len(), 1, "the bad visit is not shown as a record: {h}");
+    assert_eq!(
+        visits.len(),
+        1,
+        "the bad visit is not shown as a record: {h}"
+    );
     assert_eq!(visits[0]["id"], vid.as_str());
     assert_eq!(visits[0]["visited_at"], "2026-03-02T02:30:00Z");
     assert_eq!(visits[0]["duration_minutes"], 20);
@@ -985,7 +999,15 @@ fn automerge_js_edits_round_trip() {
 
     // gocua edits what JS wrote; JS reads it back.
     d.ok(&["household", "edit", &hid, "--phone", "0911222333"]);
-    d.ok(&["member", "edit", &mid, "--birth-year", "1991", "--vneid", "level2"]);
+    d.ok(&[
+        "member",
+        "edit",
+        &mid,
+        "--birth-year",
+        "1991",
+        "--vneid",
+        "level2",
+    ]);
     let again = path_text(&d.file("h-again.automerge"));
     d.ok(&["household", "export-doc", &hid, "--out", &again]);
     let Some(js) = node(&["read", &again]) else {

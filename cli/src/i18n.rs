@@ -417,17 +417,23 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::Vi, CoreError::Revoked(m)) => format!(
             "máy này đã bị quản trị viên thu hồi quyền đồng bộ ({m}). Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa."
         ),
-        (Lang::Vi, CoreError::BreaksRule { path, value, fields, problem: p, found }) => format!(
-            "không thể giữ \"{value}\" cho trường {path}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{found}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
-            key_labels(lang, fields),
-            key_label(lang, fields.first().map(String::as_str).unwrap_or("value")),
-            problem(lang, p)
+        (Lang::Vi, CoreError::BreaksRule(b)) => format!(
+            "không thể giữ \"{}\" cho trường {}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
+            b.value,
+            b.path,
+            key_labels(lang, &b.fields),
+            key_label(lang, b.fields.first().map(String::as_str).unwrap_or("value")),
+            b.found,
+            problem(lang, &b.problem)
         ),
-        (Lang::En, CoreError::BreaksRule { path, value, fields, problem: p, found }) => format!(
-            "cannot keep \"{value}\" at {path}: the record would break the rule on {}: {} \"{found}\" {} Fix it with an ordinary edit (e.g. `gocua member edit`), which checks the values.",
-            key_labels(lang, fields),
-            key_label(lang, fields.first().map(String::as_str).unwrap_or("value")),
-            problem(lang, p)
+        (Lang::En, CoreError::BreaksRule(b)) => format!(
+            "cannot keep \"{}\" at {}: the record would break the rule on {}: {} \"{}\" {} Fix it with an ordinary edit (e.g. `gocua member edit`), which checks the values.",
+            b.value,
+            b.path,
+            key_labels(lang, &b.fields),
+            key_label(lang, b.fields.first().map(String::as_str).unwrap_or("value")),
+            b.found,
+            problem(lang, &b.problem)
         ),
         (Lang::En, CoreError::Revoked(m)) => format!(
             "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."

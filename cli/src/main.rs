@@ -59,10 +59,10 @@ fn report(out: Out, e: &CliError) {
         if let (Some(line), Some(map)) = (e.line(), value.as_object_mut()) {
             map.insert("line".into(), line.into());
         }
-        if let (CliError::Core(field_core::Error::BreaksRule { fields, .. }), Some(map)) =
+        if let (CliError::Core(field_core::Error::BreaksRule(b)), Some(map)) =
             (e, value.as_object_mut())
         {
-            map.insert("fields".into(), fields.clone().into());
+            map.insert("fields".into(), b.fields.clone().into());
         }
         writeln!(stderr, "{value}")
     } else {

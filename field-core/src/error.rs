@@ -295,17 +295,34 @@ pub enum Error {
     },
     #[error("this device was revoked by the server's operator: {0}")]
     Revoked(String),
-    /// Keeping `value` at `path` would leave the record breaking a rule (the
-    /// rule names `fields`; `found` is the value at fault, which may be another
-    /// field's).
-    #[error("keeping {value:?} at {path} breaks a rule on {}: {found:?} {problem}", fields.join(", "))]
-    BreaksRule {
-        path: String,
-        value: String,
-        fields: Vec<String>,
-        problem: Problem,
-        found: String,
-    },
+    #[error("{0}")]
+    BreaksRule(Box<BrokenRule>),
+}
+
+/// Keeping `value` at `path` (resolving a conflict) would leave the record
+/// breaking a rule: the rule names `fields`; `found` is the value at fault, which
+/// may be another field's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenRule {
+    pub path: String,
+    pub value: String,
+    pub fields: Vec<String>,
+    pub problem: Problem,
+    pub found: String,
+}
+
+impl fmt::Display for BrokenRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "keeping {:?} at {} breaks a rule on {}: {:?} {}",
+            self.value,
+            self.path,
+            self.fields.join(", "),
+            self.found,
+            self.problem
+        )
+    }
 }
 
 impl Error {
@@ -329,7 +346,7 @@ impl Error {
                 | Error::BadChanges(_)
                 | Error::BadDocument { .. }
                 | Error::NotEnrolled
-                | Error::BreaksRule { .. }
+                | Error::BreaksRule(_)
         ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
     }
 }

@@ -15,7 +15,7 @@ pub mod store;
 pub mod sync;
 pub mod validate;
 
-pub use error::{Error, Field, Invalid, Kind, Problem, Result};
+pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
 pub use store::{DocChanges, DocHeads, SCHEMA_VERSION, Store};
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

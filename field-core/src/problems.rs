@@ -254,6 +254,10 @@ pub fn visit(
     }
 }
 
+/// Whether the catalogue `kind` knows `code`: `None` if it does, else the codes
+/// it knows.
+pub type Known<'a> = &'a dyn Fn(&str, &str) -> crate::error::Result<Option<Vec<String>>>;
+
 /// The codes of a household that its catalogue does not know: target groups and
 /// each visit's services and outcomes. The catalogue is the store's (a province
 /// adds services), so these are checked by the store, not when a document is read.
@@ -261,7 +265,7 @@ pub fn codes(
     household_id: &str,
     target_groups: &[String],
     visits: &[&Visit],
-    known: &dyn Fn(&str, &str) -> crate::error::Result<Option<Vec<String>>>,
+    known: Known<'_>,
 ) -> crate::error::Result<Vec<HouseholdProblem>> {
     let mut out = Problems::new(household_id);
     for g in target_groups {

@@ -454,8 +454,8 @@ fn a_merge_that_breaks_the_id_rule_is_a_problem_until_edited() {
     // Neither number fits a woman born in 1972: both resolutions are refused.
     for value in ["001072000001", "001171000001"] {
         match a.resolve_conflict(&h.id, &path, value) {
-            Err(Error::BreaksRule { fields, .. }) => {
-                assert_eq!(fields, vec!["id_number", "birth_year", "gender"])
+            Err(Error::BreaksRule(b)) => {
+                assert_eq!(b.fields, vec!["id_number", "birth_year", "gender"])
             }
             other => panic!("expected BreaksRule, got {other:?}"),
         }

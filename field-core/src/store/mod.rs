@@ -1126,13 +1126,13 @@ fn check_resolution(
         .into_iter()
         .find(|p| p.path == path || p.fields.iter().any(|f| f == key))
     {
-        Some(p) => Err(Error::BreaksRule {
+        Some(p) => Err(Error::BreaksRule(Box::new(crate::error::BrokenRule {
             path: path.to_string(),
             value: value.to_string(),
             fields: p.fields,
             problem: p.problem,
             found: p.value,
-        }),
+        }))),
         None => Ok(()),
     }
 }
