@@ -343,6 +343,7 @@ impl Device {
             let full = self.json(&["household", "show", &id]);
             shown.insert(id, full);
         }
+        let conflicts = self.json(&["conflicts"]);
         let mut counts = self.counts();
         if let Some(c) = counts.as_object_mut() {
             c.remove("pending_changes");
@@ -350,7 +351,8 @@ impl Device {
         serde_json::json!({
             "list": list,
             "households": shown,
-            "conflicts": self.json(&["conflicts"]),
+            "conflicts": conflicts["conflicts"],
+            "problems": conflicts["problems"],
             "counts": counts,
         })
     }

@@ -80,6 +80,7 @@ impl CliError {
                 CoreError::Network(_) => "network",
                 CoreError::Server { .. } => "server_refused",
                 CoreError::Revoked(_) => "device_revoked",
+                CoreError::BreaksRule(_) => "breaks_rule",
             },
             CliError::Read { .. } => "read_failed",
             CliError::Write { .. } => "write_failed",
@@ -99,6 +100,13 @@ impl CliError {
             CliError::Core(CoreError::NotFound { kind, .. })
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
             CliError::Line { error, .. } => error.field(),
+            CliError::Core(CoreError::BreaksRule(b)) => Some(
+                b.fields
+                    .first()
+                    .and_then(|f| field_core::Field::from_key(f))
+                    .unwrap_or(field_core::Field::Value)
+                    .name(),
+            ),
             _ => None,
         }
     }

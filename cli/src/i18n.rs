@@ -54,6 +54,7 @@ pub enum T {
     Visits,
     PendingChanges,
     Conflicts,
+    Problems,
     SchemaVersion,
     StorePath,
     LastChange,
@@ -90,6 +91,9 @@ pub enum T {
     NoHouseholds,
     NoVisits,
     NoConflicts,
+    NoProblems,
+    Problem,
+    ProblemCount,
     ServicesCatalogue,
     OutcomesCatalogue,
     GroupsCatalogue,
@@ -116,6 +120,12 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Visits => ("Lượt hỗ trợ", "Visits"),
         T::PendingChanges => ("Thay đổi chờ gửi", "Pending changes"),
         T::Conflicts => ("Xung đột", "Conflicts"),
+        T::Problems => (
+            "Dữ liệu không hợp lệ (sai lược đồ hoặc vi phạm quy tắc nhập liệu)",
+            "Problems (values breaking the schema or an entry rule)",
+        ),
+        T::Problem => ("Vấn đề", "Problem"),
+        T::ProblemCount => ("Dữ liệu không hợp lệ", "Problems"),
         T::SchemaVersion => ("Phiên bản lược đồ", "Schema version"),
         T::StorePath => ("Tệp dữ liệu", "Store file"),
         T::LastChange => ("Thay đổi gần nhất", "Last change"),
@@ -158,6 +168,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::NoHouseholds => ("Không có hộ nào.", "No households."),
         T::NoVisits => ("Chưa có lượt hỗ trợ nào.", "No visits yet."),
         T::NoConflicts => ("Không có xung đột.", "No conflicts."),
+        T::NoProblems => ("Không có dữ liệu không hợp lệ.", "No problems."),
         T::ServicesCatalogue => ("Dịch vụ hỗ trợ", "Services"),
         T::OutcomesCatalogue => ("Kết quả", "Outcomes"),
         T::GroupsCatalogue => ("Nhóm đối tượng", "Target groups"),
@@ -291,7 +302,51 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         (Lang::En, Problem::NoConflict) => "has no conflict to resolve (see `gocua conflicts`).".into(),
         (Lang::Vi, Problem::NotAConflictValue { values }) => format!("không phải một trong các giá trị đang xung đột: {}.", values.join(" | ")),
         (Lang::En, Problem::NotAConflictValue { values }) => format!("is not one of the conflicting values: {}.", values.join(" | ")),
+        (Lang::Vi, Problem::WrongType { expected, found }) => format!("được một phần mềm khác ghi với kiểu {found}, trong khi lược đồ quy định {expected}: giá trị này không được hiển thị; hãy nhập lại bằng gocua."),
+        (Lang::En, Problem::WrongType { expected, found }) => format!("was written by another program as a {found} where the schema says {expected}: it is not shown; enter it again with gocua."),
+        (Lang::Vi, Problem::NotAUuid) => "không phải mã UUID: bản ghi này do phần mềm khác ghi và không được hiển thị.".into(),
+        (Lang::En, Problem::NotAUuid) => "is not a UUID: the record was written by another program and is not shown.".into(),
     }
+}
+
+/// A document key (`id_number`, `person_ids`) as a field's name in the language.
+pub fn key_label(lang: Lang, key: &str) -> String {
+    match (lang, key) {
+        (Lang::Vi, "id") => "mã bản ghi".into(),
+        (Lang::En, "id") => "record id".into(),
+        (Lang::Vi, "person_ids") => "người được hỗ trợ".into(),
+        (Lang::En, "person_ids") => "people helped".into(),
+        (Lang::Vi, "services") => "dịch vụ".into(),
+        (Lang::En, "services") => "services".into(),
+        _ => match Field::from_key(key) {
+            Some(f) => field_label(lang, f).to_string(),
+            None => word(lang, key),
+        },
+    }
+}
+
+/// A problem of a stored record: `số định danh cá nhân "0011..." không khớp ...`.
+pub fn household_problem(lang: Lang, p: &field_core::HouseholdProblem) -> String {
+    let key = p
+        .fields
+        .first()
+        .cloned()
+        .unwrap_or_else(|| p.path.rsplit('/').next().unwrap_or_default().to_string());
+    let label = key_label(lang, &key);
+    let what = problem(lang, &p.problem);
+    if p.value.trim().is_empty() {
+        format!("{label} {what}")
+    } else {
+        format!("{label} \"{}\" {what}", p.value)
+    }
+}
+
+/// The fields a rule involves, named in the language and joined.
+pub fn key_labels(lang: Lang, keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| key_label(lang, k))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `số điện thoại "0912" không hợp lệ: ...`
@@ -382,6 +437,24 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         }
         (Lang::Vi, CoreError::Revoked(m)) => format!(
             "máy này đã bị quản trị viên thu hồi quyền đồng bộ ({m}). Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa."
+        ),
+        (Lang::Vi, CoreError::BreaksRule(b)) => format!(
+            "không thể giữ \"{}\" cho trường {}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
+            b.value,
+            b.path,
+            key_labels(lang, &b.fields),
+            key_label(lang, b.fields.first().map(String::as_str).unwrap_or("value")),
+            b.found,
+            problem(lang, &b.problem)
+        ),
+        (Lang::En, CoreError::BreaksRule(b)) => format!(
+            "cannot keep \"{}\" at {}: the record would break the rule on {}: {} \"{}\" {} Fix it with an ordinary edit (e.g. `gocua member edit`), which checks the values.",
+            b.value,
+            b.path,
+            key_labels(lang, &b.fields),
+            key_label(lang, b.fields.first().map(String::as_str).unwrap_or("value")),
+            b.found,
+            problem(lang, &b.problem)
         ),
         (Lang::En, CoreError::Revoked(m)) => format!(
             "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."

@@ -59,6 +59,11 @@ fn report(out: Out, e: &CliError) {
         if let (Some(line), Some(map)) = (e.line(), value.as_object_mut()) {
             map.insert("line".into(), line.into());
         }
+        if let (CliError::Core(field_core::Error::BreaksRule(b)), Some(map)) =
+            (e, value.as_object_mut())
+        {
+            map.insert("fields".into(), b.fields.clone().into());
+        }
         writeln!(stderr, "{value}")
     } else {
         writeln!(stderr, "{}: {message}", i18n::t(out.lang, T::ErrorPrefix))

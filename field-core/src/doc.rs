@@ -9,10 +9,12 @@
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
+use crate::error::Problem;
 use crate::model::{
-    Conflict, Consent, ConsentMethod, DOC_SCHEMA_VERSION, DeviceAccess, Gender, Household, Person,
-    SKILL_FLAGS, ServiceOutcome, Skills, Visit, VneidLevel,
+    Conflict, Consent, ConsentMethod, DOC_SCHEMA_VERSION, DeviceAccess, Gender, Household,
+    HouseholdProblem, Person, SKILL_FLAGS, ServiceOutcome, Skills, Visit, VneidLevel,
 };
+use crate::problems::{self, Problems};
 
 pub const MEMBERS: &str = "members";
 pub const VISITS: &str = "visits";
@@ -58,10 +60,26 @@ pub fn opt_bool(b: Option<bool>) -> Option<ScalarValue> {
 
 type TxResult<T> = Result<T, automerge::AutomergeError>;
 
+/// Writes `value` over every value `key` holds. Over a conflict, Automerge turns
+/// a put of the value already shown into a delete of the other values only, and
+/// a concurrent resolution to another value then wins without a clash: deleting
+/// first makes the put a new operation that clashes with any concurrent write.
+fn put_over<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: ScalarValue,
+) -> TxResult<()> {
+    if tx.get_all(obj, key)?.len() > 1 {
+        tx.delete(obj, key)?;
+    }
+    tx.put(obj, key, value)
+}
+
 fn apply_edits<T: Transactable>(tx: &mut T, obj: &ObjId, edits: &[FieldEdit]) -> TxResult<()> {
     for (key, value) in edits {
         match value {
-            Some(v) => tx.put(obj, *key, v.clone())?,
+            Some(v) => put_over(tx, obj, key, v.clone())?,
             None => {
                 if tx.get(obj, *key)?.is_some() {
                     tx.delete(obj, *key)?;
@@ -236,7 +254,7 @@ pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> 
             None => return Ok(false),
         }
     }
-    tx.put(&obj, *last, value)?;
+    put_over(tx, &obj, last, value)?;
     Ok(true)
 }
 
@@ -262,13 +280,6 @@ where
 
 // ---- reading ----
 
-fn scalar(v: &Value<'_>) -> Option<ScalarValue> {
-    match v {
-        Value::Scalar(s) => Some(s.as_ref().clone()),
-        Value::Object(_) => None,
-    }
-}
-
 /// How a scalar reads as text, for conflicts and for tolerant reads.
 pub fn scalar_text(s: &ScalarValue) -> String {
     match s {
@@ -284,35 +295,314 @@ pub fn scalar_text(s: &ScalarValue) -> String {
     }
 }
 
+/// A value as found in the document, before the schema says what it should be.
+enum Found {
+    Absent,
+    /// A scalar string, or a text object (Automerge JS writes strings as text
+    /// by default): both read as their string.
+    Str(String),
+    /// An integer: signed, unsigned or a counter.
+    Int(i64),
+    F64(f64),
+    Bool(bool),
+    /// Anything else: its type's name and its value as text.
+    Other(&'static str, String),
+}
+
+fn found<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Found {
+    match doc.get(obj, key) {
+        Ok(Some((value, id))) => found_value(doc, &value, &id),
+        _ => Found::Absent,
+    }
+}
+
+fn found_value<D: ReadDoc>(doc: &D, value: &Value<'_>, id: &ObjId) -> Found {
+    match value {
+        Value::Object(ObjType::Text) => match doc.text(id) {
+            Ok(t) => Found::Str(t),
+            Err(_) => Found::Other("text", String::new()),
+        },
+        Value::Object(ObjType::Map) => Found::Other("map", String::new()),
+        Value::Object(ObjType::Table) => Found::Other("table", String::new()),
+        Value::Object(ObjType::List) => Found::Other("list", String::new()),
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => Found::Str(s.to_string()),
+            ScalarValue::Null => Found::Absent,
+            ScalarValue::Int(i) => Found::Int(*i),
+            ScalarValue::Uint(u) => match i64::try_from(*u) {
+                Ok(i) => Found::Int(i),
+                Err(_) => Found::Other("uint", u.to_string()),
+            },
+            ScalarValue::Counter(c) => Found::Int(i64::from(c)),
+            ScalarValue::F64(f) => Found::F64(*f),
+            ScalarValue::Boolean(b) => Found::Bool(*b),
+            ScalarValue::Timestamp(t) => Found::Other("timestamp", t.to_string()),
+            ScalarValue::Bytes(_) => Found::Other("bytes", String::new()),
+            other => Found::Other("unknown", scalar_text(other)),
+        },
+    }
+}
+
+fn found_name(f: &Found) -> &'static str {
+    match f {
+        Found::Absent => "nothing",
+        Found::Str(_) => "string",
+        Found::Int(_) => "integer",
+        Found::F64(_) => "float",
+        Found::Bool(_) => "boolean",
+        Found::Other(name, _) => name,
+    }
+}
+
+fn found_text(f: &Found) -> String {
+    match f {
+        Found::Absent => String::new(),
+        Found::Str(s) => s.clone(),
+        Found::Int(i) => i.to_string(),
+        Found::F64(x) => x.to_string(),
+        Found::Bool(b) => b.to_string(),
+        Found::Other(_, t) => t.clone(),
+    }
+}
+
+/// Reads fields by the schema: a value of another type than the schema says is
+/// reported as a problem at its path and reads as absent, never silently.
+struct Reader<'d, 'p, D> {
+    doc: &'d D,
+    out: &'d mut Problems<'p>,
+}
+
+impl<D: ReadDoc> Reader<'_, '_, D> {
+    fn wrong(&mut self, path: String, key: &str, expected: &str, f: &Found) {
+        self.out.add(
+            path,
+            &[key],
+            Problem::WrongType {
+                expected: expected.into(),
+                found: found_name(f).into(),
+            },
+            found_text(f),
+        );
+    }
+
+    fn str(&mut self, obj: &ObjId, prefix: &str, key: &str) -> Option<String> {
+        match found(self.doc, obj, key) {
+            Found::Absent => None,
+            Found::Str(s) => Some(s),
+            other => {
+                self.wrong(path_at(prefix, key), key, "string", &other);
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, obj: &ObjId, prefix: &str, key: &str) -> Option<i64> {
+        match found(self.doc, obj, key) {
+            Found::Absent => None,
+            Found::Int(i) => Some(i),
+            // A JavaScript number that holds a whole number.
+            Found::F64(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(x as i64),
+            other => {
+                self.wrong(path_at(prefix, key), key, "integer", &other);
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, obj: &ObjId, prefix: &str, key: &str) -> Option<bool> {
+        match found(self.doc, obj, key) {
+            Found::Absent => None,
+            Found::Bool(b) => Some(b),
+            other => {
+                self.wrong(path_at(prefix, key), key, "boolean", &other);
+                None
+            }
+        }
+    }
+
+    /// One of a fixed set of words; another word is a problem.
+    fn word<T>(
+        &mut self,
+        obj: &ObjId,
+        prefix: &str,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        words: &[&str],
+    ) -> Option<T> {
+        let w = self.str(obj, prefix, key)?;
+        let parsed = parse(&w);
+        if parsed.is_none() {
+            self.out.add(
+                path_at(prefix, key),
+                &[key],
+                Problem::NotOneOf {
+                    allowed: words.iter().map(|w| w.to_string()).collect(),
+                },
+                w,
+            );
+        }
+        parsed
+    }
+
+    /// A map; another type is a problem.
+    fn map(&mut self, obj: &ObjId, prefix: &str, key: &str) -> Option<ObjId> {
+        match self.doc.get(obj, key) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+            Ok(Some((value, id))) => {
+                let f = found_value(self.doc, &value, &id);
+                if !matches!(f, Found::Absent) {
+                    self.wrong(path_at(prefix, key), key, "map", &f);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The keys of a map of `<key>: true` (sets of codes), sorted.
+    fn key_set(&mut self, obj: Option<&ObjId>, prefix: &str) -> Vec<String> {
+        let Some(obj) = obj else { return Vec::new() };
+        let mut keys: Vec<String> = Vec::new();
+        for k in self.doc.keys(obj) {
+            if self.bool(obj, prefix, &k) == Some(true) {
+                keys.push(k);
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    /// The records of a collection whose keys are UUIDs; other keys and values
+    /// that are not maps are problems, and their records are left out rather
+    /// than shown as blank ones.
+    fn records(&mut self, coll: Option<&ObjId>, name: &str) -> Vec<(String, ObjId)> {
+        let Some(coll) = coll else { return Vec::new() };
+        let mut out = Vec::new();
+        for key in self.doc.keys(coll) {
+            let path = format!("{name}/{key}");
+            if !is_record_id(&key) {
+                self.out
+                    .add(path, &["id"], Problem::NotAUuid, key.to_string());
+                continue;
+            }
+            if let Some(obj) = self.map(coll, name, &key) {
+                out.push((key, obj));
+            }
+        }
+        out
+    }
+}
+
+/// Record ids are UUIDs in their hyphenated form.
+pub fn is_record_id(key: &str) -> bool {
+    key.len() == 36 && uuid::Uuid::parse_str(key).is_ok()
+}
+
+fn path_at(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}/{key}")
+    }
+}
+
+/// Reads a household from its document, by the schema (docs/data-model.md):
+/// fields it does not know are ignored (a newer peer may add some); known fields
+/// of another type, records under keys that are not UUIDs and records that break
+/// a rule are listed in `problems`.
+pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
+    read_household_part(doc, Scope::All)
+}
+
+/// Reads a household with or without its visits, and the conflicts and problems
+/// of that part.
+pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, String> {
+    let root = ROOT;
+    let kind = get_str(doc, &root, "kind");
+    if kind.as_deref() != Some(KIND_HOUSEHOLD) {
+        return Err(format!("not a household document (kind {kind:?})"));
+    }
+    let id = get_str(doc, &root, "id").ok_or("the document has no id")?;
+    let mut out = Problems::new(&id);
+    let mut r = Reader { doc, out: &mut out };
+    let members_obj = r.map(&root, "", MEMBERS);
+    let visits_obj = r.map(&root, "", VISITS);
+    let consents_obj = r.map(&root, "", CONSENTS);
+    let groups_obj = r.map(&root, "", TARGET_GROUPS);
+
+    let mut members: Vec<Person> = r
+        .records(members_obj.as_ref(), MEMBERS)
+        .into_iter()
+        .map(|(pid, obj)| person_with(&mut r, pid, &obj))
+        .collect();
+    members.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    let mut visits: Vec<Visit> = match scope {
+        Scope::All => r
+            .records(visits_obj.as_ref(), VISITS)
+            .into_iter()
+            .map(|(vid, obj)| visit_with(&mut r, vid, &obj))
+            .collect(),
+        Scope::WithoutVisits => Vec::new(),
+    };
+    visits.sort_by(|a, b| (&a.visited_at, &a.id).cmp(&(&b.visited_at, &b.id)));
+    let mut consents: Vec<Consent> = r
+        .records(consents_obj.as_ref(), CONSENTS)
+        .into_iter()
+        .map(|(cid, obj)| consent_with(&mut r, cid, &obj))
+        .collect();
+    consents.sort_by(|a, b| (&a.given_at, &a.id).cmp(&(&b.given_at, &b.id)));
+
+    let mut h = Household {
+        schema_version: r.int(&root, "", "schema_version").unwrap_or(0),
+        commune_code: r.str(&root, "", "commune_code").unwrap_or_default(),
+        village_id: r.str(&root, "", "village_id").unwrap_or_default(),
+        address: r.str(&root, "", "address").unwrap_or_default(),
+        head_name: r.str(&root, "", "head_name").unwrap_or_default(),
+        phone: r.str(&root, "", "phone"),
+        member_count: r.int(&root, "", "member_count"),
+        device_access: r.word(
+            &root,
+            "",
+            "device_access",
+            DeviceAccess::parse,
+            DeviceAccess::WORDS,
+        ),
+        target_groups: r.key_set(groups_obj.as_ref(), TARGET_GROUPS),
+        created_at: r.str(&root, "", "created_at").unwrap_or_default(),
+        created_by: r.str(&root, "", "created_by").unwrap_or_default(),
+        conflicts: conflicts(doc, &id, scope),
+        problems: Vec::new(),
+        id: id.clone(),
+        members,
+        visits,
+        consents,
+    };
+    problems::root(&mut out, &h);
+    for p in &h.members {
+        problems::person(&mut out, &format!("{MEMBERS}/{}", p.id), p);
+    }
+    let has_member = |pid: &str| h.members.iter().any(|m| m.id == pid);
+    let has_consent = |cid: &str| h.consents.iter().any(|c| c.id == cid);
+    for c in &h.consents {
+        problems::consent(&mut out, &format!("{CONSENTS}/{}", c.id), c, &has_member);
+    }
+    for v in &h.visits {
+        problems::visit(
+            &mut out,
+            &format!("{VISITS}/{}", v.id),
+            v,
+            &has_member,
+            &has_consent,
+        );
+    }
+    h.problems = out.into_sorted();
+    Ok(h)
+}
+
+/// A string field read leniently (the document's own `kind` and `id`).
 pub fn get_str<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(s) => Some(s.to_string()),
-            ScalarValue::Null => None,
-            other => Some(scalar_text(other)),
-        },
-        _ => None,
-    }
-}
-
-fn get_int<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<i64> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Int(i) => Some(*i),
-            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
-            ScalarValue::Str(s) => s.parse().ok(),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn get_bool<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<bool> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Boolean(b) => Some(*b),
-            _ => None,
-        },
+    match found(doc, obj, key) {
+        Found::Str(s) => Some(s),
         _ => None,
     }
 }
@@ -324,105 +614,45 @@ pub fn get_map<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
-/// The keys of a map whose value is `true` (sets of ids and codes), sorted.
-fn key_set<D: ReadDoc>(doc: &D, obj: Option<&ObjId>) -> Vec<String> {
-    let Some(obj) = obj else { return Vec::new() };
-    let mut keys: Vec<String> = doc
-        .keys(obj)
-        .filter(|k| get_bool(doc, obj, k) == Some(true))
-        .collect();
-    keys.sort();
-    keys
+/// One member and the problems of that record alone (a local write re-checks
+/// only what it touched).
+pub fn read_person<D: ReadDoc>(
+    doc: &D,
+    household_id: &str,
+    id: String,
+    obj: &ObjId,
+) -> (Person, Vec<HouseholdProblem>) {
+    let mut out = Problems::new(household_id);
+    let p = person_with(&mut Reader { doc, out: &mut out }, id, obj);
+    problems::person(&mut out, &format!("{MEMBERS}/{}", p.id), &p);
+    (p, out.into_sorted())
 }
 
-/// Reads a household from its document. Tolerant of fields it does not know or of
-/// the wrong type (a peer may run another version): they read as absent.
-pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
-    read_household_part(doc, Scope::All)
-}
-
-/// Reads a household with or without its visits, and the conflicts of that part.
-pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, String> {
-    let root = ROOT;
-    let kind = get_str(doc, &root, "kind");
-    if kind.as_deref() != Some(KIND_HOUSEHOLD) {
-        return Err(format!("not a household document (kind {kind:?})"));
-    }
-    let id = get_str(doc, &root, "id").ok_or("the document has no id")?;
-    let members_obj = get_map(doc, &root, MEMBERS);
-    let visits_obj = get_map(doc, &root, VISITS);
-    let consents_obj = get_map(doc, &root, CONSENTS);
-
-    let mut members: Vec<Person> = records(doc, members_obj.as_ref())
-        .map(|(pid, obj)| read_person(doc, pid, &obj))
-        .collect();
-    members.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
-    let mut visits: Vec<Visit> = match scope {
-        Scope::All => records(doc, visits_obj.as_ref())
-            .map(|(vid, obj)| read_visit(doc, vid, &obj))
-            .collect(),
-        Scope::WithoutVisits => Vec::new(),
-    };
-    visits.sort_by(|a, b| (&a.visited_at, &a.id).cmp(&(&b.visited_at, &b.id)));
-    let mut consents: Vec<Consent> = records(doc, consents_obj.as_ref())
-        .map(|(cid, obj)| read_consent(doc, cid, &obj))
-        .collect();
-    consents.sort_by(|a, b| (&a.given_at, &a.id).cmp(&(&b.given_at, &b.id)));
-
-    Ok(Household {
-        schema_version: get_int(doc, &root, "schema_version").unwrap_or(0),
-        commune_code: get_str(doc, &root, "commune_code").unwrap_or_default(),
-        village_id: get_str(doc, &root, "village_id").unwrap_or_default(),
-        address: get_str(doc, &root, "address").unwrap_or_default(),
-        head_name: get_str(doc, &root, "head_name").unwrap_or_default(),
-        phone: get_str(doc, &root, "phone"),
-        member_count: get_int(doc, &root, "member_count"),
-        device_access: get_str(doc, &root, "device_access")
-            .as_deref()
-            .and_then(DeviceAccess::parse),
-        target_groups: key_set(doc, get_map(doc, &root, TARGET_GROUPS).as_ref()),
-        created_at: get_str(doc, &root, "created_at").unwrap_or_default(),
-        created_by: get_str(doc, &root, "created_by").unwrap_or_default(),
-        conflicts: conflicts(doc, &id, scope),
-        id,
-        members,
-        visits,
-        consents,
-    })
-}
-
-/// The (id, object) pairs of a collection map.
-pub fn records<'a, D: ReadDoc>(
-    doc: &'a D,
-    coll: Option<&'a ObjId>,
-) -> impl Iterator<Item = (String, ObjId)> + 'a {
-    coll.into_iter().flat_map(move |c| {
-        doc.keys(c)
-            .filter_map(move |k| get_map(doc, c, &k).map(|obj| (k, obj)))
-    })
-}
-
-pub fn read_person<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Person {
+fn person_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -> Person {
+    let prefix = format!("{MEMBERS}/{id}");
     let mut skills = Skills {
-        vneid_level: get_str(doc, obj, "vneid_level")
-            .as_deref()
-            .and_then(VneidLevel::parse),
+        vneid_level: r.word(
+            obj,
+            &prefix,
+            "vneid_level",
+            VneidLevel::parse,
+            VneidLevel::WORDS,
+        ),
         ..Skills::default()
     };
     for key in SKILL_FLAGS {
-        skills.set_flag(key, get_bool(doc, obj, key));
+        let b = r.bool(obj, &prefix, key);
+        skills.set_flag(key, b);
     }
     Person {
-        id,
-        name: get_str(doc, obj, "name").unwrap_or_default(),
-        birth_year: get_int(doc, obj, "birth_year"),
-        gender: get_str(doc, obj, "gender")
-            .as_deref()
-            .and_then(Gender::parse),
-        id_number: get_str(doc, obj, "id_number"),
+        name: r.str(obj, &prefix, "name").unwrap_or_default(),
+        birth_year: r.int(obj, &prefix, "birth_year"),
+        gender: r.word(obj, &prefix, "gender", Gender::parse, Gender::WORDS),
+        id_number: r.str(obj, &prefix, "id_number"),
         skills,
-        created_at: get_str(doc, obj, "created_at").unwrap_or_default(),
-        created_by: get_str(doc, obj, "created_by").unwrap_or_default(),
+        created_at: r.str(obj, &prefix, "created_at").unwrap_or_default(),
+        created_by: r.str(obj, &prefix, "created_by").unwrap_or_default(),
+        id,
     }
 }
 
@@ -430,6 +660,7 @@ fn id_list(text: Option<String>) -> Vec<String> {
     let mut ids: Vec<String> = text
         .unwrap_or_default()
         .split(',')
+        .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
@@ -438,33 +669,60 @@ fn id_list(text: Option<String>) -> Vec<String> {
     ids
 }
 
-pub fn read_visit<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Visit {
-    let notes = get_map(doc, obj, "service_notes");
-    let mut services: Vec<ServiceOutcome> = match get_map(doc, obj, "services") {
-        Some(svcs) => doc
-            .keys(&svcs)
-            .map(|code| ServiceOutcome {
-                outcome: get_str(doc, &svcs, &code).unwrap_or_default(),
-                note: notes.as_ref().and_then(|n| get_str(doc, n, &code)),
+/// One visit and the problems of that record alone.
+pub fn read_visit<D: ReadDoc>(
+    doc: &D,
+    household_id: &str,
+    id: String,
+    obj: &ObjId,
+) -> (Visit, Vec<HouseholdProblem>) {
+    let mut out = Problems::new(household_id);
+    let v = visit_with(&mut Reader { doc, out: &mut out }, id, obj);
+    let exists =
+        |coll: &'static str| move |rid: &str| is_record_id(rid) && record(doc, coll, rid).is_some();
+    problems::visit(
+        &mut out,
+        &format!("{VISITS}/{}", v.id),
+        &v,
+        &exists(MEMBERS),
+        &exists(CONSENTS),
+    );
+    (v, out.into_sorted())
+}
+
+fn visit_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -> Visit {
+    let prefix = format!("{VISITS}/{id}");
+    let notes = r.map(obj, &prefix, "service_notes");
+    let notes_prefix = format!("{prefix}/service_notes");
+    let svc_prefix = format!("{prefix}/services");
+    let mut services: Vec<ServiceOutcome> = Vec::new();
+    if let Some(svcs) = r.map(obj, &prefix, "services") {
+        for code in r.doc.keys(&svcs) {
+            let Some(outcome) = r.str(&svcs, &svc_prefix, &code) else {
+                // Unreadable: reported above; a blank outcome would hide that.
+                continue;
+            };
+            services.push(ServiceOutcome {
+                outcome,
+                note: notes.as_ref().and_then(|n| r.str(n, &notes_prefix, &code)),
                 service: code,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+            });
+        }
+    }
     services.sort_by(|a, b| a.service.cmp(&b.service));
     Visit {
-        id,
-        visited_at: get_str(doc, obj, "visited_at").unwrap_or_default(),
-        team_id: get_str(doc, obj, "team_id").unwrap_or_default(),
-        volunteer_ids: id_list(get_str(doc, obj, "volunteer_ids")),
-        person_ids: id_list(get_str(doc, obj, "person_ids")),
+        visited_at: r.str(obj, &prefix, "visited_at").unwrap_or_default(),
+        team_id: r.str(obj, &prefix, "team_id").unwrap_or_default(),
+        volunteer_ids: id_list(r.str(obj, &prefix, "volunteer_ids")),
+        person_ids: id_list(r.str(obj, &prefix, "person_ids")),
         services,
-        duration_minutes: get_int(doc, obj, "duration_minutes"),
-        follow_up_on: get_str(doc, obj, "follow_up_on"),
-        feedback: get_str(doc, obj, "feedback"),
-        consent_id: get_str(doc, obj, "consent_id"),
-        recorded_at: get_str(doc, obj, "recorded_at").unwrap_or_default(),
-        recorded_by: get_str(doc, obj, "recorded_by").unwrap_or_default(),
+        duration_minutes: r.int(obj, &prefix, "duration_minutes"),
+        follow_up_on: r.str(obj, &prefix, "follow_up_on"),
+        feedback: r.str(obj, &prefix, "feedback"),
+        consent_id: r.str(obj, &prefix, "consent_id"),
+        recorded_at: r.str(obj, &prefix, "recorded_at").unwrap_or_default(),
+        recorded_by: r.str(obj, &prefix, "recorded_by").unwrap_or_default(),
+        id,
     }
 }
 
@@ -476,26 +734,77 @@ pub fn visit_as_written(mut v: Visit) -> Visit {
     v
 }
 
+/// The problems of a visit as written by this device (nothing is read back):
+/// the rules alone, since what [`put_visit`] writes fits the schema.
+pub fn written_visit_problems<D: ReadDoc>(
+    doc: &D,
+    household_id: &str,
+    v: &Visit,
+) -> Vec<HouseholdProblem> {
+    let mut out = Problems::new(household_id);
+    let exists =
+        |coll: &'static str| move |rid: &str| is_record_id(rid) && record(doc, coll, rid).is_some();
+    problems::visit(
+        &mut out,
+        &format!("{VISITS}/{}", v.id),
+        v,
+        &exists(MEMBERS),
+        &exists(CONSENTS),
+    );
+    out.into_sorted()
+}
+
 /// One record of a collection (members, visits, consents), if present.
 pub fn record<D: ReadDoc>(doc: &D, collection: &str, id: &str) -> Option<ObjId> {
     get_map(doc, &get_map(doc, &ROOT, collection)?, id)
 }
 
-pub fn read_consent<D: ReadDoc>(doc: &D, id: String, obj: &ObjId) -> Consent {
+/// One consent record and the problems of that record alone.
+pub fn read_consent<D: ReadDoc>(
+    doc: &D,
+    household_id: &str,
+    id: String,
+    obj: &ObjId,
+) -> (Consent, Vec<HouseholdProblem>) {
+    let mut out = Problems::new(household_id);
+    let c = consent_with(&mut Reader { doc, out: &mut out }, id, obj);
+    let has_member = |pid: &str| is_record_id(pid) && record(doc, MEMBERS, pid).is_some();
+    problems::consent(&mut out, &format!("{CONSENTS}/{}", c.id), &c, &has_member);
+    (c, out.into_sorted())
+}
+
+fn consent_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -> Consent {
+    let prefix = format!("{CONSENTS}/{id}");
     Consent {
-        id,
-        person_id: get_str(doc, obj, "person_id").unwrap_or_default(),
-        purpose: get_str(doc, obj, "purpose").unwrap_or_default(),
-        method: get_str(doc, obj, "method")
-            .as_deref()
-            .and_then(ConsentMethod::parse)
+        person_id: r.str(obj, &prefix, "person_id").unwrap_or_default(),
+        purpose: r.str(obj, &prefix, "purpose").unwrap_or_default(),
+        // Shown as verbal when unreadable, and listed as a problem.
+        method: r
+            .word(
+                obj,
+                &prefix,
+                "method",
+                ConsentMethod::parse,
+                ConsentMethod::WORDS,
+            )
             .unwrap_or(ConsentMethod::Verbal),
-        given_at: get_str(doc, obj, "given_at").unwrap_or_default(),
-        recorded_by: get_str(doc, obj, "recorded_by").unwrap_or_default(),
-        withdrawn_at: get_str(doc, obj, "withdrawn_at"),
-        withdrawn_by: get_str(doc, obj, "withdrawn_by"),
-        withdrawal_reason: get_str(doc, obj, "withdrawal_reason"),
+        given_at: r.str(obj, &prefix, "given_at").unwrap_or_default(),
+        recorded_by: r.str(obj, &prefix, "recorded_by").unwrap_or_default(),
+        withdrawn_at: r.str(obj, &prefix, "withdrawn_at"),
+        withdrawn_by: r.str(obj, &prefix, "withdrawn_by"),
+        withdrawal_reason: r.str(obj, &prefix, "withdrawal_reason"),
+        id,
     }
+}
+
+/// The problems of the household's own fields (a local edit of them re-checks
+/// only these): read from `h` as [`read_household_part`] made it.
+pub fn root_problems(h: &Household) -> Vec<HouseholdProblem> {
+    h.problems
+        .iter()
+        .filter(|p| p.record().is_empty())
+        .cloned()
+        .collect()
 }
 
 // ---- conflicts ----
@@ -519,11 +828,7 @@ pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope) -> Vec<C
             continue;
         }
         for key in doc.keys(&obj) {
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}/{key}")
-            };
+            let path = path_at(&prefix, &key);
             if let Some(c) = conflict_at(doc, household_id, &obj, &key, &path) {
                 out.push(c);
             }
@@ -536,7 +841,8 @@ pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope) -> Vec<C
     out
 }
 
-/// The conflict at one key, if it holds several values.
+/// The conflict at one key, if it holds several different values. Two devices
+/// that resolved a clash the same way each wrote the value: that is no clash.
 fn conflict_at<D: ReadDoc>(
     doc: &D,
     household_id: &str,
@@ -552,15 +858,24 @@ fn conflict_at<D: ReadDoc>(
     let mut texts: Vec<(bool, String)> = values
         .iter()
         .map(|(v, id)| {
-            let text = scalar(v).map(|s| scalar_text(&s)).unwrap_or_default();
+            let text = found_text(&found_value(doc, v, id));
             (Some(id) != winner.as_ref(), text)
         })
         .collect();
     texts.sort();
+    let mut shown: Vec<String> = Vec::with_capacity(texts.len());
+    for (_, t) in texts {
+        if !shown.contains(&t) {
+            shown.push(t);
+        }
+    }
+    if shown.len() < 2 {
+        return None;
+    }
     Some(Conflict {
         household_id: household_id.to_string(),
         path: path.to_string(),
-        values: texts.into_iter().map(|(_, t)| t).collect(),
+        values: shown,
     })
 }
 

@@ -76,14 +76,61 @@ impl Field {
     }
 }
 
+impl Field {
+    pub const ALL: &'static [Field] = &[
+        Field::CommuneCode,
+        Field::VillageId,
+        Field::VillageName,
+        Field::Address,
+        Field::HeadName,
+        Field::Phone,
+        Field::MemberCount,
+        Field::DeviceAccess,
+        Field::TargetGroup,
+        Field::Name,
+        Field::BirthYear,
+        Field::Gender,
+        Field::IdNumber,
+        Field::VneidLevel,
+        Field::VisitedAt,
+        Field::PersonId,
+        Field::ServiceCode,
+        Field::OutcomeCode,
+        Field::DurationMinutes,
+        Field::FollowUpOn,
+        Field::ConsentId,
+        Field::Purpose,
+        Field::ConsentMethod,
+        Field::GivenAt,
+        Field::VolunteerName,
+        Field::TeamName,
+        Field::HouseholdId,
+        Field::Path,
+        Field::Value,
+    ];
+
+    /// The field a document key names, where it is one of the input fields.
+    pub fn from_key(key: &str) -> Option<Field> {
+        match key {
+            "method" => Some(Field::ConsentMethod),
+            "services" => Some(Field::ServiceCode),
+            "target_groups" => Some(Field::TargetGroup),
+            "person_ids" => Some(Field::PersonId),
+            _ => Field::ALL.iter().copied().find(|f| f.name() == key),
+        }
+    }
+}
+
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-/// What is wrong with a field's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with a field's value: why an input is refused, and why a
+/// stored record is listed as a problem (`HouseholdProblem`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum Problem {
     /// A required value is missing or blank.
     Required,
@@ -104,7 +151,7 @@ pub enum Problem {
     /// Not in the catalogue (services, outcomes, target groups).
     UnknownCode { known: Vec<String> },
     /// Not one of a fixed set of words.
-    NotOneOf { allowed: Vec<&'static str> },
+    NotOneOf { allowed: Vec<String> },
     /// A date or time that cannot be read.
     BadDate,
     /// Refers to a member, consent or record that the household does not have.
@@ -117,6 +164,12 @@ pub enum Problem {
     NoConflict,
     /// The value is not one of the conflicting values.
     NotAConflictValue { values: Vec<String> },
+    /// The document holds another type than its schema says (written by another
+    /// implementation): `expected` and `found` are type names (`string`, `integer`,
+    /// `boolean`, `map`, `counter`, `list`...).
+    WrongType { expected: String, found: String },
+    /// A record's key in its collection is not a UUID.
+    NotAUuid,
 }
 
 impl fmt::Display for Problem {
@@ -152,6 +205,10 @@ impl fmt::Display for Problem {
                     values.join(" | ")
                 )
             }
+            Problem::WrongType { expected, found } => {
+                write!(f, "holds a {found} where the schema says {expected}")
+            }
+            Problem::NotAUuid => write!(f, "is not a UUID"),
         }
     }
 }
@@ -238,6 +295,34 @@ pub enum Error {
     },
     #[error("this device was revoked by the server's operator: {0}")]
     Revoked(String),
+    #[error("{0}")]
+    BreaksRule(Box<BrokenRule>),
+}
+
+/// Keeping `value` at `path` (resolving a conflict) would leave the record
+/// breaking a rule: the rule names `fields`; `found` is the value at fault, which
+/// may be another field's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenRule {
+    pub path: String,
+    pub value: String,
+    pub fields: Vec<String>,
+    pub problem: Problem,
+    pub found: String,
+}
+
+impl fmt::Display for BrokenRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "keeping {:?} at {} breaks a rule on {}: {:?} {}",
+            self.value,
+            self.path,
+            self.fields.join(", "),
+            self.found,
+            self.problem
+        )
+    }
 }
 
 impl Error {
@@ -261,6 +346,7 @@ impl Error {
                 | Error::BadChanges(_)
                 | Error::BadDocument { .. }
                 | Error::NotEnrolled
+                | Error::BreaksRule(_)
         ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
     }
 }

@@ -11,11 +11,12 @@ pub mod doc;
 pub mod error;
 mod isolate;
 pub mod model;
+pub mod problems;
 pub mod store;
 pub mod sync;
 pub mod validate;
 
-pub use error::{Error, Field, Invalid, Kind, Problem, Result};
+pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
 pub use store::{DocChanges, DocHeads, SCHEMA_VERSION, Store};
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

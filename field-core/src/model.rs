@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Problem;
+
 /// The version of the household document layout this build writes.
 pub const DOC_SCHEMA_VERSION: i64 = 1;
 
@@ -130,6 +132,7 @@ pub struct Household {
     pub visits: Vec<Visit>,
     pub consents: Vec<Consent>,
     pub conflicts: Vec<Conflict>,
+    pub problems: Vec<HouseholdProblem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +242,43 @@ pub struct Conflict {
     pub values: Vec<String>,
 }
 
+/// A stored value that breaks the document schema or a rule that entry enforces:
+/// a merge of two valid edits (birth year on one device, ID number on another),
+/// or a write by another Automerge implementation. Listed, never hidden; fixed by
+/// an ordinary edit, which validates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdProblem {
+    pub household_id: String,
+    /// The field at fault (`phone`, `members/<id>/id_number`), or a whole record
+    /// (`visits/<key>`).
+    pub path: String,
+    /// The fields the rule involves, by their document key: the ID-number rule
+    /// names `id_number`, `birth_year` and `gender`.
+    pub fields: Vec<String>,
+    pub problem: Problem,
+    /// The value at `path` as text; empty when missing.
+    pub value: String,
+}
+
+impl HouseholdProblem {
+    /// The record the problem belongs to: `members/<id>`, `visits/<id>`,
+    /// `consents/<id>`, or `""` for the household's own fields.
+    pub fn record(&self) -> &str {
+        record_of(&self.path)
+    }
+}
+
+/// The record a document path belongs to (see [`HouseholdProblem::record`]).
+pub fn record_of(path: &str) -> &str {
+    for coll in ["members/", "visits/", "consents/"] {
+        if let Some(rest) = path.strip_prefix(coll) {
+            let id_len = rest.find('/').unwrap_or(rest.len());
+            return &path[..coll.len() + id_len];
+        }
+    }
+    ""
+}
+
 /// A row of a household list or search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdSummary {
@@ -252,6 +292,7 @@ pub struct HouseholdSummary {
     pub visits: i64,
     pub last_visit_at: Option<String>,
     pub conflicts: i64,
+    pub problems: i64,
 }
 
 // ---- inputs ----
@@ -386,6 +427,7 @@ pub struct StoreStatus {
     pub visits: i64,
     pub pending_changes: i64,
     pub conflicts: i64,
+    pub problems: i64,
     pub schema_version: i64,
     pub last_change_at: Option<String>,
     /// The sync server this device is enrolled with.

@@ -228,7 +228,7 @@ pub fn word<T>(
             field,
             value,
             Problem::NotOneOf {
-                allowed: words.to_vec(),
+                allowed: words.iter().map(|w| w.to_string()).collect(),
             },
         )
     })

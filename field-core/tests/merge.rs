@@ -299,3 +299,237 @@ proptest! {
         }
     }
 }
+
+fn shared_household(a: &Store, b: &Store, phone: &str) -> Household {
+    let h = a
+        .add_household(NewHousehold {
+            head_name: "Nguyễn Văn Hạnh".into(),
+            phone: Some(phone.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    send(a, b);
+    h
+}
+
+fn phone_clash(a: &Store, b: &Store, hid: &str) {
+    for (s, p) in [(a, "0911111111"), (b, "0922222222")] {
+        s.edit_household(
+            hid,
+            HouseholdEdit {
+                phone: Some(p.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    send(a, b);
+    send(b, a);
+    assert_eq!(a.conflicts().unwrap().len(), 1);
+}
+
+/// Two volunteers resolve the same clash differently, offline: a clash again,
+/// with both decisions, on every device, never a silent pick.
+#[test]
+fn a_clash_resolved_differently_on_two_devices_is_a_clash_again() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = shared_household(&a, &b, "0912000111");
+    phone_clash(&a, &b, &h.id);
+    let shown = a.household(&h.id).unwrap().phone.unwrap();
+    let other = if shown == "0911111111" {
+        "0922222222"
+    } else {
+        "0911111111"
+    };
+    // One keeps the value already shown (Automerge alone would write only a
+    // delete of the other value), the other keeps the other value.
+    a.resolve_conflict(&h.id, "phone", &shown).unwrap();
+    b.resolve_conflict(&h.id, "phone", other).unwrap();
+    assert!(a.conflicts().unwrap().is_empty());
+    assert!(b.conflicts().unwrap().is_empty());
+    send(&a, &b);
+    send(&b, &a);
+    let stores = [a, b];
+    assert_identical(&stores);
+    for s in &stores {
+        let c = s.conflicts().unwrap();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].path, "phone");
+        let mut values = c[0].values.clone();
+        values.sort();
+        assert_eq!(values, vec!["0911111111", "0922222222"]);
+    }
+}
+
+/// Two devices choosing the same value end with no clash.
+#[test]
+fn a_clash_resolved_the_same_way_on_two_devices_is_settled() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = shared_household(&a, &b, "0912000111");
+    phone_clash(&a, &b, &h.id);
+    for s in [&a, &b] {
+        s.resolve_conflict(&h.id, "phone", "0922222222").unwrap();
+    }
+    send(&a, &b);
+    send(&b, &a);
+    let stores = [a, b];
+    assert_identical(&stores);
+    for s in &stores {
+        assert!(s.conflicts().unwrap().is_empty());
+        assert_eq!(
+            s.household(&h.id).unwrap().phone.as_deref(),
+            Some("0922222222")
+        );
+    }
+}
+
+/// A merge of two valid edits that breaks the ID-number rule is listed as a
+/// problem naming the fields; resolving the clash to a value that breaks the
+/// rule is refused; an ordinary edit fixes it.
+#[test]
+fn a_merge_that_breaks_the_id_rule_is_a_problem_until_edited() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = shared_household(&a, &b, "0912000111");
+    let m = a
+        .add_member(
+            &h.id,
+            NewPerson {
+                name: "Lê Văn Hoa".into(),
+                birth_year: Some(1971),
+                gender: Some("male".into()),
+                id_number: Some("001071000001".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    send(&a, &b);
+    assert!(a.problems().unwrap().is_empty());
+    // A: born 1972 (and the number to match); B: female (and the number to match).
+    a.edit_member(
+        &m.id,
+        PersonEdit {
+            birth_year: Some(1972),
+            id_number: Some("001072000001".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.edit_member(
+        &m.id,
+        PersonEdit {
+            gender: Some("female".into()),
+            id_number: Some("001171000001".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    send(&a, &b);
+    send(&b, &a);
+    let stores = [a, b];
+    assert_identical(&stores);
+    let [a, b] = stores;
+    let path = format!("members/{}/id_number", m.id);
+    for s in [&a, &b] {
+        let conflicts = s.conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(conflicts[0].path, path);
+        let problems = s.problems().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, path);
+        assert_eq!(
+            problems[0].fields,
+            vec!["id_number", "birth_year", "gender"]
+        );
+        assert!(matches!(
+            problems[0].problem,
+            Problem::IdNumberMismatch { .. }
+        ));
+        assert_eq!(s.household(&h.id).unwrap().problems, problems);
+    }
+    // Neither number fits a woman born in 1972: both resolutions are refused.
+    for value in ["001072000001", "001171000001"] {
+        match a.resolve_conflict(&h.id, &path, value) {
+            Err(Error::BreaksRule(b)) => {
+                assert_eq!(b.fields, vec!["id_number", "birth_year", "gender"])
+            }
+            other => panic!("expected BreaksRule, got {other:?}"),
+        }
+    }
+    // The ordinary edit validates, settles the clash and clears the problem.
+    a.edit_member(
+        &m.id,
+        PersonEdit {
+            id_number: Some("001172000001".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(a.conflicts().unwrap().is_empty());
+    assert!(a.problems().unwrap().is_empty());
+    send(&a, &b);
+    let stores = [a, b];
+    assert_identical(&stores);
+    assert!(stores[1].problems().unwrap().is_empty());
+}
+
+/// Resolving to a value that fits the merged record is accepted, and a
+/// birth-year clash whose resolution would break the ID rule is refused.
+#[test]
+fn a_resolution_must_satisfy_the_rules_of_the_merged_record() {
+    let dir = TempDir::new().unwrap();
+    let a = device(&dir, "a");
+    let b = device(&dir, "b");
+    let h = shared_household(&a, &b, "0912000111");
+    let m = a
+        .add_member(
+            &h.id,
+            NewPerson {
+                name: "Lê Văn Hoa".into(),
+                birth_year: Some(1971),
+                gender: Some("male".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    send(&a, &b);
+    a.edit_member(
+        &m.id,
+        PersonEdit {
+            birth_year: Some(1972),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.edit_member(
+        &m.id,
+        PersonEdit {
+            id_number: Some("001071000001".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    send(&a, &b);
+    send(&b, &a);
+    // The birth year is not in clash (only one device changed it): the merged
+    // record (1972, number for 1971) is a problem.
+    assert_eq!(a.problems().unwrap().len(), 1);
+    // Fixed by editing the birth year back.
+    a.edit_member(
+        &m.id,
+        PersonEdit {
+            birth_year: Some(1971),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(a.problems().unwrap().is_empty());
+    let stores = [a, b];
+    send(&stores[0], &stores[1]);
+    assert_identical(&stores);
+}

@@ -443,11 +443,11 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         .unwrap();
         s.projection_dump().unwrap()
     };
-    // What schema 1 wrote: no follow-up index, no refusal column; and a
-    // projection to be rebuilt.
+    // What schema 1 wrote: no follow-up index, no refusal column, no problems
+    // table; and a projection to be rebuilt.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE problems; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();
@@ -480,4 +480,91 @@ fn village_ids_are_derived_like_the_servers() {
         field_core::store::village_id("00097", " thon  dong "),
         field_core::store::village_id("00097", "Thôn Đông")
     );
+}
+
+/// A document written by another implementation is read by its schema: a text
+/// object and a counter read by their value; another type, a record under a key
+/// that is not a UUID, a visit without time or services, an unknown outcome and
+/// a consent that is not this household's are problems, never blank records.
+#[test]
+fn a_document_from_another_implementation_is_read_by_schema() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc, ScalarValue};
+    let dir = TempDir::new().unwrap();
+    let a = store(&dir, "a", "A");
+    let h = household(&a, "Hồ Thị Mai");
+    let bytes = a.export_doc(&h.id).unwrap();
+    let mut d = automerge::Automerge::load(&bytes).unwrap();
+    let member = "0190a1b2-c3d4-7e5f-8a9b-0123456789ab";
+    let visit = "0190a1b2-c3d4-7e5f-8a9b-0123456789ac";
+    let unknown = "0190a1b2-c3d4-7e5f-8a9b-0123456789ad";
+    let mut tx = d.transaction();
+    let phone = tx.put_object(&ROOT, "phone", ObjType::Text).unwrap();
+    tx.splice_text(&phone, 0, 0, "0987654321").unwrap();
+    tx.put(&ROOT, "member_count", ScalarValue::counter(4))
+        .unwrap();
+    tx.put(&ROOT, "address", 42).unwrap();
+    let members = tx.get(&ROOT, "members").unwrap().unwrap().1;
+    let m = tx.put_object(&members, member, ObjType::Map).unwrap();
+    tx.put(&m, "name", "Phạm Thị Hương").unwrap();
+    tx.put(&m, "gender", "nữ").unwrap();
+    tx.put_object(&members, "member-1", ObjType::Map).unwrap();
+    let visits = tx.get(&ROOT, "visits").unwrap().unwrap().1;
+    let v = tx.put_object(&visits, visit, ObjType::Map).unwrap();
+    tx.put(&v, "consent_id", unknown).unwrap();
+    let empty = tx.put_object(&visits, unknown, ObjType::Map).unwrap();
+    let svcs = tx.put_object(&empty, "services", ObjType::Map).unwrap();
+    tx.put(&svcs, "cccd", "maybe").unwrap();
+    tx.put(&empty, "visited_at", "2026-03-02T02:30:00Z")
+        .unwrap();
+    tx.commit();
+    assert_eq!(d.length(&visits), 2);
+
+    let (id, _) = a.import_doc(&d.save()).unwrap();
+    let shown = a.household(&id).unwrap();
+    assert_eq!(shown.phone.as_deref(), Some("0987654321"));
+    assert_eq!(shown.member_count, Some(4));
+    assert_eq!(
+        shown.members.len(),
+        1,
+        "the member under member-1 is left out"
+    );
+    assert_eq!(shown.members[0].name, "Phạm Thị Hương");
+    let problems: Vec<(String, String)> = shown
+        .problems
+        .iter()
+        .map(|p| (p.path.clone(), format!("{:?}", p.problem)))
+        .collect();
+    let want = [
+        ("address", "WrongType"),
+        (&*format!("members/{member}/gender"), "NotOneOf"),
+        ("members/member-1", "NotAUuid"),
+        (&*format!("visits/{visit}/consent_id"), "NotInHousehold"),
+        (&*format!("visits/{visit}/services"), "NoService"),
+        (&*format!("visits/{visit}/visited_at"), "Required"),
+        (&*format!("visits/{unknown}/services/cccd"), "UnknownCode"),
+    ];
+    assert_eq!(problems.len(), want.len(), "{problems:#?}");
+    for ((path, problem), (want_path, want_problem)) in problems.iter().zip(want) {
+        assert_eq!(path, want_path);
+        assert!(problem.starts_with(want_problem), "{path}: {problem}");
+    }
+    assert_eq!(a.problems().unwrap(), shown.problems);
+    // What was projected on import is what a rebuild makes.
+    let before = a.projection_dump().unwrap();
+    a.rebuild_projection().unwrap();
+    assert_eq!(a.projection_dump().unwrap(), before);
+    // An ordinary edit fixes a problem; the others stay.
+    a.edit_household(
+        &id,
+        HouseholdEdit {
+            address: Some("Xóm 3".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(a.problems().unwrap().len(), want.len() - 1);
+    let before = a.projection_dump().unwrap();
+    a.rebuild_projection().unwrap();
+    assert_eq!(a.projection_dump().unwrap(), before);
 }

@@ -1,4 +1,5 @@
-//! `gocua conflicts [resolve HOUSEHOLD PATH VALUE]`.
+//! `gocua conflicts [resolve HOUSEHOLD PATH VALUE]`: clashes between devices and
+//! problems (values breaking the schema or a rule), side by side.
 
 use super::Ctx;
 use crate::args::ConflictsCmd;
@@ -12,22 +13,45 @@ pub fn run(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<(), CliError> {
     match action {
         None => {
             let conflicts = store.conflicts()?;
-            ctx.out.emit(&conflicts, || {
-                if conflicts.is_empty() {
-                    return vec![i18n::t(lang, T::NoConflicts).to_string()];
-                }
-                let rows: Vec<Vec<String>> = conflicts
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            short(&c.household_id).to_string(),
-                            c.path.clone(),
-                            c.values.join(" | "),
-                        ]
-                    })
-                    .collect();
+            let problems = store.problems()?;
+            let value = serde_json::json!({ "conflicts": conflicts, "problems": problems });
+            ctx.out.emit(&value, || {
                 let l = |t: T| i18n::t(lang, t);
-                table(&[l(T::Household), l(T::Path), l(T::Values)], &rows)
+                let mut lines = Vec::new();
+                if conflicts.is_empty() {
+                    lines.push(l(T::NoConflicts).to_string());
+                } else {
+                    let rows: Vec<Vec<String>> = conflicts
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                short(&c.household_id).to_string(),
+                                c.path.clone(),
+                                c.values.join(" | "),
+                            ]
+                        })
+                        .collect();
+                    lines.push(format!("{}:", l(T::Conflicts)));
+                    lines.extend(table(&[l(T::Household), l(T::Path), l(T::Values)], &rows));
+                }
+                lines.push(String::new());
+                if problems.is_empty() {
+                    lines.push(l(T::NoProblems).to_string());
+                } else {
+                    let rows: Vec<Vec<String>> = problems
+                        .iter()
+                        .map(|p| {
+                            vec![
+                                short(&p.household_id).to_string(),
+                                p.path.clone(),
+                                i18n::household_problem(lang, p),
+                            ]
+                        })
+                        .collect();
+                    lines.push(format!("{}:", l(T::Problems)));
+                    lines.extend(table(&[l(T::Household), l(T::Path), l(T::Problem)], &rows));
+                }
+                lines
             })
         }
         Some(ConflictsCmd::Resolve {

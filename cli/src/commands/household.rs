@@ -307,6 +307,17 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
             lines.push(format!("  {}: {}", c.path, c.values.join(" | ")));
         }
     }
+    if !h.problems.is_empty() {
+        lines.push(String::new());
+        lines.push(format!("{}:", label(T::Problems)));
+        for p in &h.problems {
+            lines.push(format!(
+                "  {}: {}",
+                p.path,
+                i18n::household_problem(lang, p)
+            ));
+        }
+    }
     Ok(lines)
 }
 

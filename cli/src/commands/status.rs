@@ -59,6 +59,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         lines.push(row(T::Visits, s.visits.to_string()));
         lines.push(row(T::PendingChanges, s.pending_changes.to_string()));
         lines.push(row(T::Conflicts, s.conflicts.to_string()));
+        lines.push(row(T::ProblemCount, s.problems.to_string()));
         if let Some(at) = &s.last_change_at {
             lines.push(row(T::LastChange, local_time(at)));
         }

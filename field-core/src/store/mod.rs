@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::catalogue;
 use crate::doc::{self, FieldEdit, Scope, Stamp};
 use crate::error::{Error, Field, Kind, Problem, Result};
+use crate::model::record_of;
 use crate::model::*;
 use crate::validate as v;
 
@@ -345,7 +346,9 @@ impl Store {
             reason,
         });
         cache.put(&id, document);
-        h
+        let mut h = h?;
+        h.problems = projection::with_codes(conn, &h)?;
+        Ok(h)
     }
 
     pub fn list_households(
@@ -650,6 +653,12 @@ impl Store {
         query::conflicts(&self.lock().conn)
     }
 
+    /// Every household's problems: values that break the schema or a rule that
+    /// entry enforces (see [`HouseholdProblem`]).
+    pub fn problems(&self) -> Result<Vec<HouseholdProblem>> {
+        query::problems(&self.lock().conn, None)
+    }
+
     /// Keeps `value` (one of the conflicting values) at `path` of a household.
     pub fn resolve_conflict(&self, household: &str, path: &str, value: &str) -> Result<Household> {
         let mut g = self.lock();
@@ -669,6 +678,7 @@ impl Store {
             ));
         }
         let scalar = conflict_scalar(path, value);
+        check_resolution(&mut g, &ident, &hid, path, value, &scalar)?;
         let stamp = stamp(&ident);
         write_doc(
             &mut g,
@@ -984,6 +994,87 @@ fn conflict_scalar(path: &str, value: &str) -> ScalarValue {
     }
 }
 
+/// Refuses a resolution whose value breaks a rule given the rest of the merged
+/// record (an ID number that does not match the merged birth year and gender):
+/// the record is checked with the value written in a transaction rolled back.
+fn check_resolution(
+    g: &mut Inner,
+    ident: &Identity,
+    hid: &str,
+    path: &str,
+    value: &str,
+    scalar: &ScalarValue,
+) -> Result<()> {
+    let actor = actor_for(&ident.device_id);
+    let Inner { conn, cache, .. } = g;
+    let mut document = docs::load(conn, cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
+        kind: Kind::Household,
+        id: hid.to_string(),
+    })?;
+    let checked = {
+        let mut tx = document.transaction();
+        let found = doc::put_path(&mut tx, path, scalar.clone())
+            .map_err(Error::from)
+            .and_then(|_| record_problems(conn, &tx, hid, path));
+        tx.rollback();
+        found
+    };
+    cache.put(hid, document);
+    let key = path.rsplit('/').next().unwrap_or(path);
+    match checked?
+        .into_iter()
+        .find(|p| p.path == path || p.fields.iter().any(|f| f == key))
+    {
+        Some(p) => Err(Error::BreaksRule(Box::new(crate::error::BrokenRule {
+            path: path.to_string(),
+            value: value.to_string(),
+            fields: p.fields,
+            problem: p.problem,
+            found: p.value,
+        }))),
+        None => Ok(()),
+    }
+}
+
+/// The problems of the record `path` belongs to, read from `document`.
+fn record_problems<D: automerge::ReadDoc>(
+    conn: &Connection,
+    document: &D,
+    hid: &str,
+    path: &str,
+) -> Result<Vec<HouseholdProblem>> {
+    let record = record_of(path);
+    let mut parts = record.splitn(2, '/');
+    let found = match (parts.next(), parts.next()) {
+        (Some(doc::MEMBERS), Some(id)) => doc::record(document, doc::MEMBERS, id)
+            .map(|obj| doc::read_person(document, hid, id.to_string(), &obj).1),
+        (Some(doc::CONSENTS), Some(id)) => doc::record(document, doc::CONSENTS, id)
+            .map(|obj| doc::read_consent(document, hid, id.to_string(), &obj).1),
+        (Some(doc::VISITS), Some(id)) => match doc::record(document, doc::VISITS, id) {
+            Some(obj) => {
+                let (v, mut list) = doc::read_visit(document, hid, id.to_string(), &obj);
+                projection::merge_problems(
+                    &mut list,
+                    projection::code_problems(conn, hid, &[], &[&v])?,
+                );
+                Some(list)
+            }
+            None => None,
+        },
+        _ => {
+            let h =
+                doc::read_household_part(document, Scope::WithoutVisits).map_err(bad_doc(hid))?;
+            let mut list = doc::root_problems(&h);
+            projection::merge_problems(
+                &mut list,
+                projection::code_problems(conn, hid, &h.target_groups, &[])?,
+            );
+            Some(list)
+        }
+    };
+    Ok(found.unwrap_or_default())
+}
+
 /// The household read from its document (members, consents, no visits).
 fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Household> {
     let actor = actor_for(&ident.device_id);
@@ -1075,7 +1166,9 @@ fn persist_local(
     stamp: &Stamp,
     touch: Touch<'_>,
 ) -> Result<Written> {
-    // A resolved path is projected as the part it belongs to.
+    // A resolved path is projected as the part it belongs to; a visit's is read
+    // back, with the problems reading finds.
+    let mut read_visit_problems = None;
     let touch = match touch {
         Touch::Path(path) => {
             let mut parts = path.splitn(3, '/');
@@ -1084,7 +1177,9 @@ fn persist_local(
                 (Some(doc::CONSENTS), Some(id)) => Touch::Consent(id),
                 (Some(doc::VISITS), Some(id)) => match doc::record(&document, doc::VISITS, id) {
                     Some(obj) => {
-                        Touch::Visit(Box::new(doc::read_visit(&document, id.to_string(), &obj)))
+                        let (v, list) = doc::read_visit(&document, hid, id.to_string(), &obj);
+                        read_visit_problems = Some(list);
+                        Touch::Visit(Box::new(v))
                     }
                     None => Touch::Root,
                 },
@@ -1095,23 +1190,51 @@ fn persist_local(
     };
     let mut written = Written::default();
     let mut visit = None;
-    match touch {
+    // The record the write touched and its problems, re-checked: a local write
+    // changes no other record's.
+    let (record, mut record_problems) = match touch {
         Touch::New | Touch::Root | Touch::Path(_) => {
-            written.household = Some(
-                doc::read_household_part(&document, Scope::WithoutVisits).map_err(bad_doc(hid))?,
-            );
+            let h =
+                doc::read_household_part(&document, Scope::WithoutVisits).map_err(bad_doc(hid))?;
+            let list = doc::root_problems(&h);
+            written.household = Some(h);
+            (String::new(), list)
         }
         Touch::Person(pid) => {
             let obj = doc::record(&document, doc::MEMBERS, pid)
                 .ok_or_else(|| bad_doc(hid)(format!("member {pid} missing after write")))?;
-            written.person = Some(doc::read_person(&document, pid.to_string(), &obj));
+            let (p, list) = doc::read_person(&document, hid, pid.to_string(), &obj);
+            written.person = Some(p);
+            (format!("{}/{pid}", doc::MEMBERS), list)
         }
         Touch::Consent(cid) => {
             let obj = doc::record(&document, doc::CONSENTS, cid)
                 .ok_or_else(|| bad_doc(hid)(format!("consent {cid} missing after write")))?;
-            written.consent = Some(doc::read_consent(&document, cid.to_string(), &obj));
+            let (c, list) = doc::read_consent(&document, hid, cid.to_string(), &obj);
+            written.consent = Some(c);
+            (format!("{}/{cid}", doc::CONSENTS), list)
         }
-        Touch::Visit(v) => visit = Some(v),
+        Touch::Visit(v) => {
+            let list = read_visit_problems
+                .unwrap_or_else(|| doc::written_visit_problems(&document, hid, &v));
+            let record = format!("{}/{}", doc::VISITS, v.id);
+            visit = Some(v);
+            (record, list)
+        }
+    };
+    if let Some(h) = &mut written.household {
+        projection::merge_problems(
+            &mut h.problems,
+            projection::code_problems(&g.conn, hid, &h.target_groups, &[])?,
+        );
+    }
+    if let Some(v) = &visit {
+        projection::merge_problems(
+            &mut record_problems,
+            projection::code_problems(&g.conn, hid, &[], &[v])?,
+        );
+    } else if let Some(h) = &written.household {
+        record_problems = doc::root_problems(h);
     }
     if changes.is_empty() {
         g.cache.put(hid, document);
@@ -1149,6 +1272,9 @@ fn persist_local(
             projection::upsert_consent(&tx, hid, c)?;
         } else if let Some(v) = &visit {
             projection::upsert_visit(&tx, hid, v)?;
+        }
+        if before.is_some() {
+            projection::replace_problems(&tx, hid, &record, &record_problems)?;
         }
         projection::recheck_conflicts(&tx, &document, hid)?;
         tx.commit()?;

@@ -10,8 +10,9 @@ use automerge::ReadDoc;
 use rusqlite::{Connection, params};
 
 use crate::doc;
-use crate::error::Result;
-use crate::model::{Consent, Household, Person, SKILL_FLAGS, Visit};
+use crate::error::{Error, Result};
+use crate::model::{Consent, Household, HouseholdProblem, Person, SKILL_FLAGS, Visit};
+use crate::{catalogue, problems};
 
 fn bool_int(b: Option<bool>) -> Option<i64> {
     b.map(i64::from)
@@ -26,6 +27,7 @@ pub fn project_full(conn: &Connection, h: &Household) -> Result<()> {
         "visits",
         "visit_services",
         "conflicts",
+        "problems",
     ] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
             .execute([id])?;
@@ -47,7 +49,93 @@ pub fn project_full(conn: &Connection, h: &Household) -> Result<()> {
         let values = serde_json::Value::from(c.values.clone()).to_string();
         ins.execute(params![id, c.path, values])?;
     }
+    for p in with_codes(conn, h)? {
+        insert_problem(conn, &p)?;
+    }
     refresh_search(conn, id)
+}
+
+/// The codes of `groups` and `visits` that the store's catalogue does not know.
+pub fn code_problems(
+    conn: &Connection,
+    household_id: &str,
+    groups: &[String],
+    visits: &[&Visit],
+) -> Result<Vec<HouseholdProblem>> {
+    let known = |kind: &str, code: &str| -> Result<Option<Vec<String>>> {
+        match catalogue::check(conn, kind, crate::error::Field::Value, code) {
+            Ok(c) if c == code => Ok(None),
+            Ok(_) => Ok(Some(
+                catalogue::list(conn, kind)?
+                    .into_iter()
+                    .map(|e| e.code)
+                    .collect(),
+            )),
+            Err(Error::Invalid(i)) => match i.problem {
+                crate::error::Problem::UnknownCode { known } => Ok(Some(known)),
+                _ => Ok(Some(Vec::new())),
+            },
+            Err(e) => Err(e),
+        }
+    };
+    problems::codes(household_id, groups, visits, &known)
+}
+
+/// Adds to `list` the problems of `extra` at paths it does not hold yet (a value
+/// already reported as unreadable is not reported again as an unknown code).
+pub fn merge_problems(list: &mut Vec<HouseholdProblem>, extra: Vec<HouseholdProblem>) {
+    for p in extra {
+        if !list.iter().any(|q| q.path == p.path) {
+            list.push(p);
+        }
+    }
+    problems::sort(list);
+}
+
+/// The household's problems, its catalogue codes checked too.
+pub fn with_codes(conn: &Connection, h: &Household) -> Result<Vec<HouseholdProblem>> {
+    let visits: Vec<&Visit> = h.visits.iter().collect();
+    let mut list = h.problems.clone();
+    merge_problems(
+        &mut list,
+        code_problems(conn, &h.id, &h.target_groups, &visits)?,
+    );
+    Ok(list)
+}
+
+fn insert_problem(conn: &Connection, p: &HouseholdProblem) -> Result<()> {
+    let problem = serde_json::to_value(&p.problem).unwrap_or_default();
+    let code = problem["code"].as_str().unwrap_or("").to_string();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO problems (household_id, path, code, record, fields, problem, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        p.household_id,
+        p.path,
+        code,
+        p.record(),
+        serde_json::Value::from(p.fields.clone()).to_string(),
+        problem.to_string(),
+        p.value,
+    ])?;
+    Ok(())
+}
+
+/// Replaces the problems of one record (`""` for the household's own fields)
+/// after a local write re-checked it.
+pub fn replace_problems(
+    conn: &Connection,
+    household_id: &str,
+    record: &str,
+    list: &[HouseholdProblem],
+) -> Result<()> {
+    conn.prepare_cached("DELETE FROM problems WHERE household_id = ?1 AND record = ?2")?
+        .execute(params![household_id, record])?;
+    for p in list {
+        insert_problem(conn, p)?;
+    }
+    Ok(())
 }
 
 /// The household row (its own fields; the search column is refreshed apart).

@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Field, Kind, Problem, Result};
 use crate::model::{
-    Conflict, HouseholdSummary, Identity, ServiceOutcome, StoreStatus, Village, Visit,
+    Conflict, HouseholdProblem, HouseholdSummary, Identity, ServiceOutcome, StoreStatus, Village,
+    Visit,
 };
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -204,7 +205,8 @@ pub fn list(
             (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id),
             (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id),
             (SELECT MAX(visited_at) FROM visits x WHERE x.household_id = h.id),
-            (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id)
+            (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id),
+            (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id)
          FROM households h LEFT JOIN villages v ON v.id = h.village_id WHERE 1 = 1",
     );
     let mut args: Vec<String> = Vec::new();
@@ -234,6 +236,7 @@ pub fn list(
                 visits: r.get(7)?,
                 last_visit_at: r.get(8)?,
                 conflicts: r.get(9)?,
+                problems: r.get(10)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -309,6 +312,38 @@ pub fn conflicts(conn: &Connection) -> Result<Vec<Conflict>> {
     Ok(rows)
 }
 
+/// Every household's problems, in the order of the household list.
+pub fn problems(conn: &Connection, household: Option<&str>) -> Result<Vec<HouseholdProblem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.household_id, p.path, p.fields, p.problem, p.value FROM problems p
+         JOIN households h ON h.id = p.household_id
+         WHERE (?1 IS NULL OR p.household_id = ?1)
+         ORDER BY h.head_key, p.household_id, p.path, p.code",
+    )?;
+    let rows = stmt
+        .query_map([household], |r| {
+            let fields: String = r.get(2)?;
+            let problem: String = r.get(3)?;
+            Ok((r.get(0)?, r.get(1)?, fields, problem, r.get(4)?))
+        })?
+        .collect::<Result<Vec<(String, String, String, String, String)>, _>>()?;
+    rows.into_iter()
+        .map(|(household_id, path, fields, problem, value)| {
+            let bad = |e: serde_json::Error| Error::BadDocument {
+                id: household_id.clone(),
+                reason: format!("problem row at {path}: {e}"),
+            };
+            Ok(HouseholdProblem {
+                fields: serde_json::from_str(&fields).map_err(bad)?,
+                problem: serde_json::from_str(&problem).map_err(bad)?,
+                household_id: household_id.clone(),
+                path: path.clone(),
+                value,
+            })
+        })
+        .collect()
+}
+
 pub fn status(conn: &Connection) -> Result<StoreStatus> {
     let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     Ok(StoreStatus {
@@ -317,6 +352,7 @@ pub fn status(conn: &Connection) -> Result<StoreStatus> {
         visits: count("SELECT COUNT(*) FROM visits")?,
         pending_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NULL")?,
         conflicts: count("SELECT COUNT(*) FROM conflicts")?,
+        problems: count("SELECT COUNT(*) FROM problems")?,
         schema_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
         last_change_at: conn
             .query_row("SELECT MAX(updated_at) FROM documents", [], |r| r.get(0))?,

@@ -185,6 +185,21 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX waiting_changes_doc ON waiting_changes (doc_id);
     "#,
+    // 5: values that break the schema or a rule entry enforces, found when a
+    // document is read (after a merge, or written by another implementation).
+    r#"
+    CREATE TABLE problems (
+        household_id TEXT NOT NULL,
+        path TEXT NOT NULL,          -- the field at fault, or a whole record
+        code TEXT NOT NULL,          -- what is wrong (error::Problem's code)
+        record TEXT NOT NULL,        -- '' (the household's fields), members/<id>, visits/<id>, consents/<id>
+        fields TEXT NOT NULL,        -- JSON array of the document keys the rule involves
+        problem TEXT NOT NULL,       -- JSON: the code and its details
+        value TEXT NOT NULL,
+        PRIMARY KEY (household_id, path, code)
+    ) STRICT;
+    CREATE INDEX problems_record ON problems (household_id, record);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -198,6 +213,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "visit_services",
     "consents",
     "conflicts",
+    "problems",
 ];
 
 /// Opens (creating if needed) the SQLite file with the store's settings.
