@@ -137,8 +137,8 @@ fn records_households_members_consent_and_visits() {
     let st = s.status().unwrap();
     assert_eq!((st.households, st.persons, st.visits), (1, 1, 1));
     assert_eq!(
-        st.pending_changes, 5,
-        "add, member, consent, visit, withdraw"
+        st.pending_changes, 6,
+        "add (the genesis and the fields), member, consent, visit, withdraw"
     );
 }
 
@@ -443,11 +443,11 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         .unwrap();
         s.projection_dump().unwrap()
     };
-    // What schema 1 wrote: no follow-up index, no refusal column, no problems
-    // table; and a projection to be rebuilt.
+    // What schema 1 wrote: no follow-up index, no refusal column, no
+    // quarantine, waiting or problems tables; and a projection to be rebuilt.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE problems; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();
