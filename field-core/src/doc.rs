@@ -517,12 +517,34 @@ pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
 /// Reads a household with or without its visits, and the conflicts and problems
 /// of that part.
 pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, String> {
+    read_household_of(doc, None, scope)
+}
+
+/// Reads household `id` (the document's id, known from where it is stored).
+/// A document holding only its first change has no `id` field yet (the id is
+/// derived from that change's hash): it reads as `id`.
+pub fn read_household_as<D: ReadDoc>(doc: &D, id: &str, scope: Scope) -> Result<Household, String> {
+    read_household_of(doc, Some(id), scope)
+}
+
+fn read_household_of<D: ReadDoc>(
+    doc: &D,
+    known: Option<&str>,
+    scope: Scope,
+) -> Result<Household, String> {
     let root = ROOT;
     let kind = get_str(doc, &root, "kind");
     if kind.as_deref() != Some(KIND_HOUSEHOLD) {
         return Err(format!("not a household document (kind {kind:?})"));
     }
-    let id = get_str(doc, &root, "id").ok_or("the document has no id")?;
+    let id = match (get_str(doc, &root, "id"), known) {
+        (Some(found), Some(k)) if found != k => {
+            return Err(format!("its id field says {found:?}"));
+        }
+        (Some(found), _) => found,
+        (None, Some(k)) if gocua_protocol::ids::is_derived(k) => k.to_string(),
+        (None, _) => return Err("the document has no id".into()),
+    };
     let mut out = Problems::new(&id);
     let mut r = Reader { doc, out: &mut out };
     let members_obj = r.map(&root, "", MEMBERS);

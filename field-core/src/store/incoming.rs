@@ -155,11 +155,8 @@ fn rebuild(
 
 /// Reads `document` as household `id`, or says why it is not one.
 fn read_as(document: &Automerge, id: &str) -> Result<Household, String> {
-    let h = isolate(|| doc::read_household(document))
+    let h = isolate(|| doc::read_household_as(document, id, doc::Scope::All))
         .map_err(|p| format!("reading the document failed: {p}"))??;
-    if h.id != id {
-        return Err(format!("its id field says {:?}", h.id));
-    }
     Ok(h)
 }
 

@@ -341,9 +341,11 @@ impl Store {
             kind: Kind::Household,
             id: id.clone(),
         })?;
-        let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
-            id: id.clone(),
-            reason,
+        let h = doc::read_household_as(&document, &id, Scope::All).map_err(|reason| {
+            Error::BadDocument {
+                id: id.clone(),
+                reason,
+            }
         });
         cache.put(&id, document);
         let mut h = h?;
@@ -721,9 +723,11 @@ impl Store {
                 kind: Kind::Household,
                 id: id.clone(),
             })?;
-            let h = doc::read_household(&document).map_err(|reason| Error::BadDocument {
-                id: id.clone(),
-                reason,
+            let h = doc::read_household_as(&document, id, Scope::All).map_err(|reason| {
+                Error::BadDocument {
+                    id: id.clone(),
+                    reason,
+                }
             })?;
             projection::project_full(&tx, &h)?;
         }
@@ -1062,8 +1066,8 @@ fn record_problems<D: automerge::ReadDoc>(
             None => None,
         },
         _ => {
-            let h =
-                doc::read_household_part(document, Scope::WithoutVisits).map_err(bad_doc(hid))?;
+            let h = doc::read_household_as(document, hid, Scope::WithoutVisits)
+                .map_err(bad_doc(hid))?;
             let mut list = doc::root_problems(&h);
             projection::merge_problems(
                 &mut list,
@@ -1083,7 +1087,7 @@ fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Househol
             kind: Kind::Household,
             id: hid.to_string(),
         })?;
-    let h = doc::read_household_part(&document, Scope::WithoutVisits).map_err(|reason| {
+    let h = doc::read_household_as(&document, hid, Scope::WithoutVisits).map_err(|reason| {
         Error::BadDocument {
             id: hid.to_string(),
             reason,
@@ -1194,8 +1198,8 @@ fn persist_local(
     // changes no other record's.
     let (record, mut record_problems) = match touch {
         Touch::New | Touch::Root | Touch::Path(_) => {
-            let h =
-                doc::read_household_part(&document, Scope::WithoutVisits).map_err(bad_doc(hid))?;
+            let h = doc::read_household_as(&document, hid, Scope::WithoutVisits)
+                .map_err(bad_doc(hid))?;
             let list = doc::root_problems(&h);
             written.household = Some(h);
             (String::new(), list)
