@@ -129,6 +129,8 @@ pub fn build(
             &edits,
             &h.target_groups,
         )?;
+        // The household's creation: its first change and its fields.
+        let creation = first.len();
         let mut changes: Vec<Vec<u8>> = first.iter().map(|c| c.raw_bytes().to_vec()).collect();
         let n = per_household.min(left);
         left -= n;
@@ -181,7 +183,7 @@ pub fn build(
         for (k, c) in changes.into_iter().enumerate() {
             part.push(c);
             batch_changes += 1;
-            if k > 0 {
+            if k >= creation {
                 batch_visits += 1;
             }
             if batch_visits as usize >= per_push {
