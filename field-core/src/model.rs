@@ -404,6 +404,14 @@ pub struct ImportReport {
     /// Changes stored until the changes they depend on arrive.
     #[serde(default)]
     pub waiting: u64,
+    /// This store's unsent changes made again under a new actor, because
+    /// another copy of the store made changes with the same numbers.
+    #[serde(default)]
+    pub reissued: u64,
+    /// A change made as this store's actor arrived that the store did not
+    /// have: it is not the only copy of itself, and took a new actor.
+    #[serde(default)]
+    pub actor_renewed: bool,
 }
 
 /// A received change that was set aside instead of applied (`Store::quarantined`).

@@ -1,4 +1,4 @@
-//! The sync client: enrollment, then push-then-pull against the sync server
+//! The sync client: enrollment, then pull-then-push against the sync server
 //! (docs/protocol.md). Blocking, for the app's worker thread and the CLI.
 //!
 //! Every step is resumable: the outbox loses a change only once the server has
@@ -59,6 +59,14 @@ pub struct SyncReport {
     /// Received changes waiting for the changes they depend on.
     #[serde(default)]
     pub waiting: u64,
+    /// This device's unsent changes made again under a new actor, because
+    /// another copy of its store (a restore from a backup, a clone) had used
+    /// the same change numbers. Nothing recorded is lost.
+    #[serde(default)]
+    pub reissued: u64,
+    /// The store found it was not the only copy of itself and took a new actor.
+    #[serde(default)]
+    pub actor_renewed: bool,
     pub bootstrapped: bool,
     pub requests: u64,
     pub retries: u64,
@@ -201,34 +209,19 @@ pub fn enroll(store: &Store, server_url: &str, code: &str, device_name: &str) ->
     store.enroll_with(server_url.trim_end_matches('/'), &e)
 }
 
-/// Push then pull. Safe to interrupt at any point and run again.
-pub fn sync(store: &Store, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
-    sync_with(store, observer, RetryPolicy::default())
-}
-
-pub fn sync_with(
+/// Sends the outbox (what is not marked refused) in batches.
+fn push_outbox(
     store: &Store,
-    observer: Option<&dyn SyncObserver>,
-    policy: RetryPolicy,
-) -> Result<SyncReport> {
-    let settings = store.sync_settings()?.ok_or(Error::NotEnrolled)?;
-    let mut http = Http::new(&settings.server_url, Some(settings.token), policy)?;
-    let mut report = SyncReport::default();
-    let progress = |phase, done, total| {
-        if let Some(o) = observer {
-            o.progress(phase, done, total);
-        }
-    };
-
-    // Push. Documents refused for a reason that may pass (dependencies the
-    // server had not received yet) are offered again once per sync.
-    store.reoffer_refused(gocua_protocol::RETRYABLE_REFUSALS)?;
+    http: &mut Http,
+    report: &mut SyncReport,
+    progress: &dyn Fn(SyncPhase, u64, u64),
+) -> Result<()> {
     let total = store.pending_changes()?.max(0) as u64;
     let mut done = 0;
     loop {
         let batch = store.outbox_batch(PUSH_BATCH, PUSH_BYTES)?;
         if batch.hashes.is_empty() {
-            break;
+            return Ok(());
         }
         let (body, compressed) = gzip(bundle::encode(&batch.docs));
         let resp = http.send(|c, base| {
@@ -253,6 +246,9 @@ pub fn sync_with(
             .map(|(_, h)| h.clone())
             .collect();
         store.acknowledge(&acked)?;
+        if answer.last_seq > 0 {
+            store.note_pushed(answer.last_seq)?;
+        }
         report.sent += answer.stored;
         report.already_on_server += answer.duplicates;
         report.quarantined_by_server += answer.quarantined;
@@ -260,7 +256,30 @@ pub fn sync_with(
         done += batch.hashes.len() as u64;
         progress(SyncPhase::Push, done, total.max(done));
     }
+}
 
+/// Pull then push. Safe to interrupt at any point and run again.
+pub fn sync(store: &Store, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    sync_with(store, observer, RetryPolicy::default())
+}
+
+pub fn sync_with(
+    store: &Store,
+    observer: Option<&dyn SyncObserver>,
+    policy: RetryPolicy,
+) -> Result<SyncReport> {
+    let settings = store.sync_settings()?.ok_or(Error::NotEnrolled)?;
+    let mut http = Http::new(&settings.server_url, Some(settings.token), policy)?;
+    let mut report = SyncReport::default();
+    let progress = |phase: SyncPhase, done: u64, total: u64| {
+        if let Some(o) = observer {
+            o.progress(phase, done, total);
+        }
+    };
+
+    // Pull first: what another copy of this store (a restore from a backup,
+    // a clone) pushed comes back before this one pushes, so its own changes
+    // numbered the same way are reissued under a new actor, not refused.
     // Bootstrap a device that never pulled, from snapshots.
     let mut cursor = match store.pull_cursor()? {
         Some(c) => c,
@@ -269,6 +288,8 @@ pub fn sync_with(
             let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(0);
             let bytes = resp.bytes().map_err(network)?;
             let r = store.apply_pulled(&bytes, next)?;
+            report.reissued += r.reissued;
+            report.actor_renewed |= r.actor_renewed;
             report.bootstrapped = true;
             report.documents_updated += r.documents;
             report.received += r.changes_applied;
@@ -283,9 +304,15 @@ pub fn sync_with(
     // Pull.
     loop {
         let url_cursor = cursor;
+        // Own changes stored after what this store pushed come back: another
+        // copy of it pushed them.
+        let mine = store
+            .own_through()?
+            .map(|p| format!("&mine_after={p}"))
+            .unwrap_or_default();
         let resp = http.send(|c, base| {
             c.get(format!(
-                "{base}{}?cursor={url_cursor}&limit={PULL_LIMIT}",
+                "{base}{}?cursor={url_cursor}&limit={PULL_LIMIT}{mine}",
                 paths::PULL
             ))
         })?;
@@ -293,6 +320,8 @@ pub fn sync_with(
         let more = header_u64(&resp, HEADER_MORE) == Some(1);
         let bytes = resp.bytes().map_err(network)?;
         let r = store.apply_pulled(&bytes, next)?;
+        report.reissued += r.reissued;
+        report.actor_renewed |= r.actor_renewed;
         report.received += r.changes_applied;
         report.documents_updated += r.documents;
         report.conflicts += r.conflicts;
@@ -305,6 +334,12 @@ pub fn sync_with(
         }
         cursor = next;
     }
+    // Push. Documents refused for a reason that may pass (dependencies the
+    // server had not received yet, change numbers another copy of this store
+    // used) are offered again once per sync.
+    store.reoffer_refused(gocua_protocol::RETRYABLE_REFUSALS)?;
+    push_outbox(store, &mut http, &mut report, &progress)?;
+
     report.cursor = cursor;
     report.requests = http.requests;
     report.retries = http.retries;

@@ -522,6 +522,7 @@ struct PullParams {
     #[serde(default)]
     cursor: u64,
     limit: Option<u32>,
+    mine_after: Option<u64>,
 }
 
 async fn pull(
@@ -553,18 +554,21 @@ async fn pull(
         )
         .await;
     }
-    // A device's own changes are not sent back to it (it has them): the cursor
-    // still moves past them. Grouped per document, each in seq order.
+    // A device's own changes are not sent back to it (it has them), except
+    // those stored after `mine_after`: another copy of the device pushed them
+    // (a restore from a backup, a clone). The cursor still moves past them.
+    // Grouped per document, each in seq order.
     let own = match &principal {
         Principal::Device { device_id, .. } => Some(device_id.as_str()),
         Principal::Account { .. } => None,
     };
+    let mine_after = q.mine_after.unwrap_or(u64::MAX);
     let mut docs: Vec<DocChanges> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for c in page
         .changes
         .into_iter()
-        .filter(|c| Some(c.device_id.as_str()) != own)
+        .filter(|c| Some(c.device_id.as_str()) != own || c.seq > mine_after)
     {
         match index.get(&c.doc_id) {
             Some(&i) => {

@@ -311,6 +311,10 @@ pub fn push(
                     version,
                 } => {
                     answer.stored += stored;
+                    if stored > 0 {
+                        // The version is the log position of its last change.
+                        answer.last_seq = answer.last_seq.max(version);
+                    }
                     answer.duplicates += duplicates + more;
                     answer.quarantined += q;
                     cache.put(&d.doc_id, *doc, version);

@@ -66,7 +66,9 @@ pub mod codes {
 
 /// Refusal codes after which the device offers the document's changes again
 /// at its next sync, instead of keeping them aside.
-pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES];
+/// A reused change number passes once the device has pulled the other copy's
+/// changes and reissued its own under a new actor.
+pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES, codes::REUSED_SEQUENCE];
 
 /// Every error response: `{ "error": code, "message": text }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +137,11 @@ pub struct PushResponse {
     /// them again.
     #[serde(default)]
     pub quarantined: u64,
+    /// The highest log position of the changes this push stored (0 if it
+    /// stored none): the device passes the highest it was told as
+    /// [`PullQuery::mine_after`].
+    #[serde(default)]
+    pub last_seq: u64,
 }
 
 /// `GET /v1/pull?cursor=N&limit=M`: the changes of the device's villages after
@@ -143,6 +150,12 @@ pub struct PushResponse {
 pub struct PullQuery {
     pub cursor: u64,
     pub limit: Option<u32>,
+    /// A device's own changes are not sent back to it, except those stored
+    /// after this position: a device restored from a copy, or a copy of it
+    /// in use elsewhere, gets back what the other copy pushed. Without it,
+    /// none of its own changes come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mine_after: Option<u64>,
 }
 
 /// The most changes one pull page carries.

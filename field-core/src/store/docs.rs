@@ -104,7 +104,9 @@ pub fn load_parts(
     let Some(heads) = stored_heads(conn, id)? else {
         return Ok(None);
     };
-    if let Some(doc) = cache.take(id, &heads) {
+    if let Some(mut doc) = cache.take(id, &heads) {
+        // The store's actor may have been renewed since it was cached.
+        doc.set_actor(actor.clone());
         let unapplied = unapplied_rows(conn, id, &doc)?;
         return Ok(Some((doc, unapplied)));
     }

@@ -24,7 +24,7 @@ use automerge::{ActorId, Automerge, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{DocChanges, Inner, Origin, Store, actor_for, docs, outbox, projection};
+use super::{DocChanges, Inner, Origin, Store, actor, docs, outbox, projection, reissue};
 use crate::doc;
 use crate::error::{Error, Result};
 use crate::isolate::isolate;
@@ -288,24 +288,50 @@ impl Store {
             }
         }
         let mut g = self.lock();
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
         let now = v::now_utc();
-        let Inner { conn, cache, .. } = &mut *g;
+        let Inner {
+            conn,
+            cache,
+            identity,
+            actor: current,
+        } = &mut *g;
+        let mut actor = current.clone();
         let mut touched: Vec<String> = Vec::new();
         let result = (|| -> Result<(ImportReport, Vec<(String, Automerge)>)> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ours: HashSet<ActorId> = actor::ours(&tx, identity.as_ref())?.into_iter().collect();
             let mut report = ImportReport::default();
             let mut loaded = Vec::new();
             for (id, changes) in parsed {
                 touched.push(id.clone());
-                let (document, stored) = match docs::load_parts(&tx, cache, &id, &actor)? {
+                let (mut document, stored) = match docs::load_parts(&tx, cache, &id, &actor)? {
                     Some(x) => x,
                     None => (Automerge::new().with_actor(actor.clone()), Vec::new()),
                 };
+                // A change made as this store's actor that the store does not
+                // have: another copy of the store made it (a restore, a clone).
+                // Unsent changes numbered the same way are reissued first.
+                let mut echoed: HashMap<ActorId, u64> = HashMap::new();
+                for c in &changes {
+                    if ours.contains(c.actor_id())
+                        && document.get_change_meta_by_hash(&c.hash()).is_none()
+                    {
+                        let first = echoed.entry(c.actor_id().clone()).or_insert(c.seq());
+                        *first = (*first).min(c.seq());
+                    }
+                }
+                if !echoed.is_empty() {
+                    if echoed.contains_key(&actor) {
+                        actor =
+                            actor::renew(&tx, &actor, "another copy of this store made changes")?;
+                        report.actor_renewed = true;
+                    }
+                    cache.evict(&id);
+                    let r = reissue::reissue(&tx, &id, document, &echoed, &actor, &now)?;
+                    document = r.document;
+                    document.set_actor(actor.clone());
+                    report.reissued += r.changes as u64;
+                }
                 let mut candidates = waiting_rows(&tx, &id)?;
                 candidates.extend(stored.into_iter().map(|change| Candidate {
                     change,
@@ -431,6 +457,10 @@ impl Store {
         })();
         match result {
             Ok((report, loaded)) => {
+                if report.actor_renewed {
+                    *cache = docs::DocCache::default();
+                    *current = actor;
+                }
                 // Every document here is clean: one that went through a failed
                 // apply was rebuilt from SQLite and the changes accepted since.
                 for (id, d) in loaded {

@@ -5,11 +5,13 @@
 //! appends the change, queues it in the outbox and updates the projection. A
 //! failure at any point leaves the store as it was.
 
+mod actor;
 mod docs;
 mod incoming;
 mod outbox;
 mod projection;
 mod query;
+mod reissue;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +52,8 @@ struct Inner {
     conn: Connection,
     cache: docs::DocCache,
     identity: Option<Identity>,
+    /// The actor this store's new changes are made as (see `actor`).
+    actor: ActorId,
 }
 
 /// An open store. Safe to share between threads; calls are serialized.
@@ -77,13 +81,6 @@ pub fn village_id(commune_code: &str, name: &str) -> String {
     Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
 }
 
-fn actor_for(device_id: &str) -> ActorId {
-    match Uuid::parse_str(device_id) {
-        Ok(u) => ActorId::from(u.as_bytes().as_slice()),
-        Err(_) => ActorId::from(device_id.as_bytes()),
-    }
-}
-
 impl Store {
     /// Opens the store at `path`, creating and migrating it as needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
@@ -91,11 +88,14 @@ impl Store {
         let mut conn = schema::open_connection(&path)?;
         let rebuild = schema::migrate(&mut conn, &path)?;
         let identity = query::identity(&conn)?;
+        actor::check_file(&conn, &path, identity.as_ref())?;
+        let actor = actor::current(&conn, identity.as_ref())?;
         let store = Store {
             inner: Mutex::new(Inner {
                 conn,
                 cache: docs::DocCache::default(),
                 identity,
+                actor,
             }),
             path,
         };
@@ -191,6 +191,7 @@ impl Store {
         }
         tx.commit()?;
         let identity = query::identity(&g.conn)?.ok_or(Error::NotInitialized)?;
+        g.actor = actor::current(&g.conn, Some(&identity))?;
         g.identity = Some(identity.clone());
         Ok(identity)
     }
@@ -243,7 +244,7 @@ impl Store {
         // The first change fixes the kind and the village; the id is derived
         // from its hash, so nobody can claim this id without it.
         let (id, document, changes) = doc::new_household(
-            actor_for(&ident.device_id),
+            g.actor.clone(),
             &stamp,
             &village.commune_code,
             &village.id,
@@ -311,15 +312,9 @@ impl Store {
             .map(|s| s.trim().to_string())
             .collect();
         let stamp = stamp(&ident);
-        write_doc(
-            &mut g,
-            &ident,
-            &id,
-            &stamp,
-            "household.edit",
-            Touch::Root,
-            |tx| doc::edit_household(tx, &edits, &add, &remove),
-        )?
+        write_doc(&mut g, &id, &stamp, "household.edit", Touch::Root, |tx| {
+            doc::edit_household(tx, &edits, &add, &remove)
+        })?
         .household
         .ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
@@ -331,11 +326,7 @@ impl Store {
     pub fn household(&self, household: &str) -> Result<Household> {
         let mut g = self.lock();
         let id = query::resolve(&g.conn, Kind::Household, household, None)?;
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
+        let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
@@ -407,7 +398,6 @@ impl Store {
         all.push(("created_by", doc::str_value(stamp.volunteer_id.clone())));
         let w = write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "member.add",
@@ -425,7 +415,7 @@ impl Store {
         let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
         let pid = query::resolve(&g.conn, Kind::Person, member, None)?;
         let hid = query::household_of(&g.conn, Kind::Person, &pid)?;
-        let current = self_household(&mut g, &ident, &hid)?;
+        let current = self_household(&mut g, &hid)?;
         let existing = current
             .members
             .iter()
@@ -450,7 +440,6 @@ impl Store {
         let stamp = stamp(&ident);
         let w = write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "member.edit",
@@ -555,7 +544,6 @@ impl Store {
         });
         write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "visit.record",
@@ -602,7 +590,6 @@ impl Store {
         ];
         let w = write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "consent.record",
@@ -636,7 +623,6 @@ impl Store {
         ];
         let w = write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "consent.withdraw",
@@ -680,11 +666,10 @@ impl Store {
             ));
         }
         let scalar = conflict_scalar(path, value);
-        check_resolution(&mut g, &ident, &hid, path, value, &scalar)?;
+        check_resolution(&mut g, &hid, path, value, &scalar)?;
         let stamp = stamp(&ident);
         write_doc(
             &mut g,
-            &ident,
             &hid,
             &stamp,
             "conflict.resolve",
@@ -704,11 +689,7 @@ impl Store {
     /// Rewrites every projection row from the documents alone.
     pub fn rebuild_projection(&self) -> Result<u64> {
         let mut g = self.lock();
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
+        let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for table in schema::PROJECTION_TABLES {
@@ -770,11 +751,7 @@ impl Store {
     /// when `peer` is `None`), as a bundle for [`Store::import_changes`].
     pub fn export_changes(&self, peer: Option<&[DocHeads]>) -> Result<Vec<u8>> {
         let mut g = self.lock();
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
+        let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let mut out = Vec::new();
         for (id, heads) in docs::all_heads(conn)? {
@@ -826,11 +803,7 @@ impl Store {
     pub fn export_doc(&self, household: &str) -> Result<Vec<u8>> {
         let mut g = self.lock();
         let id = query::resolve(&g.conn, Kind::Household, household, None)?;
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
+        let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
@@ -1003,13 +976,12 @@ fn conflict_scalar(path: &str, value: &str) -> ScalarValue {
 /// the record is checked with the value written in a transaction rolled back.
 fn check_resolution(
     g: &mut Inner,
-    ident: &Identity,
     hid: &str,
     path: &str,
     value: &str,
     scalar: &ScalarValue,
 ) -> Result<()> {
-    let actor = actor_for(&ident.device_id);
+    let actor = g.actor.clone();
     let Inner { conn, cache, .. } = g;
     let mut document = docs::load(conn, cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
         kind: Kind::Household,
@@ -1080,8 +1052,8 @@ fn record_problems<D: automerge::ReadDoc>(
 }
 
 /// The household read from its document (members, consents, no visits).
-fn self_household(g: &mut Inner, ident: &Identity, hid: &str) -> Result<Household> {
-    let actor = actor_for(&ident.device_id);
+fn self_household(g: &mut Inner, hid: &str) -> Result<Household> {
+    let actor = g.actor.clone();
     let document =
         docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
@@ -1122,7 +1094,6 @@ struct Written {
 /// Loads household `hid`, commits `f` on it and persists the change.
 fn write_doc<F>(
     g: &mut Inner,
-    ident: &Identity,
     hid: &str,
     stamp: &Stamp,
     action: &str,
@@ -1134,7 +1105,7 @@ where
         &mut automerge::transaction::Transaction<'_>,
     ) -> Result<(), automerge::AutomergeError>,
 {
-    let actor = actor_for(&ident.device_id);
+    let actor = g.actor.clone();
     let mut document =
         docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,

@@ -2,7 +2,7 @@
 //! acknowledged, the pull cursor and the enrollment, all in SQLite so an
 //! interrupted sync resumes without resending what was acknowledged.
 
-use automerge::{ActorId, ChangeHash, ReadDoc};
+use automerge::{ChangeHash, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Inner, Origin, Store, docs, query};
@@ -48,9 +48,13 @@ impl Store {
     /// Takes this device's identity from the server's enrollment answer.
     pub fn enroll_with(&self, server_url: &str, e: &EnrollResponse) -> Result<Identity> {
         let mut g = self.lock();
+        let before = g.actor.clone();
         let tx = g
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The device id changes, and with it the actor a store that never
+        // renewed its actor uses: the old one stays known as this store's.
+        super::actor::retire(&tx, &before)?;
         tx.execute(
             "INSERT OR REPLACE INTO teams (id, name, commune_code) VALUES (?1, ?2, ?3)",
             params![e.team_id, e.team_name, e.commune_code],
@@ -85,6 +89,7 @@ impl Store {
         // Documents cached under the old actor must not be written with it.
         g.cache = docs::DocCache::default();
         let identity = query::identity(&g.conn)?.ok_or(Error::NotInitialized)?;
+        g.actor = super::actor::current(&g.conn, Some(&identity))?;
         g.identity = Some(identity.clone());
         Ok(identity)
     }
@@ -127,11 +132,7 @@ impl Store {
     /// The oldest unsent changes, at most `max_changes` and about `max_bytes`.
     pub fn outbox_batch(&self, max_changes: usize, max_bytes: usize) -> Result<OutboxBatch> {
         let mut g = self.lock();
-        let actor = g
-            .identity
-            .as_ref()
-            .map(|i| super::actor_for(&i.device_id))
-            .unwrap_or_else(ActorId::random);
+        let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let rows: Vec<(String, String, Option<Vec<u8>>)> = conn
             .prepare_cached(
