@@ -906,8 +906,9 @@ struct ProxyShared {
     drop_ppm: AtomicU64,
     connections: AtomicU64,
     dropped: AtomicU64,
+    /// Armed by `notify_first_push`.
     first_request: Mutex<Option<mpsc::Sender<()>>>,
-    /// Armed by `cut_next_answer`: the next answer from the server is not passed on.
+    /// Armed by `cut_next_push_answer`: the next answer to a push is not passed on.
     cut_answer: Mutex<Option<mpsc::Sender<()>>>,
     live: Mutex<Vec<TcpStream>>,
 }
@@ -983,18 +984,18 @@ impl Proxy {
         self.shared.dropped.load(Ordering::SeqCst)
     }
 
-    /// A receiver that gets one message once the next bytes from a client have
-    /// been passed to the server (the server has accepted that connection).
-    pub fn notify_first_request(&self) -> mpsc::Receiver<()> {
+    /// A receiver that gets one message once the first bytes of the next push
+    /// (a POST) have been passed to the server.
+    pub fn notify_first_push(&self) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel();
         *lock(&self.shared.first_request) = Some(tx);
         rx
     }
 
-    /// Cuts the connection that carries the server's next answer before any of
-    /// it reaches the client (the server did the work, the client never hears of
-    /// it); the receiver gets one message when that has happened.
-    pub fn cut_next_answer(&self) -> mpsc::Receiver<()> {
+    /// Cuts the connection that carries the server's answer to the next push
+    /// before any of it reaches the client (the server did the work, the client
+    /// never hears of it); the receiver gets one message when that has happened.
+    pub fn cut_next_push_answer(&self) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel();
         *lock(&self.shared.cut_answer) = Some(tx);
         rx
@@ -1066,8 +1067,13 @@ fn relay(client: TcpStream, cut: Option<Cut>, shared: &Arc<ProxyShared>) {
     let up_cut = cut.filter(|c| c.upstream).map(|c| c.at);
     let down_cut = cut.filter(|c| !c.upstream).map(|c| c.at);
     let up_shared = shared.clone();
-    let up = std::thread::spawn(move || pump(client2, server2, up_cut, true, &up_shared));
-    pump(server, client, down_cut, false, shared);
+    // Set when a POST (a push) went up this connection and its answer has not
+    // come back yet.
+    let posted = Arc::new(AtomicBool::new(false));
+    let up_posted = posted.clone();
+    let up =
+        std::thread::spawn(move || pump(client2, server2, up_cut, true, &up_shared, &up_posted));
+    pump(server, client, down_cut, false, shared, &posted);
     let _ = up.join();
 }
 
@@ -1079,6 +1085,7 @@ fn pump(
     cut: Option<u64>,
     upstream: bool,
     shared: &ProxyShared,
+    posted: &AtomicBool,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut passed = 0u64;
@@ -1087,7 +1094,16 @@ fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if !upstream && let Some(tx) = lock(&shared.cut_answer).take() {
+        // A request's head goes out in one write: a chunk that starts a POST
+        // starts a push.
+        let push_starts = upstream && buf[..n].starts_with(b"POST ");
+        if push_starts {
+            posted.store(true, Ordering::SeqCst);
+        }
+        if !upstream
+            && posted.swap(false, Ordering::SeqCst)
+            && let Some(tx) = lock(&shared.cut_answer).take()
+        {
             shared.dropped.fetch_add(1, Ordering::SeqCst);
             let _ = tx.send(());
             break;
@@ -1104,7 +1120,7 @@ fn pump(
             break;
         }
         passed += n as u64;
-        if upstream && let Some(tx) = lock(&shared.first_request).take() {
+        if push_starts && let Some(tx) = lock(&shared.first_request).take() {
             let _ = tx.send(());
         }
     }

@@ -367,7 +367,7 @@ fn server_killed_during_push_loses_and_duplicates_nothing() {
     // 1. Killed while the push is in flight.
     let pending = import_generated(a, 7, 300);
     assert!(pending > 300, "{pending} changes for 300 households");
-    let trigger = proxy.notify_first_request();
+    let trigger = proxy.notify_first_push();
     let interrupted = kill_server_during_sync(&mut server, a, &trigger);
     let (report, runs) = a.sync_until_ok(5);
     eprintln!("sync after the restart ({runs} run(s)): {report}");
@@ -385,7 +385,7 @@ fn server_killed_during_push_loses_and_duplicates_nothing() {
     // 2. Killed after storing a push whose answer never reached the device: the
     //    device sends it again, and the server counts it as already there.
     let pending2 = import_generated(a, 8, 300);
-    let trigger = proxy.cut_next_answer();
+    let trigger = proxy.cut_next_push_answer();
     let interrupted = kill_server_during_sync(&mut server, a, &trigger);
     let (report, runs) = a.sync_until_ok(5);
     eprintln!("sync after the restart ({runs} run(s)): {report}");
