@@ -1,6 +1,8 @@
 //! Merging stores without a server: any exchange order converges, clashes are kept.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers, not input paths
 
+use std::collections::HashSet;
+
 use field_core::*;
 use proptest::prelude::*;
 use tempfile::TempDir;
@@ -198,12 +200,32 @@ fn receiving_twice_adds_nothing() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Add { head: usize },
-    Phone { h: usize, phone: usize },
-    Head { h: usize, head: usize },
-    Member { h: usize, name: usize },
-    Visit { h: usize, service: usize },
-    Send { to: usize },
+    Add {
+        head: usize,
+    },
+    Phone {
+        h: usize,
+        phone: usize,
+    },
+    Head {
+        h: usize,
+        head: usize,
+    },
+    Member {
+        h: usize,
+        name: usize,
+    },
+    Visit {
+        h: usize,
+        service: usize,
+    },
+    Send {
+        to: usize,
+    },
+    /// A copy of the device's data folder is taken.
+    Backup,
+    /// The device's data folder is replaced by its last copy (new files).
+    Restore,
 }
 
 const HEADS: &[&str] = &[
@@ -228,6 +250,8 @@ fn op() -> impl Strategy<Value = (usize, Op)> {
         (0..8usize, 0..HEADS.len()).prop_map(|(h, name)| Op::Member { h, name }),
         (0..8usize, 0..SERVICES.len()).prop_map(|(h, service)| Op::Visit { h, service }),
         (0..3usize).prop_map(|to| Op::Send { to }),
+        Just(Op::Backup),
+        Just(Op::Restore),
     ];
     (0..3usize, o)
 }
@@ -241,20 +265,29 @@ proptest! {
     })]
 
     /// Three devices edit concurrently (the same households included) and exchange
-    /// changes in a random order; after everyone has heard from everyone they hold
-    /// identical documents and identical projection rows, and no visit is lost.
+    /// changes in a random order, and are restored from copies of their data
+    /// taken at random points; after everyone has heard from everyone they hold
+    /// identical documents and identical projection rows, no visit any store
+    /// still held is lost or doubled, and no change was quarantined (a restored
+    /// store never numbers a change like its lost copy did).
     #[test]
     fn any_exchange_order_converges(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = TempDir::new().unwrap();
-        let stores: Vec<Store> = (0..3).map(|i| device(&dir, &i.to_string())).collect();
+        let mut stores: Vec<Store> = (0..3).map(|i| device(&dir, &i.to_string())).collect();
+        // What each store holds: the visits and households it recorded or
+        // received. A restore loses what the store had not passed on since
+        // its copy; nothing else may be lost.
+        let mut holds: Vec<(HashSet<String>, HashSet<String>)> = vec![Default::default(); 3];
+        let mut copies: Vec<Option<(TempDir, (HashSet<String>, HashSet<String>))>> = vec![None, None, None];
         // Two shared households to clash on.
-        let mut ids = Vec::new();
         for head in &HEADS[..2] {
-            ids.push(stores[0].add_household(NewHousehold { head_name: (*head).into(), ..Default::default() }).unwrap().id);
+            let id = stores[0].add_household(NewHousehold { head_name: (*head).into(), ..Default::default() }).unwrap().id;
+            holds[0].1.insert(id);
         }
         send(&stores[0], &stores[1]);
         send(&stores[0], &stores[2]);
-        let mut visits = 0;
+        holds[1] = holds[0].clone();
+        holds[2] = holds[0].clone();
         for (who, op) in ops {
             let s = &stores[who];
             // A device edits only the households it has.
@@ -263,7 +296,7 @@ proptest! {
             match op {
                 Op::Add { head } => {
                     let h = s.add_household(NewHousehold { head_name: HEADS[head].into(), ..Default::default() }).unwrap();
-                    ids.push(h.id);
+                    holds[who].1.insert(h.id);
                 }
                 Op::Phone { h, phone } => {
                     s.edit_household(&pick(h), HouseholdEdit { phone: Some(PHONES[phone].into()), ..Default::default() }).unwrap();
@@ -275,27 +308,84 @@ proptest! {
                     s.add_member(&pick(h), NewPerson { name: HEADS[name].into(), ..Default::default() }).unwrap();
                 }
                 Op::Visit { h, service } => {
-                    s.record_visit(&pick(h), visit(SERVICES[service])).unwrap();
-                    visits += 1;
+                    let v = s.record_visit(&pick(h), visit(SERVICES[service])).unwrap();
+                    holds[who].0.insert(v.id);
                 }
                 Op::Send { to } => {
                     if to != who {
                         send(s, &stores[to]);
+                        let (v, h) = holds[who].clone();
+                        holds[to].0.extend(v);
+                        holds[to].1.extend(h);
+                    }
+                }
+                Op::Backup => {
+                    let copy = TempDir::new().unwrap();
+                    copy_store(s.path(), copy.path());
+                    copies[who] = Some((copy, holds[who].clone()));
+                }
+                Op::Restore => {
+                    if let Some((copy, held)) = &copies[who] {
+                        let path = s.path().to_path_buf();
+                        let closed = stores.remove(who);
+                        drop(closed);
+                        restore_store(copy.path(), &path);
+                        stores.insert(who, Store::open(&path).unwrap());
+                        holds[who] = held.clone();
                     }
                 }
             }
         }
         converge(&stores);
         assert_identical(&stores);
-        prop_assert_eq!(stores[0].status().unwrap().visits, visits);
-        prop_assert_eq!(stores[0].status().unwrap().households as usize, ids.len());
-        // Every clash is listed with at least two values, the shown one first.
+        let visits: HashSet<String> = holds.iter().flat_map(|h| h.0.iter().cloned()).collect();
+        let households: HashSet<String> = holds.iter().flat_map(|h| h.1.iter().cloned()).collect();
+        prop_assert_eq!(stores[0].status().unwrap().visits as usize, visits.len());
+        prop_assert_eq!(stores[0].status().unwrap().households as usize, households.len());
+        for v in &visits {
+            prop_assert!(!stores[0].list_visits(None, 10_000).unwrap().iter().all(|x| &x.id != v), "visit {} lost", v);
+        }
+        for s in &stores {
+            // A restored store never made a change numbered like its copy's.
+            prop_assert!(s.quarantined().unwrap().is_empty());
+            prop_assert_eq!(s.status().unwrap().waiting_changes, 0);
+        }
+        // Every clash is listed with at least two values, the shown one first;
+        // a visit is never made twice (which would clash on it).
         for c in stores[0].conflicts().unwrap() {
             prop_assert!(c.values.len() >= 2);
+            prop_assert!(!c.path.starts_with("visits"), "{:?}", c);
             let h = stores[0].household(&c.household_id).unwrap();
             if c.path == "phone" {
                 prop_assert_eq!(Some(&c.values[0]), h.phone.as_ref());
             }
+        }
+    }
+}
+
+/// Copies a closed-or-idle store's files (the database and its journal) into
+/// `dir`, as a backup of the data folder would.
+fn copy_store(store: &std::path::Path, dir: &std::path::Path) {
+    let name = store.file_name().unwrap().to_string_lossy().to_string();
+    for suffix in ["", "-wal"] {
+        let from = store.with_file_name(format!("{name}{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, dir.join(format!("{name}{suffix}"))).unwrap();
+        }
+    }
+}
+
+/// Puts a copy back in place of a closed store, as new files.
+fn restore_store(dir: &std::path::Path, store: &std::path::Path) {
+    let name = store.file_name().unwrap().to_string_lossy().to_string();
+    for suffix in ["", "-wal", "-shm"] {
+        let target = store.with_file_name(format!("{name}{suffix}"));
+        if target.exists() {
+            std::fs::remove_file(&target).unwrap();
+        }
+        let from = dir.join(format!("{name}{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, &target).unwrap();
         }
     }
 }
