@@ -547,7 +547,7 @@ fn the_sync_summary_says_when_the_server_set_own_changes_aside() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(
-        stdout.contains("Máy chủ đã để riêng 1 thay đổi của máy này vì chúng bị hỏng")
+        stdout.contains("Máy chủ đã để riêng 1 thay đổi của máy này vì bị hỏng")
             && stdout.contains("Cán bộ quản trị máy chủ đã được báo"),
         "{stdout}"
     );
