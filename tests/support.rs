@@ -801,7 +801,12 @@ pub struct Team {
 impl Team {
     /// Registers `village` in commune 00004 and a team serving it.
     pub fn create(server: &Server, village: &str) -> Team {
-        let v = server.admin(&["village", "add", "--commune", COMMUNE, "--name", village]);
+        Team::create_in(server, COMMUNE, village)
+    }
+
+    /// Registers `village` in `commune` and a team serving it.
+    pub fn create_in(server: &Server, commune: &str, village: &str) -> Team {
+        let v = server.admin(&["village", "add", "--commune", commune, "--name", village]);
         let village_id = str_field(&v, "id");
         let t = server.admin(&[
             "team",
@@ -809,7 +814,7 @@ impl Team {
             "--name",
             &format!("Tổ Công nghệ số cộng đồng {village}"),
             "--commune",
-            COMMUNE,
+            commune,
             "--village",
             &village_id,
         ]);

@@ -622,6 +622,20 @@ pub fn changes_quarantined(lang: Lang, n: u64) -> String {
     }
 }
 
+/// Said after a sync in which the server set aside some of this device's own
+/// changes (it could not apply them: damaged or crafted); the server lists them
+/// for its operator.
+pub fn quarantined_by_server(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Máy chủ đã để riêng {n} thay đổi của máy này vì bị hỏng (không áp dụng được); các thay đổi khác vẫn được lưu. Cán bộ quản trị máy chủ đã được báo."
+        ),
+        Lang::En => format!(
+            "The server set aside {n} of this device's changes as damaged (they could not be applied); the others were stored. The server's operator has been told."
+        ),
+    }
+}
+
 /// Said when received changes wait for earlier ones that have not arrived.
 pub fn changes_waiting(lang: Lang, n: u64) -> String {
     match lang {

@@ -130,6 +130,12 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             report.bootstrapped,
             out.pending_changes,
         )];
+        if report.quarantined_by_server > 0 {
+            lines.push(i18n::quarantined_by_server(
+                lang,
+                report.quarantined_by_server,
+            ));
+        }
         if report.quarantined > 0 {
             lines.push(i18n::changes_quarantined(lang, report.quarantined));
         }
