@@ -539,7 +539,7 @@ async fn pull(
     let max_bytes = state.config.pull_page_bytes;
     let cursor = q.cursor;
     let page = blocking(&state, move |s| s.pull(&villages, cursor, limit, max_bytes)).await?;
-    let next = page.changes.last().map_or(cursor, |c| c.seq);
+    let next = page.changes.last().map_or(cursor, |c| c.position);
     if let Principal::Account { .. } = principal {
         audit(
             &state,
