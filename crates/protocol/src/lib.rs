@@ -47,6 +47,11 @@ pub mod codes {
     pub const INTERNAL: &str = "internal";
     pub const UNAVAILABLE: &str = "unavailable";
     // Refusals of one document in a push.
+    /// The household is not in the device's villages, and the changes were
+    /// made after their author learned it moved away (or it never was in
+    /// them). Offered again at the next sync: the operator may give the
+    /// team the village (back), and an older server refused changes made
+    /// before a move, which it now accepts.
     pub const OUTSIDE_VILLAGES: &str = "outside_villages";
     pub const MOVES_VILLAGE: &str = "moves_village";
     pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
@@ -66,7 +71,7 @@ pub mod codes {
 
 /// Refusal codes after which the device offers the document's changes again
 /// at its next sync, instead of keeping them aside.
-pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES];
+pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES, codes::OUTSIDE_VILLAGES];
 
 /// Every error response: `{ "error": code, "message": text }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

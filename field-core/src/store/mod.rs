@@ -336,7 +336,11 @@ impl Store {
             .as_ref()
             .map(|i| actor_for(&i.device_id))
             .unwrap_or_else(ActorId::random);
-        let Inner { conn, cache, .. } = &mut *g;
+        let Inner {
+            conn,
+            cache,
+            identity,
+        } = &mut *g;
         let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
             id: id.clone(),
@@ -350,6 +354,7 @@ impl Store {
         cache.put(&id, document);
         let mut h = h?;
         h.problems = projection::with_codes(conn, &h)?;
+        h.outside_villages = identity.as_ref().is_some_and(|i| !serves(i, &h.village_id));
         Ok(h)
     }
 
@@ -366,11 +371,15 @@ impl Store {
             }
             _ => None,
         };
-        query::list(&g.conn, village_id.as_deref(), None, limit)
+        // The work list: a household that moved to a village this device
+        // does not serve is no longer its volunteers' to visit.
+        query::list(&g.conn, village_id.as_deref(), None, true, limit)
     }
 
     /// Households whose head, members, address or phone match every word of
     /// `query`, ignoring tones and marks; ordered by Vietnamese collation.
+    /// Households outside the device's villages (moved away) are found too,
+    /// marked, so that a volunteer looking for one learns it moved.
     pub fn search(&self, query_text: &str, limit: u32) -> Result<Vec<HouseholdSummary>> {
         let terms: Vec<String> = gocua_text::fold_terms(query_text)
             .into_iter()
@@ -382,7 +391,7 @@ impl Store {
         if terms.is_empty() {
             return Err(Error::invalid(Field::Value, query_text, Problem::Required));
         }
-        query::list(&self.lock().conn, None, Some(&terms), limit)
+        query::list(&self.lock().conn, None, Some(&terms), false, limit)
     }
 
     // ---- members ----
@@ -1134,6 +1143,16 @@ where
         &mut automerge::transaction::Transaction<'_>,
     ) -> Result<(), automerge::AutomergeError>,
 {
+    // A household that moved to a village this device does not serve is a
+    // read-only record here: the server would refuse the change, and the
+    // volunteers of its new village now look after it.
+    if let Some(village) = query::village_of(&g.conn, hid)?
+        && !serves(ident, &village)
+    {
+        return Err(Error::OutsideVillages {
+            id: hid.to_string(),
+        });
+    }
     let actor = actor_for(&ident.device_id);
     let mut document =
         docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
@@ -1149,6 +1168,11 @@ where
         }
     };
     persist_local(g, hid, document, Some(before), changes, stamp, touch)
+}
+
+/// Whether the device serves this village.
+fn serves(ident: &Identity, village_id: &str) -> bool {
+    ident.villages.iter().any(|v| v.id == village_id)
 }
 
 fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {
