@@ -170,6 +170,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX feed_change ON feed (change_seq);
     INSERT INTO feed (position, village_id, change_seq)
         SELECT seq, village_id, seq FROM changes ORDER BY seq;
+    -- Pulls no longer read the log by village: one index less per push.
+    DROP INDEX changes_village_seq;
     "#,
 ];
 
