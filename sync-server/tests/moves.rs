@@ -135,6 +135,10 @@ async fn a_household_moves_and_back_and_every_visit_reaches_its_village() {
     b.pull(&c, &s).await;
     assert!(visits(&b.doc).contains("d1"));
     assert_eq!(push(&c, &s, &b.token, one(&id, vec![b1])).await.stored, 1);
+    assert!(
+        d.pull(&c, &s).await.is_empty(),
+        "later changes go to the household's village only"
+    );
 
     // A change D makes after it learned of the move is refused, saying
     // nothing of where the household went.
@@ -182,5 +186,55 @@ async fn a_household_moves_and_back_and_every_visit_reaches_its_village() {
     b.pull(&c, &s).await;
     assert!(!visits(&b.doc).contains("d2"));
     assert_eq!(village(&b.doc), v1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_before_the_move_are_taken_in_one_push_and_later_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let both = team(st.as_ref(), "Cả hai", &["Thôn Một", "Thôn Hai"]);
+    let first = team(st.as_ref(), "Một", &["Thôn Một"]);
+    let (v1, v2) = (both.villages[0].clone(), both.villages[1].clone());
+    let c = client();
+    let a = device(&c, &s, st.as_ref(), &both.volunteer_id).await;
+    let d = device(&c, &s, st.as_ref(), &first.volunteer_id).await;
+    let (id, mut on_a, genesis) = new_household(&v1);
+    push(&c, &s, &a.token, one(&id, vec![genesis])).await;
+    let mut on_d = on_a.fork();
+    // Two visits by D, the second on top of the first, both before the move.
+    let d1 = visit(&mut on_d, "d1");
+    let d2 = visit(&mut on_d, "d2");
+    let moved = edit(&mut on_a, "village_id", &v2);
+    push(&c, &s, &a.token, one(&id, vec![moved.clone()])).await;
+
+    // With them, one made after D applied the move: the document is refused
+    // whole, nothing stored.
+    let mut after = on_d.fork();
+    after
+        .apply_changes([Change::from_bytes(moved).unwrap()])
+        .unwrap();
+    let late = visit(&mut after, "late");
+    let p = push(
+        &c,
+        &s,
+        &d.token,
+        one(&id, vec![d1.clone(), d2.clone(), late]),
+    )
+    .await;
+    assert_eq!((p.stored, p.refused.len()), (0, 1), "{p:?}");
+    assert_eq!(p.refused[0].code, codes::OUTSIDE_VILLAGES);
+
+    // Offered again without it, as the device does: both are taken.
+    let p = push(&c, &s, &d.token, one(&id, vec![d1, d2])).await;
+    assert_eq!((p.stored, p.refused.len()), (2, 0), "{p:?}");
+    for (_, bytes) in pull_all(&c, &s, &a.token).await {
+        on_a.apply_changes([Change::from_bytes(bytes).unwrap()])
+            .unwrap();
+    }
+    assert!(on_a.get_missing_deps(&[]).is_empty());
+    assert_eq!(visits(&on_a), ["d1", "d2"].map(String::from).into());
     s.stop().await;
 }
