@@ -684,7 +684,19 @@ fn a_crafted_change_is_quarantined_and_the_device_keeps_working() {
             .join("../fixtures/integrity/poison-household.changes"),
     );
     let d = Device::new();
-    d.init("Lò Thị Mai", &["Thôn Đông"]);
+    // The fixture's household is of Thôn Đông in commune 00097: a device
+    // serving that village, so that the household is its to edit.
+    d.ok(&[
+        "init",
+        "--volunteer",
+        "Lò Thị Mai",
+        "--team",
+        "Tổ Công nghệ số cộng đồng",
+        "--commune",
+        "00097",
+        "--village",
+        "Thôn Đông",
+    ]);
 
     let out = d.run(&["changes", "import", &poison]);
     let stdout = text(&out.stdout);

@@ -81,6 +81,7 @@ impl CliError {
                 CoreError::Server { .. } => "server_refused",
                 CoreError::Revoked(_) => "device_revoked",
                 CoreError::BreaksRule(_) => "breaks_rule",
+                CoreError::OutsideVillages { .. } => "outside_villages",
             },
             CliError::Read { .. } => "read_failed",
             CliError::Write { .. } => "write_failed",

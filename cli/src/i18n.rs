@@ -89,6 +89,8 @@ pub enum T {
     Values,
     Code,
     NoHouseholds,
+    MovedAway,
+    ReadOnlyMovedAway,
     NoVisits,
     NoConflicts,
     NoProblems,
@@ -166,6 +168,11 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         ),
         T::Code => ("Mã", "Code"),
         T::NoHouseholds => ("Không có hộ nào.", "No households."),
+        T::MovedAway => ("(đã chuyển đi)", "(moved away)"),
+        T::ReadOnlyMovedAway => (
+            "Chỉ xem: hộ đã chuyển sang thôn không thuộc địa bàn của bạn; tình nguyện viên thôn mới tiếp tục hỗ trợ.",
+            "Read-only: this household moved to a village you do not serve; the volunteers of its new village look after it now.",
+        ),
         T::NoVisits => ("Chưa có lượt hỗ trợ nào.", "No visits yet."),
         T::NoConflicts => ("Không có xung đột.", "No conflicts."),
         T::NoProblems => ("Không có dữ liệu không hợp lệ.", "No problems."),
@@ -455,6 +462,12 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
             key_label(lang, b.fields.first().map(String::as_str).unwrap_or("value")),
             b.found,
             problem(lang, &b.problem)
+        ),
+        (Lang::Vi, CoreError::OutsideVillages { id }) => format!(
+            "hộ {id} đã chuyển sang thôn không thuộc địa bàn của máy này: chỉ xem được, không sửa được. Những gì bạn ghi trước khi biết hộ chuyển đi vẫn được gửi lên khi đồng bộ."
+        ),
+        (Lang::En, CoreError::OutsideVillages { id }) => format!(
+            "household {id} moved to a village this device does not serve: it can be read, not changed. What you recorded before you learned of the move is still sent at the next sync."
         ),
         (Lang::En, CoreError::Revoked(m)) => format!(
             "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."

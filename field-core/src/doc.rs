@@ -594,6 +594,7 @@ fn read_household_of<D: ReadDoc>(
         created_by: r.str(&root, "", "created_by").unwrap_or_default(),
         conflicts: conflicts(doc, &id, scope),
         problems: Vec::new(),
+        outside_villages: false,
         id: id.clone(),
         members,
         visits,

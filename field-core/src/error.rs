@@ -297,6 +297,12 @@ pub enum Error {
     Revoked(String),
     #[error("{0}")]
     BreaksRule(Box<BrokenRule>),
+    /// The household is in a village this device does not serve (it moved
+    /// away): it can be read, not changed.
+    #[error(
+        "household {id} is in a village this device does not serve (it moved away): it can be read, not changed"
+    )]
+    OutsideVillages { id: String },
 }
 
 /// Keeping `value` at `path` (resolving a conflict) would leave the record
@@ -347,6 +353,7 @@ impl Error {
                 | Error::BadDocument { .. }
                 | Error::NotEnrolled
                 | Error::BreaksRule(_)
+                | Error::OutsideVillages { .. }
         ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
     }
 }

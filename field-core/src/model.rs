@@ -133,6 +133,11 @@ pub struct Household {
     pub consents: Vec<Consent>,
     pub conflicts: Vec<Conflict>,
     pub problems: Vec<HouseholdProblem>,
+    /// In a village this device does not serve (it moved to another
+    /// village): kept as a read-only record. Set by the store, which knows
+    /// the device's villages; a document read alone says false.
+    #[serde(default)]
+    pub outside_villages: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +298,10 @@ pub struct HouseholdSummary {
     pub last_visit_at: Option<String>,
     pub conflicts: i64,
     pub problems: i64,
+    /// In a village this device does not serve: a read-only record (see
+    /// [`Household::outside_villages`]).
+    #[serde(default)]
+    pub outside_villages: bool,
 }
 
 // ---- inputs ----

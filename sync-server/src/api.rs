@@ -540,7 +540,7 @@ async fn pull(
     let max_bytes = state.config.pull_page_bytes;
     let cursor = q.cursor;
     let page = blocking(&state, move |s| s.pull(&villages, cursor, limit, max_bytes)).await?;
-    let next = page.changes.last().map_or(cursor, |c| c.seq);
+    let next = page.changes.last().map_or(cursor, |c| c.position);
     if let Principal::Account { .. } = principal {
         audit(
             &state,
@@ -568,7 +568,7 @@ async fn pull(
     for c in page
         .changes
         .into_iter()
-        .filter(|c| Some(c.device_id.as_str()) != own || c.seq > mine_after)
+        .filter(|c| Some(c.device_id.as_str()) != own || c.position > mine_after)
     {
         match index.get(&c.doc_id) {
             Some(&i) => {

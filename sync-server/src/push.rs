@@ -309,12 +309,11 @@ pub fn push(
                     stored,
                     duplicates: more,
                     version,
+                    last_position,
                 } => {
                     answer.stored += stored;
-                    if stored > 0 {
-                        // The version is the log position of its last change.
-                        answer.last_seq = answer.last_seq.max(version);
-                    }
+                    // Pulls count in feed positions.
+                    answer.last_seq = answer.last_seq.max(last_position);
                     answer.duplicates += duplicates + more;
                     answer.quarantined += q;
                     cache.put(&d.doc_id, *doc, version);
@@ -343,16 +342,19 @@ fn decide(
     let doc_id = incoming.doc_id.as_str();
     let allowed_has = |v: &str| allowed.iter().any(|a| a == v);
     let head: Option<DocHead> = storage.document(doc_id)?;
-    if let Some(h) = &head
-        && !allowed_has(&h.village_id)
-    {
-        // Which village it is in is not this device's business.
-        return Ok(Decision::Refused(refusal(
+    // A household outside the device's villages (it moved away, or never was
+    // in them) takes only changes its author made while it saw the household
+    // in one of its villages: made before it learned of the move (checked
+    // per change below).
+    let outsider = head.as_ref().is_some_and(|h| !allowed_has(&h.village_id));
+    // Which village it is in is not this device's business.
+    let outside = || {
+        Decision::Refused(refusal(
             doc_id,
             codes::OUTSIDE_VILLAGES,
             format!("household {doc_id} is not in this device's villages"),
-        )));
-    }
+        ))
+    };
     let mut doc = match &head {
         Some(h) => match cache.take(doc_id, h.version) {
             Some(d) => d,
@@ -544,6 +546,9 @@ fn decide(
                 });
                 continue;
             }
+            if outsider && !village_at(&doc, c.change.deps()).is_some_and(|v| allowed_has(&v)) {
+                return Ok(outside());
+            }
             if c.village_sets.is_none() {
                 tracing::warn!(doc = doc_id, hash = %ChangeHash(c.hash), "change quarantined: operations unreadable");
                 bad.insert(c.hash);
@@ -633,15 +638,16 @@ fn decide(
         }
     };
     if head.is_none() && !accepted.is_empty() && !allowed_has(&village) {
-        return Ok(Decision::Refused(refusal(
-            doc_id,
-            codes::OUTSIDE_VILLAGES,
-            format!("household {doc_id} is not in this device's villages"),
-        )));
+        return Ok(outside());
     }
+    let moved_from = head
+        .as_ref()
+        .filter(|h| h.village_id != village)
+        .map(|h| h.village_id.clone());
     Ok(Decision::Write {
         write: DocWrite {
             doc_id: doc_id.to_string(),
+            moved_from,
             village_id: village,
             base_version: head.map(|h| h.version),
             changes: accepted,
@@ -683,6 +689,18 @@ fn rebuild(
         Err(p) => Err(StorageError::Incompatible(format!(
             "document {doc_id}: changes accepted a moment ago no longer apply: {p}"
         ))),
+    }
+}
+
+/// The household's village as a change with these dependencies saw it: the
+/// village its author had the household in when making it.
+fn village_at(doc: &automerge::Automerge, deps: &[ChangeHash]) -> Option<String> {
+    match doc.get_at(ROOT, VILLAGE_KEY, deps).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

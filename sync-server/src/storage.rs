@@ -223,8 +223,13 @@ pub struct QuarantinedChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocWrite {
     pub doc_id: String,
-    /// The village to file the changes under (the document's, after them).
+    /// The document's village after these changes: they are fed to it.
     pub village_id: String,
+    /// The village the document leaves, when these changes move it. Its
+    /// devices are fed these changes (so they learn of the move), and the
+    /// new village every change of the document it was not fed yet (its whole
+    /// history).
+    pub moved_from: Option<String>,
     /// The version the decision was made on; `None` for a new document.
     pub base_version: Option<u64>,
     /// In an order where every change comes after its dependencies.
@@ -240,6 +245,8 @@ pub enum DocOutcome {
         duplicates: u64,
         /// The document's version now.
         version: u64,
+        /// The highest feed position this write took (0 when it fed nothing).
+        last_position: u64,
     },
     /// Another push changed the document since the decision: decide again.
     Stale,
@@ -269,8 +276,16 @@ pub struct QuarantineRow {
     pub size: u64,
 }
 
+/// A change as a pull or the materializer reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChange {
+    /// Where the pull feed serves it: what a device's pull cursor counts. One
+    /// change may be fed to several villages (a household that moved), at one
+    /// position each. [`Storage::changes_after`] reads the log itself and
+    /// gives `seq` here.
+    pub position: u64,
+    /// Its place in the change log (a document's version, the materializer's
+    /// watermark).
     pub seq: u64,
     pub doc_id: String,
     pub village_id: String,
@@ -301,6 +316,8 @@ pub struct Snapshot {
 /// Snapshots of some villages and the cursor they cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootstrapSet {
+    /// A feed position: the device pulls after it. Every change fed to these
+    /// villages at or below it is in the snapshots.
     pub cursor: u64,
     pub docs: Vec<Snapshot>,
 }
@@ -375,10 +392,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<Vec<DocOutcome>>;
     /// The newest quarantined changes first.
     fn quarantine(&self, limit: u32) -> StorageResult<Vec<QuarantineRow>>;
-    /// Changes of `villages` with seq > `cursor`, in seq order: at most `limit`
-    /// and about `max_bytes` (always at least one when there is one).
-    /// The feed is gap-free: a change never becomes visible after a change
-    /// with a higher seq was visible.
+    /// Changes fed to `villages` at a position > `cursor`, in position order
+    /// (each change once per page): at most `limit` and about `max_bytes`
+    /// (always at least one when there is one). The feed is gap-free: a
+    /// position never becomes visible after a higher one was visible.
     fn pull(
         &self,
         villages: &[String],

@@ -158,15 +158,22 @@ fn skills_text(lang: Lang, p: &Person) -> String {
 fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, CliError> {
     let names = Names::load(store, &[SERVICE, OUTCOME, TARGET_GROUP])?;
     let label = |t: T| i18n::t(lang, t);
-    let mut lines = vec![
-        format!("{} {} ({})", label(T::Household), short(&h.id), h.id),
-        format!("{}: {}", label(T::Head), h.head_name),
-        format!(
-            "{}: {}",
-            label(T::Village),
-            village_name(store, &h.village_id)
-        ),
-    ];
+    let village = if h.outside_villages {
+        label(T::MovedAway).to_string()
+    } else {
+        village_name(store, &h.village_id)
+    };
+    let mut lines = vec![format!(
+        "{} {} ({})",
+        label(T::Household),
+        short(&h.id),
+        h.id
+    )];
+    if h.outside_villages {
+        lines.push(label(T::ReadOnlyMovedAway).to_string());
+    }
+    lines.push(format!("{}: {}", label(T::Head), h.head_name));
+    lines.push(format!("{}: {village}", label(T::Village)));
     if !h.address.is_empty() {
         lines.push(format!("{}: {}", label(T::Address), h.address));
     }
@@ -334,7 +341,11 @@ fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError>
                 vec![
                     short(&r.id).to_string(),
                     r.head_name.clone(),
-                    r.village_name.clone(),
+                    if r.outside_villages {
+                        i18n::t(lang, T::MovedAway).to_string()
+                    } else {
+                        r.village_name.clone()
+                    },
                     r.address.clone(),
                     r.phone.clone().unwrap_or_default(),
                     r.members.to_string(),

@@ -47,6 +47,11 @@ pub mod codes {
     pub const INTERNAL: &str = "internal";
     pub const UNAVAILABLE: &str = "unavailable";
     // Refusals of one document in a push.
+    /// The household is not in the device's villages, and the changes were
+    /// made after their author learned it moved away (or it never was in
+    /// them). Offered again at the next sync: the operator may give the
+    /// team the village (back), and an older server refused changes made
+    /// before a move, which it now accepts.
     pub const OUTSIDE_VILLAGES: &str = "outside_villages";
     pub const MOVES_VILLAGE: &str = "moves_village";
     pub const UNKNOWN_DOCUMENT: &str = "unknown_document";
@@ -68,7 +73,11 @@ pub mod codes {
 /// at its next sync, instead of keeping them aside.
 /// A reused change number passes once the device has pulled the other copy's
 /// changes and reissued its own under a new actor.
-pub const RETRYABLE_REFUSALS: &[&str] = &[codes::MISSING_DEPENDENCIES, codes::REUSED_SEQUENCE];
+pub const RETRYABLE_REFUSALS: &[&str] = &[
+    codes::MISSING_DEPENDENCIES,
+    codes::REUSED_SEQUENCE,
+    codes::OUTSIDE_VILLAGES,
+];
 
 /// Every error response: `{ "error": code, "message": text }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,8 +146,8 @@ pub struct PushResponse {
     /// them again.
     #[serde(default)]
     pub quarantined: u64,
-    /// The highest log position of the changes this push stored (0 if it
-    /// stored none): the device passes the highest it was told as
+    /// The highest pull feed position of the changes this push stored (0 if
+    /// it stored none): the device passes the highest it was told as
     /// [`PullQuery::mine_after`].
     #[serde(default)]
     pub last_seq: u64,

@@ -327,7 +327,12 @@ impl Store {
         let mut g = self.lock();
         let id = query::resolve(&g.conn, Kind::Household, household, None)?;
         let actor = g.actor.clone();
-        let Inner { conn, cache, .. } = &mut *g;
+        let Inner {
+            conn,
+            cache,
+            identity,
+            ..
+        } = &mut *g;
         let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {
             kind: Kind::Household,
             id: id.clone(),
@@ -341,6 +346,7 @@ impl Store {
         cache.put(&id, document);
         let mut h = h?;
         h.problems = projection::with_codes(conn, &h)?;
+        h.outside_villages = identity.as_ref().is_some_and(|i| !serves(i, &h.village_id));
         Ok(h)
     }
 
@@ -357,11 +363,15 @@ impl Store {
             }
             _ => None,
         };
-        query::list(&g.conn, village_id.as_deref(), None, limit)
+        // The work list: a household that moved to a village this device
+        // does not serve is no longer its volunteers' to visit.
+        query::list(&g.conn, village_id.as_deref(), None, true, limit)
     }
 
     /// Households whose head, members, address or phone match every word of
     /// `query`, ignoring tones and marks; ordered by Vietnamese collation.
+    /// Households outside the device's villages (moved away) are found too,
+    /// marked, so that a volunteer looking for one learns it moved.
     pub fn search(&self, query_text: &str, limit: u32) -> Result<Vec<HouseholdSummary>> {
         let terms: Vec<String> = gocua_text::fold_terms(query_text)
             .into_iter()
@@ -373,7 +383,7 @@ impl Store {
         if terms.is_empty() {
             return Err(Error::invalid(Field::Value, query_text, Problem::Required));
         }
-        query::list(&self.lock().conn, None, Some(&terms), limit)
+        query::list(&self.lock().conn, None, Some(&terms), false, limit)
     }
 
     // ---- members ----
@@ -1105,6 +1115,17 @@ where
         &mut automerge::transaction::Transaction<'_>,
     ) -> Result<(), automerge::AutomergeError>,
 {
+    // A household that moved to a village this device does not serve is a
+    // read-only record here: the server would refuse the change, and the
+    // volunteers of its new village now look after it.
+    if let Some(village) = query::village_of(&g.conn, hid)?
+        && let Some(ident) = &g.identity
+        && !serves(ident, &village)
+    {
+        return Err(Error::OutsideVillages {
+            id: hid.to_string(),
+        });
+    }
     let actor = g.actor.clone();
     let mut document =
         docs::load(&g.conn, &mut g.cache, hid, &actor)?.ok_or_else(|| Error::NotFound {
@@ -1120,6 +1141,11 @@ where
         }
     };
     persist_local(g, hid, document, Some(before), changes, stamp, touch)
+}
+
+/// Whether the device serves this village.
+fn serves(ident: &Identity, village_id: &str) -> bool {
+    ident.villages.iter().any(|v| v.id == village_id)
 }
 
 fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {

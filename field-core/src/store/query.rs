@@ -171,6 +171,14 @@ pub fn household_of(conn: &Connection, kind: Kind, id: &str) -> Result<String> {
         })
 }
 
+/// The village a household is in, as projected (`None` for an unknown one).
+pub fn village_of(conn: &Connection, household_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT village_id FROM households WHERE id = ?1")?
+        .query_row([household_id], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn consent_withdrawn(conn: &Connection, id: &str) -> Result<bool> {
     let w: Option<Option<String>> = conn
         .prepare_cached("SELECT withdrawn_at FROM consents WHERE id = ?1")?
@@ -194,10 +202,14 @@ fn like_term(t: &str) -> String {
 
 /// Households, optionally of one village and matching every folded term, in
 /// Vietnamese collation order of the head's name.
+/// Households, optionally of one village or matching search terms.
+/// `only_served` leaves out the ones outside the device's villages (the
+/// `villages` table holds exactly those).
 pub fn list(
     conn: &Connection,
     village_id: Option<&str>,
     terms: Option<&[String]>,
+    only_served: bool,
     limit: u32,
 ) -> Result<Vec<HouseholdSummary>> {
     let mut sql = String::from(
@@ -206,9 +218,13 @@ pub fn list(
             (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id),
             (SELECT MAX(visited_at) FROM visits x WHERE x.household_id = h.id),
             (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id),
-            (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id)
+            (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id),
+            v.id IS NULL
          FROM households h LEFT JOIN villages v ON v.id = h.village_id WHERE 1 = 1",
     );
+    if only_served {
+        sql.push_str(" AND v.id IS NOT NULL");
+    }
     let mut args: Vec<String> = Vec::new();
     if let Some(v) = village_id {
         args.push(v.to_string());
@@ -237,6 +253,7 @@ pub fn list(
                 last_visit_at: r.get(8)?,
                 conflicts: r.get(9)?,
                 problems: r.get(10)?,
+                outside_villages: r.get(11)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -152,6 +152,27 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX changes_doc ON changes (doc_id, seq);
     "#,
+    // 4: the pull feed. A change may be served to several villages (a
+    // household that moves: its new village receives its whole history, the
+    // village it leaves the change that moved it), so pulls read the feed,
+    // one row per (village, change), and a pull cursor counts feed
+    // positions. The log's existing changes keep their seq as position, so
+    // the cursors devices hold stay valid; later positions continue after
+    // the highest seq ever taken (see `after`).
+    r#"
+    CREATE TABLE feed (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        village_id TEXT NOT NULL,
+        change_seq INTEGER NOT NULL REFERENCES changes (seq),
+        UNIQUE (village_id, change_seq)
+    ) STRICT;
+    CREATE INDEX feed_village_position ON feed (village_id, position);
+    CREATE INDEX feed_change ON feed (change_seq);
+    INSERT INTO feed (position, village_id, change_seq)
+        SELECT seq, village_id, seq FROM changes ORDER BY seq;
+    -- Pulls no longer read the log by village: one index less per push.
+    DROP INDEX changes_village_seq;
+    "#,
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the
@@ -164,6 +185,26 @@ fn after(version: usize, tx: &Transaction<'_>) -> StorageResult<()> {
                 "CREATE UNIQUE INDEX changes_number ON changes (doc_id, actor, actor_seq);",
             )
             .map_err(db_err)
+        }
+        4 => {
+            // A device may hold a cursor at a seq whose change was deleted
+            // since (quarantined by migration 3): new positions must start
+            // above every seq ever taken, not only above the rows kept.
+            let highest: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name IN ('changes', 'feed')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            tx.execute("DELETE FROM sqlite_sequence WHERE name = 'feed'", [])
+                .map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('feed', ?1)",
+                [highest],
+            )
+            .map_err(db_err)?;
+            Ok(())
         }
         _ => Ok(()),
     }
@@ -259,4 +300,59 @@ pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
         tracing::info!(version = i + 1, "database schema migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// A database at schema 3 whose highest change was deleted (quarantined
+    /// when migrating to 3): after 4, the kept changes are at their seq in
+    /// the feed and a new position comes after every seq ever taken, so no
+    /// cursor a device holds skips it.
+    #[test]
+    fn the_feed_keeps_the_cursors_devices_hold() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        {
+            let tx = conn.transaction().unwrap();
+            for sql in &MIGRATIONS[..3] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 3).unwrap();
+            for (seq, village) in [(1, "v1"), (2, "v2"), (3, "v1"), (4, "v1")] {
+                tx.execute(
+                    "INSERT INTO changes (seq, village_id, doc_id, hash, device_id, bytes, received_at)
+                     VALUES (?1, ?2, 'd', ?3, 'dev', x'00', 0)",
+                    params![seq, village, vec![seq as u8; 32]],
+                )
+                .unwrap();
+            }
+            tx.execute("DELETE FROM changes WHERE seq = 4", []).unwrap();
+            tx.commit().unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, i64)> = conn
+            .prepare("SELECT position, village_id, change_seq FROM feed ORDER BY position")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "v1".into(), 1),
+                (2, "v2".into(), 2),
+                (3, "v1".into(), 3)
+            ]
+        );
+        conn.execute(
+            "INSERT INTO feed (village_id, change_seq) VALUES ('v2', 3)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 5);
+    }
 }

@@ -220,7 +220,10 @@ fn villages_json(villages: &[String]) -> StorageResult<String> {
     serde_json::to_string(villages).map_err(|e| StorageError::Backend(e.to_string()))
 }
 
-/// Reads changes in seq order until `limit` rows or about `max_bytes`.
+/// Reads rows (position, seq, doc_id, village_id, device_id, bytes) in
+/// position order until `limit` rows or about `max_bytes`. A change fed to
+/// two of the reader's villages (a household that moved between them) is
+/// read once.
 fn page(
     stmt: &mut rusqlite::CachedStatement<'_>,
     params: impl rusqlite::Params,
@@ -228,25 +231,34 @@ fn page(
     max_bytes: usize,
 ) -> StorageResult<PullPage> {
     let mut rows = stmt.query(params).map_err(db_err)?;
-    let mut changes = Vec::new();
+    let mut changes: Vec<StoredChange> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut bytes = 0usize;
     let mut more = false;
     while let Some(r) = rows.next().map_err(db_err)? {
+        let position = u64_of(r.get(0).map_err(db_err)?);
+        let seq = u64_of(r.get(1).map_err(db_err)?);
+        if !seen.insert(seq) {
+            // Served at its first position; a trailing duplicate may come
+            // again on the next page, which the device skips as known.
+            continue;
+        }
         if changes.len() >= limit as usize {
             more = true;
             break;
         }
-        let blob: Vec<u8> = r.get(4).map_err(db_err)?;
+        let blob: Vec<u8> = r.get(5).map_err(db_err)?;
         if !changes.is_empty() && bytes + blob.len() > max_bytes {
             more = true;
             break;
         }
         bytes += blob.len();
         changes.push(StoredChange {
-            seq: u64_of(r.get(0).map_err(db_err)?),
-            doc_id: r.get(1).map_err(db_err)?,
-            village_id: r.get(2).map_err(db_err)?,
-            device_id: r.get(3).map_err(db_err)?,
+            position,
+            seq,
+            doc_id: r.get(2).map_err(db_err)?,
+            village_id: r.get(3).map_err(db_err)?,
+            device_id: r.get(4).map_err(db_err)?,
             bytes: blob,
         });
     }
@@ -286,14 +298,14 @@ fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Stores one push inside the caller's transaction.
 fn push_one(tx: &Transaction<'_>, job: PushJob) -> StorageResult<PushDone> {
-    // Why the feed stays gap-free: `changes.seq` is assigned by SQLite in
-    // this transaction, which is BEGIN IMMEDIATE: it holds the database's
-    // single write lock from its first statement to its commit (the writer
-    // mutex serializes this process; the lock also serializes other
-    // processes, such as `gocua-server admin`). So the transaction that
-    // takes seq 42 cannot start before the one that took seq 41 has
-    // committed or rolled back, and readers (WAL) see only committed
-    // transactions: whoever sees 42 sees 41. A backend whose sequences are
+    // Why the feed stays gap-free: `changes.seq` and `feed.position` are
+    // assigned by SQLite in this transaction, which is BEGIN IMMEDIATE: it
+    // holds the database's single write lock from its first statement to
+    // its commit (the writer mutex serializes this process; the lock also
+    // serializes other processes, such as `gocua-server admin`). So the
+    // transaction that takes position 42 cannot start before the one that
+    // took position 41 has committed or rolled back, and readers (WAL) see
+    // only committed transactions: whoever sees 42 sees 41. A backend whose sequences are
     // not transactional (PostgreSQL's nextval) must serialize assignment
     // itself or serve only up to a committed watermark. Grouping several
     // pushes in one transaction keeps this true: the group commits at once.
@@ -366,6 +378,8 @@ fn write_doc(
     let mut stored = 0u64;
     let mut duplicates = 0u64;
     let mut version = w.base_version.unwrap_or(0);
+    // The log seqs this write stored, to feed below.
+    let mut new_seqs: Vec<i64> = Vec::with_capacity(w.changes.len());
     {
         let mut filed = tx
             .prepare_cached("SELECT doc_id FROM changes WHERE hash = ?1")
@@ -411,7 +425,9 @@ fn write_doc(
             match inserted {
                 Ok(_) => {
                     stored += 1;
-                    version = u64_of(tx.last_insert_rowid());
+                    let seq = tx.last_insert_rowid();
+                    new_seqs.push(seq);
+                    version = u64_of(seq);
                 }
                 Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
                     return Ok(refused(
@@ -427,6 +443,7 @@ fn write_doc(
             }
         }
     }
+    let last_position = feed(tx, w, &new_seqs)?;
     match &current {
         None if w.changes.is_empty() => {}
         None => {
@@ -444,8 +461,8 @@ fn write_doc(
             )
             .map_err(db_err)?;
             if *old != w.village_id {
-                // Moved between two of the device's villages: later changes
-                // and the snapshot follow the new village.
+                // Moved: the snapshot follows it (bootstrap serves snapshots
+                // by village), as later changes do (`feed`).
                 tx.execute(
                     "UPDATE snapshots SET village_id = ?2 WHERE doc_id = ?1",
                     params![w.doc_id, w.village_id],
@@ -458,7 +475,60 @@ fn write_doc(
         stored,
         duplicates,
         version,
+        last_position,
     })
+}
+
+/// Feeds a write's new changes (`new_seqs`, in log order) to the villages
+/// that must receive them, and returns the highest position taken (0 when
+/// none). Positions are taken inside the caller's write transaction, which
+/// keeps the feed gap-free (see `push_one`).
+///
+/// A write that moves the document feeds its new village every change of the
+/// document that village was not fed yet, in log order (so each comes after
+/// its dependencies), and the village it leaves the new changes, so that its
+/// devices learn of the move.
+fn feed(tx: &Transaction<'_>, w: &DocWrite, new_seqs: &[i64]) -> StorageResult<u64> {
+    let mut put = tx
+        .prepare_cached(
+            "INSERT INTO feed (village_id, change_seq) VALUES (?1, ?2)
+             ON CONFLICT (village_id, change_seq) DO NOTHING",
+        )
+        .map_err(db_err)?;
+    let mut last = 0u64;
+    let mut put_one = |village: &str, seq: i64| -> StorageResult<()> {
+        if put.execute(params![village, seq]).map_err(db_err)? > 0 {
+            last = u64_of(tx.last_insert_rowid());
+        }
+        Ok(())
+    };
+    match &w.moved_from {
+        Some(old) if !new_seqs.is_empty() => {
+            let history: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT c.seq FROM changes c WHERE c.doc_id = ?1 AND NOT EXISTS
+                       (SELECT 1 FROM feed f WHERE f.village_id = ?2 AND f.change_seq = c.seq)
+                     ORDER BY c.seq",
+                )
+                .map_err(db_err)?
+                .query_map(params![w.doc_id, w.village_id], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            for seq in history {
+                put_one(&w.village_id, seq)?;
+            }
+            for seq in new_seqs {
+                put_one(old, *seq)?;
+            }
+        }
+        _ => {
+            for seq in new_seqs {
+                put_one(&w.village_id, *seq)?;
+            }
+        }
+    }
+    Ok(last)
 }
 
 /// An enrollment code's row: volunteer, expiry, use, device, request id.
@@ -1149,9 +1219,10 @@ impl Storage for SqliteStorage {
         self.read(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, doc_id, village_id, device_id, bytes FROM changes
-                     WHERE seq > ?1 AND village_id IN (SELECT value FROM json_each(?2))
-                     ORDER BY seq LIMIT ?3",
+                    "SELECT f.position, c.seq, c.doc_id, f.village_id, c.device_id, c.bytes
+                     FROM feed f JOIN changes c ON c.seq = f.change_seq
+                     WHERE f.position > ?1 AND f.village_id IN (SELECT value FROM json_each(?2))
+                     ORDER BY f.position LIMIT ?3",
                 )
                 .map_err(db_err)?;
             page(
@@ -1173,9 +1244,28 @@ impl Storage for SqliteStorage {
                     |r| r.get(0),
                 )
                 .map_err(db_err)?;
-            let cursor = cursor.parse::<u64>().map_err(|e| {
+            let watermark = cursor.parse::<u64>().map_err(|e| {
                 StorageError::Incompatible(format!("materialized_seq {cursor:?}: {e}"))
             })?;
+            // The watermark counts log seqs; devices pull by feed position.
+            // The cursor is the last position before the first one that
+            // feeds a change above the watermark: everything fed up to it is
+            // in the snapshots (positions taken later feed later changes, or
+            // the history of a household that moved, which its snapshot
+            // holds as well).
+            let (first_above, last): (Option<i64>, Option<i64>) = tx
+                .query_row(
+                    "SELECT (SELECT MIN(position) FROM feed WHERE change_seq > ?1),
+                            (SELECT MAX(position) FROM feed)",
+                    [i64_of(watermark)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(db_err)?;
+            let cursor = match (first_above, last) {
+                (Some(p), _) => u64_of(p - 1),
+                (None, Some(p)) => u64_of(p),
+                (None, None) => 0,
+            };
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots
@@ -1225,7 +1315,7 @@ impl Storage for SqliteStorage {
         self.read(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, doc_id, village_id, device_id, bytes FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                    "SELECT seq, seq, doc_id, village_id, device_id, bytes FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )
                 .map_err(db_err)?;
             page(
