@@ -277,8 +277,8 @@ proptest! {
         // What each store holds: the visits and households it recorded or
         // received. A restore loses what the store had not passed on since
         // its copy; nothing else may be lost.
-        let mut holds: Vec<(HashSet<String>, HashSet<String>)> = vec![Default::default(); 3];
-        let mut copies: Vec<Option<(TempDir, (HashSet<String>, HashSet<String>))>> = vec![None, None, None];
+        let mut holds: Vec<Held> = vec![Default::default(); 3];
+        let mut copies: Vec<Option<(TempDir, Held)>> = vec![None, None, None];
         // Two shared households to clash on.
         for head in &HEADS[..2] {
             let id = stores[0].add_household(NewHousehold { head_name: (*head).into(), ..Default::default() }).unwrap().id;
@@ -362,6 +362,9 @@ proptest! {
         }
     }
 }
+
+/// The visits and households a store holds (by id).
+type Held = (HashSet<String>, HashSet<String>);
 
 /// Copies a closed-or-idle store's files (the database and its journal) into
 /// `dir`, as a backup of the data folder would.
