@@ -368,6 +368,11 @@ fn decide(
         .partition(|c| doc.get_change_meta_by_hash(&ChangeHash(c.hash)).is_some());
     let duplicates = known.len() as u64;
     if new.is_empty() {
+        if outsider {
+            // "Already stored" would tell an outsider what another village's
+            // household holds.
+            return Ok(outside());
+        }
         if let Some(h) = &head {
             cache.put(doc_id, doc, h.version);
         }
