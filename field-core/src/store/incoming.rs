@@ -160,6 +160,17 @@ fn read_as(document: &Automerge, id: &str) -> Result<Household, String> {
     Ok(h)
 }
 
+/// [`read_as`], and the document must load again once saved: a crafted change
+/// can apply and still leave a document whose saved form no longer loads,
+/// which would stop this store at its next load.
+fn sound(document: &Automerge, id: &str) -> Result<Household, String> {
+    let h = read_as(document, id)?;
+    isolate(|| Automerge::load(&document.save_nocompress()).map(|_| ()))
+        .map_err(|p| format!("its saved form failed to load: {p}"))?
+        .map_err(|e| format!("its saved form does not load: {e}"))?;
+    Ok(h)
+}
+
 /// Applies what can be applied of `candidates` to `document` (see the module
 /// comment) and sorts the rest into quarantined and waiting.
 fn resolve(
@@ -178,7 +189,7 @@ fn resolve(
         // The common case: everything applies at once.
         let batch: Vec<Change> = ready.iter().map(|c| c.change.clone()).collect();
         let fast = match isolate(|| document.apply_changes(batch)) {
-            Ok(Ok(())) => read_as(&document, id).ok(),
+            Ok(Ok(())) => sound(&document, id).ok(),
             _ => None,
         };
         match fast {
@@ -197,7 +208,7 @@ fn resolve(
                         None => {
                             let one = vec![c.change.clone()];
                             match isolate(|| document.apply_changes(one)) {
-                                Ok(Ok(())) => read_as(&document, id).map(|_| ()),
+                                Ok(Ok(())) => sound(&document, id).map(|_| ()),
                                 Ok(Err(e)) => Err(format!("Automerge refused it: {e}")),
                                 Err(p) => Err(format!("Automerge failed applying it: {p}")),
                             }
