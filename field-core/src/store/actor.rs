@@ -171,9 +171,4 @@ impl super::Store {
     pub fn note_pushed(&self, position: u64) -> Result<()> {
         note_own_through(&self.lock().conn, position)
     }
-
-    /// The actor this store's new changes are made as (hex), for diagnostics.
-    pub fn actor_hex(&self) -> String {
-        self.lock().actor.to_hex_string()
-    }
 }

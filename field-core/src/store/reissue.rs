@@ -24,7 +24,7 @@ use crate::isolate::isolate;
 /// What a reissue made of a document.
 pub(super) struct Reissued {
     pub document: Automerge,
-    /// How many unsent changes were made again.
+    /// How many changes were made again.
     pub changes: usize,
 }
 
@@ -33,20 +33,6 @@ fn bad(id: &str, reason: impl std::fmt::Display) -> Error {
         id: id.to_string(),
         reason: format!("reissuing its unsent changes failed: {reason}"),
     }
-}
-
-/// This store's changes to `document` that another copy of it numbered
-/// differently: for each actor in `from`, its changes numbered from there on.
-fn divergent(document: &Automerge, from: &HashMap<ActorId, u64>) -> HashSet<ChangeHash> {
-    document
-        .get_changes(&[])
-        .iter()
-        .filter(|c| {
-            from.get(c.actor_id())
-                .is_some_and(|first| c.seq() >= *first)
-        })
-        .map(|c| c.hash())
-        .collect()
 }
 
 /// Reissues this store's changes to `document` that another copy numbered
@@ -63,25 +49,30 @@ pub(super) fn reissue(
     new_actor: &ActorId,
     now: &str,
 ) -> Result<Reissued> {
-    let unsent = divergent(&document, from);
-    if unsent.is_empty() {
-        return Ok(Reissued {
-            document,
-            changes: 0,
-        });
-    }
-    // In causal order; what depends on a reissued change is reissued too.
+    // In causal order. For each actor in `from`, its changes numbered from
+    // there on are this copy's own line; what depends on a reissued change is
+    // reissued too.
     let all: Vec<Change> = document.get_changes(&[]);
+    let stored: Vec<ChangeHash> = all.iter().map(|c| c.hash()).collect();
     let mut redo: HashSet<ChangeHash> = HashSet::new();
     let mut keep: Vec<Change> = Vec::new();
     let mut again: Vec<Change> = Vec::new();
     for c in all {
-        if unsent.contains(&c.hash()) || c.deps().iter().any(|d| redo.contains(d)) {
+        let own_line = from
+            .get(c.actor_id())
+            .is_some_and(|first| c.seq() >= *first);
+        if own_line || c.deps().iter().any(|d| redo.contains(d)) {
             redo.insert(c.hash());
             again.push(c);
         } else {
             keep.push(c);
         }
+    }
+    if again.is_empty() {
+        return Ok(Reissued {
+            document,
+            changes: 0,
+        });
     }
     let old_hashes: Vec<ChangeHash> = again.iter().map(|c| c.hash()).collect();
     let made = isolate(|| remake(&document, keep, &again, new_actor))
@@ -89,12 +80,18 @@ pub(super) fn reissue(
         .map_err(|e| bad(id, e))?;
     let (working, new_changes) = made;
 
-    // The document is stored anew: a snapshot without the old changes.
-    conn.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
-        .execute([id])?;
+    // The document is stored anew: a snapshot without the old changes. Rows
+    // of changes it never applied (waiting for dependencies) stay.
+    {
+        let mut del = conn.prepare_cached("DELETE FROM doc_changes WHERE hash = ?1")?;
+        for h in &stored {
+            del.execute([h.to_string()])?;
+        }
+    }
     conn.prepare_cached(
-        "UPDATE documents SET snapshot = ?2, heads = ?3, changes_since_snapshot = 0,
-             updated_at = ?4 WHERE id = ?1",
+        "UPDATE documents SET snapshot = ?2, heads = ?3, updated_at = ?4,
+             changes_since_snapshot = (SELECT COUNT(*) FROM doc_changes WHERE doc_id = ?1)
+             WHERE id = ?1",
     )?
     .execute(params![
         id,
