@@ -538,6 +538,15 @@ fn read_household_of<D: ReadDoc>(
         return Err(format!("not a household document (kind {kind:?})"));
     }
     let id = match (get_str(doc, &root, "id"), known) {
+        // A household created by protocol 1 under a random id, renamed since
+        // to the id derived from its first change: the field keeps the old id.
+        (Some(found), Some(k))
+            if found != k
+                && gocua_protocol::ids::is_derived(k)
+                && !gocua_protocol::ids::is_derived(&found) =>
+        {
+            k.to_string()
+        }
         (Some(found), Some(k)) if found != k => {
             return Err(format!("its id field says {found:?}"));
         }

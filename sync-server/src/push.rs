@@ -727,16 +727,16 @@ fn genesis_problem(doc: &automerge::Automerge, doc_id: &str, hash: &[u8; 32]) ->
             "household {doc_id}: its first change does not create a household"
         ));
     }
-    if ids::is_derived(doc_id) {
-        if !ids::matches_genesis(doc_id, hash) {
-            return Some(format!(
-                "household {doc_id}: its first change belongs to another document"
-            ));
-        }
-    } else if root_str(doc, "id").as_deref() != Some(doc_id) {
-        return Some(format!(
-            "household {doc_id}: its first change creates a document with another id"
-        ));
+    // Every household is named by the id derived from its first change
+    // (protocol 2): nobody can claim an id without holding that change.
+    if !ids::matches_genesis(doc_id, hash) {
+        return Some(if ids::is_derived(doc_id) {
+            format!("household {doc_id}: its first change belongs to another document")
+        } else {
+            format!(
+                "household {doc_id}: a household's id must be the one derived from its first change; this id was made by an older gocua"
+            )
+        });
     }
     if root_str(doc, VILLAGE_KEY).is_none() {
         return Some(format!(
@@ -744,6 +744,19 @@ fn genesis_problem(doc: &automerge::Automerge, doc_id: &str, hash: &[u8; 32]) ->
         ));
     }
     None
+}
+
+/// The id a household stored under a legacy (random, version 1) id is renamed
+/// to: the one derived from its first change, the change of `changes` (its
+/// stored changes) without dependencies. `None` when there is no such change.
+pub fn derived_id_of(changes: &[Vec<u8>]) -> Option<String> {
+    changes.iter().find_map(|bytes| {
+        let bytes = bytes.clone();
+        match isolated(move || Change::from_bytes(bytes)) {
+            Ok(Ok(c)) if c.deps().is_empty() => Some(ids::derived_doc_id(&c.hash().0)),
+            _ => None,
+        }
+    })
 }
 
 /// The verdict on a stored change when the log written by an older server is

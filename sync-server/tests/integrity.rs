@@ -67,9 +67,13 @@ async fn a_crashing_change_is_quarantined_and_the_village_keeps_syncing() {
     let st = admin_storage(&db);
     let poison = bundle::decode(POISON).unwrap();
     assert_eq!(poison.len(), 1);
-    let doc_id = poison[0].doc_id.clone();
+    // Written by protocol 1 under a random id; a device of protocol 2 names
+    // it by the id derived from its first change.
+    let legacy_id = poison[0].doc_id.clone();
     let changes = poison[0].changes.clone();
     assert_eq!(changes.len(), 3);
+    let doc_id = gocua_protocol::ids::derived_doc_id(&hash_of(&changes[0]).0);
+    assert_ne!(doc_id, legacy_id);
     // The household's village, as its first changes say: register it.
     let mut probe = Automerge::new();
     for c in &changes[..2] {
@@ -102,6 +106,13 @@ async fn a_crashing_change_is_quarantined_and_the_village_keeps_syncing() {
     let c = client();
     let a = device(&c, &s, st.as_ref(), &vol.id).await;
     let b = device(&c, &s, st.as_ref(), &vol.id).await;
+
+    // Under its old id, the household is refused: an id is bound to its
+    // first change, so nobody can claim one they did not make.
+    let p = push(&c, &s, &a.token, one(&legacy_id, changes[..2].to_vec())).await;
+    assert_eq!((p.stored, p.refused.len()), (0, 1), "{p:?}");
+    assert_eq!(p.refused[0].code, codes::BAD_DOCUMENT);
+    assert!(p.refused[0].message.contains("older gocua"), "{p:?}");
 
     // The crafted change arrives with its household's first two changes.
     let p = push(&c, &s, &a.token, one(&doc_id, changes.clone())).await;

@@ -79,7 +79,7 @@ async fn enrollment_codes_are_one_time_and_expire() {
     // Wrong JSON.
     let r = c
         .post(s.url("/v1/enroll"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .header("content-type", "application/json")
         .body("{\"code\": 12")
         .send()
@@ -118,7 +118,7 @@ async fn tokens_are_checked_and_revoked_devices_refused() {
     // No token, unknown token.
     let r = c
         .get(s.url("/v1/pull?cursor=0"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .send()
         .await
         .unwrap();
@@ -142,7 +142,7 @@ async fn tokens_are_checked_and_revoked_devices_refused() {
     assert!(err.message.contains("revoked"));
     let r = c
         .get(s.url("/v1/pull?cursor=0"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .bearer_auth(&dev.token)
         .send()
         .await
@@ -332,7 +332,7 @@ async fn bad_input_is_refused_and_stores_nothing() {
     // Wrong content type.
     let r = c
         .post(s.url("/v1/push"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .header("content-type", "application/json")
         .bearer_auth(&dev.token)
         .body(good.clone())
@@ -353,7 +353,7 @@ async fn bad_input_is_refused_and_stores_nothing() {
     let (status, _) = error_of(push_raw(&c, &s, "0000", good.clone()).await).await;
     assert_eq!(status, 401);
     // Another protocol version, or none.
-    for version in [Some("2"), None] {
+    for version in [Some("1"), Some("3"), None] {
         let mut req = c
             .post(s.url("/v1/push"))
             .header("content-type", gocua_protocol::BUNDLE_CONTENT_TYPE)
@@ -371,7 +371,7 @@ async fn bad_input_is_refused_and_stores_nothing() {
     // Unknown path, wrong method, bad query: JSON errors too.
     let r = c
         .get(s.url("/v1/nothing"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .send()
         .await
         .unwrap();
@@ -387,14 +387,14 @@ async fn bad_input_is_refused_and_stores_nothing() {
     );
     let r = c
         .delete(s.url("/v1/push"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .send()
         .await
         .unwrap();
     assert_eq!(error_of(r).await.0, 405);
     let r = c
         .get(s.url("/v1/pull?cursor=minus-one"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .bearer_auth(&dev.token)
         .send()
         .await
@@ -605,7 +605,7 @@ async fn officers_read_their_province_and_operators_nothing() {
     let (_, op) = admin::add_account(st.as_ref(), Role::Operator, "Ops", None).unwrap();
     let r = c
         .get(s.url("/v1/pull?cursor=0"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .bearer_auth(op.expose())
         .send()
         .await
@@ -628,7 +628,7 @@ async fn health_info_and_headers() {
     let c = client();
     let r = c.get(s.url("/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()[HEADER_PROTOCOL], "1");
+    assert_eq!(r.headers()[HEADER_PROTOCOL], "2");
     assert_eq!(r.text().await.unwrap(), "ok");
     let info: gocua_protocol::Info = c
         .get(s.url("/v1/info"))
@@ -638,7 +638,7 @@ async fn health_info_and_headers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info.protocol_version, 1);
+    assert_eq!(info.protocol_version, 2);
     // The administrative units were loaded into the empty database.
     assert!(
         admin_storage(&db)
@@ -668,7 +668,7 @@ async fn gzip_requests_and_responses() {
     gz.write_all(&one(&id, changes.clone())).unwrap();
     let r = c
         .post(s.url("/v1/push"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .header("content-type", gocua_protocol::BUNDLE_CONTENT_TYPE)
         .header("content-encoding", "gzip")
         .bearer_auth(&dev.token)
@@ -685,7 +685,7 @@ async fn gzip_requests_and_responses() {
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
     let r = raw
         .get(s.url("/v1/pull?cursor=0"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .header("accept-encoding", "gzip")
         .bearer_auth(&other.token)
         .send()
@@ -709,7 +709,7 @@ async fn enroll_as(
     rid: &str,
 ) -> reqwest::Response {
     c.post(s.url("/v1/enroll"))
-        .header(gocua_protocol::HEADER_PROTOCOL, "1")
+        .header(gocua_protocol::HEADER_PROTOCOL, "2")
         .json(&gocua_protocol::EnrollRequest {
             code: code.into(),
             device_name: "Điện thoại của Lan".into(),

@@ -1,4 +1,4 @@
-//! gocua's sync protocol, version 1 (docs/protocol.md): what a device and the
+//! gocua's sync protocol, version 2 (docs/protocol.md): what a device and the
 //! server say to each other. Shared by field-core (the client) and sync-server,
 //! so the two cannot drift.
 
@@ -11,7 +11,11 @@ pub use bundle::{BundleError, DocChanges};
 
 /// The protocol version this build speaks. Both sides send it in
 /// [`HEADER_PROTOCOL`]; a mismatch is refused with [`codes::PROTOCOL_MISMATCH`].
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: every household is named by the id derived from its first change
+/// ([`ids`]); households created with random ids by version 1 were renamed
+/// when the server and the device were upgraded.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 pub const HEADER_PROTOCOL: &str = "gocua-protocol";
 pub const HEADER_SERVER_VERSION: &str = "gocua-server-version";

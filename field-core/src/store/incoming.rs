@@ -21,10 +21,11 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, Automerge, Change, ChangeHash};
+use gocua_protocol::ids;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{DocChanges, Inner, Origin, Store, actor, docs, outbox, projection, reissue};
+use super::{DocChanges, Inner, Origin, Store, actor, docs, legacy, outbox, projection, reissue};
 use crate::doc;
 use crate::error::{Error, Result};
 use crate::isolate::isolate;
@@ -310,6 +311,7 @@ impl Store {
         let mut touched: Vec<String> = Vec::new();
         let result = (|| -> Result<(ImportReport, Vec<(String, Automerge)>)> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let parsed = legacy::name_received(&tx, parsed)?;
             let ours: HashSet<ActorId> = actor::ours(&tx, identity.as_ref())?.into_iter().collect();
             let mut report = ImportReport::default();
             let mut loaded = Vec::new();
@@ -367,6 +369,24 @@ impl Store {
                     if is_quarantined(&tx, &hash.to_string())? {
                         // Received again: skipped, not retried.
                         report.quarantined += 1;
+                        continue;
+                    }
+                    // A document has one first change, the one its id is
+                    // derived from: another would file someone's changes
+                    // under an id they did not make.
+                    if change.deps().is_empty() && !ids::matches_genesis(&id, &hash.0) {
+                        let why = "a first change of another document: this household's id is derived from its own first change";
+                        if quarantine(
+                            &tx,
+                            &id,
+                            &hash.to_string(),
+                            change.raw_bytes(),
+                            why,
+                            origin.as_str(),
+                            &now,
+                        )? {
+                            report.quarantined += 1;
+                        }
                         continue;
                     }
                     seen.insert(hash, candidates.len());

@@ -8,6 +8,7 @@
 mod actor;
 mod docs;
 mod incoming;
+mod legacy;
 mod outbox;
 mod projection;
 mod query;
@@ -829,13 +830,16 @@ impl Store {
         // Untrusted bytes: Automerge may panic on them instead of refusing.
         let read = crate::isolate::isolate(|| -> Result<(String, Vec<Vec<u8>>)> {
             let document = Automerge::load(bytes).map_err(|e| Error::BadChanges(e.to_string()))?;
-            let h = doc::read_household(&document).map_err(Error::BadChanges)?;
-            let changes = document
-                .get_changes(&[])
+            let all = document.get_changes(&[]);
+            // Named by its first change, whatever its `id` field says.
+            let id = all
                 .iter()
-                .map(|c| c.raw_bytes().to_vec())
-                .collect();
-            Ok((h.id, changes))
+                .find(|c| c.deps().is_empty())
+                .map(|c| gocua_protocol::ids::derived_doc_id(&c.hash().0))
+                .ok_or_else(|| Error::BadChanges("the document has no first change".into()))?;
+            doc::read_household_as(&document, &id, Scope::All).map_err(Error::BadChanges)?;
+            let changes = all.iter().map(|c| c.raw_bytes().to_vec()).collect();
+            Ok((id, changes))
         });
         let (id, changes) = read.map_err(|p| {
             Error::BadChanges(format!("Automerge could not read the document: {p}"))

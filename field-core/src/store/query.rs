@@ -142,6 +142,19 @@ pub fn resolve(
             return Ok(wanted);
         }
     }
+    if kind == Kind::Household {
+        // The id a household had before protocol 2 (written on a paper card,
+        // in an older file) still finds it.
+        let renamed: Option<String> = conn
+            .prepare_cached("SELECT doc_id FROM legacy_ids WHERE legacy_id = ?1")?
+            .query_row([&wanted], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = renamed
+            && household.is_none_or(|h| h == id)
+        {
+            return Ok(id);
+        }
+    }
     let scope = match (kind, household) {
         (Kind::Household, Some(_)) => " AND id = ?2",
         (_, Some(_)) => " AND household_id = ?2",

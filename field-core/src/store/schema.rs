@@ -200,7 +200,16 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX problems_record ON problems (household_id, record);
     "#,
+    // 6: protocol 2 names every household by the id derived from its first
+    // change; households held under a random id are renamed (`legacy`), their
+    // old ids kept here for change files written by an older gocua.
+    r#"
+    CREATE TABLE legacy_ids (legacy_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL) STRICT;
+    "#,
 ];
+
+/// The schema version whose migration renames legacy households.
+const RENAMES_LEGACY: i64 = 6;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -259,6 +268,8 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<bool> {
     }
     if found == 0 {
         seed_reference(&tx)?;
+    } else if found < RENAMES_LEGACY {
+        super::legacy::rename_all(&tx)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use crate::push::{Replayed, replay_history};
+use crate::push::{Replayed, derived_id_of, replay_history};
 use crate::storage::{StorageError, StorageResult};
 
 use super::db_err;
@@ -173,6 +173,9 @@ const MIGRATIONS: &[&str] = &[
     -- Pulls no longer read the log by village: one index less per push.
     DROP INDEX changes_village_seq;
     "#,
+    // 5: protocol 2 names every household by the id derived from its first
+    // change; households stored under a random id are renamed (see `after`).
+    "",
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the
@@ -206,8 +209,70 @@ fn after(version: usize, tx: &Transaction<'_>) -> StorageResult<()> {
             .map_err(db_err)?;
             Ok(())
         }
+        5 => rename_legacy_documents(tx),
         _ => Ok(()),
     }
+}
+
+/// Renames every household stored under a legacy id to the id derived from
+/// its first change, as every upgraded device does with its own copy, so
+/// that both sides name it the same way without talking to each other.
+fn rename_legacy_documents(tx: &Transaction<'_>) -> StorageResult<()> {
+    let docs: Vec<String> = tx
+        .prepare("SELECT id FROM documents ORDER BY id")
+        .map_err(db_err)?
+        .query_map([], |r| r.get(0))
+        .map_err(db_err)?
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(db_err)?
+        .into_iter()
+        .filter(|id| !gocua_protocol::ids::is_derived(id))
+        .collect();
+    let mut renamed = 0u64;
+    for old in docs {
+        let changes: Vec<Vec<u8>> = tx
+            .prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")
+            .map_err(db_err)?
+            .query_map([&old], |r| r.get(0))
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let Some(new) = derived_id_of(&changes) else {
+            tracing::warn!(doc = %old, "household without a first change kept under its old id");
+            continue;
+        };
+        let taken: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
+                [&new],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if taken {
+            // Only a crafted database can have it: the same first change is
+            // never stored under two documents.
+            tracing::warn!(doc = %old, %new, "household kept under its old id: its derived id is taken");
+            continue;
+        }
+        for sql in [
+            "UPDATE documents SET id = ?2 WHERE id = ?1",
+            "UPDATE changes SET doc_id = ?2 WHERE doc_id = ?1",
+            "UPDATE snapshots SET doc_id = ?2 WHERE doc_id = ?1",
+            "UPDATE snapshot_pending SET doc_id = ?2 WHERE doc_id = ?1",
+            "UPDATE quarantine SET doc_id = ?2 WHERE doc_id = ?1",
+        ] {
+            tx.execute(sql, params![old, new]).map_err(db_err)?;
+        }
+        tracing::info!(old = %old, new = %new, "household renamed to its derived id");
+        renamed += 1;
+    }
+    if renamed > 0 {
+        tracing::warn!(
+            renamed,
+            "households renamed to the ids derived from their first changes (protocol 2)"
+        );
+    }
+    Ok(())
 }
 
 /// Replays every document's stored changes as the push path now would:
@@ -307,6 +372,85 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    /// A household stored under a random id by protocol 1 (the fixture's
+    /// first two changes, written by gocua of that time) is renamed to the id
+    /// derived from its first change in every table that names it; a
+    /// household already named that way is left alone.
+    #[test]
+    fn legacy_households_are_renamed_to_their_derived_ids() {
+        const OTHER: &str = "07070707-0707-8707-8707-070707070707";
+        let fixture = gocua_protocol::bundle::decode(include_bytes!(
+            "../../../fixtures/integrity/poison-household.changes"
+        ))
+        .unwrap();
+        let legacy = fixture[0].doc_id.clone();
+        assert!(!gocua_protocol::ids::is_derived(&legacy));
+        let changes = &fixture[0].changes;
+        let first = automerge::Change::from_bytes(changes[0].clone()).unwrap();
+        let derived = gocua_protocol::ids::derived_doc_id(&first.hash().0);
+        let mut conn = Connection::open_in_memory().unwrap();
+        {
+            let tx = conn.transaction().unwrap();
+            for sql in &MIGRATIONS[..4] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 4).unwrap();
+            for (doc, village) in [(legacy.as_str(), "v1"), (OTHER, "v2")] {
+                tx.execute(
+                    "INSERT INTO documents (id, village_id, created_at, updated_at, version) VALUES (?1, ?2, 0, 0, 2)",
+                    params![doc, village],
+                )
+                .unwrap();
+            }
+            for (seq, bytes) in changes[..2].iter().enumerate() {
+                let c = automerge::Change::from_bytes(bytes.clone()).unwrap();
+                tx.execute(
+                    "INSERT INTO changes (seq, village_id, doc_id, hash, device_id, bytes, received_at)
+                     VALUES (?1, 'v1', ?2, ?3, 'dev', ?4, 0)",
+                    params![seq as i64 + 1, legacy, c.hash().0.to_vec(), bytes],
+                )
+                .unwrap();
+            }
+            tx.execute(
+                "INSERT INTO snapshots (doc_id, village_id, bytes, covered_seq, updated_at) VALUES (?1, 'v1', NULL, 2, 0)",
+                [&legacy],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO quarantine (doc_id, hash, device_id, bytes, reason, received_at) VALUES (?1, x'01', 'dev', ?2, 'crafted', 0)",
+                params![legacy, changes[2]],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let ids_in = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let mut docs = ids_in("SELECT id FROM documents");
+        docs.sort();
+        let mut expected = vec![derived.clone(), OTHER.to_string()];
+        expected.sort();
+        assert_eq!(docs, expected);
+        assert_eq!(
+            ids_in("SELECT DISTINCT doc_id FROM changes"),
+            vec![derived.clone()]
+        );
+        assert_eq!(
+            ids_in("SELECT doc_id FROM snapshots"),
+            vec![derived.clone()]
+        );
+        assert_eq!(
+            ids_in("SELECT doc_id FROM quarantine"),
+            vec![derived.clone()]
+        );
+    }
 
     /// A database at schema 3 whose highest change was deleted (quarantined
     /// when migrating to 3): after 4, the kept changes are at their seq in

@@ -123,7 +123,7 @@ pub fn client() -> reqwest::Client {
 
 pub async fn enroll(c: &reqwest::Client, s: &TestServer, code: &str) -> reqwest::Response {
     c.post(s.url("/v1/enroll"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .json(&EnrollRequest {
             code: code.into(),
             device_name: "Điện thoại của Lan".into(),
@@ -149,26 +149,29 @@ pub async fn device(
 
 pub async fn error_of(r: reqwest::Response) -> (u16, ErrorBody) {
     let status = r.status().as_u16();
-    assert_eq!(r.headers()[HEADER_PROTOCOL], "1");
+    assert_eq!(r.headers()[HEADER_PROTOCOL], "2");
     assert!(r.headers().contains_key("gocua-server-version"));
     (status, r.json().await.unwrap())
 }
 
 /// A household document's first change, shaped like field-core's.
 pub fn new_household(village: &str) -> (String, Automerge, Vec<u8>) {
-    let id = uuid::Uuid::now_v7().to_string();
     let mut doc = Automerge::new();
     let mut tx = doc.transaction();
     tx.put(ROOT, "kind", "household").unwrap();
     tx.put(ROOT, "schema_version", 1).unwrap();
-    tx.put(ROOT, "id", id.as_str()).unwrap();
+    // Tells this household's genesis from any other one's.
+    tx.put(ROOT, "created_at", uuid::Uuid::now_v7().to_string())
+        .unwrap();
     tx.put(ROOT, "commune_code", COMMUNE).unwrap();
     tx.put(ROOT, "village_id", village).unwrap();
     tx.put(ROOT, "head_name", "Nguyễn Văn Hạnh").unwrap();
     tx.put_object(ROOT, "visits", automerge::ObjType::Map)
         .unwrap();
     tx.commit();
-    let bytes = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let change = doc.get_last_local_change().unwrap();
+    let id = gocua_protocol::ids::derived_doc_id(&change.hash().0);
+    let bytes = change.raw_bytes().to_vec();
     (id, doc, bytes)
 }
 
@@ -194,7 +197,7 @@ pub async fn push_raw(
     body: Vec<u8>,
 ) -> reqwest::Response {
     c.post(s.url("/v1/push"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .header("content-type", BUNDLE_CONTENT_TYPE)
         .bearer_auth(token)
         .body(body)
@@ -224,7 +227,7 @@ pub async fn pull(
 ) -> Page {
     let r = c
         .get(s.url(&format!("/v1/pull?cursor={cursor}&limit={limit}")))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .bearer_auth(token)
         .send()
         .await
@@ -268,7 +271,7 @@ pub fn hash_of(bytes: &[u8]) -> automerge::ChangeHash {
 pub async fn bootstrap(c: &reqwest::Client, s: &TestServer, token: &str) -> (u64, Vec<DocChanges>) {
     let r = c
         .get(s.url("/v1/bootstrap"))
-        .header(HEADER_PROTOCOL, "1")
+        .header(HEADER_PROTOCOL, "2")
         .bearer_auth(token)
         .send()
         .await
