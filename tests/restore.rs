@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use gocua_tests::{Device, Server, Team, str_field, text, u64_field};
+use gocua_tests::{COMMAND_TIMEOUT, Device, Server, Team, str_field, text, u64_field};
 use serde_json::Value;
 
 /// Copies every file of `from` into `to` (a data folder: the store and any
@@ -108,18 +108,30 @@ fn restore_scenario(in_place: bool) {
     restored.ok(&["visit", "record", &hanh, "--service", "ehealth_book"]);
     restored.ok(&["household", "edit", &hanh, "--phone", "0987654321"]);
 
-    let r = restored.sync();
-    assert_clean_sync(&r, "restored, first sync");
-    assert!(
-        u64_field(&r, "received") >= 5,
-        "its five visits come back: {r}"
-    );
     if in_place {
-        assert!(u64_field(&r, "reissued") >= 2, "{r}");
-        assert_eq!(r["actor_renewed"], true, "{r}");
+        // The volunteer is told, in plain words, that nothing was lost.
+        let out = restored.run_timeout(&["--lang", "en", "sync"], COMMAND_TIMEOUT);
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
+        let reissued: u64 = said
+            .split("This device's data is a copy (restored from a backup, or copied from another device): ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no word of the copy: {said}"));
+        assert!(reissued >= 2, "{said}");
+        assert!(said.contains("Nothing was lost."), "{said}");
+        assert!(!said.contains("refused"), "{said}");
     } else {
+        let r = restored.sync();
+        assert_clean_sync(&r, "restored, first sync");
+        assert!(
+            u64_field(&r, "received") >= 5,
+            "its five visits come back: {r}"
+        );
         // Its new work was made under a new actor from the start.
         assert_eq!(u64_field(&r, "reissued"), 0, "{r}");
+        assert_eq!(r["actor_renewed"], false, "{r}");
     }
     assert_eq!(visits_of(&restored, &hanh), 7);
 

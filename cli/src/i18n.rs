@@ -649,6 +649,22 @@ pub fn quarantined_by_server(lang: Lang, n: u64) -> String {
     }
 }
 
+/// Said when the store found it is a copy of itself (restored from a backup,
+/// or cloned) and took a new Automerge actor; `reissued` of its changes were
+/// made again under it so that no two changes share a number.
+pub fn store_copy_recognized(lang: Lang, reissued: u64) -> String {
+    match (lang, reissued) {
+        (Lang::Vi, 0) => "Dữ liệu trên máy này là một bản sao (khôi phục từ bản sao lưu hoặc chép từ máy khác): từ giờ các thay đổi mới được ghi dưới một tên mới để không trùng với bản gốc. Không mất dữ liệu nào.".to_string(),
+        (Lang::Vi, n) => format!(
+            "Dữ liệu trên máy này là một bản sao (khôi phục từ bản sao lưu hoặc chép từ máy khác): {n} thay đổi của máy đã được ghi lại dưới một tên mới để không trùng với bản gốc. Không mất dữ liệu nào."
+        ),
+        (Lang::En, 0) => "This device's data is a copy (restored from a backup, or copied from another device): its new changes are now recorded under a new name so that they do not clash with the original's. Nothing was lost.".to_string(),
+        (Lang::En, n) => format!(
+            "This device's data is a copy (restored from a backup, or copied from another device): {n} of its changes were recorded again under a new name so that they do not clash with the original's. Nothing was lost."
+        ),
+    }
+}
+
 /// Said when received changes wait for earlier ones that have not arrived.
 pub fn changes_waiting(lang: Lang, n: u64) -> String {
     match lang {

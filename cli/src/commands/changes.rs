@@ -45,6 +45,9 @@ pub fn run(ctx: &Ctx, cmd: ChangesCmd) -> Result<(), CliError> {
                     r.changes_known,
                     r.conflicts,
                 )];
+                if r.actor_renewed || r.reissued > 0 {
+                    lines.push(i18n::store_copy_recognized(lang, r.reissued));
+                }
                 if r.quarantined > 0 {
                     lines.push(i18n::changes_quarantined(lang, r.quarantined));
                 }

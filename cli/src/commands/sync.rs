@@ -130,6 +130,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             report.bootstrapped,
             out.pending_changes,
         )];
+        if report.actor_renewed || report.reissued > 0 {
+            lines.push(i18n::store_copy_recognized(lang, report.reissued));
+        }
         if report.quarantined_by_server > 0 {
             lines.push(i18n::quarantined_by_server(
                 lang,
