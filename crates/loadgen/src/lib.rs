@@ -219,6 +219,10 @@ pub struct Report {
     pub one_visit_push: Exchange,
     /// A pull with nothing new, by the device holding every household.
     pub idle_pull: Exchange,
+    /// The whole log pulled from cursor 0 by a device serving every village,
+    /// once the materializer has caught up: the pull feed's cost alone.
+    pub full_pull: Exchange,
+    pub full_pull_changes: u64,
     pub real_client: Option<RealClient>,
     pub server_start: Option<ProcStats>,
     pub server_after_ingest: Option<ProcStats>,
@@ -724,6 +728,13 @@ async fn drive(
     }
     report.server_after_materializer = server.stats();
 
+    // The pull feed's cost alone: the whole log from the start, on a quiet server.
+    let quiet = Proxy::start(server.addr).await?;
+    let t = Instant::now();
+    let (_, changes, requests) = pull_to_end(&http, &quiet.url(), &observer.token, 0).await?;
+    report.full_pull = Exchange::of(quiet.traffic(), requests, t.elapsed().as_secs_f64());
+    report.full_pull_changes = changes;
+
     // A fresh device of every village bootstraps, then pulls to the end.
     let quiet = Proxy::start(server.addr).await?;
     let qbase = quiet.url();
@@ -897,6 +908,11 @@ impl Report {
             self.fresh_bootstrap_visits,
             exchange(&self.fresh_bootstrap),
             self.fresh_bootstrap_bytes_per_household
+        ));
+        line(format!(
+            "full pull from cursor 0, quiet server: {} changes, {}",
+            self.full_pull_changes,
+            exchange(&self.full_pull)
         ));
         line(format!("idle pull: {}", exchange(&self.idle_pull)));
         line(format!(
