@@ -1215,22 +1215,61 @@ impl Storage for SqliteStorage {
         limit: u32,
         max_bytes: usize,
     ) -> StorageResult<PullPage> {
+        let wanted = villages;
         let villages = villages_json(villages)?;
         self.read(|tx| {
+            // The page ends at most at the (limit + 1)-th position after the
+            // cursor: found village by village in the feed's index, in order,
+            // so that the query below sorts at most a page of rows instead of
+            // everything the device has not pulled yet (a device far behind
+            // would make every pull read and sort the rest of its villages).
+            let mut next = tx
+                .prepare_cached(
+                    "SELECT position FROM feed WHERE village_id = ?1 AND position > ?2
+                     ORDER BY position LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let page_rows = limit as usize + 1;
+            let mut positions: Vec<i64> = Vec::new();
+            // Whether positions may follow the bound (then there is more,
+            // even if the page's rows turn out to be fewer, a change fed to
+            // two of the device's villages being served once).
+            let mut beyond = false;
+            for v in wanted {
+                let before = positions.len();
+                let rows = next
+                    .query_map(params![v, i64_of(cursor), page_rows as i64], |r| r.get(0))
+                    .map_err(db_err)?;
+                for p in rows {
+                    positions.push(p.map_err(db_err)?);
+                }
+                beyond |= positions.len() - before == page_rows;
+            }
+            positions.sort_unstable();
+            beyond |= positions.len() > page_rows;
+            let Some(&upto) = positions.get(limit as usize).or(positions.last()) else {
+                return Ok(PullPage {
+                    changes: Vec::new(),
+                    more: false,
+                });
+            };
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT f.position, c.seq, c.doc_id, f.village_id, c.device_id, c.bytes
                      FROM feed f JOIN changes c ON c.seq = f.change_seq
-                     WHERE f.position > ?1 AND f.village_id IN (SELECT value FROM json_each(?2))
+                     WHERE f.position > ?1 AND f.position <= ?4
+                       AND f.village_id IN (SELECT value FROM json_each(?2))
                      ORDER BY f.position LIMIT ?3",
                 )
                 .map_err(db_err)?;
-            page(
+            let mut p = page(
                 &mut stmt,
-                params![i64_of(cursor), villages, i64::from(limit) + 1],
+                params![i64_of(cursor), villages, i64::from(limit) + 1, upto],
                 limit,
                 max_bytes,
-            )
+            )?;
+            p.more |= beyond && !p.changes.is_empty();
+            Ok(p)
         })
     }
 
