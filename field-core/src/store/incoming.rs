@@ -157,7 +157,8 @@ fn rebuild(
 /// Reads `document` as household `id`, or says why it is not one.
 fn read_as(document: &Automerge, id: &str) -> Result<Household, String> {
     let h = isolate(|| doc::read_household_as(document, id, doc::Scope::All))
-        .map_err(|p| format!("reading the document failed: {p}"))??;
+        .map_err(|p| format!("reading the document failed: {p}"))?
+        .map_err(|e| e.to_string())?;
     Ok(h)
 }
 

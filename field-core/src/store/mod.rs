@@ -341,7 +341,7 @@ impl Store {
         let h = doc::read_household_as(&document, &id, Scope::All).map_err(|reason| {
             Error::BadDocument {
                 id: id.clone(),
-                reason,
+                reason: reason.to_string(),
             }
         });
         cache.put(&id, document);
@@ -718,7 +718,7 @@ impl Store {
             let h = doc::read_household_as(&document, id, Scope::All).map_err(|reason| {
                 Error::BadDocument {
                     id: id.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 }
             })?;
             projection::project_full(&tx, &h)?;
@@ -837,7 +837,8 @@ impl Store {
                 .find(|c| c.deps().is_empty())
                 .map(|c| gocua_protocol::ids::derived_doc_id(&c.hash().0))
                 .ok_or_else(|| Error::BadChanges("the document has no first change".into()))?;
-            doc::read_household_as(&document, &id, Scope::All).map_err(Error::BadChanges)?;
+            doc::read_household_as(&document, &id, Scope::All)
+                .map_err(|e| Error::BadChanges(e.to_string()))?;
             let changes = all.iter().map(|c| c.raw_bytes().to_vec()).collect();
             Ok((id, changes))
         });
@@ -868,7 +869,7 @@ fn stamp(ident: &Identity) -> Stamp {
 
 fn opt_phone(p: Option<&str>) -> Result<Option<String>> {
     match p.map(str::trim) {
-        Some(p) if !p.is_empty() => v::phone(p).map(Some),
+        Some(p) if !p.is_empty() => Ok(Some(v::phone(p)?)),
         _ => Ok(None),
     }
 }
@@ -880,7 +881,7 @@ fn opt_word<T>(
     words: &[&'static str],
 ) -> Result<Option<T>> {
     match value.map(str::trim) {
-        Some(w) if !w.is_empty() => v::word(field, w, parse, words).map(Some),
+        Some(w) if !w.is_empty() => Ok(Some(v::word(field, w, parse, words)?)),
         _ => Ok(None),
     }
 }
@@ -1076,7 +1077,7 @@ fn self_household(g: &mut Inner, hid: &str) -> Result<Household> {
     let h = doc::read_household_as(&document, hid, Scope::WithoutVisits).map_err(|reason| {
         Error::BadDocument {
             id: hid.to_string(),
-            reason,
+            reason: reason.to_string(),
         }
     });
     g.cache.put(hid, document);
@@ -1152,10 +1153,10 @@ fn serves(ident: &Identity, village_id: &str) -> bool {
     ident.villages.iter().any(|v| v.id == village_id)
 }
 
-fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {
+fn bad_doc<E: std::fmt::Display>(hid: &str) -> impl Fn(E) -> Error + '_ {
     move |reason| Error::BadDocument {
         id: hid.to_string(),
-        reason,
+        reason: reason.to_string(),
     }
 }
 

@@ -81,15 +81,9 @@ pub fn code_problems(
     problems::codes(household_id, groups, visits, &known)
 }
 
-/// Adds to `list` the problems of `extra` at paths it does not hold yet (a value
-/// already reported as unreadable is not reported again as an unknown code).
+/// Adds to `list` the problems of `extra` at paths it does not hold yet.
 pub fn merge_problems(list: &mut Vec<HouseholdProblem>, extra: Vec<HouseholdProblem>) {
-    for p in extra {
-        if !list.iter().any(|q| q.path == p.path) {
-            list.push(p);
-        }
-    }
-    problems::sort(list);
+    problems::merge(list, extra);
 }
 
 /// The household's problems, its catalogue codes checked too.
