@@ -8,7 +8,8 @@
 //! the two read every document the same way; neither depends on the other.
 //!
 //! No storage here: field-core keeps its SQLite store, the server its storage
-//! trait.
+//! trait. The flattening of a household into rows ([`rows`]) is plain data
+//! that either side's projection writes to its own tables.
 
 pub mod catalogue;
 pub mod conflicts;
@@ -16,6 +17,7 @@ pub mod invalid;
 pub mod model;
 pub mod problems;
 pub mod read;
+pub mod rows;
 pub mod schema;
 pub mod validate;
 pub mod write;
