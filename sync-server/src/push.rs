@@ -109,11 +109,11 @@ pub fn inspect(body: &[u8]) -> Result<Vec<IncomingDoc>, BadInput> {
                     });
                 }
             };
-            // `Change::from_bytes` does not check the chunk's checksum (bytes
-            // 4..8, the first bytes of the change's hash): a flipped bit
-            // would otherwise be stored as a different, valid-looking change.
+            // `Change::from_bytes` does not check the chunk's checksum: a
+            // flipped bit would otherwise be stored as a different,
+            // valid-looking change.
             let hash = change.hash().0;
-            if change.raw_bytes().get(4..8) != Some(&hash[..4]) {
+            if !gocua_protocol::chunk::checksum_matches(change.raw_bytes(), &hash) {
                 return Err(BadInput {
                     code: codes::BAD_CHANGE,
                     message: format!(

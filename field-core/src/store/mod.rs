@@ -73,14 +73,9 @@ fn new_id() -> String {
     Uuid::now_v7().to_string()
 }
 
-/// Villages have no national code: devices that register the same village name
-/// under the same commune derive the same id, so their households agree on it
-/// before any server has enrolled them.
-pub fn village_id(commune_code: &str, name: &str) -> String {
-    const NAMESPACE: Uuid = Uuid::from_u128(0x6f63_7561_2d76_696c_6c61_6765_0000_0001);
-    let key = format!("{}/{}", commune_code.trim(), gocua_text::fold(name));
-    Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
-}
+/// Devices that register the same village name under the same commune, and
+/// the server, derive the same id (gocua-protocol's rule).
+pub use gocua_protocol::ids::village_id;
 
 impl Store {
     /// Opens the store at `path`, creating and migrating it as needed.
