@@ -697,6 +697,38 @@ mod tests {
     }
 
     #[test]
+    fn root_fields_for_the_integrity_rules_are_scalar_strings_only() {
+        let mut d = new_doc(4);
+        let before = d.get_heads();
+        commit(&mut d, &stamp("v"), "x", |tx| {
+            tx.put(&ROOT, schema::VILLAGE_ID, "v1")?;
+            let kind = tx.put_object(&ROOT, schema::KIND, ObjType::Text)?;
+            tx.splice_text(&kind, 0, 0, KIND_HOUSEHOLD)
+        })
+        .unwrap();
+        let first = d.get_heads();
+        commit(&mut d, &stamp("v"), "x", |tx| {
+            tx.put(&ROOT, schema::VILLAGE_ID, "v2")
+        })
+        .unwrap();
+        assert_eq!(
+            root_scalar_str(&d, schema::VILLAGE_ID).as_deref(),
+            Some("v2")
+        );
+        assert_eq!(
+            root_scalar_str_at(&d, schema::VILLAGE_ID, &first).as_deref(),
+            Some("v1")
+        );
+        assert_eq!(root_scalar_str_at(&d, schema::VILLAGE_ID, &before), None);
+        // A text object is read by the tolerant reader, not by these.
+        assert_eq!(root_scalar_str(&d, schema::KIND), None);
+        assert_eq!(
+            get_str(&d, &ROOT, schema::KIND).as_deref(),
+            Some(KIND_HOUSEHOLD)
+        );
+    }
+
+    #[test]
     fn a_document_of_another_kind_is_refused() {
         let mut d = new_doc(3);
         commit(&mut d, &stamp("v"), "x", |tx| {
