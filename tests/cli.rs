@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 
-use gocua_tests::{Device, heads, path_text, str_field, text, this_year_vietnam};
+use gocua_tests::{
+    Device, gocua_bin, heads, path_text, server_bin, str_field, text, this_year_vietnam,
+};
 use serde_json::Value;
 
 const HANH: &str = "Nguyễn Văn Hạnh";
@@ -770,7 +772,14 @@ fn demo_tells_the_offline_story_and_converges() {
     let d = Device::new();
     let keep = d.file("demo");
     let keep_text = path_text(&keep);
-    let v = d.json(&["demo", "--keep", &keep_text]);
+    let mut args = vec!["demo", "--keep", &keep_text];
+    // The demo finds gocua-server next to gocua, where `cargo build` puts
+    // them; binaries given apart (GOCUA_BIN) are named.
+    let server = path_text(server_bin());
+    if gocua_bin().parent() != server_bin().parent() {
+        args.extend(["--server-bin", &server]);
+    }
+    let v = d.json(&args);
     assert_eq!(v["identical"], true);
     assert_eq!(v["households"], 41);
     let conflicts = v["conflicts"].as_array().expect("conflicts");
@@ -783,6 +792,24 @@ fn demo_tells_the_offline_story_and_converges() {
         assert_eq!(status["households"], 41, "{name}");
         assert_eq!(status["conflicts"], 1, "{name}");
     }
+}
+
+#[test]
+fn demo_without_a_server_program_says_how_to_build_one() {
+    let d = Device::new();
+    let missing = path_text(&d.file("no-such-gocua-server"));
+    let out = d.run(&["demo", "--server-bin", &missing]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("không tìm thấy chương trình gocua-server"),
+        "{err}"
+    );
+    assert!(err.contains("cargo build -p gocua-server"), "{err}");
+    let out = d.run(&["--json", "--lang", "en", "demo", "--server-bin", &missing]);
+    let v: Value = serde_json::from_str(text(&out.stderr).trim()).expect("a JSON error");
+    assert_eq!(v["error"], "server_missing");
+    assert!(str_field(&v, "message").contains(&missing));
 }
 
 /// Both devices change the phone offline and exchange: a clash on each.

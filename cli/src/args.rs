@@ -82,6 +82,10 @@ pub enum Command {
         /// Keep the devices' stores and change files in this directory.
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
+        /// The gocua-server program to run (default: the one next to gocua,
+        /// then the first on PATH).
+        #[arg(long, value_name = "FILE", env = "GOCUA_SERVER_BIN")]
+        server_bin: Option<PathBuf>,
     },
 }
 

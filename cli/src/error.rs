@@ -39,6 +39,8 @@ pub enum CliError {
     Diverged,
     /// The demo's own server could not run.
     Demo(String),
+    /// The demo found no `gocua-server` program; `looked` says where.
+    ServerMissing { looked: Vec<String> },
 }
 
 impl From<CoreError> for CliError {
@@ -56,7 +58,8 @@ impl CliError {
             CliError::Write { .. }
             | CliError::Output(_)
             | CliError::Diverged
-            | CliError::Demo(_) => EXIT_OTHER,
+            | CliError::Demo(_)
+            | CliError::ServerMissing { .. } => EXIT_OTHER,
             CliError::Line { error, .. } => error.exit_code(),
         }
     }
@@ -91,6 +94,7 @@ impl CliError {
             CliError::NoDataDir => "no_data_dir",
             CliError::Diverged => "diverged",
             CliError::Demo(_) => "demo_failed",
+            CliError::ServerMissing { .. } => "server_missing",
         }
     }
 

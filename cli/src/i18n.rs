@@ -523,6 +523,14 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
         }
         (Lang::Vi, CliError::Demo(m)) => format!("không chạy được máy chủ của bản trình diễn: {m}"),
         (Lang::En, CliError::Demo(m)) => format!("the demo's server could not run: {m}"),
+        (Lang::Vi, CliError::ServerMissing { looked }) => format!(
+            "không tìm thấy chương trình gocua-server (đã tìm ở: {}). Bản trình diễn chạy nó làm máy chủ đồng bộ. Trong mã nguồn gocua, hãy dựng nó cùng chế độ với gocua rồi chạy lại: `cargo build -p gocua-server && cargo run -p gocua-cli -- demo` (thêm --release vào cả hai lệnh nếu dùng bản --release); hoặc chỉ ra tệp bằng --server-bin TỆP (biến GOCUA_SERVER_BIN).",
+            looked.join(", ")
+        ),
+        (Lang::En, CliError::ServerMissing { looked }) => format!(
+            "no gocua-server program found (looked in: {}). The demo runs it as its sync server. In gocua's source tree, build it in the same profile as gocua and run again: `cargo build -p gocua-server && cargo run -p gocua-cli -- demo` (add --release to both for a release build); or point to it with --server-bin FILE (variable GOCUA_SERVER_BIN).",
+            looked.join(", ")
+        ),
         (Lang::En, CliError::Diverged) => {
             "the devices exchanged every change and still differ: this is a bug in gocua, please report it."
                 .into()

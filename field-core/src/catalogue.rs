@@ -1,38 +1,23 @@
-//! The catalogues of services, outcomes and target groups: data, not code.
+//! The store's catalogues of services, outcomes and target groups: data, not
+//! code (gocua-household's `catalogue`), kept in the table `catalogue`.
 //!
-//! gocua ships a default (`fixtures/catalogue.json`) that seeds every new store;
-//! a province adds its services as rows, never as a new build.
+//! The default seeds every new store; a province adds its services as rows,
+//! never as a new build.
 
+use gocua_household::catalogue::Catalogue;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Deserialize;
 
 use crate::error::{Error, Field, Problem, Result};
 use crate::model::CatalogueEntry;
 
-const DEFAULT_CATALOGUE: &str = include_str!("../../fixtures/catalogue.json");
-
-pub const SERVICE: &str = "service";
-pub const OUTCOME: &str = "outcome";
-pub const TARGET_GROUP: &str = "target_group";
-
-#[derive(Deserialize)]
-struct CatalogueFile {
-    services: Vec<CatalogueEntry>,
-    outcomes: Vec<CatalogueEntry>,
-    target_groups: Vec<CatalogueEntry>,
-}
+pub use gocua_household::catalogue::{OUTCOME, SERVICE, TARGET_GROUP};
 
 pub(crate) fn seed(tx: &Transaction<'_>) -> Result<()> {
-    let file: CatalogueFile = serde_json::from_str(DEFAULT_CATALOGUE)
-        .map_err(|e| Error::Reference(format!("catalogue.json: {e}")))?;
+    let file = Catalogue::default_entries().map_err(|e| Error::Reference(e.to_string()))?;
     let mut stmt = tx.prepare(
         "INSERT OR IGNORE INTO catalogue (kind, code, name_vi, name_en, position) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for (kind, entries) in [
-        (SERVICE, &file.services),
-        (OUTCOME, &file.outcomes),
-        (TARGET_GROUP, &file.target_groups),
-    ] {
+    for (kind, entries) in file.kinds() {
         for (i, e) in entries.iter().enumerate() {
             stmt.execute(params![kind, e.code, e.name_vi, e.name_en, i as i64])?;
         }

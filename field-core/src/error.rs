@@ -1,235 +1,12 @@
 //! The one error type of field-core's facade.
 //!
-//! Validation failures are structured (which field, what is wrong) so that the
-//! CLI and the apps can say it in the user's language.
+//! Validation failures are structured (which field, what is wrong: the
+//! household document's [`Invalid`], from gocua-household) so that the CLI and
+//! the apps can say it in the user's language.
 
 use std::fmt;
 
-/// A field of an input record, named as in the documents and the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Field {
-    CommuneCode,
-    VillageId,
-    VillageName,
-    Address,
-    HeadName,
-    Phone,
-    MemberCount,
-    DeviceAccess,
-    TargetGroup,
-    Name,
-    BirthYear,
-    Gender,
-    IdNumber,
-    VneidLevel,
-    VisitedAt,
-    PersonId,
-    ServiceCode,
-    OutcomeCode,
-    DurationMinutes,
-    FollowUpOn,
-    ConsentId,
-    Purpose,
-    ConsentMethod,
-    GivenAt,
-    VolunteerName,
-    TeamName,
-    HouseholdId,
-    Path,
-    Value,
-}
-
-impl Field {
-    /// The stable name of the field (snake case), used in JSON errors and docs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::CommuneCode => "commune_code",
-            Field::VillageId => "village_id",
-            Field::VillageName => "village_name",
-            Field::Address => "address",
-            Field::HeadName => "head_name",
-            Field::Phone => "phone",
-            Field::MemberCount => "member_count",
-            Field::DeviceAccess => "device_access",
-            Field::TargetGroup => "target_group",
-            Field::Name => "name",
-            Field::BirthYear => "birth_year",
-            Field::Gender => "gender",
-            Field::IdNumber => "id_number",
-            Field::VneidLevel => "vneid_level",
-            Field::VisitedAt => "visited_at",
-            Field::PersonId => "person_id",
-            Field::ServiceCode => "service_code",
-            Field::OutcomeCode => "outcome",
-            Field::DurationMinutes => "duration_minutes",
-            Field::FollowUpOn => "follow_up_on",
-            Field::ConsentId => "consent_id",
-            Field::Purpose => "purpose",
-            Field::ConsentMethod => "consent_method",
-            Field::GivenAt => "given_at",
-            Field::VolunteerName => "volunteer_name",
-            Field::TeamName => "team_name",
-            Field::HouseholdId => "household_id",
-            Field::Path => "path",
-            Field::Value => "value",
-        }
-    }
-}
-
-impl Field {
-    pub const ALL: &'static [Field] = &[
-        Field::CommuneCode,
-        Field::VillageId,
-        Field::VillageName,
-        Field::Address,
-        Field::HeadName,
-        Field::Phone,
-        Field::MemberCount,
-        Field::DeviceAccess,
-        Field::TargetGroup,
-        Field::Name,
-        Field::BirthYear,
-        Field::Gender,
-        Field::IdNumber,
-        Field::VneidLevel,
-        Field::VisitedAt,
-        Field::PersonId,
-        Field::ServiceCode,
-        Field::OutcomeCode,
-        Field::DurationMinutes,
-        Field::FollowUpOn,
-        Field::ConsentId,
-        Field::Purpose,
-        Field::ConsentMethod,
-        Field::GivenAt,
-        Field::VolunteerName,
-        Field::TeamName,
-        Field::HouseholdId,
-        Field::Path,
-        Field::Value,
-    ];
-
-    /// The field a document key names, where it is one of the input fields.
-    pub fn from_key(key: &str) -> Option<Field> {
-        match key {
-            "method" => Some(Field::ConsentMethod),
-            "services" => Some(Field::ServiceCode),
-            "target_groups" => Some(Field::TargetGroup),
-            "person_ids" => Some(Field::PersonId),
-            _ => Field::ALL.iter().copied().find(|f| f.name() == key),
-        }
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What is wrong with a field's value: why an input is refused, and why a
-/// stored record is listed as a problem (`HouseholdProblem`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
-pub enum Problem {
-    /// A required value is missing or blank.
-    Required,
-    /// Longer than `max` characters.
-    TooLong { max: usize },
-    /// Not a commune in force (or not in the device's commune).
-    UnknownCommune,
-    /// Not one of the device's villages.
-    UnknownVillage,
-    /// Not a Vietnamese phone number.
-    BadPhone,
-    /// The ID number is not 12 digits.
-    IdNumberFormat,
-    /// The ID number's century/gender digit or year digits contradict the person.
-    IdNumberMismatch { expected: String },
-    /// Outside `min..=max`.
-    OutOfRange { min: i64, max: i64 },
-    /// Not in the catalogue (services, outcomes, target groups).
-    UnknownCode { known: Vec<String> },
-    /// Not one of a fixed set of words.
-    NotOneOf { allowed: Vec<String> },
-    /// A date or time that cannot be read.
-    BadDate,
-    /// Refers to a member, consent or record that the household does not have.
-    NotInHousehold,
-    /// A visit must name at least one service.
-    NoService,
-    /// The consent was withdrawn already.
-    AlreadyWithdrawn,
-    /// There is no conflict at this path.
-    NoConflict,
-    /// The value is not one of the conflicting values.
-    NotAConflictValue { values: Vec<String> },
-    /// The document holds another type than its schema says (written by another
-    /// implementation): `expected` and `found` are type names (`string`, `integer`,
-    /// `boolean`, `map`, `counter`, `list`...).
-    WrongType { expected: String, found: String },
-    /// A record's key in its collection is not a UUID.
-    NotAUuid,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Problem::Required => write!(f, "is required"),
-            Problem::TooLong { max } => write!(f, "is longer than {max} characters"),
-            Problem::UnknownCommune => write!(f, "is not a commune in force"),
-            Problem::UnknownVillage => write!(f, "is not one of this device's villages"),
-            Problem::BadPhone => write!(
-                f,
-                "is not a Vietnamese phone number (10 digits starting 03, 05, 07, 08, 09 or 11 digits starting 02; +84 accepted)"
-            ),
-            Problem::IdNumberFormat => write!(f, "must be exactly 12 digits"),
-            Problem::IdNumberMismatch { expected } => write!(
-                f,
-                "does not match the person's birth year and gender (digits 4-6 should be {expected})"
-            ),
-            Problem::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
-            Problem::UnknownCode { known } => {
-                write!(f, "is not in the catalogue (known: {})", known.join(", "))
-            }
-            Problem::NotOneOf { allowed } => write!(f, "must be one of {}", allowed.join(", ")),
-            Problem::BadDate => write!(f, "is not a date (YYYY-MM-DD) or time (RFC 3339)"),
-            Problem::NotInHousehold => write!(f, "is not in this household"),
-            Problem::NoService => write!(f, "needs at least one service"),
-            Problem::AlreadyWithdrawn => write!(f, "was withdrawn already"),
-            Problem::NoConflict => write!(f, "has no conflict to resolve"),
-            Problem::NotAConflictValue { values } => {
-                write!(
-                    f,
-                    "must be one of the conflicting values: {}",
-                    values.join(" | ")
-                )
-            }
-            Problem::WrongType { expected, found } => {
-                write!(f, "holds a {found} where the schema says {expected}")
-            }
-            Problem::NotAUuid => write!(f, "is not a UUID"),
-        }
-    }
-}
-
-/// A value refused by validation: nothing was stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: Field,
-    pub value: String,
-    pub problem: Problem,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.value.is_empty() {
-            write!(f, "{} {}", self.field, self.problem)
-        } else {
-            write!(f, "{} {:?} {}", self.field, self.value, self.problem)
-        }
-    }
-}
+pub use gocua_household::{Field, Invalid, Problem};
 
 /// What a record lookup did not find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,11 +110,7 @@ impl fmt::Display for BrokenRule {
 
 impl Error {
     pub(crate) fn invalid(field: Field, value: impl Into<String>, problem: Problem) -> Self {
-        Error::Invalid(Invalid {
-            field,
-            value: value.into(),
-            problem,
-        })
+        Error::Invalid(Invalid::new(field, value, problem))
     }
 
     /// True when the caller's input was at fault (a usage or validation error).
@@ -355,6 +128,14 @@ impl Error {
                 | Error::BreaksRule(_)
                 | Error::OutsideVillages { .. }
         ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
+    }
+}
+
+// Not `#[from]`: that would make the refusal the error's source too, and a
+// chain printed with its sources would say it twice.
+impl From<Invalid> for Error {
+    fn from(i: Invalid) -> Self {
+        Error::Invalid(i)
     }
 }
 

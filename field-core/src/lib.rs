@@ -7,14 +7,16 @@
 //! Android and iOS apps through UniFFI.
 
 pub mod catalogue;
-pub mod doc;
 pub mod error;
 mod isolate;
 pub mod model;
-pub mod problems;
 pub mod store;
 pub mod sync;
-pub mod validate;
+
+/// The household document's schema, shared with the server: writing it,
+/// reading it, its rules (gocua-household).
+pub use gocua_household as doc;
+pub use gocua_household::{problems, validate};
 
 pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;

@@ -24,8 +24,6 @@ use crate::store::Store;
 const PUSH_BATCH: usize = 2_000;
 const PUSH_BYTES: usize = 2 * 1024 * 1024;
 const PULL_LIMIT: u32 = 2_000;
-/// Bodies larger than this are sent gzip-compressed.
-const COMPRESS_OVER: usize = 1_024;
 
 /// How a sync goes, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +176,7 @@ fn server_error(resp: Response) -> Error {
 }
 
 fn gzip(body: Vec<u8>) -> (Vec<u8>, bool) {
-    if body.len() <= COMPRESS_OVER {
+    if body.len() <= gocua_protocol::COMPRESS_OVER {
         return (body, false);
     }
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -470,8 +470,9 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
 
 #[test]
 fn village_ids_are_derived_like_the_servers() {
-    // Pinned: sync-server's admin tests pin the same id, so a device set up
-    // offline and the server agree on its villages.
+    // Pinned (gocua-protocol's `ids` tests pin the same id, the server
+    // derives it with the same function), so a device set up offline and the
+    // server agree on its villages.
     assert_eq!(
         field_core::store::village_id("00097", "Thôn Đông"),
         "c3da56a8-952a-5d6e-b3eb-97b31b1c3703"

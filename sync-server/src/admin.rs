@@ -10,13 +10,9 @@ use crate::storage::{
 };
 
 /// Villages have no national code: the same derivation as the devices'
-/// (`field_core::store::village_id`), so a device that registered a village
-/// offline and the server agree on its id.
-pub fn village_id(commune_code: &str, name: &str) -> String {
-    const NAMESPACE: Uuid = Uuid::from_u128(0x6f63_7561_2d76_696c_6c61_6765_0000_0001);
-    let key = format!("{}/{}", commune_code.trim(), gocua_text::fold(name));
-    Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
-}
+/// (gocua-protocol's rule), so a device that registered a village offline and
+/// the server agree on its id.
+pub use gocua_protocol::ids::village_id;
 
 fn need_commune(storage: &dyn Storage, commune_code: &str) -> StorageResult<String> {
     storage.commune_province(commune_code)?.ok_or_else(|| {
@@ -147,27 +143,4 @@ pub fn add_account(
     let token = secrets::new_token();
     storage.add_account(&account, &secrets::token_hash(token.expose()), now())?;
     Ok((account, token))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn village_ids_match_the_devices_derivation() {
-        // Pinned: field-core's tests pin the same id (field-core/tests/store.rs).
-        assert_eq!(
-            village_id("00097", "Thôn Đông"),
-            "c3da56a8-952a-5d6e-b3eb-97b31b1c3703"
-        );
-        // The same inputs as field-core's village_id: folded names agree.
-        assert_eq!(
-            village_id("00097", "Thôn Đông"),
-            village_id(" 00097", "thon dong")
-        );
-        assert_ne!(
-            village_id("00097", "Thôn Đông"),
-            village_id("00097", "Thôn Tây")
-        );
-    }
 }

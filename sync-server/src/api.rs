@@ -32,6 +32,12 @@ pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Pull's page size when the device does not say.
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 
+/// The smallest answer compressed: one byte over the protocol's threshold.
+const COMPRESS_FROM: u16 = {
+    assert!(gocua_protocol::COMPRESS_OVER < u16::MAX as usize);
+    gocua_protocol::COMPRESS_OVER as u16 + 1
+};
+
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
@@ -63,7 +69,8 @@ pub fn router(state: AppState) -> Router {
             CompressionLayer::new()
                 .quality(tower_http::CompressionLevel::Fastest)
                 .compress_when(
-                    SizeAbove::new(1024).and(tower_http::compression::DefaultPredicate::new()),
+                    SizeAbove::new(COMPRESS_FROM)
+                        .and(tower_http::compression::DefaultPredicate::new()),
                 ),
         )
         .layer(middleware::from_fn(protocol))

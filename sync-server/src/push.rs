@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use automerge::legacy::{Key, ObjectId, OpType};
-use automerge::{AutomergeError, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutomergeError, Change, ChangeHash};
+use gocua_household::schema::{self, KIND_HOUSEHOLD, VILLAGE_ID};
+use gocua_household::{root_scalar_str, root_scalar_str_at};
 use gocua_protocol::{PushResponse, Refusal, codes, ids};
 
 use crate::isolate::isolated;
@@ -31,11 +33,6 @@ pub struct BadInput {
     pub message: String,
 }
 
-/// The root key that files a household under a village.
-pub const VILLAGE_KEY: &str = "village_id";
-/// The root key naming the document's kind.
-pub const KIND_KEY: &str = "kind";
-pub const KIND_HOUSEHOLD: &str = "household";
 /// How often a push is decided again when another push changed one of its
 /// documents meanwhile.
 const ROUNDS: usize = 4;
@@ -109,11 +106,11 @@ pub fn inspect(body: &[u8]) -> Result<Vec<IncomingDoc>, BadInput> {
                     });
                 }
             };
-            // `Change::from_bytes` does not check the chunk's checksum (bytes
-            // 4..8, the first bytes of the change's hash): a flipped bit
-            // would otherwise be stored as a different, valid-looking change.
+            // `Change::from_bytes` does not check the chunk's checksum: a
+            // flipped bit would otherwise be stored as a different,
+            // valid-looking change.
             let hash = change.hash().0;
-            if change.raw_bytes().get(4..8) != Some(&hash[..4]) {
+            if !gocua_protocol::chunk::checksum_matches(change.raw_bytes(), &hash) {
                 return Err(BadInput {
                     code: codes::BAD_CHANGE,
                     message: format!(
@@ -151,7 +148,7 @@ pub fn village_sets_of(change: &Change) -> Vec<VillageSet> {
         .operations
         .into_iter()
         .filter(|op| {
-            op.obj == ObjectId::Root && matches!(&op.key, Key::Map(k) if k.as_str() == VILLAGE_KEY)
+            op.obj == ObjectId::Root && matches!(&op.key, Key::Map(k) if k.as_str() == VILLAGE_ID)
         })
         .map(|op| match op.action {
             OpType::Put(automerge::ScalarValue::Str(s)) => VillageSet::To(s.to_string()),
@@ -626,7 +623,7 @@ fn decide(
             }
         }
     }
-    let village = match (root_str(&doc, VILLAGE_KEY), &head) {
+    let village = match (root_scalar_str(&doc, VILLAGE_ID), &head) {
         (Some(v), _) => v,
         (None, Some(h)) => h.village_id.clone(),
         (None, None) if accepted.is_empty() => {
@@ -700,29 +697,13 @@ fn rebuild(
 /// The household's village as a change with these dependencies saw it: the
 /// village its author had the household in when making it.
 fn village_at(doc: &automerge::Automerge, deps: &[ChangeHash]) -> Option<String> {
-    match doc.get_at(ROOT, VILLAGE_KEY, deps).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn root_str(doc: &automerge::Automerge, key: &str) -> Option<String> {
-    match doc.get(ROOT, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
+    root_scalar_str_at(doc, VILLAGE_ID, deps)
 }
 
 /// Why a document's first change does not create it under `doc_id`, if it
 /// does not.
 fn genesis_problem(doc: &automerge::Automerge, doc_id: &str, hash: &[u8; 32]) -> Option<String> {
-    if root_str(doc, KIND_KEY).as_deref() != Some(KIND_HOUSEHOLD) {
+    if root_scalar_str(doc, schema::KIND).as_deref() != Some(KIND_HOUSEHOLD) {
         return Some(format!(
             "household {doc_id}: its first change does not create a household"
         ));
@@ -738,7 +719,7 @@ fn genesis_problem(doc: &automerge::Automerge, doc_id: &str, hash: &[u8; 32]) ->
             )
         });
     }
-    if root_str(doc, VILLAGE_KEY).is_none() {
+    if root_scalar_str(doc, VILLAGE_ID).is_none() {
         return Some(format!(
             "household {doc_id}: its first change does not say its village"
         ));

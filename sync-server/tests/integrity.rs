@@ -22,17 +22,17 @@ const POISON: &[u8] = include_bytes!("../../fixtures/integrity/poison-household.
 
 /// A household made the way field-core makes it (derived id, two changes).
 fn household(village: &str, actor: u8) -> (String, Automerge, Vec<Vec<u8>>) {
-    let stamp = field_core::doc::Stamp {
+    let stamp = gocua_household::Stamp {
         volunteer_id: "v".into(),
         at: "2026-11-23T02:00:00Z".into(),
         at_secs: 1_795_399_200,
     };
-    let (id, doc, changes) = field_core::doc::new_household(
+    let (id, doc, changes) = gocua_household::new_household(
         automerge::ActorId::from(vec![actor; 16]),
         &stamp,
         COMMUNE,
         village,
-        &[("head_name", field_core::doc::str_value("Nguyễn Văn Hạnh"))],
+        &[("head_name", gocua_household::str_value("Nguyễn Văn Hạnh"))],
         &[],
     )
     .unwrap();

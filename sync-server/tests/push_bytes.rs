@@ -30,17 +30,17 @@ fn cases(default: u32) -> u32 {
 
 /// A household made the way field-core makes it, and an edit on top.
 fn household() -> (String, Automerge, Vec<Vec<u8>>) {
-    let stamp = field_core::doc::Stamp {
+    let stamp = gocua_household::Stamp {
         volunteer_id: "v".into(),
         at: "2026-11-23T02:00:00Z".into(),
         at_secs: 1_795_399_200,
     };
-    let (id, mut doc, changes) = field_core::doc::new_household(
+    let (id, mut doc, changes) = gocua_household::new_household(
         automerge::ActorId::from(vec![1; 16]),
         &stamp,
         COMMUNE,
         VILLAGE,
-        &[("head_name", field_core::doc::str_value("Nguyễn Văn Hạnh"))],
+        &[("head_name", gocua_household::str_value("Nguyễn Văn Hạnh"))],
         &[],
     )
     .unwrap();

@@ -492,7 +492,7 @@ async fn pull_pages_and_no_change_is_skipped_under_concurrent_pushes() {
 fn load(items: &[Vec<u8>]) -> Automerge {
     let mut doc = Automerge::new();
     for item in items {
-        if item.get(8) == Some(&0) {
+        if gocua_protocol::chunk::is_document(item) {
             doc.merge(&mut Automerge::load(item).unwrap()).unwrap();
         } else {
             doc.apply_changes([automerge::Change::from_bytes(item.clone()).unwrap()])

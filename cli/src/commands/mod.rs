@@ -83,7 +83,7 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
             device_name,
         } => sync::enroll(&ctx, &server, &code, device_name),
         Command::Sync => sync::run(&ctx),
-        Command::Demo { keep } => demo::run(ctx.out, keep),
+        Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
         Command::Rebuild => {
             let store = ctx.store()?;
             let n = store.rebuild_projection()?;

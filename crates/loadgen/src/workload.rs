@@ -10,8 +10,8 @@ use field_core::doc::{self, FieldEdit, Stamp};
 use gocua_protocol::bundle::{self, DocChanges};
 use uuid::Uuid;
 
-/// The client gzips bodies larger than this (field-core's `COMPRESS_OVER`).
-pub const COMPRESS_OVER: usize = 1_024;
+/// The client gzips bodies larger than this.
+pub use gocua_protocol::COMPRESS_OVER;
 
 /// One device's identity as the server enrolled it.
 #[derive(Debug, Clone)]

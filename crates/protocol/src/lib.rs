@@ -3,6 +3,7 @@
 //! so the two cannot drift.
 
 pub mod bundle;
+pub mod chunk;
 pub mod ids;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,12 @@ pub const HEADER_CURSOR: &str = "gocua-cursor";
 pub const HEADER_MORE: &str = "gocua-more";
 /// The media type of a change bundle body.
 pub const BUNDLE_CONTENT_TYPE: &str = "application/vnd.gocua.changes";
+
+/// Bodies larger than this many bytes are sent gzip-compressed, both ways
+/// (a device's push, the server's answers): compressing a push answer of a
+/// few dozen bytes cost a third of the server's CPU under load, for nothing
+/// (docs/benchmarks.md).
+pub const COMPRESS_OVER: usize = 1_024;
 
 pub mod paths {
     pub const HEALTH: &str = "/health";

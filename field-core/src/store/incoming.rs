@@ -74,8 +74,7 @@ struct Resolved {
 /// does not parse (damaged in transit, wrong checksum) refuses the bundle; a
 /// panic while parsing it is isolated and refuses it too.
 fn expand_item(bytes: Vec<u8>, out: &mut Vec<Change>) -> Result<(), String> {
-    const DOCUMENT_CHUNK: u8 = 0;
-    let read = if bytes.get(8) == Some(&DOCUMENT_CHUNK) {
+    let read = if gocua_protocol::chunk::is_document(&bytes) {
         isolate(|| {
             Automerge::load(&bytes)
                 .map(|d| d.get_changes(&[]))
@@ -157,7 +156,8 @@ fn rebuild(
 /// Reads `document` as household `id`, or says why it is not one.
 fn read_as(document: &Automerge, id: &str) -> Result<Household, String> {
     let h = isolate(|| doc::read_household_as(document, id, doc::Scope::All))
-        .map_err(|p| format!("reading the document failed: {p}"))??;
+        .map_err(|p| format!("reading the document failed: {p}"))?
+        .map_err(|e| e.to_string())?;
     Ok(h)
 }
 

@@ -23,6 +23,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::catalogue;
+use crate::doc::schema as key;
 use crate::doc::{self, FieldEdit, Scope, Stamp};
 use crate::error::{Error, Field, Kind, Problem, Result};
 use crate::model::record_of;
@@ -73,14 +74,9 @@ fn new_id() -> String {
     Uuid::now_v7().to_string()
 }
 
-/// Villages have no national code: devices that register the same village name
-/// under the same commune derive the same id, so their households agree on it
-/// before any server has enrolled them.
-pub fn village_id(commune_code: &str, name: &str) -> String {
-    const NAMESPACE: Uuid = Uuid::from_u128(0x6f63_7561_2d76_696c_6c61_6765_0000_0001);
-    let key = format!("{}/{}", commune_code.trim(), gocua_text::fold(name));
-    Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
-}
+/// Devices that register the same village name under the same commune, and
+/// the server, derive the same id (gocua-protocol's rule).
+pub use gocua_protocol::ids::village_id;
 
 impl Store {
     /// Opens the store at `path`, creating and migrating it as needed.
@@ -232,12 +228,12 @@ impl Store {
             &input.target_groups,
         )?;
         let edits: Vec<FieldEdit> = vec![
-            ("head_name", doc::str_value(head_name)),
-            ("address", doc::str_value(address.unwrap_or_default())),
-            ("phone", doc::opt_str(phone)),
-            ("member_count", doc::opt_int(member_count)),
+            (key::HEAD_NAME, doc::str_value(head_name)),
+            (key::ADDRESS, doc::str_value(address.unwrap_or_default())),
+            (key::PHONE, doc::opt_str(phone)),
+            (key::MEMBER_COUNT, doc::opt_int(member_count)),
             (
-                "device_access",
+                key::DEVICE_ACCESS,
                 doc::opt_str(device_access.map(|d| d.as_str().to_string())),
             ),
         ];
@@ -267,25 +263,25 @@ impl Store {
         let mut edits: Vec<FieldEdit> = Vec::new();
         if let Some(vname) = &edit.village {
             let village = query::resolve_village(&ident, vname)?;
-            edits.push(("village_id", doc::str_value(village.id)));
-            edits.push(("commune_code", doc::str_value(village.commune_code)));
+            edits.push((key::VILLAGE_ID, doc::str_value(village.id)));
+            edits.push((key::COMMUNE_CODE, doc::str_value(village.commune_code)));
         }
         if let Some(a) = &edit.address {
             let a = v::optional_text(Field::Address, Some(a), v::MAX_ADDRESS)?;
-            edits.push(("address", doc::str_value(a.unwrap_or_default())));
+            edits.push((key::ADDRESS, doc::str_value(a.unwrap_or_default())));
         }
         if let Some(n) = &edit.head_name {
             edits.push((
-                "head_name",
+                key::HEAD_NAME,
                 doc::str_value(v::required_text(Field::HeadName, n, v::MAX_NAME)?),
             ));
         }
         if let Some(p) = &edit.phone {
-            edits.push(("phone", doc::opt_str(opt_phone(Some(p))?)));
+            edits.push((key::PHONE, doc::opt_str(opt_phone(Some(p))?)));
         }
         if let Some(n) = edit.member_count {
             edits.push((
-                "member_count",
+                key::MEMBER_COUNT,
                 doc::opt_int(Some(v::in_range(Field::MemberCount, n, 1, 100)?)),
             ));
         }
@@ -297,7 +293,7 @@ impl Store {
                 DeviceAccess::WORDS,
             )?;
             edits.push((
-                "device_access",
+                key::DEVICE_ACCESS,
                 doc::opt_str(d.map(|d| d.as_str().to_string())),
             ));
         }
@@ -341,7 +337,7 @@ impl Store {
         let h = doc::read_household_as(&document, &id, Scope::All).map_err(|reason| {
             Error::BadDocument {
                 id: id.clone(),
-                reason,
+                reason: reason.to_string(),
             }
         });
         cache.put(&id, document);
@@ -405,8 +401,11 @@ impl Store {
         let pid = new_id();
         let stamp = stamp(&ident);
         let mut all = edits;
-        all.push(("created_at", doc::str_value(stamp.at.clone())));
-        all.push(("created_by", doc::str_value(stamp.volunteer_id.clone())));
+        all.push((key::member::CREATED_AT, doc::str_value(stamp.at.clone())));
+        all.push((
+            key::member::CREATED_BY,
+            doc::str_value(stamp.volunteer_id.clone()),
+        ));
         let w = write_doc(
             &mut g,
             &hid,
@@ -530,14 +529,17 @@ impl Store {
         }
         let vid = new_id();
         let edits: Vec<FieldEdit> = vec![
-            ("visited_at", doc::str_value(visited_at.clone())),
-            ("team_id", doc::str_value(ident.team_id.clone())),
-            ("duration_minutes", doc::opt_int(duration)),
-            ("follow_up_on", doc::opt_str(follow_up.clone())),
-            ("feedback", doc::opt_str(feedback.clone())),
-            ("consent_id", doc::opt_str(consent_id.clone())),
-            ("recorded_at", doc::str_value(stamp.at.clone())),
-            ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
+            (key::visit::VISITED_AT, doc::str_value(visited_at.clone())),
+            (key::visit::TEAM_ID, doc::str_value(ident.team_id.clone())),
+            (key::visit::DURATION_MINUTES, doc::opt_int(duration)),
+            (key::visit::FOLLOW_UP_ON, doc::opt_str(follow_up.clone())),
+            (key::visit::FEEDBACK, doc::opt_str(feedback.clone())),
+            (key::visit::CONSENT_ID, doc::opt_str(consent_id.clone())),
+            (key::visit::RECORDED_AT, doc::str_value(stamp.at.clone())),
+            (
+                key::visit::RECORDED_BY,
+                doc::str_value(stamp.volunteer_id.clone()),
+            ),
         ];
         let visit = doc::visit_as_written(Visit {
             id: vid.clone(),
@@ -593,11 +595,14 @@ impl Store {
         };
         let cid = new_id();
         let edits: Vec<FieldEdit> = vec![
-            ("person_id", doc::str_value(pid)),
-            ("purpose", doc::str_value(purpose)),
-            ("method", doc::str_value(method.as_str())),
-            ("given_at", doc::str_value(given_at)),
-            ("recorded_by", doc::str_value(stamp.volunteer_id.clone())),
+            (key::consent::PERSON_ID, doc::str_value(pid)),
+            (key::consent::PURPOSE, doc::str_value(purpose)),
+            (key::consent::METHOD, doc::str_value(method.as_str())),
+            (key::consent::GIVEN_AT, doc::str_value(given_at)),
+            (
+                key::consent::RECORDED_BY,
+                doc::str_value(stamp.volunteer_id.clone()),
+            ),
         ];
         let w = write_doc(
             &mut g,
@@ -628,9 +633,12 @@ impl Store {
         let reason = v::optional_note(Field::Value, reason.as_deref())?;
         let stamp = stamp(&ident);
         let edits: Vec<FieldEdit> = vec![
-            ("withdrawn_at", doc::str_value(stamp.at.clone())),
-            ("withdrawn_by", doc::str_value(stamp.volunteer_id.clone())),
-            ("withdrawal_reason", doc::opt_str(reason)),
+            (key::consent::WITHDRAWN_AT, doc::str_value(stamp.at.clone())),
+            (
+                key::consent::WITHDRAWN_BY,
+                doc::str_value(stamp.volunteer_id.clone()),
+            ),
+            (key::consent::WITHDRAWAL_REASON, doc::opt_str(reason)),
         ];
         let w = write_doc(
             &mut g,
@@ -718,7 +726,7 @@ impl Store {
             let h = doc::read_household_as(&document, id, Scope::All).map_err(|reason| {
                 Error::BadDocument {
                     id: id.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 }
             })?;
             projection::project_full(&tx, &h)?;
@@ -837,7 +845,8 @@ impl Store {
                 .find(|c| c.deps().is_empty())
                 .map(|c| gocua_protocol::ids::derived_doc_id(&c.hash().0))
                 .ok_or_else(|| Error::BadChanges("the document has no first change".into()))?;
-            doc::read_household_as(&document, &id, Scope::All).map_err(Error::BadChanges)?;
+            doc::read_household_as(&document, &id, Scope::All)
+                .map_err(|e| Error::BadChanges(e.to_string()))?;
             let changes = all.iter().map(|c| c.raw_bytes().to_vec()).collect();
             Ok((id, changes))
         });
@@ -868,7 +877,7 @@ fn stamp(ident: &Identity) -> Stamp {
 
 fn opt_phone(p: Option<&str>) -> Result<Option<String>> {
     match p.map(str::trim) {
-        Some(p) if !p.is_empty() => v::phone(p).map(Some),
+        Some(p) if !p.is_empty() => Ok(Some(v::phone(p)?)),
         _ => Ok(None),
     }
 }
@@ -880,7 +889,7 @@ fn opt_word<T>(
     words: &[&'static str],
 ) -> Result<Option<T>> {
     match value.map(str::trim) {
-        Some(w) if !w.is_empty() => v::word(field, w, parse, words).map(Some),
+        Some(w) if !w.is_empty() => Ok(Some(v::word(field, w, parse, words)?)),
         _ => Ok(None),
     }
 }
@@ -911,13 +920,13 @@ fn person_edits(
 ) -> Result<Vec<FieldEdit>> {
     let mut edits: Vec<FieldEdit> = Vec::new();
     if let Some(n) = name {
-        edits.push(("name", doc::str_value(n)));
+        edits.push((key::member::NAME, doc::str_value(n)));
     }
     let year = birth_year
         .map(|y| v::birth_year(y, v::this_year()))
         .transpose()?;
     if let Some(y) = year {
-        edits.push(("birth_year", doc::opt_int(Some(y))));
+        edits.push((key::member::BIRTH_YEAR, doc::opt_int(Some(y))));
     }
     let gender_value = match gender {
         Some(g) => opt_word(Field::Gender, Some(g), Gender::parse, Gender::WORDS)?,
@@ -925,7 +934,7 @@ fn person_edits(
     };
     if gender.is_some() {
         edits.push((
-            "gender",
+            key::member::GENDER,
             doc::opt_str(gender_value.map(|g| g.as_str().to_string())),
         ));
     }
@@ -936,7 +945,7 @@ fn person_edits(
         None => None,
     };
     match number {
-        Some(n) => edits.push(("id_number", doc::opt_str(n))),
+        Some(n) => edits.push((key::member::ID_NUMBER, doc::opt_str(n))),
         None => {
             // A changed birth year or gender must still agree with a stored number.
             if let Some(n) = existing.and_then(|p| p.id_number.as_deref())
@@ -954,7 +963,7 @@ fn person_edits(
             VneidLevel::WORDS,
         )?;
         edits.push((
-            "vneid_level",
+            key::member::VNEID_LEVEL,
             doc::opt_str(level.map(|l| l.as_str().to_string())),
         ));
     }
@@ -968,14 +977,12 @@ fn person_edits(
 
 /// How a chosen conflict value is written back: numbers and flags keep their type.
 fn conflict_scalar(path: &str, value: &str) -> ScalarValue {
-    let key = path.rsplit('/').next().unwrap_or(path);
-    match key {
-        "member_count" | "birth_year" | "duration_minutes" | "schema_version" => {
-            match value.parse::<i64>() {
-                Ok(i) => ScalarValue::Int(i),
-                Err(_) => ScalarValue::Str(value.into()),
-            }
-        }
+    let last = path.rsplit('/').next().unwrap_or(path);
+    match last {
+        k if key::INT_KEYS.contains(&k) => match value.parse::<i64>() {
+            Ok(i) => ScalarValue::Int(i),
+            Err(_) => ScalarValue::Str(value.into()),
+        },
         k if SKILL_FLAGS.contains(&k) => match value {
             "true" => ScalarValue::Boolean(true),
             "false" => ScalarValue::Boolean(false),
@@ -1076,7 +1083,7 @@ fn self_household(g: &mut Inner, hid: &str) -> Result<Household> {
     let h = doc::read_household_as(&document, hid, Scope::WithoutVisits).map_err(|reason| {
         Error::BadDocument {
             id: hid.to_string(),
-            reason,
+            reason: reason.to_string(),
         }
     });
     g.cache.put(hid, document);
@@ -1152,10 +1159,10 @@ fn serves(ident: &Identity, village_id: &str) -> bool {
     ident.villages.iter().any(|v| v.id == village_id)
 }
 
-fn bad_doc(hid: &str) -> impl Fn(String) -> Error + '_ {
+fn bad_doc<E: std::fmt::Display>(hid: &str) -> impl Fn(E) -> Error + '_ {
     move |reason| Error::BadDocument {
         id: hid.to_string(),
-        reason,
+        reason: reason.to_string(),
     }
 }
 

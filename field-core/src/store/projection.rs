@@ -4,14 +4,17 @@
 //!
 //! A local write projects only the part it touched (one visit, one member...),
 //! through the same functions a full projection uses, so the rows are the same
-//! either way (`rebuild` checks it).
+//! either way (`rebuild` checks it). What goes in the rows is gocua-household's
+//! flattening (`rows`), shared with the server; the SQL, the collation keys and
+//! the search column are the device's.
 
 use automerge::ReadDoc;
+use gocua_household::rows;
 use rusqlite::{Connection, params};
 
 use crate::doc;
 use crate::error::{Error, Result};
-use crate::model::{Consent, Household, HouseholdProblem, Person, SKILL_FLAGS, Visit};
+use crate::model::{Consent, Household, HouseholdProblem, Person, Visit};
 use crate::{catalogue, problems};
 
 fn bool_int(b: Option<bool>) -> Option<i64> {
@@ -45,9 +48,8 @@ pub fn project_full(conn: &Connection, h: &Household) -> Result<()> {
     let mut ins = conn.prepare_cached(
         "INSERT OR REPLACE INTO conflicts (household_id, path, value_list) VALUES (?1, ?2, ?3)",
     )?;
-    for c in &h.conflicts {
-        let values = serde_json::Value::from(c.values.clone()).to_string();
-        ins.execute(params![id, c.path, values])?;
+    for c in h.conflicts.iter().map(rows::conflict) {
+        ins.execute(params![c.household_id, c.path, c.value_list])?;
     }
     for p in with_codes(conn, h)? {
         insert_problem(conn, &p)?;
@@ -81,15 +83,9 @@ pub fn code_problems(
     problems::codes(household_id, groups, visits, &known)
 }
 
-/// Adds to `list` the problems of `extra` at paths it does not hold yet (a value
-/// already reported as unreadable is not reported again as an unknown code).
+/// Adds to `list` the problems of `extra` at paths it does not hold yet.
 pub fn merge_problems(list: &mut Vec<HouseholdProblem>, extra: Vec<HouseholdProblem>) {
-    for p in extra {
-        if !list.iter().any(|q| q.path == p.path) {
-            list.push(p);
-        }
-    }
-    problems::sort(list);
+    problems::merge(list, extra);
 }
 
 /// The household's problems, its catalogue codes checked too.
@@ -104,20 +100,19 @@ pub fn with_codes(conn: &Connection, h: &Household) -> Result<Vec<HouseholdProbl
 }
 
 fn insert_problem(conn: &Connection, p: &HouseholdProblem) -> Result<()> {
-    let problem = serde_json::to_value(&p.problem).unwrap_or_default();
-    let code = problem["code"].as_str().unwrap_or("").to_string();
+    let r = rows::problem(p);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO problems (household_id, path, code, record, fields, problem, value)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        p.household_id,
-        p.path,
-        code,
-        p.record(),
-        serde_json::Value::from(p.fields.clone()).to_string(),
-        problem.to_string(),
-        p.value,
+        r.household_id,
+        r.path,
+        r.code,
+        r.record,
+        r.fields,
+        r.problem,
+        r.value,
     ])?;
     Ok(())
 }
@@ -140,6 +135,7 @@ pub fn replace_problems(
 
 /// The household row (its own fields; the search column is refreshed apart).
 pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
+    let r = rows::household(h);
     conn.prepare_cached(
         "INSERT INTO households (id, schema_version, commune_code, village_id, address,
             head_name, head_key, phone, member_count, device_access, target_groups, created_at,
@@ -150,19 +146,19 @@ pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
             device_access = ?10, target_groups = ?11, created_at = ?12, created_by = ?13",
     )?
     .execute(params![
-        h.id,
-        h.schema_version,
-        h.commune_code,
-        h.village_id,
-        h.address,
-        h.head_name,
-        gocua_text::sort_key(&h.head_name),
-        h.phone,
-        h.member_count,
-        h.device_access.map(|d| d.as_str()),
-        h.target_groups.join(","),
-        h.created_at,
-        h.created_by,
+        r.id,
+        r.schema_version,
+        r.commune_code,
+        r.village_id,
+        r.address,
+        r.head_name,
+        gocua_text::sort_key(r.head_name),
+        r.phone,
+        r.member_count,
+        r.device_access,
+        r.target_groups,
+        r.created_at,
+        r.created_by,
     ])?;
     Ok(())
 }
@@ -196,7 +192,7 @@ pub fn refresh_search(conn: &Connection, household_id: &str) -> Result<()> {
 }
 
 pub fn upsert_person(conn: &Connection, household_id: &str, p: &Person) -> Result<()> {
-    let f = |i: usize| bool_int(p.skills.flag(SKILL_FLAGS[i]));
+    let r = rows::person(household_id, p);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO persons (id, household_id, name, name_key, birth_year, gender,
             id_number, vneid_level, vneid_activated, bank_account, public_service_account,
@@ -204,75 +200,83 @@ pub fn upsert_person(conn: &Connection, household_id: &str, p: &Person) -> Resul
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
-        p.id,
-        household_id,
-        p.name,
-        gocua_text::sort_key(&p.name),
-        p.birth_year,
-        p.gender.map(|g| g.as_str()),
-        p.id_number,
-        p.skills.vneid_level.map(|v| v.as_str()),
-        f(0),
-        f(1),
-        f(2),
-        f(3),
-        f(4),
-        f(5),
-        p.created_at,
-        p.created_by,
+        r.id,
+        r.household_id,
+        r.name,
+        gocua_text::sort_key(r.name),
+        r.birth_year,
+        r.gender,
+        r.id_number,
+        r.vneid_level,
+        bool_int(r.vneid_activated),
+        bool_int(r.bank_account),
+        bool_int(r.public_service_account),
+        bool_int(r.ehealth_book),
+        bool_int(r.digital_signature),
+        bool_int(r.basic_skills_certified),
+        r.created_at,
+        r.created_by,
     ])?;
     Ok(())
 }
 
 pub fn upsert_consent(conn: &Connection, household_id: &str, c: &Consent) -> Result<()> {
+    let r = rows::consent(household_id, c);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO consents (id, household_id, person_id, purpose, method, given_at,
             recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        c.id,
-        household_id,
-        c.person_id,
-        c.purpose,
-        c.method.as_str(),
-        c.given_at,
-        c.recorded_by,
-        c.withdrawn_at,
-        c.withdrawn_by,
-        c.withdrawal_reason,
+        r.id,
+        r.household_id,
+        r.person_id,
+        r.purpose,
+        r.method,
+        r.given_at,
+        r.recorded_by,
+        r.withdrawn_at,
+        r.withdrawn_by,
+        r.withdrawal_reason,
     ])?;
     Ok(())
 }
 
 pub fn upsert_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<()> {
+    let r = rows::visit(household_id, v);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO visits (id, household_id, visited_at, team_id, volunteer_ids,
             person_ids, duration_minutes, follow_up_on, feedback, consent_id, recorded_at, recorded_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
-        v.id,
-        household_id,
-        v.visited_at,
-        v.team_id,
-        v.volunteer_ids.join(","),
-        v.person_ids.join(","),
-        v.duration_minutes,
-        v.follow_up_on,
-        v.feedback,
-        v.consent_id,
-        v.recorded_at,
-        v.recorded_by,
+        r.id,
+        r.household_id,
+        r.visited_at,
+        r.team_id,
+        r.volunteer_ids,
+        r.person_ids,
+        r.duration_minutes,
+        r.follow_up_on,
+        r.feedback,
+        r.consent_id,
+        r.recorded_at,
+        r.recorded_by,
     ])?;
     conn.prepare_cached("DELETE FROM visit_services WHERE visit_id = ?1")?
-        .execute([&v.id])?;
+        .execute([r.id])?;
     let mut ins = conn.prepare_cached(
         "INSERT INTO visit_services (visit_id, household_id, service_code, outcome, note)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for s in &v.services {
-        ins.execute(params![v.id, household_id, s.service, s.outcome, s.note])?;
+    for s in rows::visit_services(household_id, v) {
+        ins.execute(params![
+            s.visit_id,
+            s.household_id,
+            s.service_code,
+            s.outcome,
+            s.note
+        ])?;
     }
     Ok(())
 }

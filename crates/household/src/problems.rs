@@ -8,8 +8,10 @@
 //! document, record by record, and what breaks them is listed as a problem
 //! instead of being shown as if it were fine or silently dropped.
 
-use crate::error::{Error, Problem};
+use crate::catalogue;
+use crate::invalid::{Field, Invalid, Problem};
 use crate::model::{Consent, Gender, Household, HouseholdProblem, Person, Visit};
+use crate::schema;
 use crate::validate as v;
 
 /// Collects a record's problems; the first one found at a path wins, so a value
@@ -17,7 +19,7 @@ use crate::validate as v;
 #[derive(Debug)]
 pub struct Problems<'a> {
     household_id: &'a str,
-    pub(crate) list: Vec<HouseholdProblem>,
+    list: Vec<HouseholdProblem>,
 }
 
 impl<'a> Problems<'a> {
@@ -42,8 +44,8 @@ impl<'a> Problems<'a> {
     }
 
     /// Adds the problem of a refused check, if it refused.
-    fn check<T>(&mut self, path: String, fields: &[&str], result: crate::error::Result<T>) {
-        if let Err(Error::Invalid(i)) = result {
+    fn check<T>(&mut self, path: String, fields: &[&str], result: Result<T, Invalid>) {
+        if let Err(i) = result {
             self.add(path, fields, i.problem, i.value);
         }
     }
@@ -53,6 +55,17 @@ impl<'a> Problems<'a> {
         sort(&mut self.list);
         self.list
     }
+}
+
+/// Adds to `list` the problems of `extra` at paths it does not hold yet (a value
+/// already reported as unreadable is not reported again as an unknown code).
+pub fn merge(list: &mut Vec<HouseholdProblem>, extra: Vec<HouseholdProblem>) {
+    for p in extra {
+        if !list.iter().any(|q| q.path == p.path) {
+            list.push(p);
+        }
+    }
+    sort(list);
 }
 
 pub fn sort(list: &mut [HouseholdProblem]) {
@@ -88,34 +101,39 @@ fn text_rule(out: &mut Problems<'_>, prefix: &str, key: &str, value: &str, max: 
 
 /// The household's own fields.
 pub fn root(out: &mut Problems<'_>, h: &Household) {
-    text_rule(out, "", "head_name", &h.head_name, v::MAX_NAME);
+    text_rule(out, "", schema::HEAD_NAME, &h.head_name, v::MAX_NAME);
     if h.address.chars().count() > v::MAX_ADDRESS {
-        text_rule(out, "", "address", &h.address, v::MAX_ADDRESS);
+        text_rule(out, "", schema::ADDRESS, &h.address, v::MAX_ADDRESS);
     }
     if let Some(p) = &h.phone {
         // Stored in national form: anything else did not come through entry.
         match v::phone(p) {
             Ok(national) if &national == p => {}
-            Ok(_) => out.add("phone".into(), &["phone"], Problem::BadPhone, p.clone()),
-            Err(e) => out.check("phone".into(), &["phone"], Err::<(), _>(e)),
+            Ok(_) => out.add(
+                schema::PHONE.into(),
+                &[schema::PHONE],
+                Problem::BadPhone,
+                p.clone(),
+            ),
+            Err(e) => out.check(schema::PHONE.into(), &[schema::PHONE], Err::<(), _>(e)),
         }
     }
     if let Some(n) = h.member_count {
         out.check(
-            "member_count".into(),
-            &["member_count"],
-            v::in_range(crate::error::Field::MemberCount, n, 1, 100),
+            schema::MEMBER_COUNT.into(),
+            &[schema::MEMBER_COUNT],
+            v::in_range(Field::MemberCount, n, 1, 100),
         );
     }
 }
 
 /// A member: name, birth year, and the ID number against birth year and gender.
 pub fn person(out: &mut Problems<'_>, prefix: &str, p: &Person) {
-    text_rule(out, prefix, "name", &p.name, v::MAX_NAME);
+    text_rule(out, prefix, schema::member::NAME, &p.name, v::MAX_NAME);
     if let Some(y) = p.birth_year {
         out.check(
-            at(prefix, "birth_year"),
-            &["birth_year"],
+            at(prefix, schema::member::BIRTH_YEAR),
+            &[schema::member::BIRTH_YEAR],
             v::birth_year(y, v::this_year()),
         );
     }
@@ -123,24 +141,28 @@ pub fn person(out: &mut Problems<'_>, prefix: &str, p: &Person) {
         match v::id_number(n, p.birth_year, p.gender) {
             Ok(stored) if &stored == n => {}
             Ok(_) => out.add(
-                at(prefix, "id_number"),
-                &["id_number"],
+                at(prefix, schema::member::ID_NUMBER),
+                &[schema::member::ID_NUMBER],
                 Problem::IdNumberFormat,
                 n.clone(),
             ),
-            Err(Error::Invalid(i)) => {
-                let mut fields = vec!["id_number"];
+            Err(i) => {
+                let mut fields = vec![schema::member::ID_NUMBER];
                 if matches!(i.problem, Problem::IdNumberMismatch { .. }) {
                     if p.birth_year.is_some() {
-                        fields.push("birth_year");
+                        fields.push(schema::member::BIRTH_YEAR);
                     }
                     if matches!(p.gender, Some(Gender::Male | Gender::Female)) {
-                        fields.push("gender");
+                        fields.push(schema::member::GENDER);
                     }
                 }
-                out.add(at(prefix, "id_number"), &fields, i.problem, n.clone());
+                out.add(
+                    at(prefix, schema::member::ID_NUMBER),
+                    &fields,
+                    i.problem,
+                    n.clone(),
+                );
             }
-            Err(_) => {}
         }
     }
 }
@@ -154,32 +176,38 @@ pub fn consent(
 ) {
     if c.person_id.is_empty() {
         out.add(
-            at(prefix, "person_id"),
-            &["person_id"],
+            at(prefix, schema::consent::PERSON_ID),
+            &[schema::consent::PERSON_ID],
             Problem::Required,
             String::new(),
         );
     } else if !has_member(&c.person_id) {
         out.add(
-            at(prefix, "person_id"),
-            &["person_id"],
+            at(prefix, schema::consent::PERSON_ID),
+            &[schema::consent::PERSON_ID],
             Problem::NotInHousehold,
             c.person_id.clone(),
         );
     }
-    text_rule(out, prefix, "purpose", &c.purpose, v::MAX_ADDRESS);
+    text_rule(
+        out,
+        prefix,
+        schema::consent::PURPOSE,
+        &c.purpose,
+        v::MAX_ADDRESS,
+    );
     if c.given_at.is_empty() {
         out.add(
-            at(prefix, "given_at"),
-            &["given_at"],
+            at(prefix, schema::consent::GIVEN_AT),
+            &[schema::consent::GIVEN_AT],
             Problem::Required,
             String::new(),
         );
     } else {
         out.check(
-            at(prefix, "given_at"),
-            &["given_at"],
-            v::moment(crate::error::Field::GivenAt, &c.given_at),
+            at(prefix, schema::consent::GIVEN_AT),
+            &[schema::consent::GIVEN_AT],
+            v::moment(Field::GivenAt, &c.given_at),
         );
     }
 }
@@ -194,46 +222,46 @@ pub fn visit(
 ) {
     if visit.visited_at.is_empty() {
         out.add(
-            at(prefix, "visited_at"),
-            &["visited_at"],
+            at(prefix, schema::visit::VISITED_AT),
+            &[schema::visit::VISITED_AT],
             Problem::Required,
             String::new(),
         );
     } else {
         out.check(
-            at(prefix, "visited_at"),
-            &["visited_at"],
-            v::moment(crate::error::Field::VisitedAt, &visit.visited_at),
+            at(prefix, schema::visit::VISITED_AT),
+            &[schema::visit::VISITED_AT],
+            v::moment(Field::VisitedAt, &visit.visited_at),
         );
     }
     if visit.services.is_empty() {
         out.add(
-            at(prefix, "services"),
-            &["services"],
+            at(prefix, schema::visit::SERVICES),
+            &[schema::visit::SERVICES],
             Problem::NoService,
             String::new(),
         );
     }
     if let Some(d) = visit.duration_minutes {
         out.check(
-            at(prefix, "duration_minutes"),
-            &["duration_minutes"],
-            v::in_range(crate::error::Field::DurationMinutes, d, 0, 24 * 60),
+            at(prefix, schema::visit::DURATION_MINUTES),
+            &[schema::visit::DURATION_MINUTES],
+            v::in_range(Field::DurationMinutes, d, 0, 24 * 60),
         );
     }
     if let Some(d) = &visit.follow_up_on {
         out.check(
-            at(prefix, "follow_up_on"),
-            &["follow_up_on"],
-            v::date(crate::error::Field::FollowUpOn, d),
+            at(prefix, schema::visit::FOLLOW_UP_ON),
+            &[schema::visit::FOLLOW_UP_ON],
+            v::date(Field::FollowUpOn, d),
         );
     }
     if let Some(c) = &visit.consent_id
         && !has_consent(c)
     {
         out.add(
-            at(prefix, "consent_id"),
-            &["consent_id"],
+            at(prefix, schema::visit::CONSENT_ID),
+            &[schema::visit::CONSENT_ID],
             Problem::NotInHousehold,
             c.clone(),
         );
@@ -246,8 +274,8 @@ pub fn visit(
         .collect();
     if !strangers.is_empty() {
         out.add(
-            at(prefix, "person_ids"),
-            &["person_ids"],
+            at(prefix, schema::visit::PERSON_IDS),
+            &[schema::visit::PERSON_IDS],
             Problem::NotInHousehold,
             strangers.join(","),
         );
@@ -256,23 +284,24 @@ pub fn visit(
 
 /// Whether the catalogue `kind` knows `code`: `None` if it does, else the codes
 /// it knows.
-pub type Known<'a> = &'a dyn Fn(&str, &str) -> crate::error::Result<Option<Vec<String>>>;
+pub type Known<'a, E> = &'a dyn Fn(&str, &str) -> Result<Option<Vec<String>>, E>;
 
 /// The codes of a household that its catalogue does not know: target groups and
-/// each visit's services and outcomes. The catalogue is the store's (a province
-/// adds services), so these are checked by the store, not when a document is read.
-pub fn codes(
+/// each visit's services and outcomes. The catalogue is the reader's (a province
+/// adds services), so these are checked by whoever holds it (a device's store,
+/// the server), not when a document is read.
+pub fn codes<E>(
     household_id: &str,
     target_groups: &[String],
     visits: &[&Visit],
-    known: Known<'_>,
-) -> crate::error::Result<Vec<HouseholdProblem>> {
+    known: Known<'_, E>,
+) -> Result<Vec<HouseholdProblem>, E> {
     let mut out = Problems::new(household_id);
     for g in target_groups {
-        if let Some(known) = known(crate::catalogue::TARGET_GROUP, g)? {
+        if let Some(known) = known(catalogue::TARGET_GROUP, g)? {
             out.add(
-                format!("target_groups/{g}"),
-                &["target_groups"],
+                format!("{}/{g}", schema::TARGET_GROUPS),
+                &[schema::TARGET_GROUPS],
                 Problem::UnknownCode { known },
                 g.clone(),
             );
@@ -280,16 +309,22 @@ pub fn codes(
     }
     for visit in visits {
         for s in &visit.services {
-            let path = format!("visits/{}/services/{}", visit.id, s.service);
-            if let Some(known) = known(crate::catalogue::SERVICE, &s.service)? {
+            let path = format!(
+                "{}/{}/{}/{}",
+                schema::VISITS,
+                visit.id,
+                schema::visit::SERVICES,
+                s.service
+            );
+            if let Some(known) = known(catalogue::SERVICE, &s.service)? {
                 out.add(
                     path.clone(),
-                    &["services"],
+                    &[schema::visit::SERVICES],
                     Problem::UnknownCode { known },
                     s.service.clone(),
                 );
             }
-            if let Some(known) = known(crate::catalogue::OUTCOME, &s.outcome)? {
+            if let Some(known) = known(catalogue::OUTCOME, &s.outcome)? {
                 let problem = if s.outcome.is_empty() {
                     Problem::Required
                 } else {

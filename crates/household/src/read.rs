@@ -1,284 +1,34 @@
-//! The household document: one Automerge document per household, holding its
-//! members, visits and consent records (layout in docs/data-model.md).
-//!
-//! Form fields are scalars, never collaborative text: a clash on one field keeps
-//! every value (`get_all`) and is listed as a [`Conflict`] instead of one value
-//! silently winning. Collections are maps keyed by record id, so records added on
-//! two devices never clash.
+//! Reading the household document by its schema (docs/data-model.md, "What a
+//! reader must tolerate"): what another implementation wrote is read where it
+//! can be, and what breaks the schema or a rule is listed as a problem, never
+//! hidden and never a reason to stop.
 
-use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
-use crate::error::Problem;
+use crate::conflicts::conflicts;
+use crate::invalid::Problem;
 use crate::model::{
-    Conflict, Consent, ConsentMethod, DOC_SCHEMA_VERSION, DeviceAccess, Gender, Household,
-    HouseholdProblem, Person, SKILL_FLAGS, ServiceOutcome, Skills, Visit, VneidLevel,
+    Consent, ConsentMethod, DeviceAccess, Gender, Household, HouseholdProblem, Person, SKILL_FLAGS,
+    ServiceOutcome, Skills, Visit, VneidLevel,
 };
 use crate::problems::{self, Problems};
+use crate::schema::{
+    self, CONSENTS, KIND_HOUSEHOLD, MEMBERS, TARGET_GROUPS, VISITS, consent, is_record_id, member,
+    visit,
+};
 
-pub const MEMBERS: &str = "members";
-pub const VISITS: &str = "visits";
-pub const CONSENTS: &str = "consents";
-pub const TARGET_GROUPS: &str = "target_groups";
-pub const KIND_HOUSEHOLD: &str = "household";
-
-/// A scalar field to set, or to delete with `None`.
-pub type FieldEdit = (&'static str, Option<ScalarValue>);
-
-/// Who made a change and when: stamped on every commit.
-#[derive(Debug, Clone)]
-pub struct Stamp {
-    pub volunteer_id: String,
-    pub at: String,
-    pub at_secs: i64,
+/// Why a document is not read as a household: every other fault is a problem
+/// listed with the household.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a household document (kind {kind:?})")]
+    NotAHousehold { kind: Option<String> },
+    /// The document says another id than the one it is stored under.
+    #[error("its id field says {found:?}")]
+    OtherId { found: String },
+    #[error("the document has no id")]
+    NoId,
 }
-
-impl Stamp {
-    pub fn commit_options(&self, action: &str) -> CommitOptions {
-        let message = serde_json::json!({ "action": action, "by": self.volunteer_id }).to_string();
-        CommitOptions::default()
-            .with_message(message)
-            .with_time(self.at_secs)
-    }
-}
-
-pub fn str_value(s: impl Into<String>) -> Option<ScalarValue> {
-    Some(ScalarValue::Str(s.into().into()))
-}
-
-pub fn opt_str(s: Option<String>) -> Option<ScalarValue> {
-    s.map(|s| ScalarValue::Str(s.into()))
-}
-
-pub fn opt_int(i: Option<i64>) -> Option<ScalarValue> {
-    i.map(ScalarValue::Int)
-}
-
-pub fn opt_bool(b: Option<bool>) -> Option<ScalarValue> {
-    b.map(ScalarValue::Boolean)
-}
-
-type TxResult<T> = Result<T, automerge::AutomergeError>;
-
-/// Writes `value` over every value `key` holds. Over a conflict, Automerge turns
-/// a put of the value already shown into a delete of the other values only, and
-/// a concurrent resolution to another value then wins without a clash: deleting
-/// first makes the put a new operation that clashes with any concurrent write.
-fn put_over<T: Transactable>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: ScalarValue,
-) -> TxResult<()> {
-    if tx.get_all(obj, key)?.len() > 1 {
-        tx.delete(obj, key)?;
-    }
-    tx.put(obj, key, value)
-}
-
-fn apply_edits<T: Transactable>(tx: &mut T, obj: &ObjId, edits: &[FieldEdit]) -> TxResult<()> {
-    for (key, value) in edits {
-        match value {
-            Some(v) => put_over(tx, obj, key, v.clone())?,
-            None => {
-                if tx.get(obj, *key)?.is_some() {
-                    tx.delete(obj, *key)?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn child_map<T: Transactable>(tx: &T, parent: &ObjId, key: &str) -> TxResult<Option<ObjId>> {
-    Ok(match tx.get(parent, key)? {
-        Some((Value::Object(ObjType::Map), id)) => Some(id),
-        _ => None,
-    })
-}
-
-fn ensure_map<T: Transactable>(tx: &mut T, parent: &ObjId, key: &str) -> TxResult<ObjId> {
-    match child_map(tx, parent, key)? {
-        Some(id) => Ok(id),
-        None => tx.put_object(parent, key, ObjType::Map),
-    }
-}
-
-/// Writes a new household document's first change (its genesis): the kind,
-/// the village and the empty collections, and a random nonce so that two
-/// households created at the same second differ. The household's id is
-/// derived from this change's hash (`gocua_protocol::ids`), so it is written
-/// by [`fill_household`], in the next change.
-pub fn create_household<T: Transactable>(
-    tx: &mut T,
-    stamp: &Stamp,
-    commune_code: &str,
-    village_id: &str,
-    nonce: &str,
-) -> TxResult<()> {
-    tx.put(&ROOT, "kind", KIND_HOUSEHOLD)?;
-    tx.put(
-        &ROOT,
-        "schema_version",
-        ScalarValue::Int(DOC_SCHEMA_VERSION),
-    )?;
-    tx.put(&ROOT, "nonce", nonce)?;
-    tx.put(&ROOT, "commune_code", commune_code)?;
-    tx.put(&ROOT, "village_id", village_id)?;
-    tx.put(&ROOT, "created_at", stamp.at.as_str())?;
-    tx.put(&ROOT, "created_by", stamp.volunteer_id.as_str())?;
-    tx.put_object(&ROOT, TARGET_GROUPS, ObjType::Map)?;
-    tx.put_object(&ROOT, MEMBERS, ObjType::Map)?;
-    tx.put_object(&ROOT, VISITS, ObjType::Map)?;
-    tx.put_object(&ROOT, CONSENTS, ObjType::Map)?;
-    Ok(())
-}
-
-/// The new household's second change: its id and its fields.
-pub fn fill_household<T: Transactable>(
-    tx: &mut T,
-    id: &str,
-    edits: &[FieldEdit],
-    target_groups: &[String],
-) -> TxResult<()> {
-    tx.put(&ROOT, "id", id)?;
-    apply_edits(tx, &ROOT, edits)?;
-    let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
-    for g in target_groups {
-        tx.put(&groups, g.as_str(), true)?;
-    }
-    Ok(())
-}
-
-/// A new household document, as every gocua writer makes it: its genesis,
-/// then its id and fields. Returns the id, the document and its two changes.
-pub fn new_household(
-    actor: automerge::ActorId,
-    stamp: &Stamp,
-    commune_code: &str,
-    village_id: &str,
-    edits: &[FieldEdit],
-    target_groups: &[String],
-) -> TxResult<(String, Automerge, Vec<automerge::Change>)> {
-    let mut document = Automerge::new().with_actor(actor);
-    let nonce = uuid::Uuid::now_v7().to_string();
-    let genesis = commit(&mut document, stamp, "household.add", |tx| {
-        create_household(tx, stamp, commune_code, village_id, &nonce)
-    })?
-    .ok_or(automerge::AutomergeError::Fail)?;
-    let id = gocua_protocol::ids::derived_doc_id(&genesis.hash().0);
-    let fill = commit(&mut document, stamp, "household.add", |tx| {
-        fill_household(tx, &id, edits, target_groups)
-    })?;
-    let changes = std::iter::once(genesis).chain(fill).collect();
-    Ok((id, document, changes))
-}
-
-pub fn edit_household<T: Transactable>(
-    tx: &mut T,
-    edits: &[FieldEdit],
-    add_groups: &[String],
-    remove_groups: &[String],
-) -> TxResult<()> {
-    apply_edits(tx, &ROOT, edits)?;
-    if !add_groups.is_empty() || !remove_groups.is_empty() {
-        let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
-        for g in add_groups {
-            tx.put(&groups, g.as_str(), true)?;
-        }
-        for g in remove_groups {
-            if tx.get(&groups, g.as_str())?.is_some() {
-                tx.delete(&groups, g.as_str())?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Adds or edits the record `id` of a collection (members, consents).
-pub fn put_record<T: Transactable>(
-    tx: &mut T,
-    collection: &str,
-    id: &str,
-    edits: &[FieldEdit],
-) -> TxResult<()> {
-    let coll = ensure_map(tx, &ROOT, collection)?;
-    let rec = ensure_map(tx, &coll, id)?;
-    apply_edits(tx, &rec, edits)
-}
-
-/// A visit: scalar fields, the volunteers' and people's ids as comma-separated
-/// scalars (a visit is written once, by one device), its services as a map of
-/// code to outcome and, when there are any, a map of code to note. Few
-/// operations per visit keep recording one cheap.
-pub fn put_visit<T: Transactable>(
-    tx: &mut T,
-    id: &str,
-    edits: &[FieldEdit],
-    volunteer_ids: &[String],
-    person_ids: &[String],
-    services: &[ServiceOutcome],
-) -> TxResult<()> {
-    let visits = ensure_map(tx, &ROOT, VISITS)?;
-    let visit = tx.put_object(&visits, id, ObjType::Map)?;
-    apply_edits(tx, &visit, edits)?;
-    tx.put(&visit, "volunteer_ids", volunteer_ids.join(","))?;
-    if !person_ids.is_empty() {
-        tx.put(&visit, "person_ids", person_ids.join(","))?;
-    }
-    let svcs = tx.put_object(&visit, "services", ObjType::Map)?;
-    for s in services {
-        tx.put(&svcs, s.service.as_str(), s.outcome.as_str())?;
-    }
-    if services.iter().any(|s| s.note.is_some()) {
-        let notes = tx.put_object(&visit, "service_notes", ObjType::Map)?;
-        for s in services {
-            if let Some(note) = &s.note {
-                tx.put(&notes, s.service.as_str(), note.as_str())?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sets the value at a `/`-separated path (to resolve a conflict).
-pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> TxResult<bool> {
-    let parts: Vec<&str> = path.split('/').collect();
-    let Some((last, parents)) = parts.split_last() else {
-        return Ok(false);
-    };
-    let mut obj = ROOT;
-    for p in parents {
-        match child_map(tx, &obj, p)? {
-            Some(id) => obj = id,
-            None => return Ok(false),
-        }
-    }
-    put_over(tx, &obj, last, value)?;
-    Ok(true)
-}
-
-/// Commits `f` on `doc` stamped with `action`; returns the new change, if any.
-pub fn commit<F>(
-    doc: &mut Automerge,
-    stamp: &Stamp,
-    action: &str,
-    f: F,
-) -> Result<Option<automerge::Change>, automerge::AutomergeError>
-where
-    F: FnOnce(&mut automerge::transaction::Transaction<'_>) -> TxResult<()>,
-{
-    let opts = stamp.commit_options(action);
-    match doc.transact_with(|_| opts, f) {
-        Ok(success) => Ok(match success.hash {
-            Some(hash) => doc.get_change_by_hash(&hash),
-            None => None,
-        }),
-        Err(failure) => Err(failure.error),
-    }
-}
-
-// ---- reading ----
 
 /// How a scalar reads as text, for conflicts and for tolerant reads.
 pub fn scalar_text(s: &ScalarValue) -> String {
@@ -341,6 +91,11 @@ fn found_value<D: ReadDoc>(doc: &D, value: &Value<'_>, id: &ObjId) -> Found {
             other => Found::Other("unknown", scalar_text(other)),
         },
     }
+}
+
+/// A value as text, whatever its type (the values of a conflict).
+pub(crate) fn value_text<D: ReadDoc>(doc: &D, value: &Value<'_>, id: &ObjId) -> String {
+    found_text(&found_value(doc, value, id))
 }
 
 fn found_name(f: &Found) -> &'static str {
@@ -493,12 +248,7 @@ impl<D: ReadDoc> Reader<'_, '_, D> {
     }
 }
 
-/// Record ids are UUIDs in their hyphenated form.
-pub fn is_record_id(key: &str) -> bool {
-    key.len() == 36 && uuid::Uuid::parse_str(key).is_ok()
-}
-
-fn path_at(prefix: &str, key: &str) -> String {
+pub(crate) fn path_at(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
     } else {
@@ -510,20 +260,24 @@ fn path_at(prefix: &str, key: &str) -> String {
 /// fields it does not know are ignored (a newer peer may add some); known fields
 /// of another type, records under keys that are not UUIDs and records that break
 /// a rule are listed in `problems`.
-pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, String> {
+pub fn read_household<D: ReadDoc>(doc: &D) -> Result<Household, ReadError> {
     read_household_part(doc, Scope::All)
 }
 
 /// Reads a household with or without its visits, and the conflicts and problems
 /// of that part.
-pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, String> {
+pub fn read_household_part<D: ReadDoc>(doc: &D, scope: Scope) -> Result<Household, ReadError> {
     read_household_of(doc, None, scope)
 }
 
 /// Reads household `id` (the document's id, known from where it is stored).
 /// A document holding only its first change has no `id` field yet (the id is
 /// derived from that change's hash): it reads as `id`.
-pub fn read_household_as<D: ReadDoc>(doc: &D, id: &str, scope: Scope) -> Result<Household, String> {
+pub fn read_household_as<D: ReadDoc>(
+    doc: &D,
+    id: &str,
+    scope: Scope,
+) -> Result<Household, ReadError> {
     read_household_of(doc, Some(id), scope)
 }
 
@@ -531,13 +285,13 @@ fn read_household_of<D: ReadDoc>(
     doc: &D,
     known: Option<&str>,
     scope: Scope,
-) -> Result<Household, String> {
+) -> Result<Household, ReadError> {
     let root = ROOT;
-    let kind = get_str(doc, &root, "kind");
+    let kind = get_str(doc, &root, schema::KIND);
     if kind.as_deref() != Some(KIND_HOUSEHOLD) {
-        return Err(format!("not a household document (kind {kind:?})"));
+        return Err(ReadError::NotAHousehold { kind });
     }
-    let id = match (get_str(doc, &root, "id"), known) {
+    let id = match (get_str(doc, &root, schema::ID), known) {
         // A household created by protocol 1 under a random id, renamed since
         // to the id derived from its first change: the field keeps the old id.
         (Some(found), Some(k))
@@ -548,11 +302,11 @@ fn read_household_of<D: ReadDoc>(
             k.to_string()
         }
         (Some(found), Some(k)) if found != k => {
-            return Err(format!("its id field says {found:?}"));
+            return Err(ReadError::OtherId { found });
         }
         (Some(found), _) => found,
         (None, Some(k)) if gocua_protocol::ids::is_derived(k) => k.to_string(),
-        (None, _) => return Err("the document has no id".into()),
+        (None, _) => return Err(ReadError::NoId),
     };
     let mut out = Problems::new(&id);
     let mut r = Reader { doc, out: &mut out };
@@ -584,23 +338,23 @@ fn read_household_of<D: ReadDoc>(
     consents.sort_by(|a, b| (&a.given_at, &a.id).cmp(&(&b.given_at, &b.id)));
 
     let mut h = Household {
-        schema_version: r.int(&root, "", "schema_version").unwrap_or(0),
-        commune_code: r.str(&root, "", "commune_code").unwrap_or_default(),
-        village_id: r.str(&root, "", "village_id").unwrap_or_default(),
-        address: r.str(&root, "", "address").unwrap_or_default(),
-        head_name: r.str(&root, "", "head_name").unwrap_or_default(),
-        phone: r.str(&root, "", "phone"),
-        member_count: r.int(&root, "", "member_count"),
+        schema_version: r.int(&root, "", schema::SCHEMA_VERSION).unwrap_or(0),
+        commune_code: r.str(&root, "", schema::COMMUNE_CODE).unwrap_or_default(),
+        village_id: r.str(&root, "", schema::VILLAGE_ID).unwrap_or_default(),
+        address: r.str(&root, "", schema::ADDRESS).unwrap_or_default(),
+        head_name: r.str(&root, "", schema::HEAD_NAME).unwrap_or_default(),
+        phone: r.str(&root, "", schema::PHONE),
+        member_count: r.int(&root, "", schema::MEMBER_COUNT),
         device_access: r.word(
             &root,
             "",
-            "device_access",
+            schema::DEVICE_ACCESS,
             DeviceAccess::parse,
             DeviceAccess::WORDS,
         ),
         target_groups: r.key_set(groups_obj.as_ref(), TARGET_GROUPS),
-        created_at: r.str(&root, "", "created_at").unwrap_or_default(),
-        created_by: r.str(&root, "", "created_by").unwrap_or_default(),
+        created_at: r.str(&root, "", schema::CREATED_AT).unwrap_or_default(),
+        created_by: r.str(&root, "", schema::CREATED_BY).unwrap_or_default(),
         conflicts: conflicts(doc, &id, scope),
         problems: Vec::new(),
         outside_villages: false,
@@ -639,6 +393,33 @@ pub fn get_str<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<String> {
     }
 }
 
+/// A root field that holds a scalar string, and nothing else (not a text
+/// object): what the server's integrity rules read (`kind`, `id`,
+/// `village_id`), unlike the tolerant reader above.
+pub fn root_scalar_str<D: ReadDoc>(doc: &D, key: &str) -> Option<String> {
+    scalar_str(doc.get(ROOT, key).ok()??.0)
+}
+
+/// [`root_scalar_str`] as the document was at `heads`: what the author of a
+/// change with these dependencies saw.
+pub fn root_scalar_str_at<D: ReadDoc>(
+    doc: &D,
+    key: &str,
+    heads: &[automerge::ChangeHash],
+) -> Option<String> {
+    scalar_str(doc.get_at(ROOT, key, heads).ok()??.0)
+}
+
+fn scalar_str(value: Value<'_>) -> Option<String> {
+    match value {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        Value::Object(_) => None,
+    }
+}
+
 pub fn get_map<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(obj, key).ok()?? {
         (Value::Object(ObjType::Map), id) => Some(id),
@@ -666,7 +447,7 @@ fn person_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -
         vneid_level: r.word(
             obj,
             &prefix,
-            "vneid_level",
+            member::VNEID_LEVEL,
             VneidLevel::parse,
             VneidLevel::WORDS,
         ),
@@ -677,13 +458,13 @@ fn person_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -
         skills.set_flag(key, b);
     }
     Person {
-        name: r.str(obj, &prefix, "name").unwrap_or_default(),
-        birth_year: r.int(obj, &prefix, "birth_year"),
-        gender: r.word(obj, &prefix, "gender", Gender::parse, Gender::WORDS),
-        id_number: r.str(obj, &prefix, "id_number"),
+        name: r.str(obj, &prefix, member::NAME).unwrap_or_default(),
+        birth_year: r.int(obj, &prefix, member::BIRTH_YEAR),
+        gender: r.word(obj, &prefix, member::GENDER, Gender::parse, Gender::WORDS),
+        id_number: r.str(obj, &prefix, member::ID_NUMBER),
         skills,
-        created_at: r.str(obj, &prefix, "created_at").unwrap_or_default(),
-        created_by: r.str(obj, &prefix, "created_by").unwrap_or_default(),
+        created_at: r.str(obj, &prefix, member::CREATED_AT).unwrap_or_default(),
+        created_by: r.str(obj, &prefix, member::CREATED_BY).unwrap_or_default(),
         id,
     }
 }
@@ -724,11 +505,11 @@ pub fn read_visit<D: ReadDoc>(
 
 fn visit_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -> Visit {
     let prefix = format!("{VISITS}/{id}");
-    let notes = r.map(obj, &prefix, "service_notes");
-    let notes_prefix = format!("{prefix}/service_notes");
-    let svc_prefix = format!("{prefix}/services");
+    let notes = r.map(obj, &prefix, visit::SERVICE_NOTES);
+    let notes_prefix = format!("{prefix}/{}", visit::SERVICE_NOTES);
+    let svc_prefix = format!("{prefix}/{}", visit::SERVICES);
     let mut services: Vec<ServiceOutcome> = Vec::new();
-    if let Some(svcs) = r.map(obj, &prefix, "services") {
+    if let Some(svcs) = r.map(obj, &prefix, visit::SERVICES) {
         for code in r.doc.keys(&svcs) {
             let Some(outcome) = r.str(&svcs, &svc_prefix, &code) else {
                 // Unreadable: reported above; a blank outcome would hide that.
@@ -743,22 +524,23 @@ fn visit_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) ->
     }
     services.sort_by(|a, b| a.service.cmp(&b.service));
     Visit {
-        visited_at: r.str(obj, &prefix, "visited_at").unwrap_or_default(),
-        team_id: r.str(obj, &prefix, "team_id").unwrap_or_default(),
-        volunteer_ids: id_list(r.str(obj, &prefix, "volunteer_ids")),
-        person_ids: id_list(r.str(obj, &prefix, "person_ids")),
+        visited_at: r.str(obj, &prefix, visit::VISITED_AT).unwrap_or_default(),
+        team_id: r.str(obj, &prefix, visit::TEAM_ID).unwrap_or_default(),
+        volunteer_ids: id_list(r.str(obj, &prefix, visit::VOLUNTEER_IDS)),
+        person_ids: id_list(r.str(obj, &prefix, visit::PERSON_IDS)),
         services,
-        duration_minutes: r.int(obj, &prefix, "duration_minutes"),
-        follow_up_on: r.str(obj, &prefix, "follow_up_on"),
-        feedback: r.str(obj, &prefix, "feedback"),
-        consent_id: r.str(obj, &prefix, "consent_id"),
-        recorded_at: r.str(obj, &prefix, "recorded_at").unwrap_or_default(),
-        recorded_by: r.str(obj, &prefix, "recorded_by").unwrap_or_default(),
+        duration_minutes: r.int(obj, &prefix, visit::DURATION_MINUTES),
+        follow_up_on: r.str(obj, &prefix, visit::FOLLOW_UP_ON),
+        feedback: r.str(obj, &prefix, visit::FEEDBACK),
+        consent_id: r.str(obj, &prefix, visit::CONSENT_ID),
+        recorded_at: r.str(obj, &prefix, visit::RECORDED_AT).unwrap_or_default(),
+        recorded_by: r.str(obj, &prefix, visit::RECORDED_BY).unwrap_or_default(),
         id,
     }
 }
 
-/// The visit as [`read_visit`] would read it back after [`put_visit`].
+/// The visit as [`read_visit`] would read it back after
+/// [`put_visit`](crate::write::put_visit).
 pub fn visit_as_written(mut v: Visit) -> Visit {
     v.volunteer_ids = id_list(Some(v.volunteer_ids.join(",")));
     v.person_ids = id_list(Some(v.person_ids.join(",")));
@@ -767,7 +549,8 @@ pub fn visit_as_written(mut v: Visit) -> Visit {
 }
 
 /// The problems of a visit as written by this device (nothing is read back):
-/// the rules alone, since what [`put_visit`] writes fits the schema.
+/// the rules alone, since what [`put_visit`](crate::write::put_visit) writes
+/// fits the schema.
 pub fn written_visit_problems<D: ReadDoc>(
     doc: &D,
     household_id: &str,
@@ -808,23 +591,25 @@ pub fn read_consent<D: ReadDoc>(
 fn consent_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -> Consent {
     let prefix = format!("{CONSENTS}/{id}");
     Consent {
-        person_id: r.str(obj, &prefix, "person_id").unwrap_or_default(),
-        purpose: r.str(obj, &prefix, "purpose").unwrap_or_default(),
+        person_id: r.str(obj, &prefix, consent::PERSON_ID).unwrap_or_default(),
+        purpose: r.str(obj, &prefix, consent::PURPOSE).unwrap_or_default(),
         // Shown as verbal when unreadable, and listed as a problem.
         method: r
             .word(
                 obj,
                 &prefix,
-                "method",
+                consent::METHOD,
                 ConsentMethod::parse,
                 ConsentMethod::WORDS,
             )
             .unwrap_or(ConsentMethod::Verbal),
-        given_at: r.str(obj, &prefix, "given_at").unwrap_or_default(),
-        recorded_by: r.str(obj, &prefix, "recorded_by").unwrap_or_default(),
-        withdrawn_at: r.str(obj, &prefix, "withdrawn_at"),
-        withdrawn_by: r.str(obj, &prefix, "withdrawn_by"),
-        withdrawal_reason: r.str(obj, &prefix, "withdrawal_reason"),
+        given_at: r.str(obj, &prefix, consent::GIVEN_AT).unwrap_or_default(),
+        recorded_by: r
+            .str(obj, &prefix, consent::RECORDED_BY)
+            .unwrap_or_default(),
+        withdrawn_at: r.str(obj, &prefix, consent::WITHDRAWN_AT),
+        withdrawn_by: r.str(obj, &prefix, consent::WITHDRAWN_BY),
+        withdrawal_reason: r.str(obj, &prefix, consent::WITHDRAWAL_REASON),
         id,
     }
 }
@@ -839,8 +624,6 @@ pub fn root_problems(h: &Household) -> Vec<HouseholdProblem> {
         .collect()
 }
 
-// ---- conflicts ----
-
 /// Which part of a document to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -850,81 +633,15 @@ pub enum Scope {
     WithoutVisits,
 }
 
-/// The fields of the document that hold more than one value, sorted by path.
-pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope) -> Vec<Conflict> {
-    let mut out = Vec::new();
-    let mut stack: Vec<(ObjId, String)> = vec![(ROOT, String::new())];
-    while let Some((obj, prefix)) = stack.pop() {
-        // Without visits, the visits map is not walked.
-        if prefix == VISITS && scope == Scope::WithoutVisits {
-            continue;
-        }
-        for key in doc.keys(&obj) {
-            let path = path_at(&prefix, &key);
-            if let Some(c) = conflict_at(doc, household_id, &obj, &key, &path) {
-                out.push(c);
-            }
-            if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(&obj, key.as_str()) {
-                stack.push((child, path));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
-}
-
-/// The conflict at one key, if it holds several different values. Two devices
-/// that resolved a clash the same way each wrote the value: that is no clash.
-fn conflict_at<D: ReadDoc>(
-    doc: &D,
-    household_id: &str,
-    obj: &ObjId,
-    key: &str,
-    path: &str,
-) -> Option<Conflict> {
-    let values = doc.get_all(obj, key).unwrap_or_default();
-    if values.len() < 2 {
-        return None;
-    }
-    let winner = doc.get(obj, key).ok().flatten().map(|(_, id)| id);
-    let mut texts: Vec<(bool, String)> = values
-        .iter()
-        .map(|(v, id)| {
-            let text = found_text(&found_value(doc, v, id));
-            (Some(id) != winner.as_ref(), text)
-        })
-        .collect();
-    texts.sort();
-    let mut shown: Vec<String> = Vec::with_capacity(texts.len());
-    for (_, t) in texts {
-        if !shown.contains(&t) {
-            shown.push(t);
-        }
-    }
-    if shown.len() < 2 {
-        return None;
-    }
-    Some(Conflict {
-        household_id: household_id.to_string(),
-        path: path.to_string(),
-        values: shown,
-    })
-}
-
-/// Whether the conflict at `path` is still there (re-checked after a local write).
-pub fn conflict_at_path<D: ReadDoc>(doc: &D, household_id: &str, path: &str) -> Option<Conflict> {
-    let parts: Vec<&str> = path.split('/').collect();
-    let (last, parents) = parts.split_last()?;
-    let mut obj = ROOT;
-    for p in parents {
-        obj = get_map(doc, &obj, p)?;
-    }
-    conflict_at(doc, household_id, &obj, last, path)
-}
-
 #[cfg(test)]
 mod tests {
+    use automerge::Automerge;
+    use automerge::transaction::Transactable;
+
     use super::*;
+    use crate::write::{
+        Stamp, commit, create_household, edit_household, fill_household, put_path, str_value,
+    };
 
     fn stamp(v: &str) -> Stamp {
         Stamp {
@@ -977,6 +694,38 @@ mod tests {
         let h = read_household(&a).unwrap();
         assert!(h.conflicts.is_empty());
         assert_eq!(h.phone.as_deref(), Some("0922222222"));
+    }
+
+    #[test]
+    fn root_fields_for_the_integrity_rules_are_scalar_strings_only() {
+        let mut d = new_doc(4);
+        let before = d.get_heads();
+        commit(&mut d, &stamp("v"), "x", |tx| {
+            tx.put(&ROOT, schema::VILLAGE_ID, "v1")?;
+            let kind = tx.put_object(&ROOT, schema::KIND, ObjType::Text)?;
+            tx.splice_text(&kind, 0, 0, KIND_HOUSEHOLD)
+        })
+        .unwrap();
+        let first = d.get_heads();
+        commit(&mut d, &stamp("v"), "x", |tx| {
+            tx.put(&ROOT, schema::VILLAGE_ID, "v2")
+        })
+        .unwrap();
+        assert_eq!(
+            root_scalar_str(&d, schema::VILLAGE_ID).as_deref(),
+            Some("v2")
+        );
+        assert_eq!(
+            root_scalar_str_at(&d, schema::VILLAGE_ID, &first).as_deref(),
+            Some("v1")
+        );
+        assert_eq!(root_scalar_str_at(&d, schema::VILLAGE_ID, &before), None);
+        // A text object is read by the tolerant reader, not by these.
+        assert_eq!(root_scalar_str(&d, schema::KIND), None);
+        assert_eq!(
+            get_str(&d, &ROOT, schema::KIND).as_deref(),
+            Some(KIND_HOUSEHOLD)
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Field validation: each check returns the stored form of the value or says,
-//! naming the field, why it is refused.
+//! naming the field, why it is refused. Entry applies these rules to every
+//! edit, and reading a document applies them again to what a merge made.
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::error::{Error, Field, Problem, Result};
+use crate::invalid::{Field, Invalid, Problem};
 use crate::model::Gender;
+
+pub type Result<T, E = Invalid> = std::result::Result<T, E>;
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_ADDRESS: usize = 500;
@@ -20,7 +23,7 @@ pub const VIETNAM_OFFSET_HOURS: i8 = 7;
 pub fn required_text(field: Field, value: &str, max: usize) -> Result<String> {
     let v = gocua_text::clean(value);
     if v.is_empty() {
-        return Err(Error::invalid(field, value, Problem::Required));
+        return Err(Invalid::new(field, value, Problem::Required));
     }
     check_len(field, v, max)
 }
@@ -43,7 +46,7 @@ pub fn optional_note(field: Field, value: Option<&str>) -> Result<Option<String>
 
 fn check_len(field: Field, v: String, max: usize) -> Result<String> {
     if v.chars().count() > max {
-        Err(Error::invalid(field, v, Problem::TooLong { max }))
+        Err(Invalid::new(field, v, Problem::TooLong { max }))
     } else {
         Ok(v)
     }
@@ -56,7 +59,7 @@ fn check_len(field: Field, v: String, max: usize) -> Result<String> {
 /// digits starting 02.
 pub fn phone(value: &str) -> Result<String> {
     let raw = gocua_text::clean(value);
-    let bad = || Error::invalid(Field::Phone, raw.clone(), Problem::BadPhone);
+    let bad = || Invalid::new(Field::Phone, raw.clone(), Problem::BadPhone);
     let mut digits = String::with_capacity(raw.len());
     let mut plus = false;
     for c in raw.chars() {
@@ -93,7 +96,7 @@ pub fn birth_year(year: i64, this_year: i64) -> Result<i64> {
     if (MIN_BIRTH_YEAR..=this_year).contains(&year) {
         Ok(year)
     } else {
-        Err(Error::invalid(
+        Err(Invalid::new(
             Field::BirthYear,
             year.to_string(),
             Problem::OutOfRange {
@@ -116,7 +119,7 @@ pub fn id_number(value: &str, birth_year: Option<i64>, gender: Option<Gender>) -
         .filter(|c| *c != ' ' && *c != '.')
         .collect();
     if v.len() != 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(Field::IdNumber, v, Problem::IdNumberFormat));
+        return Err(Invalid::new(Field::IdNumber, v, Problem::IdNumberFormat));
     }
     let g = i64::from(v.as_bytes()[3] - b'0');
     let yy: i64 = v[4..6].parse().unwrap_or(-1);
@@ -126,7 +129,7 @@ pub fn id_number(value: &str, birth_year: Option<i64>, gender: Option<Gender>) -
         _ => None,
     };
     let mismatch = |expected: String| {
-        Err(Error::invalid(
+        Err(Invalid::new(
             Field::IdNumber,
             v.clone(),
             Problem::IdNumberMismatch { expected },
@@ -157,7 +160,7 @@ pub fn id_number(value: &str, birth_year: Option<i64>, gender: Option<Gender>) -
 /// Stored in UTC as RFC 3339.
 pub fn moment(field: Field, value: &str) -> Result<String> {
     let v = value.trim();
-    let bad = || Error::invalid(field, v, Problem::BadDate);
+    let bad = || Invalid::new(field, v, Problem::BadDate);
     let parsed = if let Ok(t) = OffsetDateTime::parse(v, &Rfc3339) {
         t
     } else {
@@ -180,7 +183,7 @@ pub fn moment(field: Field, value: &str) -> Result<String> {
 pub fn date(field: Field, value: &str) -> Result<Date> {
     let v = value.trim();
     Date::parse(v, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Error::invalid(field, v, Problem::BadDate))
+        .map_err(|_| Invalid::new(field, v, Problem::BadDate))
 }
 
 pub fn format_utc(t: OffsetDateTime) -> Option<String> {
@@ -208,7 +211,7 @@ pub fn in_range(field: Field, value: i64, min: i64, max: i64) -> Result<i64> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(Error::invalid(
+        Err(Invalid::new(
             field,
             value.to_string(),
             Problem::OutOfRange { min, max },
@@ -224,7 +227,7 @@ pub fn word<T>(
     words: &[&'static str],
 ) -> Result<T> {
     parse(value.trim()).ok_or_else(|| {
-        Error::invalid(
+        Invalid::new(
             field,
             value,
             Problem::NotOneOf {
@@ -240,8 +243,8 @@ mod tests {
 
     fn problem(r: Result<impl std::fmt::Debug>) -> (Field, Problem) {
         match r {
-            Err(Error::Invalid(i)) => (i.field, i.problem),
-            other => panic!("expected a validation error, got {other:?}"),
+            Err(i) => (i.field, i.problem),
+            Ok(other) => panic!("expected a validation error, got {other:?}"),
         }
     }
 

@@ -1,19 +1,21 @@
 //! `gocua demo`: the whole story in a minute, on throw-away stores.
 //!
-//! A sync server on a temporary database; three volunteers of one village enroll
-//! their devices, work offline (the same households included, one field changed on
-//! two devices), sync in turn, and every device ends with the same households,
+//! A sync server on a temporary database (the `gocua-server` program, run as a
+//! child: see `server`); three volunteers of one village enroll their devices,
+//! work offline (the same households included, one field changed on two
+//! devices), sync in turn, and every device ends with the same households,
 //! every visit kept and the clash listed for a decision.
 
+mod server;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use field_core::{HouseholdEdit, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
-use gocua_server::{Config, Storage, admin};
 
 use crate::error::CliError;
 use crate::i18n::Lang;
 use crate::output::{Out, short};
+use server::{DemoServer, admin, field};
 
 const COMMUNE: &str = "00715"; // Xã Lũng Cú, Tuyên Quang
 const VILLAGE: &str = "Thôn Lô Lô Chải";
@@ -29,10 +31,6 @@ fn say(out: Out, vi: String, en: String) {
     }
 }
 
-fn server_error(e: impl std::fmt::Display) -> CliError {
-    CliError::Demo(e.to_string())
-}
-
 fn visit(service: &str, outcome: &str, at: &str) -> NewVisit {
     NewVisit {
         visited_at: Some(at.into()),
@@ -46,72 +44,9 @@ fn visit(service: &str, outcome: &str, at: &str) -> NewVisit {
     }
 }
 
-/// A server on `dir/server`, in a runtime of its own, stopped on drop.
-struct DemoServer {
-    url: String,
-    storage: Arc<dyn Storage>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl DemoServer {
-    fn start(dir: &std::path::Path) -> Result<DemoServer, CliError> {
-        let server_dir = dir.join("server");
-        std::fs::create_dir_all(&server_dir).map_err(|source| CliError::Write {
-            path: server_dir.clone(),
-            source,
-        })?;
-        let config = Config {
-            log: "warn".into(),
-            ..Config::default()
-        }
-        .with_data_dir(&server_dir);
-        let storage = gocua_server::open_storage(&config).map_err(server_error)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(server_error)?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .map_err(server_error)?;
-        let addr = listener.local_addr().map_err(server_error)?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shared = storage.clone();
-        let served = runtime.spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            if let Err(e) =
-                gocua_server::launch_with_storage(config, shared, listener, shutdown).await
-            {
-                tracing::error!(error = %e, "demo server stopped");
-            }
-        });
-        Ok(DemoServer {
-            url: format!("http://{addr}"),
-            storage,
-            stop: Some(stop),
-            served: Some(served),
-            runtime,
-        })
-    }
-}
-
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // Graceful shutdown: wait until the server has finished.
-        if let Some(served) = self.served.take() {
-            let _ = self.runtime.block_on(served);
-        }
-    }
-}
-
-pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
+pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Result<(), CliError> {
+    // Before anything is made: without a server there is no demo.
+    let bin = server::find(server_bin.as_deref())?;
     let tmp;
     let kept = keep.is_some();
     let dir = match keep {
@@ -131,28 +66,50 @@ pub fn run(out: Out, keep: Option<PathBuf>) -> Result<(), CliError> {
         }
     };
 
-    // 1. The server and the commune's set-up.
-    let server = DemoServer::start(&dir)?;
-    let s = server.storage.as_ref();
-    let village = admin::add_village(s, COMMUNE, VILLAGE).map_err(server_error)?;
-    let team = admin::add_team(
-        s,
-        &format!("Tổ Công nghệ số cộng đồng {VILLAGE}"),
-        COMMUNE,
-        std::slice::from_ref(&village.id),
-    )
-    .map_err(server_error)?;
+    // 1. The commune's set-up on the server's database, then the server.
+    let server_dir = dir.join("server");
+    std::fs::create_dir_all(&server_dir).map_err(|source| CliError::Write {
+        path: server_dir.clone(),
+        source,
+    })?;
+    let run_admin = |args: &[&str]| admin(&bin, &server_dir, args);
+    let village = field(
+        &run_admin(&["village", "add", "--commune", COMMUNE, "--name", VILLAGE])?,
+        "id",
+    )?;
+    let team_name = format!("Tổ Công nghệ số cộng đồng {VILLAGE}");
+    let team = field(
+        &run_admin(&[
+            "team",
+            "add",
+            "--name",
+            &team_name,
+            "--commune",
+            COMMUNE,
+            "--village",
+            &village,
+        ])?,
+        "id",
+    )?;
+    let mut codes = Vec::new();
+    for (_, full) in VOLUNTEERS {
+        let volunteer = field(
+            &run_admin(&["volunteer", "add", "--name", full, "--team", &team])?,
+            "id",
+        )?;
+        let code = run_admin(&["enroll-code", "--volunteer", &volunteer, "--ttl-hours", "1"])?;
+        codes.push(field(&code, "code")?);
+    }
+    let server = DemoServer::start(&bin, &server_dir)?;
     let mut devices = Vec::new();
-    for (name, full) in VOLUNTEERS {
-        let volunteer = admin::add_volunteer(s, full, None, &team.id).map_err(server_error)?;
-        let (code, _) = admin::new_enroll_code(s, &volunteer.id, 1).map_err(server_error)?;
+    for ((name, _), code) in VOLUNTEERS.iter().zip(&codes) {
         let home = dir.join(name);
         std::fs::create_dir_all(&home).map_err(|source| CliError::Write {
             path: home.clone(),
             source,
         })?;
         let store = Store::open(home.join("store.sqlite"))?;
-        field_core::sync::enroll(&store, &server.url, code.expose(), name)?;
+        field_core::sync::enroll(&store, &server.url, code, name)?;
         devices.push(store);
     }
     let ident = devices[0].identity()?;

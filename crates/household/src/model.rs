@@ -1,0 +1,234 @@
+//! What a household document holds, as read from it: the household, its
+//! members, visits and consent records, the conflicts and the problems found.
+//!
+//! Plain owned records with ids as strings: field-core hands them to Kotlin and
+//! Swift through UniFFI, and the server reads the same documents into them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::invalid::Problem;
+
+pub use crate::schema::record_of;
+
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            pub fn parse(word: &str) -> Option<Self> {
+                match word.trim() { $($word => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// What phones the household has.
+    DeviceAccess {
+        Smartphone => "smartphone",
+        FeaturePhoneOnly => "feature_phone_only",
+        None => "none",
+    }
+);
+
+word_enum!(
+    Gender {
+        Male => "male",
+        Female => "female",
+        Other => "other",
+    }
+);
+
+word_enum!(
+    /// The person's VNeID electronic identification.
+    VneidLevel {
+        None => "none",
+        Registered => "registered",
+        Level1 => "level1",
+        Level2 => "level2",
+    }
+);
+
+word_enum!(
+    /// How consent was given.
+    ConsentMethod {
+        Verbal => "verbal",
+        Written => "written",
+        App => "app",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Household {
+    pub id: String,
+    pub schema_version: i64,
+    pub commune_code: String,
+    pub village_id: String,
+    pub address: String,
+    pub head_name: String,
+    pub phone: Option<String>,
+    pub member_count: Option<i64>,
+    pub device_access: Option<DeviceAccess>,
+    pub target_groups: Vec<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub members: Vec<Person>,
+    pub visits: Vec<Visit>,
+    pub consents: Vec<Consent>,
+    pub conflicts: Vec<Conflict>,
+    pub problems: Vec<HouseholdProblem>,
+    /// In a village this device does not serve (it moved to another
+    /// village): kept as a read-only record. Set by the store, which knows
+    /// the device's villages; a document read alone says false.
+    #[serde(default)]
+    pub outside_villages: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub birth_year: Option<i64>,
+    pub gender: Option<Gender>,
+    pub id_number: Option<String>,
+    pub skills: Skills,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// A person's digital skills; `None` where nobody has asked yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skills {
+    pub vneid_level: Option<VneidLevel>,
+    pub vneid_activated: Option<bool>,
+    pub bank_account: Option<bool>,
+    pub public_service_account: Option<bool>,
+    pub ehealth_book: Option<bool>,
+    pub digital_signature: Option<bool>,
+    pub basic_skills_certified: Option<bool>,
+}
+
+/// The skill flags by their document key, in a fixed order.
+pub const SKILL_FLAGS: &[&str] = &[
+    "vneid_activated",
+    "bank_account",
+    "public_service_account",
+    "ehealth_book",
+    "digital_signature",
+    "basic_skills_certified",
+];
+
+impl Skills {
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match key {
+            "vneid_activated" => self.vneid_activated,
+            "bank_account" => self.bank_account,
+            "public_service_account" => self.public_service_account,
+            "ehealth_book" => self.ehealth_book,
+            "digital_signature" => self.digital_signature,
+            "basic_skills_certified" => self.basic_skills_certified,
+            _ => None,
+        }
+    }
+
+    pub fn set_flag(&mut self, key: &str, value: Option<bool>) {
+        match key {
+            "vneid_activated" => self.vneid_activated = value,
+            "bank_account" => self.bank_account = value,
+            "public_service_account" => self.public_service_account = value,
+            "ehealth_book" => self.ehealth_book = value,
+            "digital_signature" => self.digital_signature = value,
+            "basic_skills_certified" => self.basic_skills_certified = value,
+            _ => {}
+        }
+    }
+}
+
+/// A support session at the household.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub id: String,
+    pub visited_at: String,
+    pub team_id: String,
+    pub volunteer_ids: Vec<String>,
+    pub person_ids: Vec<String>,
+    pub services: Vec<ServiceOutcome>,
+    pub duration_minutes: Option<i64>,
+    pub follow_up_on: Option<String>,
+    pub feedback: Option<String>,
+    pub consent_id: Option<String>,
+    pub recorded_at: String,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceOutcome {
+    pub service: String,
+    pub outcome: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub id: String,
+    pub person_id: String,
+    pub purpose: String,
+    pub method: ConsentMethod,
+    pub given_at: String,
+    pub recorded_by: String,
+    pub withdrawn_at: Option<String>,
+    pub withdrawn_by: Option<String>,
+    pub withdrawal_reason: Option<String>,
+}
+
+/// A field that two devices changed concurrently: every value is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub household_id: String,
+    /// Where in the household: `phone`, `members/<id>/name`, `visits/<id>/feedback`.
+    pub path: String,
+    /// The values, the one shown today first.
+    pub values: Vec<String>,
+}
+
+/// A stored value that breaks the document schema or a rule that entry enforces:
+/// a merge of two valid edits (birth year on one device, ID number on another),
+/// or a write by another Automerge implementation. Listed, never hidden; fixed by
+/// an ordinary edit, which validates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdProblem {
+    pub household_id: String,
+    /// The field at fault (`phone`, `members/<id>/id_number`), or a whole record
+    /// (`visits/<key>`).
+    pub path: String,
+    /// The fields the rule involves, by their document key: the ID-number rule
+    /// names `id_number`, `birth_year` and `gender`.
+    pub fields: Vec<String>,
+    pub problem: Problem,
+    /// The value at `path` as text; empty when missing.
+    pub value: String,
+}
+
+impl HouseholdProblem {
+    /// The record the problem belongs to: `members/<id>`, `visits/<id>`,
+    /// `consents/<id>`, or `""` for the household's own fields.
+    pub fn record(&self) -> &str {
+        record_of(&self.path)
+    }
+}

@@ -1,0 +1,276 @@
+//! Writing the household document as gocua does: a genesis change, then the
+//! household's id and fields; members and consent records as maps keyed by
+//! record id; a visit written once, whole (layout in docs/data-model.md).
+//!
+//! Form fields are scalars, never collaborative text: a clash on one field keeps
+//! every value (`get_all`) and is listed as a conflict instead of one value
+//! silently winning. Collections are maps keyed by record id, so records added on
+//! two devices never clash.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+use crate::model::ServiceOutcome;
+use crate::schema::{
+    self, CONSENTS, DOC_SCHEMA_VERSION, KIND_HOUSEHOLD, MEMBERS, TARGET_GROUPS, VISITS,
+};
+
+/// A scalar field to set, or to delete with `None`.
+pub type FieldEdit = (&'static str, Option<ScalarValue>);
+
+/// Who made a change and when: stamped on every commit.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub volunteer_id: String,
+    pub at: String,
+    pub at_secs: i64,
+}
+
+impl Stamp {
+    pub fn commit_options(&self, action: &str) -> CommitOptions {
+        let message = serde_json::json!({ "action": action, "by": self.volunteer_id }).to_string();
+        CommitOptions::default()
+            .with_message(message)
+            .with_time(self.at_secs)
+    }
+}
+
+pub fn str_value(s: impl Into<String>) -> Option<ScalarValue> {
+    Some(ScalarValue::Str(s.into().into()))
+}
+
+pub fn opt_str(s: Option<String>) -> Option<ScalarValue> {
+    s.map(|s| ScalarValue::Str(s.into()))
+}
+
+pub fn opt_int(i: Option<i64>) -> Option<ScalarValue> {
+    i.map(ScalarValue::Int)
+}
+
+pub fn opt_bool(b: Option<bool>) -> Option<ScalarValue> {
+    b.map(ScalarValue::Boolean)
+}
+
+type TxResult<T> = Result<T, automerge::AutomergeError>;
+
+/// Writes `value` over every value `key` holds. Over a conflict, Automerge turns
+/// a put of the value already shown into a delete of the other values only, and
+/// a concurrent resolution to another value then wins without a clash: deleting
+/// first makes the put a new operation that clashes with any concurrent write.
+fn put_over<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: ScalarValue,
+) -> TxResult<()> {
+    if tx.get_all(obj, key)?.len() > 1 {
+        tx.delete(obj, key)?;
+    }
+    tx.put(obj, key, value)
+}
+
+fn apply_edits<T: Transactable>(tx: &mut T, obj: &ObjId, edits: &[FieldEdit]) -> TxResult<()> {
+    for (key, value) in edits {
+        match value {
+            Some(v) => put_over(tx, obj, key, v.clone())?,
+            None => {
+                if tx.get(obj, *key)?.is_some() {
+                    tx.delete(obj, *key)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn child_map<T: Transactable>(tx: &T, parent: &ObjId, key: &str) -> TxResult<Option<ObjId>> {
+    Ok(match tx.get(parent, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Some(id),
+        _ => None,
+    })
+}
+
+fn ensure_map<T: Transactable>(tx: &mut T, parent: &ObjId, key: &str) -> TxResult<ObjId> {
+    match child_map(tx, parent, key)? {
+        Some(id) => Ok(id),
+        None => tx.put_object(parent, key, ObjType::Map),
+    }
+}
+
+/// Writes a new household document's first change (its genesis): the kind,
+/// the village and the empty collections, and a random nonce so that two
+/// households created at the same second differ. The household's id is
+/// derived from this change's hash (`gocua_protocol::ids`), so it is written
+/// by [`fill_household`], in the next change.
+pub fn create_household<T: Transactable>(
+    tx: &mut T,
+    stamp: &Stamp,
+    commune_code: &str,
+    village_id: &str,
+    nonce: &str,
+) -> TxResult<()> {
+    tx.put(&ROOT, schema::KIND, KIND_HOUSEHOLD)?;
+    tx.put(
+        &ROOT,
+        schema::SCHEMA_VERSION,
+        ScalarValue::Int(DOC_SCHEMA_VERSION),
+    )?;
+    tx.put(&ROOT, schema::NONCE, nonce)?;
+    tx.put(&ROOT, schema::COMMUNE_CODE, commune_code)?;
+    tx.put(&ROOT, schema::VILLAGE_ID, village_id)?;
+    tx.put(&ROOT, schema::CREATED_AT, stamp.at.as_str())?;
+    tx.put(&ROOT, schema::CREATED_BY, stamp.volunteer_id.as_str())?;
+    tx.put_object(&ROOT, TARGET_GROUPS, ObjType::Map)?;
+    tx.put_object(&ROOT, MEMBERS, ObjType::Map)?;
+    tx.put_object(&ROOT, VISITS, ObjType::Map)?;
+    tx.put_object(&ROOT, CONSENTS, ObjType::Map)?;
+    Ok(())
+}
+
+/// The new household's second change: its id and its fields.
+pub fn fill_household<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    edits: &[FieldEdit],
+    target_groups: &[String],
+) -> TxResult<()> {
+    tx.put(&ROOT, schema::ID, id)?;
+    apply_edits(tx, &ROOT, edits)?;
+    let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
+    for g in target_groups {
+        tx.put(&groups, g.as_str(), true)?;
+    }
+    Ok(())
+}
+
+/// A new household document, as every gocua writer makes it: its genesis,
+/// then its id and fields. Returns the id, the document and its two changes.
+pub fn new_household(
+    actor: automerge::ActorId,
+    stamp: &Stamp,
+    commune_code: &str,
+    village_id: &str,
+    edits: &[FieldEdit],
+    target_groups: &[String],
+) -> TxResult<(String, Automerge, Vec<automerge::Change>)> {
+    let mut document = Automerge::new().with_actor(actor);
+    let nonce = uuid::Uuid::now_v7().to_string();
+    let genesis = commit(&mut document, stamp, "household.add", |tx| {
+        create_household(tx, stamp, commune_code, village_id, &nonce)
+    })?
+    .ok_or(automerge::AutomergeError::Fail)?;
+    let id = gocua_protocol::ids::derived_doc_id(&genesis.hash().0);
+    let fill = commit(&mut document, stamp, "household.add", |tx| {
+        fill_household(tx, &id, edits, target_groups)
+    })?;
+    let changes = std::iter::once(genesis).chain(fill).collect();
+    Ok((id, document, changes))
+}
+
+pub fn edit_household<T: Transactable>(
+    tx: &mut T,
+    edits: &[FieldEdit],
+    add_groups: &[String],
+    remove_groups: &[String],
+) -> TxResult<()> {
+    apply_edits(tx, &ROOT, edits)?;
+    if !add_groups.is_empty() || !remove_groups.is_empty() {
+        let groups = ensure_map(tx, &ROOT, TARGET_GROUPS)?;
+        for g in add_groups {
+            tx.put(&groups, g.as_str(), true)?;
+        }
+        for g in remove_groups {
+            if tx.get(&groups, g.as_str())?.is_some() {
+                tx.delete(&groups, g.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds or edits the record `id` of a collection (members, consents).
+pub fn put_record<T: Transactable>(
+    tx: &mut T,
+    collection: &str,
+    id: &str,
+    edits: &[FieldEdit],
+) -> TxResult<()> {
+    let coll = ensure_map(tx, &ROOT, collection)?;
+    let rec = ensure_map(tx, &coll, id)?;
+    apply_edits(tx, &rec, edits)
+}
+
+/// A visit: scalar fields, the volunteers' and people's ids as comma-separated
+/// scalars (a visit is written once, by one device), its services as a map of
+/// code to outcome and, when there are any, a map of code to note. Few
+/// operations per visit keep recording one cheap.
+pub fn put_visit<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    edits: &[FieldEdit],
+    volunteer_ids: &[String],
+    person_ids: &[String],
+    services: &[ServiceOutcome],
+) -> TxResult<()> {
+    let visits = ensure_map(tx, &ROOT, VISITS)?;
+    let visit = tx.put_object(&visits, id, ObjType::Map)?;
+    apply_edits(tx, &visit, edits)?;
+    tx.put(
+        &visit,
+        schema::visit::VOLUNTEER_IDS,
+        volunteer_ids.join(","),
+    )?;
+    if !person_ids.is_empty() {
+        tx.put(&visit, schema::visit::PERSON_IDS, person_ids.join(","))?;
+    }
+    let svcs = tx.put_object(&visit, schema::visit::SERVICES, ObjType::Map)?;
+    for s in services {
+        tx.put(&svcs, s.service.as_str(), s.outcome.as_str())?;
+    }
+    if services.iter().any(|s| s.note.is_some()) {
+        let notes = tx.put_object(&visit, schema::visit::SERVICE_NOTES, ObjType::Map)?;
+        for s in services {
+            if let Some(note) = &s.note {
+                tx.put(&notes, s.service.as_str(), note.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the value at a `/`-separated path (to resolve a conflict).
+pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> TxResult<bool> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return Ok(false);
+    };
+    let mut obj = ROOT;
+    for p in parents {
+        match child_map(tx, &obj, p)? {
+            Some(id) => obj = id,
+            None => return Ok(false),
+        }
+    }
+    put_over(tx, &obj, last, value)?;
+    Ok(true)
+}
+
+/// Commits `f` on `doc` stamped with `action`; returns the new change, if any.
+pub fn commit<F>(
+    doc: &mut Automerge,
+    stamp: &Stamp,
+    action: &str,
+    f: F,
+) -> Result<Option<automerge::Change>, automerge::AutomergeError>
+where
+    F: FnOnce(&mut automerge::transaction::Transaction<'_>) -> TxResult<()>,
+{
+    let opts = stamp.commit_options(action);
+    match doc.transact_with(|_| opts, f) {
+        Ok(success) => Ok(match success.hash {
+            Some(hash) => doc.get_change_by_hash(&hash),
+            None => None,
+        }),
+        Err(failure) => Err(failure.error),
+    }
+}
