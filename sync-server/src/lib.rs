@@ -10,6 +10,7 @@ pub mod error;
 pub mod isolate;
 pub mod materializer;
 pub mod push;
+pub mod report;
 pub mod secrets;
 pub mod sqlite;
 pub mod storage;

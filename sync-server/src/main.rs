@@ -94,6 +94,9 @@ enum Admin {
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
+    /// Fill the report projection (every household's rows, for reports and
+    /// exports) again from the bootstrap snapshots alone.
+    RebuildReport,
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,6 +414,12 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+        Admin::RebuildReport => {
+            let households = s.rebuild_report()?;
+            print(json_mode, json!({ "households": households }), || {
+                format!("report projection rebuilt: {households} households")
             });
         }
     }

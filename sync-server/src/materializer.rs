@@ -232,11 +232,13 @@ fn fold_from(
     } else {
         isolated(|| doc.save()).ok()
     };
+    let record = crate::report::record_of(&doc_id, &doc);
     Ok(Snapshot {
         doc_id,
         village_id,
         bytes,
         covered_seq,
         pending,
+        record,
     })
 }

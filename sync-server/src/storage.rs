@@ -311,6 +311,19 @@ pub struct Snapshot {
     pub covered_seq: u64,
     /// Changes waiting for a dependency the server has not received: (seq, bytes).
     pub pending: Vec<(u64, Vec<u8>)>,
+    /// The household as the report projection holds it, read from `bytes`;
+    /// `None` when they do not read as a household (its rows are removed).
+    pub record: Option<ReportRecord>,
+}
+
+/// A household for the report projection (docs/reports.md): read from its
+/// snapshot by the schema every device reads it with, plus, for each visit,
+/// the change that created it, whose receipt time the server knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRecord {
+    pub household: gocua_household::Household,
+    /// (visit id, hash of the change that created it).
+    pub visit_changes: Vec<(String, [u8; 32])>,
 }
 
 /// Snapshots of some villages and the cursor they cover.
@@ -415,4 +428,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn snapshot(&self, doc_id: &str) -> StorageResult<Option<Snapshot>>;
     /// Stores snapshots and, when given, moves the watermark, in one transaction.
     fn save_snapshots(&self, snapshots: &[Snapshot], watermark: Option<u64>) -> StorageResult<()>;
+    /// Fills the report projection again from the snapshots alone (see
+    /// `crate::report`); returns the households it holds.
+    fn rebuild_report(&self) -> StorageResult<u64>;
 }

@@ -176,6 +176,87 @@ const MIGRATIONS: &[&str] = &[
     // 5: protocol 2 names every household by the id derived from its first
     // change; households stored under a random id are renamed (see `after`).
     "",
+    // 6: the report projection (crate::report): every household's rows, as
+    // the materializer last folded it, filled from the snapshots (`after`).
+    // `updated_seq` is the log seq the household's rows cover: an export
+    // cursor. Keys include the household: ids inside a document come from
+    // devices and are not trusted to be unique across households.
+    r#"
+    CREATE TABLE report_households (
+        id TEXT PRIMARY KEY,
+        village_id TEXT NOT NULL,
+        commune_code TEXT NOT NULL,
+        address TEXT NOT NULL,
+        head_name TEXT NOT NULL,
+        phone TEXT,
+        member_count INTEGER,
+        device_access TEXT,
+        target_groups TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        problems INTEGER NOT NULL,
+        updated_seq INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX report_households_village ON report_households (village_id);
+    CREATE INDEX report_households_updated ON report_households (updated_seq);
+    CREATE TABLE report_persons (
+        household_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        birth_year INTEGER,
+        gender TEXT,
+        id_number TEXT,
+        vneid_level TEXT,
+        vneid_activated INTEGER,
+        bank_account INTEGER,
+        public_service_account INTEGER,
+        ehealth_book INTEGER,
+        digital_signature INTEGER,
+        basic_skills_certified INTEGER,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (household_id, id)
+    ) STRICT;
+    CREATE TABLE report_visits (
+        household_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        visited_at TEXT NOT NULL,
+        received_at INTEGER,          -- unix seconds; NULL if the change is unknown
+        team_id TEXT NOT NULL,
+        volunteer_ids TEXT NOT NULL,
+        person_ids TEXT NOT NULL,
+        duration_minutes INTEGER,
+        follow_up_on TEXT,
+        feedback TEXT,
+        consent_id TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        PRIMARY KEY (household_id, id)
+    ) STRICT;
+    CREATE TABLE report_visit_services (
+        household_id TEXT NOT NULL,
+        visit_id TEXT NOT NULL,
+        service_code TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        note TEXT,
+        PRIMARY KEY (household_id, visit_id, service_code)
+    ) STRICT;
+    CREATE TABLE report_consents (
+        household_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        method TEXT NOT NULL,
+        given_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        withdrawn_at TEXT,
+        withdrawn_by TEXT,
+        withdrawal_reason TEXT,
+        PRIMARY KEY (household_id, id)
+    ) STRICT;
+    "#,
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the
@@ -210,6 +291,7 @@ fn after(version: usize, tx: &Transaction<'_>) -> StorageResult<()> {
             Ok(())
         }
         5 => rename_legacy_documents(tx),
+        6 => super::report::rebuild(tx).map(|_| ()),
         _ => Ok(()),
     }
 }

@@ -2,6 +2,7 @@
 //! a few read-only connections. All of the backend's SQL lives in this module.
 
 mod migrations;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1319,6 +1320,7 @@ impl Storage for SqliteStorage {
                         bytes: r.get(2)?,
                         covered_seq: u64_of(r.get(3)?),
                         pending: Vec::new(),
+                        record: None,
                     })
                 })
                 .map_err(db_err)?;
@@ -1379,6 +1381,7 @@ impl Storage for SqliteStorage {
                             bytes: r.get(2)?,
                             covered_seq: u64_of(r.get(3)?),
                             pending: Vec::new(),
+ record: None,
                         })
                     },
                 )
@@ -1431,6 +1434,7 @@ impl Storage for SqliteStorage {
                     pend.execute(params![s.doc_id, i64_of(*seq)])
                         .map_err(db_err)?;
                 }
+                report::write(tx, &s.doc_id, s.record.as_ref(), s.covered_seq)?;
             }
             if let Some(w) = watermark {
                 tx.execute(
@@ -1441,5 +1445,9 @@ impl Storage for SqliteStorage {
             }
             Ok(())
         })
+    }
+
+    fn rebuild_report(&self) -> StorageResult<u64> {
+        self.write(report::rebuild)
     }
 }

@@ -1,0 +1,56 @@
+//! The report projection: every household flattened into rows (households,
+//! members, visits and their services, consents), the record-level data that
+//! province reports and exports are made from (docs/reports.md).
+//!
+//! It is kept like the bootstrap snapshots: the materializer reads each
+//! household it folds with the reader every device uses
+//! (`gocua_household::read`) and the storage backend replaces its rows in the
+//! same transaction as its snapshot. It holds nothing that the documents and
+//! the log do not: a rebuild from the snapshots gives the same rows.
+//!
+//! A visit also carries the time the server received the change that created
+//! it (phones' clocks are often wrong): the change is found through the
+//! visit's object id, so the time is the same however often the household is
+//! folded again.
+
+use automerge::{Automerge, ROOT, ReadDoc};
+use gocua_household::{Scope, read_household_as, schema};
+
+use crate::isolate::isolated;
+use crate::storage::ReportRecord;
+
+/// The household `doc_id` as the report projection holds it, or `None` when
+/// the document does not read as a household (it then has no rows).
+pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
+    if doc.get_heads().is_empty() {
+        return None;
+    }
+    // Documents come from devices: a reader panic must not stop the folding.
+    let read = isolated(|| -> Option<ReportRecord> {
+        let household = read_household_as(doc, doc_id, Scope::All).ok()?;
+        let visits = match doc.get(ROOT, schema::VISITS).ok()? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), id)) => Some(id),
+            _ => None,
+        };
+        let visit_changes = household
+            .visits
+            .iter()
+            .filter_map(|v| {
+                let (_, obj) = doc.get(visits.as_ref()?, v.id.as_str()).ok()??;
+                let hash = doc.hash_for_opid(&obj)?;
+                Some((v.id.clone(), hash.0))
+            })
+            .collect();
+        Some(ReportRecord {
+            household,
+            visit_changes,
+        })
+    });
+    match read {
+        Ok(r) => r,
+        Err(panic) => {
+            tracing::error!(doc = doc_id, %panic, "reading a household for the report failed");
+            None
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The report projection's tables (crate::report): a household's rows are
+//! replaced whenever its snapshot is, and can be rebuilt from the snapshots.
+
+use automerge::Automerge;
+use gocua_household::rows::HouseholdRows;
+use rusqlite::{Transaction, params};
+
+use super::{db_err, i64_of};
+use crate::isolate::isolated;
+use crate::storage::{ReportRecord, StorageResult};
+
+const TABLES: &[&str] = &[
+    "report_households",
+    "report_persons",
+    "report_visits",
+    "report_visit_services",
+    "report_consents",
+];
+
+/// Replaces household `doc_id`'s rows by `record`'s (none when `None`), as of
+/// log seq `covered_seq`.
+pub(super) fn write(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    record: Option<&ReportRecord>,
+    covered_seq: u64,
+) -> StorageResult<()> {
+    for t in TABLES {
+        let key = if *t == "report_households" {
+            "id"
+        } else {
+            "household_id"
+        };
+        tx.prepare_cached(&format!("DELETE FROM {t} WHERE {key} = ?1"))
+            .map_err(db_err)?
+            .execute([doc_id])
+            .map_err(db_err)?;
+    }
+    let Some(record) = record else {
+        return Ok(());
+    };
+    let h = &record.household;
+    if h.id != doc_id {
+        return Ok(());
+    }
+    let rows = HouseholdRows::of(h);
+    let r = &rows.household;
+    tx.prepare_cached(
+        "INSERT INTO report_households (id, village_id, commune_code, address, head_name, phone,
+            member_count, device_access, target_groups, created_at, created_by, schema_version,
+            conflicts, problems, updated_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        r.id,
+        r.village_id,
+        r.commune_code,
+        r.address,
+        r.head_name,
+        r.phone,
+        r.member_count,
+        r.device_access,
+        r.target_groups,
+        r.created_at,
+        r.created_by,
+        r.schema_version,
+        h.conflicts.len() as i64,
+        h.problems.len() as i64,
+        i64_of(covered_seq)
+    ])
+    .map_err(db_err)?;
+    let mut person = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO report_persons (household_id, id, name, birth_year, gender,
+                id_number, vneid_level, vneid_activated, bank_account, public_service_account,
+                ehealth_book, digital_signature, basic_skills_certified, created_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )
+        .map_err(db_err)?;
+    for p in &rows.persons {
+        person
+            .execute(params![
+                p.household_id,
+                p.id,
+                p.name,
+                p.birth_year,
+                p.gender,
+                p.id_number,
+                p.vneid_level,
+                p.vneid_activated,
+                p.bank_account,
+                p.public_service_account,
+                p.ehealth_book,
+                p.digital_signature,
+                p.basic_skills_certified,
+                p.created_at,
+                p.created_by
+            ])
+            .map_err(db_err)?;
+    }
+    // The receipt time of the change that created the visit.
+    let mut visit = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO report_visits (household_id, id, visited_at, received_at,
+                team_id, volunteer_ids, person_ids, duration_minutes, follow_up_on, feedback,
+                consent_id, recorded_at, recorded_by)
+             VALUES (?1, ?2, ?3, (SELECT received_at FROM changes WHERE hash = ?4),
+                ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .map_err(db_err)?;
+    for v in &rows.visits {
+        let created_by = record
+            .visit_changes
+            .iter()
+            .find(|(id, _)| id == v.id)
+            .map(|(_, hash)| hash.to_vec());
+        visit
+            .execute(params![
+                v.household_id,
+                v.id,
+                v.visited_at,
+                created_by,
+                v.team_id,
+                v.volunteer_ids,
+                v.person_ids,
+                v.duration_minutes,
+                v.follow_up_on,
+                v.feedback,
+                v.consent_id,
+                v.recorded_at,
+                v.recorded_by
+            ])
+            .map_err(db_err)?;
+    }
+    let mut service = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO report_visit_services (household_id, visit_id, service_code,
+                outcome, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_err)?;
+    for s in &rows.visit_services {
+        service
+            .execute(params![
+                s.household_id,
+                s.visit_id,
+                s.service_code,
+                s.outcome,
+                s.note
+            ])
+            .map_err(db_err)?;
+    }
+    let mut consent = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO report_consents (household_id, id, person_id, purpose, method,
+                given_at, recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(db_err)?;
+    for c in &rows.consents {
+        consent
+            .execute(params![
+                c.household_id,
+                c.id,
+                c.person_id,
+                c.purpose,
+                c.method,
+                c.given_at,
+                c.recorded_by,
+                c.withdrawn_at,
+                c.withdrawn_by,
+                c.withdrawal_reason
+            ])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Clears the report projection and fills it again from the snapshots, one
+/// household at a time; returns how many households it holds.
+pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
+    for t in TABLES {
+        tx.execute(&format!("DELETE FROM {t}"), [])
+            .map_err(db_err)?;
+    }
+    let ids: Vec<String> = tx
+        .prepare("SELECT doc_id FROM snapshots WHERE bytes IS NOT NULL ORDER BY doc_id")
+        .map_err(db_err)?
+        .query_map([], |r| r.get(0))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let mut held = 0;
+    for id in ids {
+        let (bytes, covered): (Vec<u8>, i64) = tx
+            .query_row(
+                "SELECT bytes, covered_seq FROM snapshots WHERE doc_id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db_err)?;
+        let doc = match isolated(|| Automerge::load(&bytes)) {
+            Ok(Ok(d)) => d,
+            _ => {
+                tracing::warn!(doc = %id, "snapshot does not load: left out of the report");
+                continue;
+            }
+        };
+        let record = crate::report::record_of(&id, &doc);
+        held += u64::from(record.is_some());
+        write(
+            tx,
+            &id,
+            record.as_ref(),
+            u64::try_from(covered).unwrap_or(0),
+        )?;
+    }
+    Ok(held)
+}

@@ -1,0 +1,183 @@
+//! The report projection (docs/reports.md): what devices record reaches the
+//! server's record-level rows through the materializer, read the way devices
+//! read it, with each visit's receipt time, and a rebuild from the snapshots
+//! alone gives the same rows.
+
+// Test helpers: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use field_core::{InitRequest, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
+use gocua_server::storage::Storage;
+
+/// Every row of the report tables, as text, in a stable order.
+fn dump(db: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    for (t, order) in [
+        ("report_households", "id"),
+        ("report_persons", "household_id, id"),
+        ("report_visits", "household_id, id"),
+        (
+            "report_visit_services",
+            "household_id, visit_id, service_code",
+        ),
+        ("report_consents", "household_id, id"),
+    ] {
+        let mut stmt = c
+            .prepare(&format!("SELECT * FROM {t} ORDER BY {order}"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                Ok(format!("{t}: {}", cells.join(" | ")))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
+}
+
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
+    let c = client();
+    let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+
+    // A device records two households, members and visits, offline.
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store
+        .init(InitRequest {
+            volunteer_name: "Nguyễn Thị Lan".into(),
+            volunteer_phone: None,
+            team_name: "Tổ Thôn Đông".into(),
+            commune_code: COMMUNE.into(),
+            village_names: vec!["Thôn Đông".into()],
+        })
+        .unwrap();
+    let mut visits = 0;
+    for head in ["Lò Văn Pản", "Hà Thị Mai"] {
+        let h = store
+            .add_household(NewHousehold {
+                village: "Thôn Đông".into(),
+                address: "Xóm 2".into(),
+                head_name: head.into(),
+                phone: Some("0912000111".into()),
+                member_count: Some(3),
+                device_access: Some("smartphone".into()),
+                target_groups: vec!["elderly".into()],
+            })
+            .unwrap();
+        let p = store
+            .add_member(
+                &h.id,
+                NewPerson {
+                    name: head.into(),
+                    birth_year: Some(1958),
+                    gender: Some("female".into()),
+                    id_number: None,
+                    skills: Default::default(),
+                },
+            )
+            .unwrap();
+        for service in ["vneid_register", "ehealth_book"] {
+            store
+                .record_visit(
+                    &h.id,
+                    NewVisit {
+                        person_ids: vec![p.id.clone()],
+                        services: vec![ServiceOutcome {
+                            service: service.into(),
+                            outcome: "done".into(),
+                            note: None,
+                        }],
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            visits += 1;
+        }
+    }
+    let before_push = gocua_server::now();
+    let answer = push(&c, &s, &dev.token, store.export_changes(None).unwrap()).await;
+    assert!(answer.refused.is_empty(), "{answer:?}");
+    let after_push = gocua_server::now();
+    let observer = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    bootstrap_at(&c, &s, &observer.token, answer.last_seq).await;
+
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_persons"), 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_visits"), visits);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM report_visit_services WHERE outcome = 'done'"
+        ),
+        visits
+    );
+    // Every visit has the time the server received it, not the phone's.
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM report_visits
+                 WHERE received_at BETWEEN {before_push} AND {after_push}"
+            )
+        ),
+        visits
+    );
+    // The rows say what the device says.
+    for h in store.list_households(None, 10).unwrap() {
+        let shown = store.household(&h.id).unwrap();
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let (head, village, groups): (String, String, String) = c
+            .query_row(
+                "SELECT head_name, village_id, target_groups FROM report_households WHERE id = ?1",
+                [&h.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (head, village, groups),
+            (shown.head_name, shown.village_id, "elderly".to_string())
+        );
+    }
+
+    // A rebuild from the snapshots alone gives the same rows.
+    let rows = dump(&db);
+    assert!(rows.len() > 10, "{rows:?}");
+    assert_eq!(st.rebuild_report().unwrap(), 2);
+    assert_eq!(dump(&db), rows);
+    s.stop().await;
+    drop(st);
+
+    // A database from before the report projection gets it when upgraded.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TABLE report_households; DROP TABLE report_persons; DROP TABLE report_visits;
+             DROP TABLE report_visit_services; DROP TABLE report_consents;
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+    }
+    let st = admin_storage(&db);
+    assert_eq!(dump(&db), rows);
+    drop(st);
+}
