@@ -2,11 +2,14 @@
 //! members, visits and their services, consents), the record-level data that
 //! province reports and exports are made from (docs/reports.md).
 //!
-//! It is kept like the bootstrap snapshots: the materializer reads each
-//! household it folds with the reader every device uses
-//! (`gocua_household::read`) and the storage backend replaces its rows in the
-//! same transaction as its snapshot. It holds nothing that the documents and
-//! the log do not: a rebuild from the snapshots gives the same rows.
+//! It follows the bootstrap snapshots: saving a household's snapshot marks it
+//! due, and once the materializer has caught up with the log it reads the due
+//! households from their snapshots, with the reader every device uses
+//! (`gocua_household::read`), and replaces their rows. Reading a household
+//! costs more than folding a change into it, so a household written many
+//! times while the materializer is behind is read once. It holds nothing that
+//! the snapshots and the log do not: a rebuild from the snapshots gives the
+//! same rows.
 //!
 //! A visit also carries the time the server received the change that created
 //! it (phones' clocks are often wrong): the change is found through the
@@ -17,7 +20,34 @@ use automerge::{Automerge, ROOT, ReadDoc};
 use gocua_household::{Scope, read_household_as, schema};
 
 use crate::isolate::isolated;
-use crate::storage::ReportRecord;
+use crate::storage::{ReportRecord, Storage, StorageResult};
+
+/// Households read per step.
+const STEP_HOUSEHOLDS: u32 = 500;
+
+/// Reads the households due for new rows (a step's worth) from their
+/// snapshots and writes their rows; returns how many it read.
+pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
+    let due = storage.report_due(STEP_HOUSEHOLDS)?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut out = Vec::with_capacity(due.len());
+    for s in due {
+        let record = match &s.bytes {
+            Some(b) => match isolated(|| Automerge::load(b)) {
+                Ok(Ok(doc)) => record_of(&s.doc_id, &doc),
+                _ => None,
+            },
+            None => None,
+        };
+        out.push((s, record));
+    }
+    let n = out.len();
+    storage.save_report(&out)?;
+    tracing::debug!(households = n, "report rows written");
+    Ok(n)
+}
 
 /// The household `doc_id` as the report projection holds it, or `None` when
 /// the document does not read as a household (it then has no rows).

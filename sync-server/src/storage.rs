@@ -311,9 +311,6 @@ pub struct Snapshot {
     pub covered_seq: u64,
     /// Changes waiting for a dependency the server has not received: (seq, bytes).
     pub pending: Vec<(u64, Vec<u8>)>,
-    /// The household as the report projection holds it, read from `bytes`;
-    /// `None` when they do not read as a household (its rows are removed).
-    pub record: Option<ReportRecord>,
 }
 
 /// A household for the report projection (docs/reports.md): read from its
@@ -431,4 +428,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Fills the report projection again from the snapshots alone (see
     /// `crate::report`); returns the households it holds.
     fn rebuild_report(&self) -> StorageResult<u64>;
+    /// Up to `limit` households whose snapshot changed since their report
+    /// rows were written: their snapshots (`pending` left empty).
+    fn report_due(&self, limit: u32) -> StorageResult<Vec<Snapshot>>;
+    /// Writes the report rows of households read from the snapshots
+    /// `report_due` gave (`None`: the snapshot does not read as a household,
+    /// its rows are removed). A household whose snapshot changed meanwhile
+    /// stays due.
+    fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()>;
 }

@@ -120,6 +120,15 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
     let after_push = gocua_server::now();
     let observer = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
     bootstrap_at(&c, &s, &observer.token, answer.last_seq).await;
+    // The report rows follow once the materializer has caught up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(&db, "SELECT COUNT(*) FROM report_due") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "report rows never written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 2);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM report_persons"), 2);
@@ -172,7 +181,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
             "DROP TABLE report_households; DROP TABLE report_persons; DROP TABLE report_visits;
-             DROP TABLE report_visit_services; DROP TABLE report_consents;
+             DROP TABLE report_visit_services; DROP TABLE report_consents; DROP TABLE report_due;
              PRAGMA user_version = 5;",
         )
         .unwrap();

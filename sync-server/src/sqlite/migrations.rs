@@ -256,6 +256,8 @@ const MIGRATIONS: &[&str] = &[
         withdrawal_reason TEXT,
         PRIMARY KEY (household_id, id)
     ) STRICT;
+    -- Households whose snapshot changed since their rows were written.
+    CREATE TABLE report_due (doc_id TEXT PRIMARY KEY, covered_seq INTEGER NOT NULL) STRICT;
     "#,
 ];
 

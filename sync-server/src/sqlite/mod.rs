@@ -17,8 +17,8 @@ use rusqlite::{
 use crate::storage::{
     Account, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation, CodeRefusal,
     DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, Principal,
-    PullPage, QuarantineRow, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange,
-    Team, UnitsLoaded, Village, Volunteer,
+    PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
+    StoredChange, Team, UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1320,7 +1320,6 @@ impl Storage for SqliteStorage {
                         bytes: r.get(2)?,
                         covered_seq: u64_of(r.get(3)?),
                         pending: Vec::new(),
-                        record: None,
                     })
                 })
                 .map_err(db_err)?;
@@ -1381,7 +1380,6 @@ impl Storage for SqliteStorage {
                             bytes: r.get(2)?,
                             covered_seq: u64_of(r.get(3)?),
                             pending: Vec::new(),
- record: None,
                         })
                     },
                 )
@@ -1421,6 +1419,12 @@ impl Storage for SqliteStorage {
             let mut village = tx
                 .prepare_cached("SELECT village_id FROM documents WHERE id = ?1")
                 .map_err(db_err)?;
+            let mut due = tx
+                .prepare_cached(
+                    "INSERT INTO report_due (doc_id, covered_seq) VALUES (?1, ?2)
+                     ON CONFLICT (doc_id) DO UPDATE SET covered_seq = excluded.covered_seq",
+                )
+                .map_err(db_err)?;
             for s in snapshots {
                 let v: Option<String> = village
                     .query_row([&s.doc_id], |r| r.get(0))
@@ -1434,7 +1438,11 @@ impl Storage for SqliteStorage {
                     pend.execute(params![s.doc_id, i64_of(*seq)])
                         .map_err(db_err)?;
                 }
-                report::write(tx, &s.doc_id, s.record.as_ref(), s.covered_seq)?;
+                // The report rows follow, read once the materializer has
+                // caught up (crate::report): a household written often is
+                // read once, not at every fold.
+                due.execute(params![s.doc_id, i64_of(s.covered_seq)])
+                    .map_err(db_err)?;
             }
             if let Some(w) = watermark {
                 tx.execute(
@@ -1449,5 +1457,18 @@ impl Storage for SqliteStorage {
 
     fn rebuild_report(&self) -> StorageResult<u64> {
         self.write(report::rebuild)
+    }
+
+    fn report_due(&self, limit: u32) -> StorageResult<Vec<Snapshot>> {
+        self.read(|tx| report::due(tx, limit))
+    }
+
+    fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()> {
+        self.write(|tx| {
+            for (s, record) in records {
+                report::write_if_current(tx, s, record.as_ref())?;
+            }
+            Ok(())
+        })
     }
 }

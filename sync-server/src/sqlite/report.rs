@@ -7,7 +7,7 @@ use rusqlite::{Transaction, params};
 
 use super::{db_err, i64_of};
 use crate::isolate::isolated;
-use crate::storage::{ReportRecord, StorageResult};
+use crate::storage::{ReportRecord, Snapshot, StorageResult};
 
 const TABLES: &[&str] = &[
     "report_households",
@@ -176,10 +176,51 @@ pub(super) fn write(
     Ok(())
 }
 
+/// Up to `limit` households due for new rows, with their snapshots.
+pub(super) fn due(tx: &Transaction<'_>, limit: u32) -> StorageResult<Vec<Snapshot>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT s.doc_id, s.village_id, s.bytes, s.covered_seq
+             FROM report_due d JOIN snapshots s ON s.doc_id = d.doc_id
+             ORDER BY d.covered_seq LIMIT ?1",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok(Snapshot {
+                doc_id: r.get(0)?,
+                village_id: r.get(1)?,
+                bytes: r.get(2)?,
+                covered_seq: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                pending: Vec::new(),
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<Result<_, _>>().map_err(db_err)
+}
+
+/// Writes `record` as the rows of snapshot `s`'s household, unless its
+/// snapshot changed since `s` was read (it then stays due).
+pub(super) fn write_if_current(
+    tx: &Transaction<'_>,
+    s: &Snapshot,
+    record: Option<&ReportRecord>,
+) -> StorageResult<()> {
+    let gone = tx
+        .prepare_cached("DELETE FROM report_due WHERE doc_id = ?1 AND covered_seq <= ?2")
+        .map_err(db_err)?
+        .execute(params![s.doc_id, i64_of(s.covered_seq)])
+        .map_err(db_err)?;
+    if gone > 0 {
+        write(tx, &s.doc_id, record, s.covered_seq)?;
+    }
+    Ok(())
+}
+
 /// Clears the report projection and fills it again from the snapshots, one
 /// household at a time; returns how many households it holds.
 pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
-    for t in TABLES {
+    for t in TABLES.iter().chain(&["report_due"]) {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .map_err(db_err)?;
     }
