@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod isolate;
 pub mod materializer;
 pub mod push;

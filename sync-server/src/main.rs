@@ -44,6 +44,36 @@ enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+    /// A record-level extract of the households of an area for the province,
+    /// straight from the database (docs/reports.md, "Extracts").
+    Export {
+        /// A province or commune code (2025 list) or a village id; `all` for
+        /// the whole country.
+        #[arg(long)]
+        area: String,
+        /// csv (one file per table, zipped), xlsx or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Personal data: pseudonymized or full (none gives aggregates only).
+        #[arg(long)]
+        pii: String,
+        /// Only the households whose rows changed after this cursor (the
+        /// `cursor` a previous extract gave).
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// Sensitive target groups to include, by name (with --pii full).
+        #[arg(long, value_delimiter = ',')]
+        include_sensitive: Vec<String>,
+        /// Headers and sheet names in English instead of Vietnamese.
+        #[arg(long, default_value = "vi")]
+        lang: String,
+        /// Write codes and numbers in CSV as plain values, not as Excel text.
+        #[arg(long)]
+        csv_plain: bool,
+        /// The file to write (not left half-written if the export fails).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +127,9 @@ enum Admin {
     /// Fill the report projection (every household's rows, for reports and
     /// exports) again from the bootstrap snapshots alone.
     RebuildReport,
+    /// Replace the key extracts' pseudonyms are made with: every pseudonym
+    /// changes from the next extract on.
+    RotatePseudonymKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +272,105 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         .await
         .map_err(anyhow::Error::from)
     })
+}
+
+/// Input that names something wrong the operator can correct (exit 2).
+#[derive(Debug)]
+struct BadInput(String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+struct ExportArgs {
+    area: String,
+    format: String,
+    pii: String,
+    since: u64,
+    include_sensitive: Vec<String>,
+    lang: String,
+    csv_plain: bool,
+    out: PathBuf,
+}
+
+fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
+    use gocua_server::export::{Format, Lang, Pii, PseudonymKey, Request, write_extract};
+    use gocua_server::storage::{AreaScope, AuditEntry};
+    init_logs(&format!("warn,{}", config.log));
+    let format = Format::parse(&a.format).ok_or_else(|| {
+        BadInput(format!(
+            "unknown format {:?}: use csv, xlsx or jsonl",
+            a.format
+        ))
+    })?;
+    let pii = Pii::parse(&a.pii).ok_or_else(|| {
+        BadInput(format!(
+            "unknown PII level {:?}: use none, pseudonymized or full",
+            a.pii
+        ))
+    })?;
+    let lang = match a.lang.as_str() {
+        "vi" => Lang::Vi,
+        "en" => Lang::En,
+        other => return Err(BadInput(format!("unknown language {other:?}: use vi or en")).into()),
+    };
+    let storage = SqliteStorage::open(&config.database, 1)
+        .with_context(|| format!("cannot open {}", config.database.display()))?;
+    let s: &dyn Storage = &storage;
+    let scope = if a.area.eq_ignore_ascii_case("all") {
+        AreaScope::Country
+    } else {
+        s.area_scope(&a.area)?.ok_or_else(|| {
+            BadInput(format!(
+                "unknown area {:?}: give a province or commune code of the 2025 list, a village id, or all",
+                a.area
+            ))
+        })?
+    };
+    let request = Request {
+        format,
+        pii,
+        lang,
+        sensitive: a.include_sensitive,
+        csv_excel_text: !a.csv_plain,
+    };
+    request.check()?;
+    let key = PseudonymKey::new(s.pseudonym_key()?);
+    let outcome = write_extract(s, &scope, a.since, &request, &key, &a.out)?;
+    // Who took what personal data, when and how much (Decree 13/2023).
+    s.audit(&AuditEntry {
+        at: gocua_server::now(),
+        actor: "admin".into(),
+        action: format!("export_{}", outcome.pii),
+        subject: format!("area={}", a.area),
+        detail: format!(
+            "format={} since={} rows={} file={}",
+            outcome.format,
+            a.since,
+            serde_json::to_string(&outcome.rows).unwrap_or_default(),
+            a.out.display()
+        ),
+    })?;
+    print(json_mode, json!(outcome), || {
+        let rows: Vec<String> = outcome
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        format!(
+            "{}: {} ({}); {} persons without consent on record counted, not written; next cursor {}",
+            outcome.path.display(),
+            rows.join(", "),
+            outcome.pii,
+            outcome.persons_without_consent,
+            outcome.cursor
+        )
+    });
+    Ok(())
 }
 
 fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
@@ -416,6 +548,12 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     .join("\n")
             });
         }
+        Admin::RotatePseudonymKey => {
+            s.rotate_pseudonym_key()?;
+            print(json_mode, json!({ "rotated": true }), || {
+                "pseudonym key replaced: extracts from now on carry new pseudonyms".to_string()
+            });
+        }
         Admin::RebuildReport => {
             let households = s.rebuild_report()?;
             print(json_mode, json!({ "households": households }), || {
@@ -438,6 +576,29 @@ fn main() -> ExitCode {
             }
             Command::Serve { listen } => serve(config, listen),
             Command::Admin { command } => run_admin(config, json_mode, command),
+            Command::Export {
+                area,
+                format,
+                pii,
+                since,
+                include_sensitive,
+                lang,
+                csv_plain,
+                out,
+            } => export(
+                config,
+                json_mode,
+                ExportArgs {
+                    area,
+                    format,
+                    pii,
+                    since,
+                    include_sensitive,
+                    lang,
+                    csv_plain,
+                    out,
+                },
+            ),
         },
     };
     match result {
@@ -448,7 +609,17 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("gocua-server: {e:#}");
             }
-            ExitCode::from(1)
+            // Input the operator can correct exits 2, like clap's own errors.
+            let bad_input = e.downcast_ref::<BadInput>().is_some()
+                || matches!(
+                    e.downcast_ref::<gocua_server::export::ExportError>(),
+                    Some(
+                        gocua_server::export::ExportError::AggregatesOnly
+                            | gocua_server::export::ExportError::SensitiveNeedsFull(_)
+                            | gocua_server::export::ExportError::UnknownSensitive(_)
+                    )
+                );
+            ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
 }

@@ -49,11 +49,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
+/// `N` random bytes from the operating system's randomness.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
 /// A new device or account token: 32 random bytes, hex.
 pub fn new_token() -> Secret {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    Secret(hex(&bytes))
+    Secret(hex(&random_bytes::<32>()))
 }
 
 pub fn token_hash(token: &str) -> String {

@@ -323,6 +323,50 @@ pub struct ReportRecord {
     pub visit_changes: Vec<(String, [u8; 32])>,
 }
 
+/// The part of the country an extract covers (units in force now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AreaScope {
+    Country,
+    Province(String),
+    Commune(String),
+    Village(String),
+}
+
+/// The tables of a record-level extract, in the order they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtractTable {
+    Households,
+    Persons,
+    Visits,
+    VisitServices,
+}
+
+impl ExtractTable {
+    pub const ALL: [ExtractTable; 4] = [
+        ExtractTable::Households,
+        ExtractTable::Persons,
+        ExtractTable::Visits,
+        ExtractTable::VisitServices,
+    ];
+}
+
+/// A value of an extract row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// Receives an extract's rows, table by table, in one consistent read.
+pub trait ExtractSink {
+    fn table(&mut self, table: ExtractTable) -> StorageResult<()>;
+    /// The row's cells, in the order of the table's columns
+    /// (`crate::export::columns`).
+    fn row(&mut self, cells: Vec<Cell>) -> StorageResult<()>;
+}
+
 /// Snapshots of some villages and the cursor they cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootstrapSet {
@@ -436,4 +480,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// its rows are removed). A household whose snapshot changed meanwhile
     /// stays due.
     fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()>;
+    /// The key extracts' pseudonyms are made with, created on first use.
+    fn pseudonym_key(&self) -> StorageResult<Vec<u8>>;
+    /// Replaces the pseudonym key: every pseudonym changes from then on.
+    fn rotate_pseudonym_key(&self) -> StorageResult<()>;
+    /// The area a code names: a province or commune code of the 2025 list,
+    /// or a village id; `None` when it names none.
+    fn area_scope(&self, code: &str) -> StorageResult<Option<AreaScope>>;
+    /// Streams the report projection's rows of the households in `scope`
+    /// whose rows changed after report cursor `since` into `sink`, in one
+    /// read; returns the cursor to ask from next time.
+    fn extract(
+        &self,
+        scope: &AreaScope,
+        since: u64,
+        sink: &mut dyn ExtractSink,
+    ) -> StorageResult<u64>;
 }

@@ -15,10 +15,10 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation, CodeRefusal,
-    DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, Principal,
-    PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
-    StoredChange, Team, UnitsLoaded, Village, Volunteer,
+    Account, AreaScope, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation,
+    CodeRefusal, DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
+    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1463,6 +1463,63 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::due(tx, limit))
     }
 
+    fn pseudonym_key(&self) -> StorageResult<Vec<u8>> {
+        self.write(|tx| {
+            let found: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'pseudonym_key'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(hex) = found.as_deref().and_then(from_hex) {
+                return Ok(hex);
+            }
+            let key = crate::secrets::random_bytes::<32>().to_vec();
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pseudonym_key', ?1)",
+                [crate::secrets::hex(&key)],
+            )
+            .map_err(db_err)?;
+            Ok(key)
+        })
+    }
+
+    fn rotate_pseudonym_key(&self) -> StorageResult<()> {
+        let key = crate::secrets::random_bytes::<32>();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pseudonym_key', ?1)",
+                [crate::secrets::hex(&key)],
+            )
+            .map_err(db_err)?;
+            insert_audit(
+                tx,
+                &AuditEntry {
+                    at: crate::now(),
+                    actor: "admin".into(),
+                    action: "pseudonym_key_rotated".into(),
+                    subject: String::new(),
+                    detail: String::new(),
+                },
+            )
+        })
+    }
+
+    fn area_scope(&self, code: &str) -> StorageResult<Option<AreaScope>> {
+        self.read(|tx| report::area_scope(tx, code))
+    }
+
+    fn extract(
+        &self,
+        scope: &AreaScope,
+        since: u64,
+        sink: &mut dyn ExtractSink,
+    ) -> StorageResult<u64> {
+        self.read(|tx| report::extract(tx, scope, since, sink))
+    }
+
     fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()> {
         self.write(|tx| {
             for (s, record) in records {
@@ -1471,4 +1528,14 @@ impl Storage for SqliteStorage {
             Ok(())
         })
     }
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }

@@ -3,11 +3,13 @@
 
 use automerge::Automerge;
 use gocua_household::rows::HouseholdRows;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{db_err, i64_of};
 use crate::isolate::isolated;
-use crate::storage::{ReportRecord, Snapshot, StorageResult};
+use crate::storage::{
+    AreaScope, Cell, ExtractSink, ExtractTable, ReportRecord, Snapshot, StorageResult,
+};
 
 const TABLES: &[&str] = &[
     "report_households",
@@ -257,4 +259,152 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
         )?;
     }
     Ok(held)
+}
+
+/// The households of the report in force-now units: a commune code of the
+/// 2025 list is kept, an older one goes to its default successor (a split
+/// commune's default share, docs/reports.md). `?1` is the cursor, `?2` the
+/// scope's kind, `?3` its code.
+const SCOPED: &str = "
+    WITH hh AS (
+        SELECT h.*,
+            CASE WHEN EXISTS (SELECT 1 FROM areas a WHERE a.list = '2025' AND a.level = 'commune'
+                                AND a.code = h.commune_code)
+                 THEN h.commune_code
+                 ELSE COALESCE((SELECT s.code FROM area_successions s
+                                WHERE s.legacy_code = h.commune_code AND s.is_default = 1),
+                               h.commune_code)
+            END AS commune_now
+        FROM report_households h WHERE h.updated_seq > ?1
+    ), scoped AS (
+        SELECT hh.*, c.name AS commune_name, c.parent_code AS province_code,
+               p.name AS province_name, v.name AS village_name
+        FROM hh
+        LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = hh.commune_now
+        LEFT JOIN areas p ON p.list = '2025' AND p.level = 'province' AND p.code = c.parent_code
+        LEFT JOIN villages v ON v.id = hh.village_id
+        WHERE ?2 = 'country'
+           OR (?2 = 'province' AND c.parent_code = ?3)
+           OR (?2 = 'commune' AND hh.commune_now = ?3)
+           OR (?2 = 'village' AND hh.village_id = ?3)
+    )";
+
+pub(super) fn area_scope(tx: &Transaction<'_>, code: &str) -> StorageResult<Option<AreaScope>> {
+    let code = code.trim();
+    let level: Option<String> = tx
+        .query_row(
+            "SELECT level FROM areas WHERE list = '2025' AND code = ?1
+             ORDER BY level = 'province' DESC LIMIT 1",
+            [code],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    Ok(match level.as_deref() {
+        Some("province") => Some(AreaScope::Province(code.to_string())),
+        Some("commune") => Some(AreaScope::Commune(code.to_string())),
+        _ => {
+            let village: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM villages WHERE id = ?1)",
+                    [code],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            village.then(|| AreaScope::Village(code.to_string()))
+        }
+    })
+}
+
+fn cell(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Cell> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(n) => Cell::Int(n),
+        ValueRef::Real(f) => Cell::Text(f.to_string()),
+        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => Cell::Null,
+    })
+}
+
+/// Streams the scoped rows of every extract table; see `Storage::extract`.
+pub(super) fn extract(
+    tx: &Transaction<'_>,
+    scope: &AreaScope,
+    since: u64,
+    sink: &mut dyn ExtractSink,
+) -> StorageResult<u64> {
+    let (kind, code) = match scope {
+        AreaScope::Country => ("country", ""),
+        AreaScope::Province(c) => ("province", c.as_str()),
+        AreaScope::Commune(c) => ("commune", c.as_str()),
+        AreaScope::Village(c) => ("village", c.as_str()),
+    };
+    let cursor: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(updated_seq), ?1) FROM report_households",
+            [i64_of(since)],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    // Column order: crate::export::columns. Booleans come as 0/1 integers
+    // and are typed by the column.
+    let queries: [(ExtractTable, String); 4] = [
+        (
+            ExtractTable::Households,
+            format!(
+                "{SCOPED} SELECT id, province_code, province_name, commune_now, commune_name,
+                    commune_code, village_id, village_name, head_name, address, phone,
+                    member_count, device_access, target_groups, created_at, conflicts, problems,
+                    updated_seq,
+                    (SELECT COUNT(*) FROM report_visits v WHERE v.household_id = scoped.id)
+                 FROM scoped ORDER BY province_code, commune_now, village_id, id"
+            ),
+        ),
+        (
+            ExtractTable::Persons,
+            format!(
+                "{SCOPED} SELECT p.household_id, p.id, p.name, p.birth_year, p.gender, p.id_number,
+                    p.vneid_level, p.vneid_activated, p.bank_account, p.public_service_account,
+                    p.ehealth_book, p.digital_signature, p.basic_skills_certified,
+                    EXISTS (SELECT 1 FROM report_consents c WHERE c.household_id = p.household_id
+                            AND c.person_id = p.id AND c.withdrawn_at IS NULL)
+                 FROM scoped s JOIN report_persons p ON p.household_id = s.id
+                 ORDER BY s.province_code, s.commune_now, s.village_id, p.household_id, p.id"
+            ),
+        ),
+        (
+            ExtractTable::Visits,
+            format!(
+                "{SCOPED} SELECT v.household_id, v.id, v.visited_at, v.received_at, v.team_id,
+                    v.volunteer_ids, v.person_ids, v.duration_minutes, v.follow_up_on, v.feedback
+                 FROM scoped s JOIN report_visits v ON v.household_id = s.id
+                 ORDER BY s.province_code, s.commune_now, s.village_id, v.household_id, v.visited_at, v.id"
+            ),
+        ),
+        (
+            ExtractTable::VisitServices,
+            format!(
+                "{SCOPED} SELECT x.household_id, x.visit_id, x.service_code, x.outcome, x.note
+                 FROM scoped s JOIN report_visit_services x ON x.household_id = s.id
+                 ORDER BY s.province_code, s.commune_now, s.village_id, x.household_id, x.visit_id, x.service_code"
+            ),
+        ),
+    ];
+    for (table, sql) in queries {
+        sink.table(table)?;
+        let mut stmt = tx.prepare(&sql).map_err(db_err)?;
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query(params![i64_of(since), kind, code])
+            .map_err(db_err)?;
+        while let Some(r) = rows.next().map_err(db_err)? {
+            let cells = (0..n)
+                .map(|i| cell(r, i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
+            sink.row(cells)?;
+        }
+    }
+    Ok(u64::try_from(cursor).unwrap_or(since))
 }

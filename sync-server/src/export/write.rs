@@ -1,0 +1,537 @@
+//! Writing an extract: the rows go from the storage's read to the file one by
+//! one (a province never sits in memory), into a `.partial` file renamed
+//! into place only once complete, so a failed or interrupted export leaves
+//! nothing half-written under the asked name.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{Chart, ChartType, Format as XlsxFormat, Workbook};
+use serde_json::{Map, Value, json};
+
+use super::{
+    Column, ExportError, Format, Kind, Lang, Pii, PseudonymKey, Request, columns, table_name,
+};
+use crate::storage::{AreaScope, Cell, ExtractSink, ExtractTable, Storage, StorageError};
+
+/// What an extract held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportOutcome {
+    pub path: PathBuf,
+    pub format: &'static str,
+    pub pii: &'static str,
+    /// Rows written per table (English table names).
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Persons left out because no consent of theirs is on record, or it was
+    /// withdrawn: counted, never written.
+    pub persons_without_consent: u64,
+    /// Ask from this next time for what changed since (`--since`).
+    pub cursor: u64,
+}
+
+/// A value as written.
+enum Out {
+    Null,
+    Text(String),
+    /// Text a spreadsheet must not read as a number.
+    Code(String),
+    Int(i64),
+    Bool(bool),
+}
+
+fn time_text(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Applies the request's rules to a row; `None` leaves the row out.
+struct Rules<'a> {
+    request: &'a Request,
+    key: &'a PseudonymKey,
+    persons_without_consent: u64,
+}
+
+impl Rules<'_> {
+    fn row(&mut self, table: ExtractTable, cells: Vec<Cell>) -> Option<Vec<Out>> {
+        let cols = columns(table);
+        if table == ExtractTable::Persons {
+            let consent = cols
+                .iter()
+                .position(|c| c.kind == Kind::Hidden)
+                .and_then(|i| cells.get(i));
+            if consent != Some(&Cell::Int(1)) {
+                self.persons_without_consent += 1;
+                return None;
+            }
+        }
+        let mut out = Vec::with_capacity(cols.len());
+        for (c, cell) in cols.iter().zip(cells) {
+            if c.kind == Kind::Hidden {
+                continue;
+            }
+            out.push(self.cell(c, cell));
+        }
+        Some(out)
+    }
+
+    fn cell(&self, c: &Column, cell: Cell) -> Out {
+        let text = match cell {
+            Cell::Null => return Out::Null,
+            Cell::Int(n) => match c.kind {
+                Kind::Flag => return Out::Bool(n != 0),
+                Kind::Time => return Out::Code(time_text(n)),
+                _ => return Out::Int(n),
+            },
+            Cell::Bool(b) => return Out::Bool(b),
+            Cell::Text(t) => t,
+        };
+        match c.kind {
+            Kind::Plain | Kind::Flag | Kind::Time | Kind::Hidden => Out::Text(text),
+            Kind::Code => Out::Code(text),
+            Kind::Identifying => match self.request.pii {
+                Pii::Full => Out::Code(text),
+                _ => Out::Code(self.key.pseudonym(c.name, &text)),
+            },
+            Kind::FullOnly => match self.request.pii {
+                Pii::Full => Out::Text(text),
+                _ => Out::Null,
+            },
+            Kind::Groups => {
+                let kept: Vec<&str> = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .filter(|g| {
+                        !super::SENSITIVE_GROUPS.contains(g)
+                            || self.request.sensitive.iter().any(|s| s == g)
+                    })
+                    .collect();
+                Out::Text(kept.join(","))
+            }
+            Kind::PersonCount => {
+                Out::Int(text.split(',').filter(|p| !p.trim().is_empty()).count() as i64)
+            }
+        }
+    }
+}
+
+fn headers(table: ExtractTable, lang: Lang) -> Vec<&'static str> {
+    columns(table)
+        .iter()
+        .filter(|c| c.kind != Kind::Hidden)
+        .map(|c| match lang {
+            Lang::Vi => c.vi,
+            Lang::En => c.en,
+        })
+        .collect()
+}
+
+/// One CSV line, quoted by the `csv` crate.
+fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Result<Vec<u8>, StorageError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(fields).map_err(io)?;
+    w.into_inner().map_err(io)
+}
+
+fn io(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(format!("writing the extract: {e}"))
+}
+
+/// Per-commune totals for the summary sheet (at most one row per commune).
+#[derive(Default)]
+struct Summary {
+    communes: BTreeMap<String, (String, String, u64, u64)>,
+}
+
+impl Summary {
+    fn household(&mut self, cells: &[Cell]) {
+        let text = |i: usize| match cells.get(i) {
+            Some(Cell::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let visits = matches!(cells.get(18), Some(Cell::Int(n)) if *n > 0);
+        let e = self
+            .communes
+            .entry(text(3))
+            .or_insert_with(|| (text(2), text(4), 0, 0));
+        e.2 += 1;
+        e.3 += u64::from(visits);
+    }
+}
+
+enum Target {
+    Csv {
+        zip: Box<zip::ZipWriter<BufWriter<File>>>,
+    },
+    Xlsx {
+        book: Box<Workbook>,
+        /// The sheet being written (the summary is sheet 0).
+        sheet: Option<usize>,
+        row: u32,
+    },
+    Jsonl {
+        out: BufWriter<File>,
+    },
+}
+
+struct Sink<'a> {
+    rules: Rules<'a>,
+    target: Target,
+    table: Option<ExtractTable>,
+    rows: BTreeMap<&'static str, u64>,
+    summary: Summary,
+    text_format: XlsxFormat,
+}
+
+impl Sink<'_> {
+    /// Ends the current table's file or sheet.
+    fn close_table(&mut self) -> Result<(), StorageError> {
+        match &mut self.target {
+            Target::Csv { .. } => {}
+            Target::Xlsx { sheet, .. } => {
+                *sheet = None;
+            }
+            Target::Jsonl { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl ExtractSink for Sink<'_> {
+    fn table(&mut self, table: ExtractTable) -> Result<(), StorageError> {
+        self.close_table()?;
+        self.table = Some(table);
+        self.rows.insert(table_name(table, Lang::En), 0);
+        let lang = self.rules.request.lang;
+        let name = table_name(table, lang);
+        match &mut self.target {
+            Target::Csv { zip } => {
+                let options = zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated);
+                zip.start_file(format!("{name}.csv"), options).map_err(io)?;
+                // Excel reads a CSV as UTF-8 only after a byte-order mark.
+                zip.write_all("\u{feff}".as_bytes()).map_err(io)?;
+                zip.write_all(&csv_line(&headers(table, lang))?)
+                    .map_err(io)?;
+            }
+            Target::Xlsx { book, sheet, row } => {
+                let s = book.add_worksheet_with_constant_memory().map_err(io)?;
+                s.set_name(name).map_err(io)?;
+                for (i, h) in headers(table, lang).iter().enumerate() {
+                    s.write_string(0, i as u16, *h).map_err(io)?;
+                }
+                *sheet = Some(book.worksheets().len() - 1);
+                *row = 1;
+            }
+            Target::Jsonl { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), StorageError> {
+        let Some(table) = self.table else {
+            return Err(StorageError::Backend("a row before its table".into()));
+        };
+        if table == ExtractTable::Households {
+            self.summary.household(&cells);
+        }
+        let Some(out) = self.rules.row(table, cells) else {
+            return Ok(());
+        };
+        *self.rows.entry(table_name(table, Lang::En)).or_default() += 1;
+        let excel_text = self.rules.request.csv_excel_text;
+        match &mut self.target {
+            Target::Csv { zip } => {
+                let record: Vec<String> = out
+                    .into_iter()
+                    .map(|o| match o {
+                        Out::Null => String::new(),
+                        Out::Text(t) => t,
+                        // ="0912…" keeps Excel from dropping leading zeros
+                        // or turning a 12-digit number into 1.2E+11.
+                        Out::Code(t) if excel_text && !t.is_empty() => {
+                            format!("=\"{}\"", t.replace('"', "\"\""))
+                        }
+                        Out::Code(t) => t,
+                        Out::Int(n) => n.to_string(),
+                        Out::Bool(b) => if b { "1" } else { "0" }.to_string(),
+                    })
+                    .collect();
+                zip.write_all(&csv_line(&record)?).map_err(io)?;
+            }
+            Target::Xlsx { book, sheet, row } => {
+                let Some(index) = *sheet else {
+                    return Err(StorageError::Backend("no sheet open".into()));
+                };
+                let s = book.worksheet_from_index(index).map_err(io)?;
+                for (i, o) in out.into_iter().enumerate() {
+                    let c = i as u16;
+                    match o {
+                        Out::Null => {}
+                        Out::Text(t) => {
+                            s.write_string(*row, c, t).map_err(io)?;
+                        }
+                        Out::Code(t) => {
+                            s.write_string_with_format(*row, c, t, &self.text_format)
+                                .map_err(io)?;
+                        }
+                        Out::Int(n) => {
+                            s.write_number(*row, c, n as f64).map_err(io)?;
+                        }
+                        Out::Bool(b) => {
+                            s.write_boolean(*row, c, b).map_err(io)?;
+                        }
+                    }
+                }
+                *row += 1;
+            }
+            Target::Jsonl { out: w } => {
+                let mut obj = Map::new();
+                obj.insert("table".into(), json!(table_name(table, Lang::En)));
+                let cols = columns(table).iter().filter(|c| c.kind != Kind::Hidden);
+                for (c, o) in cols.zip(out) {
+                    let v = match o {
+                        Out::Null => Value::Null,
+                        Out::Text(t) | Out::Code(t) => Value::String(t),
+                        Out::Int(n) => json!(n),
+                        Out::Bool(b) => json!(b),
+                    };
+                    obj.insert(c.name.into(), v);
+                }
+                serde_json::to_writer(&mut *w, &Value::Object(obj)).map_err(io)?;
+                w.write_all(b"\n").map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The summary sheet's name, headers and chart title.
+fn summary_texts(lang: Lang) -> (&'static str, [&'static str; 6], &'static str) {
+    match lang {
+        Lang::Vi => (
+            "tong_hop",
+            [
+                "Tỉnh/Thành phố",
+                "Mã xã",
+                "Xã/Phường",
+                "Hộ đã đăng ký",
+                "Hộ đã được hỗ trợ",
+                "Tỷ lệ (%)",
+            ],
+            "Tỷ lệ hộ được hỗ trợ theo xã (%)",
+        ),
+        Lang::En => (
+            "summary",
+            [
+                "Province",
+                "Commune code",
+                "Commune",
+                "Households registered",
+                "Households visited",
+                "Reached (%)",
+            ],
+            "Households reached by commune (%)",
+        ),
+    }
+}
+
+/// The summary sheet: households registered and reached per commune, and a
+/// chart of coverage by commune.
+fn summary_sheet(book: &mut Workbook, summary: &Summary, lang: Lang) -> Result<(), String> {
+    let (name, heads, title) = summary_texts(lang);
+    let text = XlsxFormat::new().set_num_format("@");
+    let sheet = book.worksheet_from_index(0).map_err(|e| e.to_string())?;
+    for (i, h) in heads.iter().enumerate() {
+        sheet
+            .write_string(0, i as u16, *h)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut row = 1u32;
+    for (code, (province, commune, households, visited)) in &summary.communes {
+        let pct = if *households == 0 {
+            0.0
+        } else {
+            (*visited as f64) * 100.0 / (*households as f64)
+        };
+        sheet
+            .write_string(row, 0, province)
+            .map_err(|e| e.to_string())?;
+        sheet
+            .write_string_with_format(row, 1, code, &text)
+            .map_err(|e| e.to_string())?;
+        sheet
+            .write_string(row, 2, commune)
+            .map_err(|e| e.to_string())?;
+        sheet
+            .write_number(row, 3, *households as f64)
+            .map_err(|e| e.to_string())?;
+        sheet
+            .write_number(row, 4, *visited as f64)
+            .map_err(|e| e.to_string())?;
+        sheet
+            .write_number(row, 5, (pct * 10.0).round() / 10.0)
+            .map_err(|e| e.to_string())?;
+        row += 1;
+    }
+    if row > 1 {
+        let last = row - 1;
+        let mut chart = Chart::new(ChartType::Bar);
+        chart
+            .add_series()
+            .set_categories((name, 1, 2, last, 2))
+            .set_values((name, 1, 5, last, 5))
+            .set_name(title);
+        chart.title().set_name(title);
+        sheet
+            .insert_chart(1, 7, &chart)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Writes the extract of `scope` (households whose rows changed after
+/// `since`) to `out` under `request`'s rules.
+pub fn write_extract(
+    storage: &dyn Storage,
+    scope: &AreaScope,
+    since: u64,
+    request: &Request,
+    key: &PseudonymKey,
+    out: &Path,
+) -> Result<ExportOutcome, ExportError> {
+    request.check()?;
+    let partial = partial_path(out);
+    let result = write_to(storage, scope, since, request, key, &partial, out);
+    match result {
+        Ok(outcome) => {
+            std::fs::rename(&partial, out).map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                ExportError::Write(format!("{}: {e}", out.display()))
+            })?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+fn write_to(
+    storage: &dyn Storage,
+    scope: &AreaScope,
+    since: u64,
+    request: &Request,
+    key: &PseudonymKey,
+    partial: &Path,
+    out: &Path,
+) -> Result<ExportOutcome, ExportError> {
+    let create = || {
+        File::create(partial)
+            .map(BufWriter::new)
+            .map_err(|e| ExportError::Write(format!("{}: {e}", partial.display())))
+    };
+    let target = match request.format {
+        Format::Csv => Target::Csv {
+            zip: Box::new(zip::ZipWriter::new(create()?)),
+        },
+        Format::Xlsx => {
+            let mut book = Workbook::new();
+            // The summary first, filled at the end: the analyst opens the
+            // file on it.
+            book.add_worksheet()
+                .set_name(summary_texts(request.lang).0)
+                .map_err(|e| ExportError::Write(e.to_string()))?;
+            // Constant-memory sheets spill to temporary files next to the
+            // extract rather than in a system folder that may be small.
+            if let Some(dir) = partial.parent().filter(|d| !d.as_os_str().is_empty()) {
+                book.set_tempdir(dir)
+                    .map_err(|e| ExportError::Write(e.to_string()))?;
+            }
+            Target::Xlsx {
+                book: Box::new(book),
+                sheet: None,
+                row: 0,
+            }
+        }
+        Format::Jsonl => Target::Jsonl { out: create()? },
+    };
+    let mut sink = Sink {
+        rules: Rules {
+            request,
+            key,
+            persons_without_consent: 0,
+        },
+        target,
+        table: None,
+        rows: BTreeMap::new(),
+        summary: Summary::default(),
+        text_format: XlsxFormat::new().set_num_format("@"),
+    };
+    let cursor = storage.extract(scope, since, &mut sink)?;
+    sink.close_table()?;
+    let outcome = ExportOutcome {
+        path: out.to_path_buf(),
+        format: match request.format {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Jsonl => "jsonl",
+        },
+        pii: request.pii.as_str(),
+        rows: sink.rows.clone(),
+        persons_without_consent: sink.rules.persons_without_consent,
+        cursor,
+    };
+    let manifest = json!({
+        "format": outcome.format,
+        "pii": outcome.pii,
+        "since": since,
+        "cursor": cursor,
+        "rows": outcome.rows,
+        "persons_without_consent": outcome.persons_without_consent,
+        "generated_at": time_text(crate::now()),
+    });
+    let w = |e: String| ExportError::Write(e);
+    match sink.target {
+        Target::Csv { mut zip } => {
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file("manifest.json", options)
+                .map_err(|e| w(e.to_string()))?;
+            zip.write_all(manifest.to_string().as_bytes())
+                .map_err(|e| w(e.to_string()))?;
+            let mut file = zip.finish().map_err(|e| w(e.to_string()))?;
+            file.flush().map_err(|e| w(e.to_string()))?;
+        }
+        Target::Xlsx { mut book, .. } => {
+            summary_sheet(&mut book, &sink.summary, request.lang).map_err(w)?;
+            book.save(partial).map_err(|e| w(e.to_string()))?;
+        }
+        Target::Jsonl { mut out } => {
+            let mut m = manifest;
+            if let Value::Object(o) = &mut m {
+                o.insert("table".into(), json!("_manifest"));
+            }
+            serde_json::to_writer(&mut out, &m).map_err(|e| w(e.to_string()))?;
+            out.write_all(b"\n").map_err(|e| w(e.to_string()))?;
+            out.flush().map_err(|e| w(e.to_string()))?;
+        }
+    }
+    Ok(outcome)
+}

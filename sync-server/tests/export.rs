@@ -1,0 +1,450 @@
+//! Record-level extracts (docs/reports.md, "Extracts") of what a real device
+//! recorded and pushed: CSV read back with a CSV reader, XLSX with calamine,
+//! JSON Lines; consent, pseudonyms, sensitive groups, areas and bad input.
+
+// Test helpers: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use calamine::{Data, Reader, Xlsx};
+use common::*;
+use field_core::{
+    InitRequest, NewConsent, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store,
+};
+use gocua_server::export::{Format, Lang, Pii, PseudonymKey, Request, write_extract};
+use gocua_server::storage::{AreaScope, Storage};
+
+const ID_NUMBER: &str = "001158012345";
+const PHONE: &str = "0912000111";
+const CONSENTING: &str = "Lò Thị Mai";
+const WITHDRAWN: &str = "Hà Văn Tú";
+const NEVER_ASKED: &str = "Vũ Thị Thu";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    out: PathBuf,
+}
+
+/// A village of commune 00097 with one household of three members: one who
+/// consented, one who withdrew, one never asked; an ethnic-minority household
+/// with a visit; pushed by a real device and in the report projection.
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
+    let c = client();
+    let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store
+        .init(InitRequest {
+            volunteer_name: "Nguyễn Thị Lan".into(),
+            volunteer_phone: None,
+            team_name: "Tổ Thôn Đông".into(),
+            commune_code: COMMUNE.into(),
+            village_names: vec!["Thôn Đông".into()],
+        })
+        .unwrap();
+    let h = store
+        .add_household(NewHousehold {
+            village: "Thôn Đông".into(),
+            address: "Số 7, Xóm Đồi".into(),
+            head_name: CONSENTING.into(),
+            phone: Some(PHONE.into()),
+            member_count: Some(3),
+            device_access: Some("smartphone".into()),
+            target_groups: vec!["elderly".into(), "ethnic_minority".into()],
+        })
+        .unwrap();
+    let mut ids = Vec::new();
+    for (name, id_number) in [
+        (CONSENTING, Some(ID_NUMBER)),
+        (WITHDRAWN, None),
+        (NEVER_ASKED, None),
+    ] {
+        let p = store
+            .add_member(
+                &h.id,
+                NewPerson {
+                    name: name.into(),
+                    birth_year: Some(1958),
+                    gender: Some("female".into()),
+                    id_number: id_number.map(String::from),
+                    skills: Default::default(),
+                },
+            )
+            .unwrap();
+        ids.push(p.id);
+    }
+    for pid in &ids[..2] {
+        store
+            .record_consent(
+                &h.id,
+                NewConsent {
+                    person_id: pid.clone(),
+                    purpose: "Hỗ trợ cài đặt VNeID".into(),
+                    method: "verbal".into(),
+                    given_at: None,
+                },
+            )
+            .unwrap();
+    }
+    let withdrawn = store
+        .household(&h.id)
+        .unwrap()
+        .consents
+        .into_iter()
+        .find(|c| c.person_id == ids[1])
+        .unwrap();
+    store
+        .withdraw_consent(&withdrawn.id, Some("không muốn".into()))
+        .unwrap();
+    store
+        .record_visit(
+            &h.id,
+            NewVisit {
+                person_ids: ids.clone(),
+                services: vec![ServiceOutcome {
+                    service: "vneid_activate".into(),
+                    outcome: "done".into(),
+                    note: Some("đã kích hoạt mức 2".into()),
+                }],
+                feedback: Some("Bà Mai rất vui".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let answer = push(&c, &s, &dev.token, store.export_changes(None).unwrap()).await;
+    assert!(answer.refused.is_empty(), "{answer:?}");
+    let observer = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    bootstrap_at(&c, &s, &observer.token, answer.last_seq).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let due: i64 = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM report_due", [], |r| r.get(0))
+            .unwrap();
+        if due == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "report never written");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    s.stop().await;
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    Setup { _dir: dir, db, out }
+}
+
+fn request(format: Format, pii: Pii) -> Request {
+    Request {
+        format,
+        pii,
+        lang: Lang::Vi,
+        sensitive: Vec::new(),
+        csv_excel_text: false,
+    }
+}
+
+fn extract(st: &dyn Storage, r: &Request, key: &PseudonymKey, out: &Path) {
+    let scope = st.area_scope(COMMUNE).unwrap().unwrap();
+    assert_eq!(scope, AreaScope::Commune(COMMUNE.into()));
+    write_extract(st, &scope, 0, r, key, out).unwrap();
+}
+
+/// The CSV files of a zipped extract, read with a CSV reader.
+fn csv_tables(zip_path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        assert!(bytes.starts_with("\u{feff}".as_bytes()), "{name}: no BOM");
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[3..]);
+        let rows = r
+            .records()
+            .map(|x| x.unwrap().iter().map(String::from).collect())
+            .collect();
+        out.push((name, rows));
+    }
+    out
+}
+
+fn table<'a>(tables: &'a [(String, Vec<Vec<String>>)], name: &str) -> &'a Vec<Vec<String>> {
+    &tables.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+fn column(rows: &[Vec<String>], header: &str) -> Vec<String> {
+    let i = rows[0].iter().position(|h| h == header).unwrap();
+    rows[1..].iter().map(|r| r[i].clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_full_keeps_text_and_leaves_out_who_did_not_consent() {
+    let s = setup().await;
+    let st = admin_storage(&s.db);
+    let key = PseudonymKey::new(st.pseudonym_key().unwrap());
+    let mut r = request(Format::Csv, Pii::Full);
+    r.sensitive = vec!["ethnic_minority".into()];
+    let out = s.out.join("full.zip");
+    extract(st.as_ref(), &r, &key, &out);
+    let tables = csv_tables(&out);
+    let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ho.csv", "nhan_khau.csv", "luot_ho_tro.csv", "dich_vu.csv"]
+    );
+    let persons = table(&tables, "nhan_khau.csv");
+    // Only the member whose consent is on record and not withdrawn.
+    assert_eq!(column(persons, "Họ và tên"), vec![CONSENTING.to_string()]);
+    assert_eq!(column(persons, "Số định danh"), vec![ID_NUMBER.to_string()]);
+    let households = table(&tables, "ho.csv");
+    assert_eq!(column(households, "Điện thoại"), vec![PHONE.to_string()]);
+    assert_eq!(column(households, "Mã xã"), vec![COMMUNE.to_string()]);
+    assert_eq!(
+        column(households, "Địa chỉ"),
+        vec!["Số 7, Xóm Đồi".to_string()]
+    );
+    assert_eq!(
+        column(households, "Nhóm đối tượng"),
+        vec!["elderly,ethnic_minority".to_string()]
+    );
+    let visits = table(&tables, "luot_ho_tro.csv");
+    assert_eq!(
+        column(visits, "Số người được hỗ trợ"),
+        vec!["3".to_string()]
+    );
+    assert_eq!(
+        column(visits, "Phản hồi"),
+        vec!["Bà Mai rất vui".to_string()]
+    );
+    assert!(column(visits, "Máy chủ nhận lúc")[0].ends_with('Z'));
+    let text = format!("{tables:?}");
+    assert!(
+        !text.contains(WITHDRAWN) && !text.contains(NEVER_ASKED),
+        "{text}"
+    );
+
+    // For Excel (the command's default): codes as text formulas, so that
+    // leading zeros and 12-digit numbers survive opening the file.
+    r.csv_excel_text = true;
+    let excel = s.out.join("excel.zip");
+    extract(st.as_ref(), &r, &key, &excel);
+    let tables = csv_tables(&excel);
+    assert_eq!(
+        column(table(&tables, "ho.csv"), "Điện thoại"),
+        vec![format!("=\"{PHONE}\"")]
+    );
+    assert_eq!(
+        column(table(&tables, "nhan_khau.csv"), "Số định danh"),
+        vec![format!("=\"{ID_NUMBER}\"")]
+    );
+    assert_eq!(
+        column(table(&tables, "nhan_khau.csv"), "Năm sinh"),
+        vec!["1958".to_string()]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pseudonymized_extracts_are_stable_and_change_with_the_key() {
+    let s = setup().await;
+    let st = admin_storage(&s.db);
+    let key = PseudonymKey::new(st.pseudonym_key().unwrap());
+    let r = request(Format::Csv, Pii::Pseudonymized);
+    let (a, b) = (s.out.join("a.zip"), s.out.join("b.zip"));
+    extract(st.as_ref(), &r, &key, &a);
+    extract(st.as_ref(), &r, &key, &b);
+    let (ta, tb) = (csv_tables(&a), csv_tables(&b));
+    assert_eq!(ta, tb, "the same key gives the same pseudonyms");
+    let names = column(table(&ta, "nhan_khau.csv"), "Họ và tên");
+    assert_eq!(names.len(), 1);
+    assert!(names[0].starts_with("PS-"), "{names:?}");
+    let text = format!("{ta:?}");
+    for secret in [
+        CONSENTING,
+        WITHDRAWN,
+        NEVER_ASKED,
+        PHONE,
+        ID_NUMBER,
+        "Số 7",
+        "Bà Mai",
+        "ethnic_minority",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    st.rotate_pseudonym_key().unwrap();
+    let key2 = PseudonymKey::new(st.pseudonym_key().unwrap());
+    let c = s.out.join("c.zip");
+    extract(st.as_ref(), &r, &key2, &c);
+    let other = column(table(&csv_tables(&c), "nhan_khau.csv"), "Họ và tên");
+    assert_ne!(other, names, "another key, other pseudonyms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
+    let s = setup().await;
+    let st = admin_storage(&s.db);
+    let key = PseudonymKey::new(st.pseudonym_key().unwrap());
+    let out = s.out.join("x.xlsx");
+    extract(st.as_ref(), &request(Format::Xlsx, Pii::Full), &key, &out);
+    let mut book: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["tong_hop", "ho", "nhan_khau", "luot_ho_tro", "dich_vu"]
+    );
+    let summary = book.worksheet_range("tong_hop").unwrap();
+    assert_eq!(
+        summary.get((0, 3)),
+        Some(&Data::String("Hộ đã đăng ký".into()))
+    );
+    assert_eq!(summary.get((1, 1)), Some(&Data::String(COMMUNE.into())));
+    assert_eq!(summary.get((1, 3)), Some(&Data::Float(1.0)));
+    assert_eq!(summary.get((1, 5)), Some(&Data::Float(100.0)));
+    let persons = book.worksheet_range("nhan_khau").unwrap();
+    let header: Vec<String> = persons
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let id = header.iter().position(|h| h == "Số định danh").unwrap();
+    let year = header.iter().position(|h| h == "Năm sinh").unwrap();
+    let row: Vec<Data> = persons.rows().nth(1).unwrap().to_vec();
+    // The ID number stays text with its leading zeros; the year is a number.
+    assert_eq!(row[id], Data::String(ID_NUMBER.into()));
+    assert_eq!(row[year], Data::Float(1958.0));
+    assert_eq!(persons.rows().count(), 2, "the header and one person");
+    // The coverage chart is in the file.
+    let z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    assert!(
+        z.file_names()
+            .any(|n| n.is_ok_and(|n| n.starts_with("xl/charts/chart")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_and_bad_input_through_the_command() {
+    let s = setup().await;
+    let bin = env!("CARGO_BIN_EXE_gocua-server");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .arg("--database")
+            .arg(&s.db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = s.out.join("x.jsonl");
+    let o = run(&[
+        "--json",
+        "export",
+        "--area",
+        COMMUNE,
+        "--format",
+        "jsonl",
+        "--pii",
+        "pseudonymized",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["rows"]["persons"], 1, "{report}");
+    assert_eq!(report["persons_without_consent"], 2, "{report}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.last().unwrap()["table"], "_manifest");
+    assert_eq!(lines.iter().filter(|l| l["table"] == "visits").count(), 1);
+    // Nothing changed since: the next incremental extract is empty.
+    let cursor = report["cursor"].as_u64().unwrap();
+    let again = s.out.join("again.jsonl");
+    let o = run(&[
+        "--json",
+        "export",
+        "--area",
+        COMMUNE,
+        "--format",
+        "jsonl",
+        "--pii",
+        "pseudonymized",
+        "--since",
+        &cursor.to_string(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["rows"]["households"], 0, "{report}");
+    // The export was audited.
+    let audit: i64 = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'export_pseudonymized'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audit, 2);
+
+    // Bad input: exit 2, a message naming what was wrong, no file.
+    let bad = s.out.join("bad.zip");
+    for (args, says) in [
+        (
+            vec!["--area", "99999", "--pii", "full"],
+            "unknown area \"99999\"",
+        ),
+        (
+            vec!["--area", COMMUNE, "--pii", "everything"],
+            "unknown PII level",
+        ),
+        (
+            vec!["--area", COMMUNE, "--pii", "full", "--format", "pdf"],
+            "unknown format",
+        ),
+        (vec!["--area", COMMUNE, "--pii", "none"], "aggregates only"),
+        (
+            vec![
+                "--area",
+                COMMUNE,
+                "--pii",
+                "pseudonymized",
+                "--include-sensitive",
+                "ethnic_minority",
+            ],
+            "only with --pii full",
+        ),
+    ] {
+        let mut a = vec!["export"];
+        a.extend(args);
+        a.extend(["--out", bad.to_str().unwrap()]);
+        let o = run(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{a:?}: {err}");
+        assert!(err.contains(says), "{a:?}: {err}");
+        assert!(!bad.exists());
+        assert!(std::fs::read_dir(&s.out).unwrap().all(|e| {
+            !e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".partial")
+        }));
+    }
+}
