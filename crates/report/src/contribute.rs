@@ -35,7 +35,7 @@ pub struct Contribution {
 
 /// When the server received what a household holds: the household's first
 /// change and each visit's. A device leaves them empty (it has no receipt
-/// time); the visit's `recorded_at` is its reference then.
+/// time): its visits count on their own dates.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipts {
     pub household: Option<String>,
@@ -204,12 +204,10 @@ pub fn contributions(h: &Household, ctx: &Context<'_>) -> HouseholdContributions
     let mut first_supported: BTreeMap<(&str, &str, &str), Period> = BTreeMap::new();
     let mut visit_days = Vec::with_capacity(h.visits.len());
     for v in &h.visits {
-        let reference = ctx
-            .receipts
-            .visits
-            .get(&v.id)
-            .map(String::as_str)
-            .or(Some(v.recorded_at.as_str()));
+        // Only the server's clock is a reference: `recorded_at` comes from the
+        // same phone clock as `visited_at`, so it cannot show that clock wrong
+        // (and a backfilled visit would look skewed against it).
+        let reference = ctx.receipts.visits.get(&v.id).map(String::as_str);
         let Some((day, skew)) = dating::counted_day(&v.visited_at, reference) else {
             review(
                 Some(&v.id),
@@ -357,5 +355,160 @@ pub fn contributions(h: &Household, ctx: &Context<'_>) -> HouseholdContributions
             .map(|(key, count)| Contribution { key, count })
             .collect(),
         reviews,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use gocua_household::{ServiceOutcome, Visit};
+
+    fn visit(id: &str, at: &str, people: &[&str]) -> Visit {
+        Visit {
+            id: id.into(),
+            visited_at: at.into(),
+            team_id: "t".into(),
+            volunteer_ids: vec!["lan".into(), "hung".into()],
+            person_ids: people.iter().map(|p| p.to_string()).collect(),
+            services: vec![ServiceOutcome {
+                service: "vneid_activate".into(),
+                outcome: "done".into(),
+                note: None,
+            }],
+            duration_minutes: None,
+            follow_up_on: None,
+            feedback: None,
+            consent_id: None,
+            recorded_at: at.into(),
+            recorded_by: "lan".into(),
+        }
+    }
+
+    fn household(visits: Vec<Visit>) -> Household {
+        Household {
+            id: "h".into(),
+            schema_version: 1,
+            commune_code: "00019".into(),
+            village_id: "v".into(),
+            address: String::new(),
+            head_name: "Nguyễn Văn Hạnh".into(),
+            phone: None,
+            member_count: None,
+            device_access: None,
+            target_groups: vec!["elderly".into()],
+            created_at: "2026-10-02T02:00:00Z".into(),
+            created_by: "lan".into(),
+            members: Vec::new(),
+            visits,
+            consents: Vec::new(),
+            conflicts: Vec::new(),
+            problems: Vec::new(),
+            outside_villages: false,
+        }
+    }
+
+    fn count(c: &HouseholdContributions, i: Indicator, basis: Basis, b: &Breakdown) -> u64 {
+        c.contributions
+            .iter()
+            .filter(|x| x.key.indicator == i && x.key.basis == basis && &x.key.breakdown == b)
+            .map(|x| x.count)
+            .sum()
+    }
+
+    fn p(s: &str) -> Period {
+        Period::parse(s).unwrap()
+    }
+
+    /// The clock-skew rule on a household: a visit dated a year ahead of its
+    /// receipt and one dated 1970 both count in the receipt's period and are
+    /// listed; a visit without a receipt time counts on its own date.
+    #[test]
+    fn skewed_visits_count_when_received_and_are_listed() {
+        let areas = AreaIndex::embedded().unwrap();
+        let mut receipts = Receipts::default();
+        receipts
+            .visits
+            .insert("future".into(), "2026-11-20T03:00:00Z".into());
+        receipts
+            .visits
+            .insert("reset".into(), "2026-11-16T03:00:00Z".into());
+        let h = household(vec![
+            visit("future", "2027-11-20T03:00:00Z", &["a"]),
+            visit("reset", "1970-01-01T00:00:00Z", &["a"]),
+            visit("plain", "2026-10-03T03:00:00Z", &["a", "b"]),
+        ]);
+        let ctx = Context {
+            periods: PeriodConfig::starting_on(15).unwrap(),
+            areas: &areas,
+            receipts: &receipts,
+            age_year: 2026,
+        };
+        let c = contributions(&h, &ctx);
+        let all = Breakdown::All;
+        // 2026-11-16 and 2026-11-20 are in the period 2026-12 (15th to 14th).
+        assert_eq!(
+            count(&c, Indicator::Visits, Basis::Period(p("2026-12")), &all),
+            2
+        );
+        assert_eq!(
+            count(&c, Indicator::Visits, Basis::Period(p("2026-10")), &all),
+            1
+        );
+        assert_eq!(
+            count(&c, Indicator::Visits, Basis::Period(p("2027-12")), &all),
+            0
+        );
+        let reasons: Vec<_> = c
+            .reviews
+            .iter()
+            .map(|r| (r.visit_id.as_deref(), r.reason, r.counted_in))
+            .collect();
+        assert!(reasons.contains(&(
+            Some("future"),
+            ReviewReason::DatedAfterReference,
+            Some(p("2026-12"))
+        )));
+        assert!(reasons.contains(&(
+            Some("reset"),
+            ReviewReason::DatedLongBeforeReference,
+            Some(p("2026-12"))
+        )));
+        // Phường Điện Biên (00019) was split: reported under Ba Đình, listed.
+        assert!(reasons.contains(&(None, ReviewReason::LegacyCommune, None)));
+        assert!(
+            c.contributions
+                .iter()
+                .all(|x| x.key.area.commune == "00004")
+        );
+
+        // Two visits in 2026-12: the household counts once in that period, and
+        // once in the running total, in the period it was first visited.
+        let visited = Indicator::HouseholdsVisited;
+        assert_eq!(count(&c, visited, Basis::Period(p("2026-12")), &all), 1);
+        assert_eq!(count(&c, visited, Basis::Period(p("2026-10")), &all), 1);
+        assert_eq!(count(&c, visited, Basis::First(p("2026-10")), &all), 1);
+        assert_eq!(count(&c, visited, Basis::First(p("2026-12")), &all), 0);
+        let elderly = Breakdown::TargetGroup {
+            target_group: "elderly".into(),
+        };
+        assert_eq!(count(&c, visited, Basis::Period(p("2026-12")), &elderly), 1);
+        // Person a was helped in both visits of 2026-12: once there.
+        let vneid = Breakdown::Service {
+            service: "vneid_activate".into(),
+            outcome: "done".into(),
+        };
+        let people = Indicator::PeopleSupported;
+        assert_eq!(count(&c, people, Basis::Period(p("2026-12")), &vneid), 1);
+        assert_eq!(count(&c, people, Basis::Period(p("2026-10")), &vneid), 2);
+        assert_eq!(count(&c, people, Basis::First(p("2026-10")), &vneid), 2);
+        // Each visit counts once for each of its two volunteers.
+        let lan = Breakdown::Volunteer {
+            volunteer: "lan".into(),
+        };
+        assert_eq!(
+            count(&c, Indicator::Visits, Basis::Period(p("2026-12")), &lan),
+            2
+        );
     }
 }

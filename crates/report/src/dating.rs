@@ -2,8 +2,8 @@
 //! counts a visit").
 //!
 //! Cheap phones have wrong clocks, so a visit's own date is trusted only when it
-//! is plausible against a reference time: the server's receipt of the visit when
-//! known, else the time the device recorded it. A visit dated more than
+//! is plausible against a reference time: the server's receipt of the visit.
+//! Without one (on a device) the date is taken as it is. A visit dated more than
 //! [`FUTURE_TOLERANCE`] after its reference, or more than [`MAX_AGE`] before it,
 //! is counted on the reference's day and listed for review.
 
