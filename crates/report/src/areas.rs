@@ -107,13 +107,13 @@ impl AreaIndex {
         let legacy = self.legacy.get(commune_code);
         let current = self.current.get(commune_code);
         match (legacy, current) {
-            (Some(s), Some(_)) if before_reform => self.from_legacy(commune_code, s),
+            (Some(s), Some(_)) if before_reform => self.successor_of(commune_code, s),
             (_, Some((province, _, _))) => (
                 province.clone(),
                 commune_code.to_string(),
                 CommuneReading::Current,
             ),
-            (Some(s), None) => self.from_legacy(commune_code, s),
+            (Some(s), None) => self.successor_of(commune_code, s),
             (None, None) => (
                 String::new(),
                 commune_code.to_string(),
@@ -122,7 +122,7 @@ impl AreaIndex {
         }
     }
 
-    fn from_legacy(&self, legacy_code: &str, s: &Successor) -> (String, String, CommuneReading) {
+    fn successor_of(&self, legacy_code: &str, s: &Successor) -> (String, String, CommuneReading) {
         let province = self
             .current
             .get(&s.code)
