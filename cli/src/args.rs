@@ -77,6 +77,8 @@ pub enum Command {
     },
     /// Send this device's changes to the server, then receive everyone else's.
     Sync,
+    /// The indicators over this device's households, offline (docs/reports.md).
+    Report(ReportArgs),
     /// The whole offline story on throw-away stores: three devices, one village, a clash.
     Demo {
         /// Keep the devices' stores and change files in this directory.
@@ -87,6 +89,27 @@ pub enum Command {
         #[arg(long, value_name = "FILE", env = "GOCUA_SERVER_BIN")]
         server_bin: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The reporting period, YYYY-MM, named after the month it ends in
+    /// (default: the period of today).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// The day periods start on: 1 for calendar months, 15 for the 15th to the 14th.
+    #[arg(long, default_value = "1")]
+    pub periods_start_day: String,
+    /// team, village, commune, province or national.
+    #[arg(long, default_value = "village")]
+    pub level: String,
+    /// table or json (json is what --json gives).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// The day the report is made, YYYY-MM-DD, for follow-ups due and overdue
+    /// (default: today in Vietnam).
+    #[arg(long)]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]

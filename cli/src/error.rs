@@ -41,6 +41,30 @@ pub enum CliError {
     Demo(String),
     /// The demo found no `gocua-server` program; `looked` says where.
     ServerMissing { looked: Vec<String> },
+    /// A `gocua report` option with a value it cannot take.
+    ReportInput { option: ReportOption, value: String },
+}
+
+/// The options of `gocua report` whose values are checked by gocua.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOption {
+    Period,
+    PeriodsStartDay,
+    Level,
+    Format,
+    Today,
+}
+
+impl ReportOption {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportOption::Period => "period",
+            ReportOption::PeriodsStartDay => "periods_start_day",
+            ReportOption::Level => "level",
+            ReportOption::Format => "format",
+            ReportOption::Today => "today",
+        }
+    }
 }
 
 impl From<CoreError> for CliError {
@@ -54,7 +78,10 @@ impl CliError {
         match self {
             CliError::Core(e) if e.is_user_error() => EXIT_USER,
             CliError::Core(_) => EXIT_OTHER,
-            CliError::Read { .. } | CliError::BadFile { .. } | CliError::NoDataDir => EXIT_USER,
+            CliError::Read { .. }
+            | CliError::BadFile { .. }
+            | CliError::NoDataDir
+            | CliError::ReportInput { .. } => EXIT_USER,
             CliError::Write { .. }
             | CliError::Output(_)
             | CliError::Diverged
@@ -95,6 +122,7 @@ impl CliError {
             CliError::Diverged => "diverged",
             CliError::Demo(_) => "demo_failed",
             CliError::ServerMissing { .. } => "server_missing",
+            CliError::ReportInput { .. } => "bad_report_option",
         }
     }
 
@@ -105,6 +133,7 @@ impl CliError {
             CliError::Core(CoreError::NotFound { kind, .. })
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
             CliError::Line { error, .. } => error.field(),
+            CliError::ReportInput { option, .. } => Some(option.name()),
             CliError::Core(CoreError::BreaksRule(b)) => Some(
                 b.fields
                     .first()

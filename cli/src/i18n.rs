@@ -3,7 +3,7 @@
 use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
 
 use crate::args::LangArg;
-use crate::error::CliError;
+use crate::error::{CliError, ReportOption};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -535,6 +535,43 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             "the devices exchanged every change and still differ: this is a bug in gocua, please report it."
                 .into()
         }
+        (_, CliError::ReportInput { option, value }) => report_input(lang, *option, value),
+    }
+}
+
+fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
+    use ReportOption as O;
+    match (lang, option) {
+        (Lang::Vi, O::Period) => format!(
+            "--period {value:?} không phải kỳ báo cáo: viết NĂM-THÁNG, ví dụ 2026-11 (kỳ mang tên tháng nó kết thúc)."
+        ),
+        (Lang::En, O::Period) => format!(
+            "--period {value:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11 (a period is named after the month it ends in)."
+        ),
+        (Lang::Vi, O::PeriodsStartDay) => format!(
+            "--periods-start-day {value:?} không hợp lệ: ngày bắt đầu kỳ là một số từ 1 (tháng dương lịch) đến 28, ví dụ 15."
+        ),
+        (Lang::En, O::PeriodsStartDay) => format!(
+            "--periods-start-day {value:?} is not valid: periods start on a day from 1 (calendar months) to 28, e.g. 15."
+        ),
+        (Lang::Vi, O::Level) => format!(
+            "--level {value:?} không phải cấp báo cáo: chọn team, village, commune, province hoặc national."
+        ),
+        (Lang::En, O::Level) => format!(
+            "--level {value:?} is not a report level: choose team, village, commune, province or national."
+        ),
+        (Lang::Vi, O::Format) => {
+            format!("--format {value:?} không phải định dạng: chọn table hoặc json.")
+        }
+        (Lang::En, O::Format) => {
+            format!("--format {value:?} is not a format: choose table or json.")
+        }
+        (Lang::Vi, O::Today) => {
+            format!("--today {value:?} không phải ngày: viết NĂM-THÁNG-NGÀY, ví dụ 2026-11-20.")
+        }
+        (Lang::En, O::Today) => {
+            format!("--today {value:?} is not a day: write YEAR-MONTH-DAY, e.g. 2026-11-20.")
+        }
     }
 }
 
@@ -750,4 +787,159 @@ pub fn rebuilt(lang: Lang, n: u64) -> String {
         Lang::Vi => format!("Đã dựng lại bảng tra cứu từ {n} tài liệu."),
         Lang::En => format!("Rebuilt the lookup tables from {n} documents."),
     }
+}
+
+// ---- gocua report ----
+
+/// The labels of `gocua report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum R {
+    Indicator,
+    InPeriod,
+    ToDate,
+    LevelTeam,
+    LevelVillage,
+    LevelCommune,
+    LevelProvince,
+    LevelNational,
+    Nationwide,
+    UnknownUnit,
+    OtherUnit,
+    HouseholdsRegistered,
+    HouseholdsVisited,
+    Reached,
+    Visits,
+    VisitsBy,
+    PeopleSupported,
+    FeaturePhonesReplaced,
+    Persons,
+    Smartphone,
+    DigitalCitizens,
+    Target,
+    FollowUpsDue,
+    FollowUpsOverdue,
+    VillagesWithTeam,
+    Teams,
+    Volunteers,
+    ToReview,
+    Unreadable,
+}
+
+pub fn r(lang: Lang, label: R) -> &'static str {
+    let (vi, en) = match label {
+        R::Indicator => ("Chỉ tiêu", "Indicator"),
+        R::InPeriod => ("Trong kỳ", "In period"),
+        R::ToDate => ("Lũy kế / hiện tại", "To date / now"),
+        R::LevelTeam => ("tổ", "team"),
+        R::LevelVillage => ("thôn", "village"),
+        R::LevelCommune => ("xã/phường", "commune"),
+        R::LevelProvince => ("tỉnh/thành phố", "province"),
+        R::LevelNational => ("toàn quốc", "national"),
+        R::Nationwide => ("Toàn quốc", "Nationwide"),
+        R::UnknownUnit => ("Không rõ đơn vị", "Unknown unit"),
+        R::OtherUnit => ("Đơn vị khác", "Other unit"),
+        R::HouseholdsRegistered => ("Hộ đã đăng ký", "Households registered"),
+        R::HouseholdsVisited => ("Hộ được hỗ trợ", "Households visited"),
+        R::Reached => ("Tỷ lệ hộ được hỗ trợ", "Households reached"),
+        R::Visits => ("Lượt hỗ trợ", "Visits"),
+        R::VisitsBy => ("Lượt hỗ trợ của", "Visits by"),
+        R::PeopleSupported => ("Người được hỗ trợ", "People supported"),
+        R::FeaturePhonesReplaced => ("Điện thoại phổ thông đã thay", "Feature phones replaced"),
+        R::Persons => ("Nhân khẩu đã ghi", "Members listed"),
+        R::Smartphone => (
+            "Hộ có điện thoại thông minh",
+            "Households with a smartphone",
+        ),
+        R::DigitalCitizens => (
+            "Công dân số trong độ tuổi lao động",
+            "Digital citizens of working age",
+        ),
+        R::Target => ("mục tiêu", "target"),
+        R::FollowUpsDue => ("Hẹn quay lại đến hạn (7 ngày)", "Follow-ups due (7 days)"),
+        R::FollowUpsOverdue => ("Hẹn quay lại quá hạn", "Follow-ups overdue"),
+        R::VillagesWithTeam => ("Thôn có tổ / tổng số thôn", "Villages with a team / all"),
+        R::Teams => ("Số tổ", "Teams"),
+        R::Volunteers => ("Số thành viên", "Volunteers"),
+        R::ToReview => ("Cần xem lại", "To review"),
+        R::Unreadable => ("Hồ sơ không đọc được", "Unreadable records"),
+    };
+    lang.pick(vi, en)
+}
+
+pub fn report_heading(
+    lang: Lang,
+    period: &str,
+    first: &str,
+    last: &str,
+    level: &str,
+    today: &str,
+) -> String {
+    match lang {
+        Lang::Vi => {
+            format!("Báo cáo kỳ {period} (từ {first} đến {last}), cấp {level}, lập ngày {today}")
+        }
+        Lang::En => {
+            format!("Report for period {period} ({first} to {last}), by {level}, made on {today}")
+        }
+    }
+}
+
+pub fn account(lang: Lang, account: gocua_report::Account) -> &'static str {
+    use gocua_report::Account as A;
+    let (vi, en) = match account {
+        A::VneidRegistered => (
+            "VNeID đã đăng ký (có/đã hỏi)",
+            "VNeID registered (yes/asked)",
+        ),
+        A::VneidActivated => (
+            "VNeID đã kích hoạt (có/đã hỏi)",
+            "VNeID activated (yes/asked)",
+        ),
+        A::BankAccount => (
+            "Tài khoản ngân hàng, ví điện tử (có/đã hỏi)",
+            "Bank or e-wallet account (yes/asked)",
+        ),
+        A::PublicServiceAccount => (
+            "Tài khoản Cổng dịch vụ công (có/đã hỏi)",
+            "Public-service portal account (yes/asked)",
+        ),
+        A::EhealthBook => (
+            "Sổ sức khỏe điện tử (có/đã hỏi)",
+            "E-health book (yes/asked)",
+        ),
+        A::DigitalSignature => ("Chữ ký số (có/đã hỏi)", "Digital signature (yes/asked)"),
+        A::BasicSkillsCertified => (
+            "Chứng nhận kỹ năng số cơ bản (có/đã hỏi)",
+            "Basic skills certified (yes/asked)",
+        ),
+    };
+    lang.pick(vi, en)
+}
+
+pub fn review_reason(lang: Lang, reason: gocua_report::ReviewReason) -> &'static str {
+    use gocua_report::ReviewReason as W;
+    let (vi, en) = match reason {
+        W::DatedAfterReference => (
+            "ngày ghi sau thời điểm nhận (đồng hồ máy sai?), tính vào kỳ nhận",
+            "dated after it was received (wrong clock?), counted when received",
+        ),
+        W::DatedLongBeforeReference => (
+            "ngày ghi quá 60 ngày trước thời điểm nhận, tính vào kỳ nhận",
+            "dated over 60 days before it was received, counted when received",
+        ),
+        W::UnreadableDate => (
+            "ngày không đọc được, tính vào kỳ nhận",
+            "unreadable date, counted when received",
+        ),
+        W::Undated => (
+            "không có ngày: không tính vào kỳ nào",
+            "no date: in no period",
+        ),
+        W::LegacyCommune => (
+            "mã xã trước sắp xếp 2025, tính cho xã kế thừa",
+            "commune code before the 2025 reform, counted under its successor",
+        ),
+        W::UnknownCommune => ("mã xã không có trong danh mục", "commune code in no list"),
+    };
+    lang.pick(vi, en)
 }

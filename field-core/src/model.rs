@@ -43,6 +43,16 @@ pub struct InitRequest {
     pub village_names: Vec<String>,
 }
 
+/// A page of households read from their documents (`Store::households_page`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdPage {
+    pub households: Vec<Household>,
+    /// Ids of documents that did not read as a household.
+    pub unreadable: Vec<String>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<String>,
+}
+
 /// A row of a household list or search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdSummary {

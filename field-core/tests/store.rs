@@ -569,3 +569,29 @@ fn a_document_from_another_implementation_is_read_by_schema() {
     a.rebuild_projection().unwrap();
     assert_eq!(a.projection_dump().unwrap(), before);
 }
+
+#[test]
+fn households_page_walks_every_household_in_bounded_pages() {
+    let dir = TempDir::new().unwrap();
+    let s = store(&dir, "a", "Nguyễn Thị Lan");
+    let mut made: Vec<String> = (0..5)
+        .map(|i| household(&s, &format!("Chủ hộ {i}")).id)
+        .collect();
+    made.sort();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.households_page(after.as_deref(), 2).unwrap();
+        assert!(page.households.len() <= 2);
+        assert!(page.unreadable.is_empty());
+        seen.extend(page.households.iter().map(|h| h.id.clone()));
+        pages += 1;
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    assert_eq!(pages, 3);
+}

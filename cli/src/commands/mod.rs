@@ -9,6 +9,7 @@ mod household;
 mod import;
 mod init;
 mod member;
+mod report;
 mod status;
 mod sync;
 mod visit;
@@ -83,6 +84,7 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
             device_name,
         } => sync::enroll(&ctx, &server, &code, device_name),
         Command::Sync => sync::run(&ctx),
+        Command::Report(a) => report::run(&ctx, a),
         Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
         Command::Rebuild => {
             let store = ctx.store()?;

@@ -347,6 +347,53 @@ impl Store {
         Ok(h)
     }
 
+    /// Every household read from its document, `limit` at a time in id order
+    /// after `after` (the previous page's `next`), for reports over the whole
+    /// store without holding a village in memory. A document that does not
+    /// read as a household is named in `unreadable`, not an error: one bad
+    /// document must not stop a team leader's report.
+    pub fn households_page(&self, after: Option<&str>, limit: u32) -> Result<HouseholdPage> {
+        let mut g = self.lock();
+        let actor = g.actor.clone();
+        let Inner {
+            conn,
+            cache,
+            identity,
+            ..
+        } = &mut *g;
+        let ids: Vec<String> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM documents WHERE kind = 'household' AND id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            stmt.query_map(params![after.unwrap_or(""), limit.max(1)], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let mut page = HouseholdPage {
+            households: Vec::with_capacity(ids.len()),
+            unreadable: Vec::new(),
+            next: None,
+        };
+        for id in &ids {
+            let read = match docs::load(conn, cache, id, &actor) {
+                Ok(Some(document)) => doc::read_household_as(&document, id, Scope::All).ok(),
+                Ok(None) | Err(Error::BadDocument { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            match read {
+                Some(mut h) => {
+                    h.outside_villages =
+                        identity.as_ref().is_some_and(|i| !serves(i, &h.village_id));
+                    page.households.push(h);
+                }
+                None => page.unreadable.push(id.clone()),
+            }
+        }
+        if ids.len() >= limit.max(1) as usize {
+            page.next = ids.last().cloned();
+        }
+        Ok(page)
+    }
+
     pub fn list_households(
         &self,
         village: Option<&str>,
