@@ -22,6 +22,19 @@ use gocua_household::{Scope, read_household_as, schema};
 use crate::isolate::isolated;
 use crate::storage::{ReportRecord, Storage, StorageResult};
 
+/// The administrative units reports are made in: a household recorded under
+/// a pre-2025 commune code is reported under the unit in force now, by the
+/// rule of docs/reports.md ("Areas and levels"), shared with the devices.
+pub fn areas() -> &'static gocua_report::AreaIndex {
+    static AREAS: std::sync::OnceLock<gocua_report::AreaIndex> = std::sync::OnceLock::new();
+    AREAS.get_or_init(|| {
+        gocua_report::AreaIndex::embedded().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the embedded administrative units do not load");
+            gocua_report::AreaIndex::default()
+        })
+    })
+}
+
 /// Households read per step.
 const STEP_HOUSEHOLDS: u32 = 500;
 

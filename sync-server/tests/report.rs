@@ -190,3 +190,64 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
     assert_eq!(dump(&db), rows);
     drop(st);
 }
+
+/// A household recorded before the 2025 reform under a commune that was
+/// split is reported, and extracted, under the default successor in force
+/// now (docs/reports.md, "Areas and levels"): Phường Điện Biên (00019) under
+/// Phường Ba Đình (00004), Hà Nội (01).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_reform_commune_is_reported_under_the_unit_in_force_now() {
+    use gocua_server::storage::AreaScope;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "Tổ", &["Thôn Đông"]);
+    let c = client();
+    let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    let stamp = gocua_household::Stamp {
+        volunteer_id: t.volunteer_id.clone(),
+        at: "2025-01-15T03:00:00Z".into(),
+        at_secs: 1_736_910_000,
+    };
+    let (id, _, changes) = gocua_household::new_household(
+        automerge::ActorId::from(vec![3u8; 16]),
+        &stamp,
+        "00019",
+        &t.villages[0],
+        &[("head_name", gocua_household::str_value("Nguyễn Văn Hạnh"))],
+        &[],
+    )
+    .unwrap();
+    let body = gocua_protocol::bundle::encode(&[gocua_protocol::DocChanges {
+        doc_id: id.clone(),
+        changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+    }]);
+    let answer = push(&c, &s, &dev.token, body).await;
+    assert!(answer.refused.is_empty(), "{answer:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(&db, "SELECT COUNT(*) FROM report_households") == 0
+        || count(&db, "SELECT COUNT(*) FROM report_due") > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "report never written");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (now, province): (String, String) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT commune_now, province_code FROM report_households WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((now.as_str(), province.as_str()), ("00004", "01"));
+    assert_eq!(
+        st.area_scope("00004").unwrap(),
+        Some(AreaScope::Commune("00004".into()))
+    );
+    assert_eq!(
+        st.area_scope("01").unwrap(),
+        Some(AreaScope::Province("01".into()))
+    );
+    s.stop().await;
+}

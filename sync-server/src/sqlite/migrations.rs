@@ -185,7 +185,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE report_households (
         id TEXT PRIMARY KEY,
         village_id TEXT NOT NULL,
-        commune_code TEXT NOT NULL,
+        commune_code TEXT NOT NULL,   -- as recorded
+        commune_now TEXT NOT NULL,    -- in force now (docs/reports.md, "Areas and levels")
+        province_code TEXT NOT NULL,  -- of commune_now; '' when unknown
         address TEXT NOT NULL,
         head_name TEXT NOT NULL,
         phone TEXT,
@@ -200,6 +202,7 @@ const MIGRATIONS: &[&str] = &[
         updated_seq INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX report_households_village ON report_households (village_id);
+    CREATE INDEX report_households_area ON report_households (province_code, commune_now);
     CREATE INDEX report_households_updated ON report_households (updated_seq);
     CREATE TABLE report_persons (
         household_id TEXT NOT NULL,

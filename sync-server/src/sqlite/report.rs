@@ -47,11 +47,12 @@ pub(super) fn write(
     }
     let rows = HouseholdRows::of(h);
     let r = &rows.household;
+    let (province, commune_now, _) = crate::report::areas().resolve(r.commune_code, r.created_at);
     tx.prepare_cached(
-        "INSERT INTO report_households (id, village_id, commune_code, address, head_name, phone,
-            member_count, device_access, target_groups, created_at, created_by, schema_version,
-            conflicts, problems, updated_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO report_households (id, village_id, commune_code, commune_now, province_code,
+            address, head_name, phone, member_count, device_access, target_groups, created_at,
+            created_by, schema_version, conflicts, problems, updated_seq)
+         VALUES (?1, ?2, ?3, ?16, ?17, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .map_err(db_err)?
     .execute(params![
@@ -69,7 +70,9 @@ pub(super) fn write(
         r.schema_version,
         h.conflicts.len() as i64,
         h.problems.len() as i64,
-        i64_of(covered_seq)
+        i64_of(covered_seq),
+        commune_now,
+        province
     ])
     .map_err(db_err)?;
     let mut person = tx
@@ -261,32 +264,20 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
     Ok(held)
 }
 
-/// The households of the report in force-now units: a commune code of the
-/// 2025 list is kept, an older one goes to its default successor (a split
-/// commune's default share, docs/reports.md). `?1` is the cursor, `?2` the
-/// scope's kind, `?3` its code.
+/// The households of the report in `?2`'s scope (its kind) `?3` (its code)
+/// whose rows changed after cursor `?1`, in the units in force now.
 const SCOPED: &str = "
-    WITH hh AS (
-        SELECT h.*,
-            CASE WHEN EXISTS (SELECT 1 FROM areas a WHERE a.list = '2025' AND a.level = 'commune'
-                                AND a.code = h.commune_code)
-                 THEN h.commune_code
-                 ELSE COALESCE((SELECT s.code FROM area_successions s
-                                WHERE s.legacy_code = h.commune_code AND s.is_default = 1),
-                               h.commune_code)
-            END AS commune_now
-        FROM report_households h WHERE h.updated_seq > ?1
-    ), scoped AS (
-        SELECT hh.*, c.name AS commune_name, c.parent_code AS province_code,
-               p.name AS province_name, v.name AS village_name
-        FROM hh
-        LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = hh.commune_now
-        LEFT JOIN areas p ON p.list = '2025' AND p.level = 'province' AND p.code = c.parent_code
-        LEFT JOIN villages v ON v.id = hh.village_id
-        WHERE ?2 = 'country'
-           OR (?2 = 'province' AND c.parent_code = ?3)
-           OR (?2 = 'commune' AND hh.commune_now = ?3)
-           OR (?2 = 'village' AND hh.village_id = ?3)
+    WITH scoped AS (
+        SELECT h.*, c.name AS commune_name, p.name AS province_name, v.name AS village_name
+        FROM report_households h
+        LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = h.commune_now
+        LEFT JOIN areas p ON p.list = '2025' AND p.level = 'province' AND p.code = h.province_code
+        LEFT JOIN villages v ON v.id = h.village_id
+        WHERE h.updated_seq > ?1
+          AND (?2 = 'country'
+               OR (?2 = 'province' AND h.province_code = ?3)
+               OR (?2 = 'commune' AND h.commune_now = ?3)
+               OR (?2 = 'village' AND h.village_id = ?3))
     )";
 
 pub(super) fn area_scope(tx: &Transaction<'_>, code: &str) -> StorageResult<Option<AreaScope>> {
