@@ -44,6 +44,26 @@ enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+    /// The indicators of an area (docs/reports.md), straight from the
+    /// database's report projection.
+    Report {
+        /// A province or commune code (2025 list) or a village id; `all` for
+        /// the whole country.
+        #[arg(long)]
+        area: String,
+        /// The reporting period, YEAR-MONTH (default: the one containing today).
+        #[arg(long)]
+        period: Option<String>,
+        /// team, village, commune, province or national.
+        #[arg(long, default_value = "commune")]
+        level: String,
+        /// The day the report is made, YEAR-MONTH-DAY (default: today in Vietnam).
+        #[arg(long)]
+        today: Option<String>,
+        /// Records listed for review, at most.
+        #[arg(long, default_value_t = 1000)]
+        reviews: u32,
+    },
     /// A record-level extract of the households of an area for the province,
     /// straight from the database (docs/reports.md, "Extracts").
     Export {
@@ -130,6 +150,12 @@ enum Admin {
     /// Replace the key extracts' pseudonyms are made with: every pseudonym
     /// changes from the next extract on.
     RotatePseudonymKey,
+    /// Set the day reporting periods start on (1: calendar months; 15: the
+    /// 15th to the 14th), and count every household again under it.
+    ReportPeriods {
+        #[arg(long)]
+        start_day: u8,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +298,112 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         .await
         .map_err(anyhow::Error::from)
     })
+}
+
+fn scope_of(s: &dyn Storage, area: &str) -> Result<gocua_server::storage::AreaScope> {
+    use gocua_server::storage::AreaScope;
+    if area.eq_ignore_ascii_case("all") {
+        return Ok(AreaScope::Country);
+    }
+    Ok(s.area_scope(area)?.ok_or_else(|| {
+        BadInput(format!(
+            "unknown area {area:?}: give a province or commune code of the 2025 list, a village id, or all"
+        ))
+    })?)
+}
+
+fn report(
+    config: Config,
+    json_mode: bool,
+    area: &str,
+    period: Option<String>,
+    level: &str,
+    today: Option<String>,
+    reviews: u32,
+) -> Result<()> {
+    use gocua_report::{Level, Period, PeriodConfig, Request, Totals};
+    init_logs(&format!("warn,{}", config.log));
+    let level = Level::parse(level).ok_or_else(|| {
+        BadInput(format!(
+            "unknown level {level:?}: use team, village, commune, province or national"
+        ))
+    })?;
+    let today = match today {
+        Some(t) => time::Date::parse(
+            t.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| BadInput(format!("--today {t:?} is not a day: write YEAR-MONTH-DAY")))?,
+        None => time::OffsetDateTime::now_utc()
+            .to_offset(time::macros::offset!(+7))
+            .date(),
+    };
+    let storage = SqliteStorage::open(&config.database, 1)
+        .with_context(|| format!("cannot open {}", config.database.display()))?;
+    let s: &dyn Storage = &storage;
+    let scope = scope_of(s, area)?;
+    let periods = PeriodConfig::starting_on(i64::from(s.report_start_day()?)).unwrap_or_default();
+    let period = match period {
+        Some(p) => Period::parse(&p).map_err(|_| {
+            BadInput(format!(
+                "--period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
+            ))
+        })?,
+        None => periods.period_of(today),
+    };
+    let roster = s.report_roster(&scope)?;
+    let sums = s.report_sums(&scope, level)?;
+    let totals = Totals::of(level, &roster.village_teams(), &sums);
+    let request = Request {
+        period,
+        periods,
+        level,
+        today,
+    };
+    let listed = s.report_reviews(&scope, reviews)?;
+    let report = gocua_report::build(
+        &totals,
+        &roster,
+        gocua_server::report::areas(),
+        &request,
+        listed,
+    );
+    print(json_mode, json!(report), || {
+        let mut lines = vec![format!(
+            "{} {} ({} to {}), {} level, as of {}",
+            area,
+            report.period,
+            report.first_day,
+            report.last_day,
+            level.code(),
+            report.today
+        )];
+        for u in &report.units {
+            lines.push(format!(
+                "{}: households reached {}/{} in the period, {}/{} to date; digital citizens {}/{} (target {}%)",
+                u.unit,
+                u.reached_in_period.part,
+                u.reached_in_period.whole,
+                u.reached_to_date.part,
+                u.reached_to_date.whole,
+                u.digital_citizens.part,
+                u.digital_citizens.whole,
+                u.digital_citizens_target_pct
+            ));
+            for f in &u.figures {
+                lines.push(format!(
+                    "  {} {}: {} in the period, {} to date",
+                    serde_json::to_string(&f.indicator).unwrap_or_default(),
+                    serde_json::to_string(&f.breakdown).unwrap_or_default(),
+                    f.period.map_or("-".to_string(), |n| n.to_string()),
+                    f.running_total
+                ));
+            }
+        }
+        lines.push(format!("listed for review: {}", report.reviews.len()));
+        lines.join("\n")
+    });
+    Ok(())
 }
 
 /// Input that names something wrong the operator can correct (exit 2).
@@ -548,6 +680,24 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     .join("\n")
             });
         }
+        Admin::ReportPeriods { start_day } => {
+            if gocua_report::PeriodConfig::starting_on(i64::from(start_day)).is_err() {
+                return Err(BadInput(format!(
+                    "--start-day {start_day}: a reporting period starts on a day from 1 to 28"
+                ))
+                .into());
+            }
+            let households = s.set_report_start_day(start_day)?;
+            print(
+                json_mode,
+                json!({ "start_day": start_day, "households": households }),
+                || {
+                    format!(
+                        "reporting periods start on day {start_day}; {households} households counted again"
+                    )
+                },
+            );
+        }
         Admin::RotatePseudonymKey => {
             s.rotate_pseudonym_key()?;
             print(json_mode, json!({ "rotated": true }), || {
@@ -576,6 +726,13 @@ fn main() -> ExitCode {
             }
             Command::Serve { listen } => serve(config, listen),
             Command::Admin { command } => run_admin(config, json_mode, command),
+            Command::Report {
+                area,
+                period,
+                level,
+                today,
+                reviews,
+            } => report(config, json_mode, &area, period, &level, today, reviews),
             Command::Export {
                 area,
                 format,

@@ -35,6 +35,69 @@ pub fn areas() -> &'static gocua_report::AreaIndex {
     })
 }
 
+/// The hashes whose receipt times `count` needs.
+pub fn hashes_of(record: &ReportRecord) -> impl Iterator<Item = [u8; 32]> + '_ {
+    record
+        .household_change
+        .into_iter()
+        .chain(record.visit_changes.iter().map(|(_, h)| *h))
+}
+
+fn rfc3339(secs: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// The year ages are counted at: this year in Vietnam. Counts by age band
+/// are therefore as of the year they were made (`rebuild-report` renews
+/// them; docs/reports.md).
+fn age_year() -> i32 {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .year()
+}
+
+/// Fills `record.counted`: its contributions to the indicators, with the
+/// server's receipt times (`received`, by change hash) for the clock-skew
+/// rule, and periods starting on `start_day`.
+pub fn count(
+    record: &mut ReportRecord,
+    received: &std::collections::HashMap<[u8; 32], i64>,
+    start_day: u8,
+) {
+    let receipts = gocua_report::Receipts {
+        household: record
+            .household_change
+            .and_then(|h| received.get(&h))
+            .and_then(|t| rfc3339(*t)),
+        visits: record
+            .visit_changes
+            .iter()
+            .filter_map(|(v, h)| Some((v.clone(), rfc3339(*received.get(h)?)?)))
+            .collect(),
+    };
+    let ctx = gocua_report::Context {
+        periods: gocua_report::PeriodConfig::starting_on(i64::from(start_day)).unwrap_or_default(),
+        areas: areas(),
+        receipts: &receipts,
+        age_year: age_year(),
+    };
+    let household = &record.household;
+    // A panic in the counting must not stop the report of a village.
+    record.counted = match isolated(|| gocua_report::contributions(household, &ctx)) {
+        Ok(c) => c,
+        Err(panic) => {
+            tracing::error!(doc = %household.id, %panic, "counting a household failed");
+            gocua_report::HouseholdContributions {
+                household_id: household.id.clone(),
+                ..Default::default()
+            }
+        }
+    };
+}
+
 /// Households read per step.
 const STEP_HOUSEHOLDS: u32 = 500;
 
@@ -55,6 +118,18 @@ pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
             None => None,
         };
         out.push((s, record));
+    }
+    let hashes: Vec<[u8; 32]> = out
+        .iter()
+        .filter_map(|(_, r)| r.as_ref())
+        .flat_map(hashes_of)
+        .collect();
+    let received = storage.received_at(&hashes)?;
+    let start_day = storage.report_start_day()?;
+    for (_, r) in &mut out {
+        if let Some(r) = r {
+            count(r, &received, start_day);
+        }
     }
     let n = out.len();
     storage.save_report(&out)?;
@@ -84,9 +159,16 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
                 Some((v.id.clone(), hash.0))
             })
             .collect();
+        // The first change sets `kind`: the household's own receipt.
+        let household_change = match doc.get(ROOT, schema::KIND).ok()? {
+            Some((_, id)) => doc.hash_for_opid(&id).map(|h| h.0),
+            None => None,
+        };
         Some(ReportRecord {
             household,
+            household_change,
             visit_changes,
+            counted: Default::default(),
         })
     });
     match read {

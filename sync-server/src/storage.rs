@@ -314,13 +314,18 @@ pub struct Snapshot {
 }
 
 /// A household for the report projection (docs/reports.md): read from its
-/// snapshot by the schema every device reads it with, plus, for each visit,
-/// the change that created it, whose receipt time the server knows.
+/// snapshot by the schema every device reads it with, plus, for itself and
+/// each visit, the change that created it, whose receipt time the server
+/// knows, and its contributions to the indicators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRecord {
     pub household: gocua_household::Household,
+    /// The household's first change.
+    pub household_change: Option<[u8; 32]>,
     /// (visit id, hash of the change that created it).
     pub visit_changes: Vec<(String, [u8; 32])>,
+    /// Its counts and reviews (`crate::report::count`).
+    pub counted: gocua_report::HouseholdContributions,
 }
 
 /// The part of the country an extract covers (units in force now).
@@ -480,6 +485,33 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// its rows are removed). A household whose snapshot changed meanwhile
     /// stays due.
     fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()>;
+    /// When the server received these changes (unix seconds), by hash.
+    fn received_at(
+        &self,
+        hashes: &[[u8; 32]],
+    ) -> StorageResult<std::collections::HashMap<[u8; 32], i64>>;
+    /// The day reporting periods start on (1: calendar months).
+    fn report_start_day(&self) -> StorageResult<u8>;
+    /// Sets the day reporting periods start on, and counts every household
+    /// again under it.
+    fn set_report_start_day(&self, day: u8) -> StorageResult<u64>;
+    /// The indicators' contributions of the households in `scope`, summed per
+    /// key at the granularity `level` needs (villages for the village and
+    /// team levels, communes otherwise).
+    fn report_sums(
+        &self,
+        scope: &AreaScope,
+        level: gocua_report::Level,
+    ) -> StorageResult<Vec<gocua_report::Contribution>>;
+    /// What the households in `scope` list for review, up to `limit`.
+    fn report_reviews(
+        &self,
+        scope: &AreaScope,
+        limit: u32,
+    ) -> StorageResult<Vec<gocua_report::Review>>;
+    /// The villages in `scope` with the team serving each, and the teams
+    /// with their volunteers.
+    fn report_roster(&self, scope: &AreaScope) -> StorageResult<gocua_report::Roster>;
     /// The key extracts' pseudonyms are made with, created on first use.
     fn pseudonym_key(&self) -> StorageResult<Vec<u8>>;
     /// Replaces the pseudonym key: every pseudonym changes from then on.

@@ -25,6 +25,11 @@ fn dump(db: &std::path::Path) -> Vec<String> {
             "household_id, visit_id, service_code",
         ),
         ("report_consents", "household_id, id"),
+        (
+            "report_contributions",
+            "household_id, indicator, basis, breakdown, village",
+        ),
+        ("report_reviews", "household_id, review"),
     ] {
         let mut stmt = c
             .prepare(&format!("SELECT * FROM {t} ORDER BY {order}"))
@@ -48,6 +53,73 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
         .unwrap()
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+7))
+        .date()
+}
+
+fn server_report(st: &dyn Storage, level: gocua_report::Level) -> gocua_report::Report {
+    let scope = st.area_scope(COMMUNE).unwrap().unwrap();
+    let roster = st.report_roster(&scope).unwrap();
+    let sums = st.report_sums(&scope, level).unwrap();
+    let totals = gocua_report::Totals::of(level, &roster.village_teams(), &sums);
+    let periods = gocua_report::PeriodConfig::default();
+    let request = gocua_report::Request {
+        period: periods.period_of(today()),
+        periods,
+        level,
+        today: today(),
+    };
+    gocua_report::build(
+        &totals,
+        &roster,
+        gocua_server::report::areas(),
+        &request,
+        st.report_reviews(&scope, 100).unwrap(),
+    )
+}
+
+/// The same report computed on the device's own households, with the
+/// server's roster (the device's identity names its own team).
+fn device_report(store: &Store, server: &gocua_report::Report) -> gocua_report::Report {
+    let areas = gocua_server::report::areas();
+    let receipts = gocua_report::Receipts::default();
+    let periods = gocua_report::PeriodConfig::default();
+    let ctx = gocua_report::Context {
+        periods,
+        areas,
+        receipts: &receipts,
+        age_year: today().year(),
+    };
+    let mut contributions = Vec::new();
+    let page = store.households_page(None, 100).unwrap();
+    for h in &page.households {
+        contributions.extend(gocua_report::contributions(h, &ctx).contributions);
+    }
+    let roster = gocua_report::Roster {
+        villages: server
+            .units
+            .iter()
+            .map(|u| gocua_report::RosterVillage {
+                id: u.unit.clone(),
+                commune_code: COMMUNE.into(),
+                team_id: None,
+            })
+            .collect(),
+        teams: Vec::new(),
+    };
+    let level = gocua_report::Level::Village;
+    let totals = gocua_report::Totals::of(level, &roster.village_teams(), &contributions);
+    let request = gocua_report::Request {
+        period: periods.period_of(today()),
+        periods,
+        level,
+        today: today(),
+    };
+    gocua_report::build(&totals, &roster, areas, &request, Vec::new())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,6 +240,48 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
         );
     }
 
+    // The server's indicators agree with the device's, from the same code.
+    let server = server_report(st.as_ref(), gocua_report::Level::Village);
+    let device = device_report(&store, &server);
+    assert_eq!(server.units.len(), 1);
+    assert_eq!(
+        server.units[0].reached_to_date,
+        gocua_report::Ratio {
+            part: 2,
+            whole: 2,
+            pct: Some(100.0)
+        }
+    );
+    for (s_unit, d_unit) in server.units.iter().zip(&device.units) {
+        assert_eq!(s_unit.unit, d_unit.unit);
+        assert_eq!(s_unit.figures, d_unit.figures);
+        assert_eq!(s_unit.reached_in_period, d_unit.reached_in_period);
+        assert_eq!(s_unit.digital_citizens, d_unit.digital_citizens);
+    }
+    assert!(server.reviews.is_empty(), "{:?}", server.reviews);
+    // Through the command too, as the operator runs it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+        .arg("--database")
+        .arg(&db)
+        .args(["--json", "report", "--area", COMMUNE, "--level", "village"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: gocua_report::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown.units[0].figures, server.units[0].figures);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+        .arg("--database")
+        .arg(&db)
+        .args(["report", "--area", COMMUNE, "--period", "2026-13"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--period \"2026-13\""));
+
     // A rebuild from the snapshots alone gives the same rows.
     let rows = dump(&db);
     assert!(rows.len() > 10, "{rows:?}");
@@ -182,6 +296,8 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
         c.execute_batch(
             "DROP TABLE report_households; DROP TABLE report_persons; DROP TABLE report_visits;
              DROP TABLE report_visit_services; DROP TABLE report_consents; DROP TABLE report_due;
+             DROP TABLE report_contributions; DROP TABLE report_reviews;
+             DELETE FROM meta WHERE key = 'report_start_day';
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -261,6 +261,30 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     -- Households whose snapshot changed since their rows were written.
     CREATE TABLE report_due (doc_id TEXT PRIMARY KEY, covered_seq INTEGER NOT NULL) STRICT;
+    -- Each household's contributions to the indicators (gocua-report): the
+    -- key's parts as gocua-report serializes them, summed by any area level.
+    CREATE TABLE report_contributions (
+        household_id TEXT NOT NULL,
+        indicator TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        breakdown TEXT NOT NULL,
+        province TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        village TEXT NOT NULL,
+        count INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX report_contributions_household ON report_contributions (household_id);
+    CREATE INDEX report_contributions_area ON report_contributions (province, commune, village);
+    CREATE TABLE report_reviews (
+        household_id TEXT NOT NULL,
+        province TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        village TEXT NOT NULL,
+        review TEXT NOT NULL           -- JSON, gocua_report::Review
+    ) STRICT;
+    CREATE INDEX report_reviews_household ON report_reviews (household_id);
+    CREATE INDEX report_reviews_area ON report_reviews (province, commune, village);
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('report_start_day', '1');
     "#,
 ];
 

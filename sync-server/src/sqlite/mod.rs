@@ -1463,6 +1463,41 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::due(tx, limit))
     }
 
+    fn received_at(
+        &self,
+        hashes: &[[u8; 32]],
+    ) -> StorageResult<std::collections::HashMap<[u8; 32], i64>> {
+        self.read(|tx| report::received_at(tx, hashes))
+    }
+
+    fn report_start_day(&self) -> StorageResult<u8> {
+        self.read(report::start_day)
+    }
+
+    fn set_report_start_day(&self, day: u8) -> StorageResult<u64> {
+        self.write(|tx| report::set_start_day(tx, day))
+    }
+
+    fn report_sums(
+        &self,
+        scope: &AreaScope,
+        level: gocua_report::Level,
+    ) -> StorageResult<Vec<gocua_report::Contribution>> {
+        self.read(|tx| report::sums(tx, scope, level))
+    }
+
+    fn report_reviews(
+        &self,
+        scope: &AreaScope,
+        limit: u32,
+    ) -> StorageResult<Vec<gocua_report::Review>> {
+        self.read(|tx| report::reviews(tx, scope, limit))
+    }
+
+    fn report_roster(&self, scope: &AreaScope) -> StorageResult<gocua_report::Roster> {
+        self.read(|tx| report::roster(tx, scope))
+    }
+
     fn pseudonym_key(&self) -> StorageResult<Vec<u8>> {
         self.write(|tx| {
             let found: Option<String> = tx

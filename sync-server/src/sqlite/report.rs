@@ -17,6 +17,8 @@ const TABLES: &[&str] = &[
     "report_visits",
     "report_visit_services",
     "report_consents",
+    "report_contributions",
+    "report_reviews",
 ];
 
 /// Replaces household `doc_id`'s rows by `record`'s (none when `None`), as of
@@ -155,6 +157,44 @@ pub(super) fn write(
             ])
             .map_err(db_err)?;
     }
+    let mut contribution = tx
+        .prepare_cached(
+            "INSERT INTO report_contributions (household_id, indicator, basis, breakdown,
+                province, commune, village, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db_err)?;
+    for c in &record.counted.contributions {
+        let k = &c.key;
+        contribution
+            .execute(params![
+                doc_id,
+                json(&k.indicator),
+                json(&k.basis),
+                json(&k.breakdown),
+                k.area.province,
+                k.area.commune,
+                k.area.village,
+                i64_of(c.count)
+            ])
+            .map_err(db_err)?;
+    }
+    let mut review = tx
+        .prepare_cached(
+            "INSERT INTO report_reviews (household_id, province, commune, village, review)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_err)?;
+    for r in &record.counted.reviews {
+        review
+            .execute(params![
+                doc_id,
+                r.area.province,
+                r.area.commune,
+                r.area.village,
+                json(r)
+            ])
+            .map_err(db_err)?;
+    }
     let mut consent = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO report_consents (household_id, id, person_id, purpose, method,
@@ -236,6 +276,7 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
         .map_err(db_err)?
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
+    let start_day = start_day(tx)?;
     let mut held = 0;
     for id in ids {
         let (bytes, covered): (Vec<u8>, i64) = tx
@@ -252,7 +293,12 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
                 continue;
             }
         };
-        let record = crate::report::record_of(&id, &doc);
+        let mut record = crate::report::record_of(&id, &doc);
+        if let Some(r) = &mut record {
+            let hashes: Vec<[u8; 32]> = crate::report::hashes_of(r).collect();
+            let received = received_at(tx, &hashes)?;
+            crate::report::count(r, &received, start_day);
+        }
         held += u64::from(record.is_some());
         write(
             tx,
@@ -398,4 +444,184 @@ pub(super) fn extract(
         }
     }
     Ok(u64::try_from(cursor).unwrap_or(since))
+}
+
+/// `serde_json` text of a key part, as gocua-report serializes it.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+pub(super) fn received_at(
+    tx: &Transaction<'_>,
+    hashes: &[[u8; 32]],
+) -> StorageResult<std::collections::HashMap<[u8; 32], i64>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT received_at FROM changes WHERE hash = ?1")
+        .map_err(db_err)?;
+    let mut out = std::collections::HashMap::with_capacity(hashes.len());
+    for h in hashes {
+        let t: Option<i64> = stmt
+            .query_row([&h[..]], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        if let Some(t) = t {
+            out.insert(*h, t);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn start_day(tx: &Transaction<'_>) -> StorageResult<u8> {
+    let v: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'report_start_day'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(1))
+}
+
+pub(super) fn set_start_day(tx: &Transaction<'_>, day: u8) -> StorageResult<u64> {
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('report_start_day', ?1)",
+        [day.to_string()],
+    )
+    .map_err(db_err)?;
+    rebuild(tx)
+}
+
+/// The scope of a report as a condition on `province`, `commune`, `village`
+/// columns (`?1` the scope's kind, `?2` its code).
+const IN_SCOPE: &str = "(?1 = 'country'
+    OR (?1 = 'province' AND province = ?2)
+    OR (?1 = 'commune' AND commune = ?2)
+    OR (?1 = 'village' AND village = ?2))";
+
+fn scope_params(scope: &AreaScope) -> (&'static str, &str) {
+    match scope {
+        AreaScope::Country => ("country", ""),
+        AreaScope::Province(c) => ("province", c.as_str()),
+        AreaScope::Commune(c) => ("commune", c.as_str()),
+        AreaScope::Village(c) => ("village", c.as_str()),
+    }
+}
+
+pub(super) fn sums(
+    tx: &Transaction<'_>,
+    scope: &AreaScope,
+    level: gocua_report::Level,
+) -> StorageResult<Vec<gocua_report::Contribution>> {
+    use gocua_report::Level;
+    let village = match level {
+        Level::Team | Level::Village => "village",
+        _ => "''",
+    };
+    let sql = format!(
+        "SELECT indicator, basis, breakdown, province, commune, {village}, SUM(count)
+         FROM report_contributions WHERE {IN_SCOPE}
+         GROUP BY indicator, basis, breakdown, province, commune, {village}"
+    );
+    let (kind, code) = scope_params(scope);
+    let mut stmt = tx.prepare(&sql).map_err(db_err)?;
+    let mut rows = stmt.query(params![kind, code]).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db_err)? {
+        let text = |i: usize| r.get::<_, String>(i).ok();
+        let parsed = (|| -> Option<gocua_report::Contribution> {
+            Some(gocua_report::Contribution {
+                key: gocua_report::Key {
+                    indicator: serde_json::from_str(&text(0)?).ok()?,
+                    basis: serde_json::from_str(&text(1)?).ok()?,
+                    breakdown: serde_json::from_str(&text(2)?).ok()?,
+                    area: gocua_report::Area {
+                        province: text(3)?,
+                        commune: text(4)?,
+                        village: text(5)?,
+                    },
+                },
+                count: u64::try_from(r.get::<_, i64>(6).ok()?).ok()?,
+            })
+        })();
+        match parsed {
+            Some(c) => out.push(c),
+            // Written by another version of gocua-report: counted again at
+            // the next `rebuild-report`.
+            None => tracing::warn!("a stored contribution does not read; rebuild the report"),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn reviews(
+    tx: &Transaction<'_>,
+    scope: &AreaScope,
+    limit: u32,
+) -> StorageResult<Vec<gocua_report::Review>> {
+    let (kind, code) = scope_params(scope);
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT review FROM report_reviews WHERE {IN_SCOPE}
+             ORDER BY province, commune, village, household_id LIMIT ?3"
+        ))
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![kind, code, limit], |r| r.get::<_, String>(0))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Ok(review) = serde_json::from_str(&r.map_err(db_err)?) {
+            out.push(review);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn roster(
+    tx: &Transaction<'_>,
+    scope: &AreaScope,
+) -> StorageResult<gocua_report::Roster> {
+    let (kind, code) = scope_params(scope);
+    let mut stmt = tx
+        .prepare(
+            "SELECT v.id, v.commune_code, (SELECT tv.team_id FROM team_villages tv
+                 WHERE tv.village_id = v.id ORDER BY tv.team_id LIMIT 1)
+             FROM villages v
+             LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = v.commune_code
+             WHERE ?1 = 'country'
+                OR (?1 = 'province' AND c.parent_code = ?2)
+                OR (?1 = 'commune' AND v.commune_code = ?2)
+                OR (?1 = 'village' AND v.id = ?2)
+             ORDER BY v.id",
+        )
+        .map_err(db_err)?;
+    let villages: Vec<gocua_report::RosterVillage> = stmt
+        .query_map(params![kind, code], |r| {
+            Ok(gocua_report::RosterVillage {
+                id: r.get(0)?,
+                commune_code: r.get(1)?,
+                team_id: r.get(2)?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let mut count = tx
+        .prepare("SELECT COUNT(*) FROM volunteers WHERE team_id = ?1")
+        .map_err(db_err)?;
+    let mut teams: Vec<gocua_report::RosterTeam> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for v in &villages {
+        if let Some(t) = &v.team_id
+            && seen.insert(t.clone())
+        {
+            let n: i64 = count.query_row([t], |r| r.get(0)).map_err(db_err)?;
+            teams.push(gocua_report::RosterTeam {
+                id: t.clone(),
+                volunteers: u64::try_from(n).ok(),
+            });
+        }
+    }
+    Ok(gocua_report::Roster { villages, teams })
 }
