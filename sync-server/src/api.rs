@@ -57,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::PUSH, post(push_changes))
         .route(paths::PULL, get(pull))
         .route(paths::BOOTSTRAP, get(bootstrap))
+        .route(paths::REPORT, get(crate::province::report))
+        .route(paths::EXPORT, get(crate::province::export))
         .fallback(not_found)
         .with_state(state)
         // Innermost first: the limit counts decompressed bytes.
@@ -176,7 +178,7 @@ async fn not_found(req: Request) -> ApiError {
 
 // ---- helpers ----
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn Storage) -> StorageResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -190,14 +192,17 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn audit(state: &AppState, entry: AuditEntry) {
+pub(crate) async fn audit(state: &AppState, entry: AuditEntry) {
     if let Err(e) = blocking(state, move |s| s.audit(&entry)).await {
         tracing::error!(error = ?e, "audit entry not written");
     }
 }
 
 /// Who the bearer token belongs to; refuses unknown tokens and revoked ones.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

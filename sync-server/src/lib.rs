@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod isolate;
 pub mod materializer;
+pub mod province;
 pub mod push;
 pub mod report;
 pub mod secrets;

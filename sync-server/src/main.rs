@@ -321,7 +321,7 @@ fn report(
     today: Option<String>,
     reviews: u32,
 ) -> Result<()> {
-    use gocua_report::{Level, Period, PeriodConfig, Request, Totals};
+    use gocua_report::{Level, Period};
     init_logs(&format!("warn,{}", config.log));
     let level = Level::parse(level).ok_or_else(|| {
         BadInput(format!(
@@ -334,40 +334,21 @@ fn report(
             time::macros::format_description!("[year]-[month]-[day]"),
         )
         .map_err(|_| BadInput(format!("--today {t:?} is not a day: write YEAR-MONTH-DAY")))?,
-        None => time::OffsetDateTime::now_utc()
-            .to_offset(time::macros::offset!(+7))
-            .date(),
+        None => gocua_server::report::today(),
+    };
+    let period = match period {
+        Some(p) => Some(Period::parse(&p).map_err(|_| {
+            BadInput(format!(
+                "--period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
+            ))
+        })?),
+        None => None,
     };
     let storage = SqliteStorage::open(&config.database, 1)
         .with_context(|| format!("cannot open {}", config.database.display()))?;
     let s: &dyn Storage = &storage;
     let scope = scope_of(s, area)?;
-    let periods = PeriodConfig::starting_on(i64::from(s.report_start_day()?)).unwrap_or_default();
-    let period = match period {
-        Some(p) => Period::parse(&p).map_err(|_| {
-            BadInput(format!(
-                "--period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
-            ))
-        })?,
-        None => periods.period_of(today),
-    };
-    let roster = s.report_roster(&scope)?;
-    let sums = s.report_sums(&scope, level)?;
-    let totals = Totals::of(level, &roster.village_teams(), &sums);
-    let request = Request {
-        period,
-        periods,
-        level,
-        today,
-    };
-    let listed = s.report_reviews(&scope, reviews)?;
-    let report = gocua_report::build(
-        &totals,
-        &roster,
-        gocua_server::report::areas(),
-        &request,
-        listed,
-    );
+    let report = gocua_server::report::indicators(s, &scope, level, period, today, reviews)?;
     print(json_mode, json!(report), || {
         let mut lines = vec![format!(
             "{} {} ({} to {}), {} level, as of {}",

@@ -179,3 +179,42 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
         }
     }
 }
+
+/// The indicators of `scope` (docs/reports.md) from the contributions the
+/// projection holds, at `level`, for `period` (default: the one containing
+/// `today`), with at most `reviews` records listed for review.
+pub fn indicators(
+    storage: &dyn Storage,
+    scope: &crate::storage::AreaScope,
+    level: gocua_report::Level,
+    period: Option<gocua_report::Period>,
+    today: time::Date,
+    reviews: u32,
+) -> StorageResult<gocua_report::Report> {
+    let periods = gocua_report::PeriodConfig::starting_on(i64::from(storage.report_start_day()?))
+        .unwrap_or_default();
+    let roster = storage.report_roster(scope)?;
+    let sums = storage.report_sums(scope, level)?;
+    let totals = gocua_report::Totals::of(level, &roster.village_teams(), &sums);
+    let request = gocua_report::Request {
+        period: period.unwrap_or_else(|| periods.period_of(today)),
+        periods,
+        level,
+        today,
+    };
+    let listed = storage.report_reviews(scope, reviews)?;
+    Ok(gocua_report::build(
+        &totals,
+        &roster,
+        areas(),
+        &request,
+        listed,
+    ))
+}
+
+/// Today in Vietnam.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .date()
+}

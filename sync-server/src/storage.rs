@@ -503,6 +503,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         scope: &AreaScope,
         level: gocua_report::Level,
     ) -> StorageResult<Vec<gocua_report::Contribution>>;
+    /// The province (2025 list) a scope lies in; `None` for the country or an
+    /// area no province holds.
+    fn scope_province(&self, scope: &AreaScope) -> StorageResult<Option<String>>;
     /// What the households in `scope` list for review, up to `limit`.
     fn report_reviews(
         &self,

@@ -31,6 +31,124 @@ struct Setup {
     out: PathBuf,
 }
 
+/// An officer's province reads its area over HTTP, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_province() {
+    use gocua_server::admin;
+    use gocua_server::storage::Role;
+    let s = setup().await;
+    let server = TestServer::start(&s.db).await;
+    let st = admin_storage(&s.db);
+    let province = st.commune_province(COMMUNE).unwrap().unwrap();
+    let (_, officer) =
+        admin::add_account(st.as_ref(), Role::Officer, "Sở KHCN", Some(&province)).unwrap();
+    let other = if province == "01" { "04" } else { "01" };
+    let (_, far) =
+        admin::add_account(st.as_ref(), Role::Officer, "Elsewhere", Some(other)).unwrap();
+    let c = client();
+    let get = |token: String, path: String| {
+        let c = c.clone();
+        let url = server.url(&path);
+        async move {
+            c.get(url)
+                .header(gocua_protocol::HEADER_PROTOCOL, "2")
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // The indicators of the commune, as JSON.
+    let r = get(
+        officer.expose().to_string(),
+        format!("/v1/report?area={COMMUNE}&level=village"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let report: gocua_report::Report = r.json().await.unwrap();
+    assert_eq!(report.units.len(), 1);
+    assert_eq!(report.units[0].reached_to_date.whole, 1);
+    assert_eq!(report.units[0].reached_to_date.part, 1);
+
+    // A pseudonymized extract of the province, as a file with its cursor.
+    let r = get(
+        officer.expose().to_string(),
+        format!("/v1/export?area={province}&pii=pseudonymized&format=csv"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    assert!(r.headers().contains_key(gocua_protocol::HEADER_CURSOR));
+    let file = s.out.join("officer.zip");
+    std::fs::write(&file, r.bytes().await.unwrap()).unwrap();
+    let tables = csv_tables(&file);
+    let names = column(table(&tables, "nhan_khau.csv"), "Họ và tên");
+    assert_eq!(names.len(), 1);
+    // Excel text by default: ="PS-…".
+    assert!(names[0].starts_with("=\"PS-"), "{names:?}");
+    assert!(!format!("{tables:?}").contains(PHONE));
+
+    // Another province's officer, full data, bad input: refused.
+    for (token, path, status) in [
+        (
+            far.expose().to_string(),
+            format!("/v1/report?area={COMMUNE}"),
+            403,
+        ),
+        (
+            far.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=pseudonymized"),
+            403,
+        ),
+        (
+            officer.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=full"),
+            403,
+        ),
+        (
+            officer.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=none"),
+            400,
+        ),
+        (
+            officer.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=pseudonymized&format=pdf"),
+            400,
+        ),
+        (
+            officer.expose().to_string(),
+            "/v1/report?area=99999".to_string(),
+            400,
+        ),
+        (
+            officer.expose().to_string(),
+            format!("/v1/report?area={COMMUNE}&period=2026-13"),
+            400,
+        ),
+    ] {
+        let r = get(token, path.clone()).await;
+        let (code, body) = error_of(r).await;
+        assert_eq!(code, status, "{path}: {body:?}");
+        assert!(!body.message.is_empty());
+    }
+    let actions: Vec<String> = st
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for a in [
+        "report",
+        "export_pseudonymized",
+        "report_refused",
+        "export_refused",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} not in {actions:?}");
+    }
+    server.stop().await;
+}
+
 /// A village of commune 00097 with one household of three members: one who
 /// consented, one who withdrew, one never asked; an ethnic-minority household
 /// with a visit; pushed by a real device and in the report projection.

@@ -40,6 +40,10 @@ pub mod paths {
     pub const PUSH: &str = "/v1/push";
     pub const PULL: &str = "/v1/pull";
     pub const BOOTSTRAP: &str = "/v1/bootstrap";
+    /// An officer's indicators of an area (docs/reports.md).
+    pub const REPORT: &str = "/v1/report";
+    /// An officer's record-level extract of an area (docs/reports.md).
+    pub const EXPORT: &str = "/v1/export";
 }
 
 /// Machine-readable error codes of [`ErrorBody`] and [`Refusal`].

@@ -1494,6 +1494,10 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::reviews(tx, scope, limit))
     }
 
+    fn scope_province(&self, scope: &AreaScope) -> StorageResult<Option<String>> {
+        self.read(|tx| report::scope_province(tx, scope))
+    }
+
     fn report_roster(&self, scope: &AreaScope) -> StorageResult<gocua_report::Roster> {
         self.read(|tx| report::roster(tx, scope))
     }

@@ -625,3 +625,38 @@ pub(super) fn roster(
     }
     Ok(gocua_report::Roster { villages, teams })
 }
+
+pub(super) fn scope_province(
+    tx: &Transaction<'_>,
+    scope: &AreaScope,
+) -> StorageResult<Option<String>> {
+    let parent_of = |commune: &str| -> StorageResult<Option<String>> {
+        tx.query_row(
+            "SELECT parent_code FROM areas WHERE list = '2025' AND level = 'commune' AND code = ?1",
+            [commune],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)
+        .map(Option::flatten)
+    };
+    match scope {
+        AreaScope::Country => Ok(None),
+        AreaScope::Province(p) => Ok(Some(p.clone())),
+        AreaScope::Commune(c) => parent_of(c),
+        AreaScope::Village(v) => {
+            let commune: Option<String> = tx
+                .query_row(
+                    "SELECT commune_code FROM villages WHERE id = ?1",
+                    [v],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match commune {
+                Some(c) => parent_of(&c),
+                None => Ok(None),
+            }
+        }
+    }
+}

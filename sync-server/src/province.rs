@@ -1,0 +1,253 @@
+//! What the province reads over HTTP (docs/reports.md): an officer's
+//! indicators and record-level extracts of an area of their province. An
+//! area outside it is refused with 403 and written to the audit log, as is
+//! every extract.
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gocua_protocol::HEADER_CURSOR;
+use serde::Deserialize;
+
+use crate::api::{AppState, audit, authenticate, blocking};
+use crate::error::ApiError;
+use crate::export::{ExportError, Format, Lang, Pii, PseudonymKey, Request, write_extract};
+use crate::storage::{AreaScope, AuditEntry, Principal, Role};
+use crate::{now, report};
+
+#[derive(Debug, Deserialize)]
+pub struct ReportParams {
+    area: String,
+    period: Option<String>,
+    level: Option<String>,
+    today: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    area: String,
+    pii: String,
+    format: Option<String>,
+    since: Option<u64>,
+    lang: Option<String>,
+}
+
+/// The area an officer asks for, checked against their province.
+async fn officer_scope(
+    state: &AppState,
+    principal: &Principal,
+    area: &str,
+    action: &str,
+) -> Result<AreaScope, ApiError> {
+    let Principal::Account {
+        role: Role::Officer,
+        province_code: Some(province),
+        ..
+    } = principal
+    else {
+        return Err(ApiError::forbidden(
+            "only a province officer's account reads reports and extracts",
+        ));
+    };
+    let wanted = area.trim().to_string();
+    let scope = blocking(state, move |s| s.area_scope(&wanted))
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown area {area:?}: give a province or commune code of the 2025 list, or a village id"
+            ))
+        })?;
+    let checked = scope.clone();
+    let inside = blocking(state, move |s| s.scope_province(&checked)).await?;
+    if inside.as_deref() != Some(province.as_str()) {
+        audit(
+            state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: format!("{action}_refused"),
+                subject: format!("area={area}"),
+                detail: format!("outside province {province}"),
+            },
+        )
+        .await;
+        return Err(ApiError::forbidden(format!(
+            "this account reads province {province} only; {area:?} is outside it"
+        )));
+    }
+    Ok(scope)
+}
+
+/// `GET /v1/report?area=CODE[&period=YYYY-MM][&level=...][&today=YYYY-MM-DD]`:
+/// the indicators as JSON (`gocua_report::Report`).
+pub async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let principal = authenticate(&state, &headers).await?;
+    let scope = officer_scope(&state, &principal, &q.area, "report").await?;
+    let level_word = q.level.as_deref().unwrap_or("commune");
+    let level = gocua_report::Level::parse(level_word).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown level {level_word:?}: use team, village, commune, province or national"
+        ))
+    })?;
+    let period = match &q.period {
+        Some(p) => Some(gocua_report::Period::parse(p).map_err(|_| {
+            ApiError::bad_request(format!(
+                "period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
+            ))
+        })?),
+        None => None,
+    };
+    let today = match &q.today {
+        Some(t) => time::Date::parse(
+            t.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| ApiError::bad_request(format!("today {t:?} is not a day: YEAR-MONTH-DAY")))?,
+        None => report::today(),
+    };
+    let r = blocking(&state, move |s| {
+        report::indicators(s, &scope, level, period, today, 10_000)
+    })
+    .await?;
+    audit(
+        &state,
+        AuditEntry {
+            at: now(),
+            actor: principal.actor(),
+            action: "report".into(),
+            subject: format!("area={}", q.area),
+            detail: format!("period={} level={}", r.period, level.code()),
+        },
+    )
+    .await;
+    Ok(axum::Json(r).into_response())
+}
+
+/// `GET /v1/export?area=CODE&pii=pseudonymized[&format=csv|xlsx|jsonl][&since=N][&lang=vi|en]`:
+/// the extract's file, with the cursor to ask from next in [`HEADER_CURSOR`].
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let principal = authenticate(&state, &headers).await?;
+    let scope = officer_scope(&state, &principal, &q.area, "export").await?;
+    let format_word = q.format.as_deref().unwrap_or("csv");
+    let format = Format::parse(format_word).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown format {format_word:?}: use csv, xlsx or jsonl"
+        ))
+    })?;
+    let pii = Pii::parse(&q.pii).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown PII level {:?}: use none, pseudonymized or full",
+            q.pii
+        ))
+    })?;
+    if pii == Pii::Full {
+        audit(
+            &state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: "export_refused".into(),
+                subject: format!("area={}", q.area),
+                detail: "pii=full".into(),
+            },
+        )
+        .await;
+        return Err(ApiError::forbidden(
+            "full extracts are made on the server machine by its operator (gocua-server export); an officer's account may ask for pseudonymized",
+        ));
+    }
+    let lang = match q.lang.as_deref().unwrap_or("vi") {
+        "vi" => Lang::Vi,
+        "en" => Lang::En,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown language {other:?}: use vi or en"
+            )));
+        }
+    };
+    let request = Request {
+        format,
+        pii,
+        lang,
+        sensitive: Vec::new(),
+        csv_excel_text: true,
+    };
+    request
+        .check()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let since = q.since.unwrap_or(0);
+    // Written to a file next to nothing else, then sent from it: a
+    // province's extract never sits whole in memory.
+    let dir = std::env::temp_dir();
+    let file = dir.join(format!(
+        "gocua-extract-{}.{}",
+        crate::secrets::hex(&crate::secrets::random_bytes::<12>()),
+        format.extension()
+    ));
+    let path = file.clone();
+    let outcome = blocking(&state, move |s| {
+        let key = PseudonymKey::new(s.pseudonym_key()?);
+        write_extract(s, &scope, since, &request, &key, &path).map_err(|e| match e {
+            ExportError::Storage(e) => e,
+            other => crate::storage::StorageError::Backend(other.to_string()),
+        })
+    })
+    .await?;
+    audit(
+        &state,
+        AuditEntry {
+            at: now(),
+            actor: principal.actor(),
+            action: format!("export_{}", outcome.pii),
+            subject: format!("area={}", q.area),
+            detail: format!(
+                "format={} since={since} rows={}",
+                outcome.format,
+                serde_json::to_string(&outcome.rows).unwrap_or_default()
+            ),
+        },
+    )
+    .await;
+    let opened = tokio::fs::File::open(&file).await;
+    // Unlinked once open: the open handle keeps the data until it is sent.
+    let _ = tokio::fs::remove_file(&file).await;
+    let f = opened.map_err(|e| {
+        tracing::error!(error = %e, "extract file vanished");
+        ApiError::internal()
+    })?;
+    let length = f.metadata().await.map(|m| m.len()).ok();
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(f)));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    let content_type = match format {
+        Format::Csv => "application/zip",
+        Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format::Jsonl => "application/x-ndjson",
+    };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(n) = length {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    h.insert(HEADER_CURSOR, HeaderValue::from(outcome.cursor));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"gocua-{}-{}.{}\"",
+        q.area.trim(),
+        outcome.cursor,
+        format.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
