@@ -79,6 +79,9 @@ pub enum Command {
     Sync,
     /// The indicators over this device's households, offline (docs/reports.md).
     Report(ReportArgs),
+    /// For a province officer: download the indicators (json) or a
+    /// record-level extract (csv, xlsx, jsonl) of an area from the server.
+    Export(ExportArgs),
     /// The whole offline story on throw-away stores: three devices, one village, a clash.
     Demo {
         /// Keep the devices' stores and change files in this directory.
@@ -89,6 +92,39 @@ pub enum Command {
         #[arg(long, value_name = "FILE", env = "GOCUA_SERVER_BIN")]
         server_bin: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The server's address, e.g. https://gocua.example.vn
+    #[arg(long)]
+    pub server: String,
+    /// The officer account's token (given by the server's operator).
+    #[arg(long, env = "GOCUA_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// A province or commune code (2025 list) or a village id.
+    #[arg(long)]
+    pub area: String,
+    /// json (the indicators), csv (zipped), xlsx or jsonl (record-level).
+    #[arg(long, default_value = "xlsx")]
+    pub format: String,
+    /// Personal data of a record-level extract: pseudonymized (full only on
+    /// the server machine; none gives the indicators only).
+    #[arg(long, default_value = "pseudonymized")]
+    pub pii: String,
+    /// The indicators' period, YYYY-MM (default: the period of today).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// The indicators' level: team, village, commune, province or national.
+    #[arg(long, default_value = "commune")]
+    pub level: String,
+    /// Only the households that changed after this cursor (an earlier
+    /// extract's, shown when it finished).
+    #[arg(long)]
+    pub since: Option<u64>,
+    /// The file to write (never left half-written).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

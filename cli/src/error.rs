@@ -53,6 +53,8 @@ pub enum ReportOption {
     Level,
     Format,
     Today,
+    Pii,
+    ExportFormat,
 }
 
 impl ReportOption {
@@ -63,6 +65,8 @@ impl ReportOption {
             ReportOption::Level => "level",
             ReportOption::Format => "format",
             ReportOption::Today => "today",
+            ReportOption::Pii => "pii",
+            ReportOption::ExportFormat => "format",
         }
     }
 }

@@ -572,6 +572,31 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
         (Lang::En, O::Today) => {
             format!("--today {value:?} is not a day: write YEAR-MONTH-DAY, e.g. 2026-11-20.")
         }
+        (Lang::Vi, O::Pii) => format!(
+            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn pseudonymized (bí danh thay cho tên, điện thoại, số định danh) hoặc full (chỉ trên máy chủ)."
+        ),
+        (Lang::En, O::Pii) => format!(
+            "--pii {value:?} is not a personal-data level: choose pseudonymized (pseudonyms instead of names, phones and ID numbers) or full (on the server machine only)."
+        ),
+        (Lang::Vi, O::ExportFormat) => format!(
+            "--format {value:?} không phải định dạng: chọn json (chỉ tiêu), csv, xlsx hoặc jsonl (dữ liệu từng hộ)."
+        ),
+        (Lang::En, O::ExportFormat) => format!(
+            "--format {value:?} is not a format: choose json (the indicators), csv, xlsx or jsonl (record-level)."
+        ),
+    }
+}
+
+/// Said after `gocua export` wrote its file.
+pub fn exported(lang: Lang, path: &str, bytes: u64, cursor: Option<u64>) -> String {
+    let next = |vi: bool| match cursor {
+        Some(c) if vi => format!(" Lần sau, để chỉ lấy phần thay đổi: --since {c}"),
+        Some(c) => format!(" Next time, for what changed only: --since {c}"),
+        None => String::new(),
+    };
+    match lang {
+        Lang::Vi => format!("Đã tải {bytes} byte vào {path}.{}", next(true)),
+        Lang::En => format!("Downloaded {bytes} bytes to {path}.{}", next(false)),
     }
 }
 

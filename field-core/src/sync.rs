@@ -344,3 +344,84 @@ pub fn sync_with(
     store.set_last_sync_at(&crate::validate::now_utc())?;
     Ok(report)
 }
+
+/// What [`download`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Downloaded {
+    pub path: String,
+    pub bytes: u64,
+    /// The cursor to ask an extract from next time (`since`), when given.
+    pub cursor: Option<u64>,
+}
+
+/// Downloads what an officer's account reads at `path` with `query` (the
+/// indicators, an extract: docs/reports.md) into `out`, through
+/// `out.partial` renamed once complete, so that an interrupted or refused
+/// download leaves nothing under `out`. `progress` gets the bytes so far and
+/// the total when the server says it.
+pub fn download(
+    server_url: &str,
+    token: &str,
+    path: &str,
+    query: &[(&str, String)],
+    out: &std::path::Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Downloaded> {
+    use std::io::Read;
+    // An extract of a province is made before its first byte is sent.
+    let policy = RetryPolicy {
+        attempts: 3,
+        timeout: Duration::from_secs(30 * 60),
+        ..RetryPolicy::default()
+    };
+    let mut http = Http::new(server_url, Some(token.trim().to_string()), policy)?;
+    let url = reqwest::Url::parse_with_params(&format!("{}{path}", http.base), query)
+        .map_err(|e| Error::Network(format!("{server_url}: {e}")))?;
+    let mut resp = http.send(|c, _| c.get(url.clone()))?;
+    let cursor = header_u64(&resp, HEADER_CURSOR);
+    let total = resp.content_length();
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    let partial = out.with_file_name(name);
+    let io = |p: &std::path::Path, e: std::io::Error| Error::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let written = (|| -> Result<u64> {
+        let mut file = std::fs::File::create(&partial).map_err(|e| io(&partial, e))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut bytes = 0u64;
+        loop {
+            let n = resp.read(&mut buf).map_err(network)?;
+            if n == 0 {
+                break;
+            }
+            file.write_all(&buf[..n]).map_err(|e| io(&partial, e))?;
+            bytes += n as u64;
+            progress(bytes, total);
+        }
+        file.sync_all().map_err(|e| io(&partial, e))?;
+        if total.is_some_and(|t| t != bytes) {
+            return Err(Error::Network(format!(
+                "the download stopped after {bytes} of {} bytes",
+                total.unwrap_or_default()
+            )));
+        }
+        std::fs::rename(&partial, out).map_err(|e| io(out, e))?;
+        Ok(bytes)
+    })();
+    match written {
+        Ok(bytes) => Ok(Downloaded {
+            path: out.display().to_string(),
+            bytes,
+            cursor,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod changes;
 mod conflicts;
 mod consent;
 mod demo;
+mod export;
 mod household;
 mod import;
 mod init;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         } => sync::enroll(&ctx, &server, &code, device_name),
         Command::Sync => sync::run(&ctx),
         Command::Report(a) => report::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
         Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
         Command::Rebuild => {
             let store = ctx.store()?;

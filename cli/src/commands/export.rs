@@ -1,0 +1,91 @@
+//! `gocua export`: a province officer downloads the indicators or a
+//! record-level extract of an area from the server (docs/reports.md).
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Ctx;
+use crate::args::ExportArgs;
+use crate::error::{CliError, ReportOption};
+use crate::i18n;
+
+fn bad(option: ReportOption, value: &str) -> CliError {
+    CliError::ReportInput {
+        option,
+        value: value.to_string(),
+    }
+}
+
+pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
+    let format = a.format.trim().to_ascii_lowercase();
+    let (path, query): (&str, Vec<(&str, String)>) = match format.as_str() {
+        "json" => {
+            if gocua_report::Level::parse(&a.level).is_none() {
+                return Err(bad(ReportOption::Level, &a.level));
+            }
+            let mut q = vec![
+                ("area", a.area.trim().to_string()),
+                ("level", a.level.clone()),
+            ];
+            if let Some(p) = &a.period {
+                if gocua_report::Period::parse(p).is_err() {
+                    return Err(bad(ReportOption::Period, p));
+                }
+                q.push(("period", p.trim().to_string()));
+            }
+            (gocua_protocol::paths::REPORT, q)
+        }
+        "csv" | "xlsx" | "jsonl" => {
+            let pii = a.pii.trim().to_ascii_lowercase();
+            if !matches!(pii.as_str(), "pseudonymized" | "full" | "none") {
+                return Err(bad(ReportOption::Pii, &a.pii));
+            }
+            let mut q = vec![
+                ("area", a.area.trim().to_string()),
+                ("format", format.clone()),
+                ("pii", pii),
+                (
+                    "lang",
+                    match ctx.lang() {
+                        i18n::Lang::Vi => "vi",
+                        i18n::Lang::En => "en",
+                    }
+                    .to_string(),
+                ),
+            ];
+            if let Some(s) = a.since {
+                q.push(("since", s.to_string()));
+            }
+            (gocua_protocol::paths::EXPORT, q)
+        }
+        _ => return Err(bad(ReportOption::ExportFormat, &a.format)),
+    };
+    let bar = (!ctx.out.json && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec} [{bar:30}] {percent}%")
+        {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b
+    });
+    let mut progress = |done: u64, total: Option<u64>| {
+        if let Some(b) = &bar {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(done);
+        }
+    };
+    let result =
+        field_core::sync::download(&a.server, &a.token, path, &query, &a.out, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let done = result?;
+    let lang = ctx.lang();
+    ctx.out.emit(&done, || {
+        vec![i18n::exported(lang, &done.path, done.bytes, done.cursor)]
+    })
+}
