@@ -450,6 +450,7 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
         lang,
         sensitive: a.include_sensitive,
         csv_excel_text: !a.csv_plain,
+        sheet_rows: None,
     };
     request.check()?;
     let key = PseudonymKey::new(s.pseudonym_key()?);

@@ -183,6 +183,7 @@ pub async fn export(
         lang,
         sensitive: Vec::new(),
         csv_excel_text: true,
+        sheet_rows: None,
     };
     request
         .check()

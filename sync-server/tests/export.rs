@@ -229,11 +229,18 @@ async fn setup() -> Setup {
             &h.id,
             NewVisit {
                 person_ids: ids.clone(),
-                services: vec![ServiceOutcome {
-                    service: "vneid_activate".into(),
-                    outcome: "done".into(),
-                    note: Some("đã kích hoạt mức 2".into()),
-                }],
+                services: vec![
+                    ServiceOutcome {
+                        service: "vneid_activate".into(),
+                        outcome: "done".into(),
+                        note: Some("đã kích hoạt mức 2".into()),
+                    },
+                    ServiceOutcome {
+                        service: "ehealth_book".into(),
+                        outcome: "partly".into(),
+                        note: None,
+                    },
+                ],
                 feedback: Some("Bà Mai rất vui".into()),
                 ..Default::default()
             },
@@ -268,6 +275,7 @@ fn request(format: Format, pii: Pii) -> Request {
         lang: Lang::Vi,
         sensitive: Vec::new(),
         csv_excel_text: false,
+        sheet_rows: None,
     }
 }
 
@@ -447,6 +455,27 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
     assert_eq!(row[id], Data::String(ID_NUMBER.into()));
     assert_eq!(row[year], Data::Float(1958.0));
     assert_eq!(persons.rows().count(), 2, "the header and one person");
+    // A table longer than a sheet goes on in the next one.
+    let mut r = request(Format::Xlsx, Pii::Pseudonymized);
+    r.sheet_rows = Some(1);
+    let split = s.out.join("split.xlsx");
+    extract(st.as_ref(), &r, &key, &split);
+    let mut split_book: Xlsx<_> = calamine::open_workbook(&split).unwrap();
+    assert_eq!(
+        split_book.sheet_names(),
+        [
+            "tong_hop",
+            "ho",
+            "nhan_khau",
+            "luot_ho_tro",
+            "dich_vu",
+            "dich_vu_2"
+        ]
+    );
+    for sheet in ["dich_vu", "dich_vu_2"] {
+        let range = split_book.worksheet_range(sheet).unwrap();
+        assert_eq!(range.rows().count(), 2, "{sheet}: its header and one row");
+    }
     // The coverage chart is in the file.
     let z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
     assert!(

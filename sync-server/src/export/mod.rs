@@ -260,6 +260,9 @@ pub struct Request {
     /// Excel keeps leading zeros of a CSV cell written as a formula `="…"`;
     /// off for a reader that wants the plain value.
     pub csv_excel_text: bool,
+    /// Data rows per XLSX sheet before a table goes on in the next sheet
+    /// (`None`: as many as a sheet holds, 1,048,575).
+    pub sheet_rows: Option<u32>,
 }
 
 /// Why an extract was refused or failed.

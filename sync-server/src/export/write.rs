@@ -181,8 +181,28 @@ enum Target {
     },
 }
 
+/// The last row a worksheet holds (0-based).
+const LAST_XLSX_ROW: u32 = 1_048_575;
+
+/// A constant-memory sheet named `name` with `table`'s headers.
+fn new_sheet(
+    book: &mut Workbook,
+    name: &str,
+    table: ExtractTable,
+    lang: Lang,
+) -> Result<(), StorageError> {
+    let s = book.add_worksheet_with_constant_memory().map_err(io)?;
+    s.set_name(name).map_err(io)?;
+    for (i, h) in headers(table, lang).iter().enumerate() {
+        s.write_string(0, i as u16, *h).map_err(io)?;
+    }
+    Ok(())
+}
+
 struct Sink<'a> {
     rules: Rules<'a>,
+    /// Sheets of the current table so far (XLSX).
+    part: u32,
     target: Target,
     table: Option<ExtractTable>,
     rows: BTreeMap<&'static str, u64>,
@@ -222,13 +242,10 @@ impl ExtractSink for Sink<'_> {
                     .map_err(io)?;
             }
             Target::Xlsx { book, sheet, row } => {
-                let s = book.add_worksheet_with_constant_memory().map_err(io)?;
-                s.set_name(name).map_err(io)?;
-                for (i, h) in headers(table, lang).iter().enumerate() {
-                    s.write_string(0, i as u16, *h).map_err(io)?;
-                }
+                new_sheet(book, name, table, lang)?;
                 *sheet = Some(book.worksheets().len() - 1);
                 *row = 1;
+                self.part = 1;
             }
             Target::Jsonl { .. } => {}
         }
@@ -267,6 +284,21 @@ impl ExtractSink for Sink<'_> {
                 zip.write_all(&csv_line(&record)?).map_err(io)?;
             }
             Target::Xlsx { book, sheet, row } => {
+                let last = self
+                    .rules
+                    .request
+                    .sheet_rows
+                    .map_or(LAST_XLSX_ROW, |n| n.clamp(1, LAST_XLSX_ROW));
+                if *row > last {
+                    // A sheet holds 1,048,576 rows: a province's visits go
+                    // on in a second sheet, and so on.
+                    self.part += 1;
+                    let lang = self.rules.request.lang;
+                    let name = format!("{}_{}", table_name(table, lang), self.part);
+                    new_sheet(book, &name, table, lang)?;
+                    *sheet = Some(book.worksheets().len() - 1);
+                    *row = 1;
+                }
                 let Some(index) = *sheet else {
                     return Err(StorageError::Backend("no sheet open".into()));
                 };
@@ -474,6 +506,7 @@ fn write_to(
         Format::Jsonl => Target::Jsonl { out: create()? },
     };
     let mut sink = Sink {
+        part: 0,
         rules: Rules {
             request,
             key,
