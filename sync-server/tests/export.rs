@@ -430,7 +430,26 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
     let mut book: Xlsx<_> = calamine::open_workbook(&out).unwrap();
     assert_eq!(
         book.sheet_names(),
-        ["tong_hop", "ho", "nhan_khau", "luot_ho_tro", "dich_vu"]
+        [
+            "tong_hop",
+            "theo_thon",
+            "theo_to",
+            "ho",
+            "nhan_khau",
+            "luot_ho_tro",
+            "dich_vu"
+        ]
+    );
+    let by_team = book.worksheet_range("theo_to").unwrap();
+    assert_eq!(
+        by_team.get((1, 2)),
+        Some(&Data::String("Tổ Thôn Đông".into()))
+    );
+    assert_eq!(by_team.get((1, 3)), Some(&Data::Float(1.0)));
+    let by_village = book.worksheet_range("theo_thon").unwrap();
+    assert_eq!(
+        by_village.get((1, 2)),
+        Some(&Data::String("Thôn Đông".into()))
     );
     let summary = book.worksheet_range("tong_hop").unwrap();
     assert_eq!(
@@ -465,6 +484,8 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
         split_book.sheet_names(),
         [
             "tong_hop",
+            "theo_thon",
+            "theo_to",
             "ho",
             "nhan_khau",
             "luot_ho_tro",

@@ -144,10 +144,22 @@ fn io(e: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(format!("writing the extract: {e}"))
 }
 
-/// Per-commune totals for the summary sheet (at most one row per commune).
+/// Households registered and reached in one unit.
+#[derive(Default, Clone)]
+struct Tally {
+    /// The unit's parent and name, as shown.
+    parent: String,
+    name: String,
+    households: u64,
+    visited: u64,
+}
+
+/// Totals per commune and per village for the summary sheets (one entry per
+/// unit: bounded by the province's villages, not its households).
 #[derive(Default)]
 struct Summary {
-    communes: BTreeMap<String, (String, String, u64, u64)>,
+    communes: BTreeMap<String, Tally>,
+    villages: BTreeMap<String, Tally>,
 }
 
 impl Summary {
@@ -156,13 +168,21 @@ impl Summary {
             Some(Cell::Text(t)) => t.clone(),
             _ => String::new(),
         };
-        let visits = matches!(cells.get(18), Some(Cell::Int(n)) if *n > 0);
-        let e = self
-            .communes
-            .entry(text(3))
-            .or_insert_with(|| (text(2), text(4), 0, 0));
-        e.2 += 1;
-        e.3 += u64::from(visits);
+        let visited = u64::from(matches!(cells.get(18), Some(Cell::Int(n)) if *n > 0));
+        let c = self.communes.entry(text(3)).or_insert_with(|| Tally {
+            parent: text(2),
+            name: text(4),
+            ..Tally::default()
+        });
+        c.households += 1;
+        c.visited += visited;
+        let v = self.villages.entry(text(6)).or_insert_with(|| Tally {
+            parent: text(4),
+            name: text(7),
+            ..Tally::default()
+        });
+        v.households += 1;
+        v.visited += visited;
     }
 }
 
@@ -172,7 +192,7 @@ enum Target {
     },
     Xlsx {
         book: Box<Workbook>,
-        /// The sheet being written (the summary is sheet 0).
+        /// The sheet being written (the summaries are sheets 0 to 2).
         sheet: Option<usize>,
         row: u32,
     },
@@ -345,75 +365,81 @@ impl ExtractSink for Sink<'_> {
     }
 }
 
-/// The summary sheet's name, headers and chart title.
-fn summary_texts(lang: Lang) -> (&'static str, [&'static str; 6], &'static str) {
+/// The summary sheets' names, in the order they come first in the workbook.
+fn summary_names(lang: Lang) -> [&'static str; 3] {
     match lang {
-        Lang::Vi => (
-            "tong_hop",
-            [
-                "Tỉnh/Thành phố",
-                "Mã xã",
-                "Xã/Phường",
-                "Hộ đã đăng ký",
-                "Hộ đã được hỗ trợ",
-                "Tỷ lệ (%)",
-            ],
-            "Tỷ lệ hộ được hỗ trợ theo xã (%)",
-        ),
-        Lang::En => (
-            "summary",
-            [
-                "Province",
-                "Commune code",
-                "Commune",
-                "Households registered",
-                "Households visited",
-                "Reached (%)",
-            ],
-            "Households reached by commune (%)",
-        ),
+        Lang::Vi => ["tong_hop", "theo_thon", "theo_to"],
+        Lang::En => ["summary", "by_village", "by_team"],
     }
 }
 
-/// The summary sheet: households registered and reached per commune, and a
-/// chart of coverage by commune.
-fn summary_sheet(book: &mut Workbook, summary: &Summary, lang: Lang) -> Result<(), String> {
-    let (name, heads, title) = summary_texts(lang);
+/// The headers of a totals sheet whose units are communes, villages or teams.
+fn tally_heads(lang: Lang, sheet: usize) -> [&'static str; 6] {
+    let unit = match (lang, sheet) {
+        (Lang::Vi, 0) => ["Tỉnh/Thành phố", "Mã xã", "Xã/Phường"],
+        (Lang::Vi, 1) => ["Xã/Phường", "Mã thôn", "Thôn/Tổ dân phố"],
+        (Lang::Vi, _) => ["Số thôn", "Mã tổ", "Tổ công nghệ số"],
+        (Lang::En, 0) => ["Province", "Commune code", "Commune"],
+        (Lang::En, 1) => ["Commune", "Village id", "Village"],
+        (Lang::En, _) => ["Villages", "Team id", "Team"],
+    };
+    let totals = match lang {
+        Lang::Vi => ["Hộ đã đăng ký", "Hộ đã được hỗ trợ", "Tỷ lệ (%)"],
+        Lang::En => ["Households registered", "Households visited", "Reached (%)"],
+    };
+    [unit[0], unit[1], unit[2], totals[0], totals[1], totals[2]]
+}
+
+/// Fills totals sheet `index` with one row per unit; the commune sheet gets
+/// a bar chart of coverage.
+fn tally_sheet(
+    book: &mut Workbook,
+    index: usize,
+    units: &BTreeMap<String, Tally>,
+    lang: Lang,
+) -> Result<(), String> {
+    let name = summary_names(lang)[index];
     let text = XlsxFormat::new().set_num_format("@");
-    let sheet = book.worksheet_from_index(0).map_err(|e| e.to_string())?;
-    for (i, h) in heads.iter().enumerate() {
+    let sheet = book
+        .worksheet_from_index(index)
+        .map_err(|e| e.to_string())?;
+    for (i, h) in tally_heads(lang, index).iter().enumerate() {
         sheet
             .write_string(0, i as u16, *h)
             .map_err(|e| e.to_string())?;
     }
     let mut row = 1u32;
-    for (code, (province, commune, households, visited)) in &summary.communes {
-        let pct = if *households == 0 {
+    for (code, t) in units {
+        let pct = if t.households == 0 {
             0.0
         } else {
-            (*visited as f64) * 100.0 / (*households as f64)
+            (t.visited as f64) * 100.0 / (t.households as f64)
         };
         sheet
-            .write_string(row, 0, province)
+            .write_string(row, 0, &t.parent)
             .map_err(|e| e.to_string())?;
         sheet
             .write_string_with_format(row, 1, code, &text)
             .map_err(|e| e.to_string())?;
         sheet
-            .write_string(row, 2, commune)
+            .write_string(row, 2, &t.name)
             .map_err(|e| e.to_string())?;
         sheet
-            .write_number(row, 3, *households as f64)
+            .write_number(row, 3, t.households as f64)
             .map_err(|e| e.to_string())?;
         sheet
-            .write_number(row, 4, *visited as f64)
+            .write_number(row, 4, t.visited as f64)
             .map_err(|e| e.to_string())?;
         sheet
             .write_number(row, 5, (pct * 10.0).round() / 10.0)
             .map_err(|e| e.to_string())?;
         row += 1;
     }
-    if row > 1 {
+    if index == 0 && row > 1 {
+        let title = match lang {
+            Lang::Vi => "Tỷ lệ hộ được hỗ trợ theo xã (%)",
+            Lang::En => "Households reached by commune (%)",
+        };
         let last = row - 1;
         let mut chart = Chart::new(ChartType::Bar);
         chart
@@ -427,6 +453,70 @@ fn summary_sheet(book: &mut Workbook, summary: &Summary, lang: Lang) -> Result<(
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The villages' totals summed by the team serving each.
+fn team_tallies(
+    storage: &dyn Storage,
+    scope: &AreaScope,
+    villages: &BTreeMap<String, Tally>,
+    lang: Lang,
+) -> Result<BTreeMap<String, Tally>, StorageError> {
+    let roster = storage.report_roster(scope)?;
+    let mut teams: BTreeMap<String, Tally> = BTreeMap::new();
+    // The first column of a team's row is the number of villages it serves.
+    let mut served: BTreeMap<String, u64> = BTreeMap::new();
+    for v in &roster.villages {
+        let Some(t) = &v.team_id else { continue };
+        if !teams.contains_key(t) {
+            let name = storage.team(t)?.map(|t| t.name).unwrap_or_default();
+            teams.insert(
+                t.clone(),
+                Tally {
+                    name,
+                    ..Tally::default()
+                },
+            );
+        }
+        *served.entry(t.clone()).or_default() += 1;
+        if let (Some(entry), Some(vt)) = (teams.get_mut(t), villages.get(&v.id)) {
+            entry.households += vt.households;
+            entry.visited += vt.visited;
+        }
+    }
+    for (t, n) in &served {
+        if let Some(entry) = teams.get_mut(t) {
+            entry.parent = n.to_string();
+        }
+    }
+    let unserved: Vec<&Tally> = villages
+        .iter()
+        .filter(|(id, _)| {
+            !roster
+                .villages
+                .iter()
+                .any(|v| &v.id == *id && v.team_id.is_some())
+        })
+        .map(|(_, t)| t)
+        .collect();
+    if !unserved.is_empty() {
+        let mut none = Tally {
+            parent: unserved.len().to_string(),
+            name: match lang {
+                Lang::Vi => "(chưa có tổ)".into(),
+                Lang::En => "(no team)".into(),
+            },
+            ..Tally::default()
+        };
+        for t in unserved {
+            none.households += t.households;
+            none.visited += t.visited;
+        }
+        if none.households > 0 {
+            teams.insert(String::new(), none);
+        }
+    }
+    Ok(teams)
 }
 
 /// Writes the extract of `scope` (households whose rows changed after
@@ -486,11 +576,13 @@ fn write_to(
         },
         Format::Xlsx => {
             let mut book = Workbook::new();
-            // The summary first, filled at the end: the analyst opens the
-            // file on it.
-            book.add_worksheet()
-                .set_name(summary_texts(request.lang).0)
-                .map_err(|e| ExportError::Write(e.to_string()))?;
+            // The summaries first, filled at the end: the analyst opens the
+            // file on them.
+            for name in summary_names(request.lang) {
+                book.add_worksheet()
+                    .set_name(name)
+                    .map_err(|e| ExportError::Write(e.to_string()))?;
+            }
             // Constant-memory sheets spill to temporary files next to the
             // extract rather than in a system folder that may be small.
             if let Some(dir) = partial.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -553,7 +645,11 @@ fn write_to(
             file.flush().map_err(|e| w(e.to_string()))?;
         }
         Target::Xlsx { mut book, .. } => {
-            summary_sheet(&mut book, &sink.summary, request.lang).map_err(w)?;
+            let lang = request.lang;
+            let teams = team_tallies(storage, scope, &sink.summary.villages, lang)?;
+            tally_sheet(&mut book, 0, &sink.summary.communes, lang).map_err(w)?;
+            tally_sheet(&mut book, 1, &sink.summary.villages, lang).map_err(w)?;
+            tally_sheet(&mut book, 2, &teams, lang).map_err(w)?;
             book.save(partial).map_err(|e| w(e.to_string()))?;
         }
         Target::Jsonl { mut out } => {
