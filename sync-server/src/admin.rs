@@ -139,6 +139,30 @@ pub fn add_account(
         role,
         name: need_text("the account name", name)?,
         province_code: province_code.map(str::to_string),
+        commune_code: None,
+    };
+    let token = secrets::new_token();
+    storage.add_account(&account, &secrets::token_hash(token.expose()), now())?;
+    Ok((account, token))
+}
+
+/// A new commune officer's account: reads that commune only (reports,
+/// extracts, pulls); returns it and its token (shown once).
+pub fn add_commune_officer(
+    storage: &dyn Storage,
+    name: &str,
+    commune_code: &str,
+) -> StorageResult<(Account, Secret)> {
+    let commune = commune_code.trim();
+    let province = storage
+        .commune_province(commune)?
+        .ok_or_else(|| StorageError::NotFound(format!("no commune {commune} in the 2025 list")))?;
+    let account = Account {
+        id: Uuid::now_v7().to_string(),
+        role: Role::Officer,
+        name: need_text("the account name", name)?,
+        province_code: Some(province),
+        commune_code: Some(commune.to_string()),
     };
     let token = secrets::new_token();
     storage.add_account(&account, &secrets::token_hash(token.expose()), now())?;

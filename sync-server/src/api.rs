@@ -249,6 +249,14 @@ async fn readable_villages(
         Principal::Device { villages, .. } => Ok(villages.clone()),
         Principal::Account {
             role: Role::Officer,
+            commune_code: Some(c),
+            ..
+        } => {
+            let c = c.clone();
+            blocking(state, move |s| s.commune_villages(&c)).await
+        }
+        Principal::Account {
+            role: Role::Officer,
             province_code: Some(p),
             ..
         } => {

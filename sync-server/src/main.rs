@@ -218,8 +218,12 @@ enum AccountCmd {
         role: String,
         #[arg(long)]
         name: String,
-        #[arg(long)]
+        /// A province officer's province.
+        #[arg(long, conflicts_with = "commune")]
         province: Option<String>,
+        /// A commune officer's commune (2025 list): they read it only.
+        #[arg(long)]
+        commune: Option<String>,
     },
 }
 
@@ -606,10 +610,17 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     role,
                     name,
                     province,
+                    commune,
                 },
         } => {
             let role = Role::parse(&role).context("role must be officer or operator")?;
-            let (account, token) = admin::add_account(s, role, &name, province.as_deref())?;
+            let (account, token) = match commune.as_deref() {
+                Some(c) if role == Role::Officer => admin::add_commune_officer(s, &name, c)?,
+                Some(_) => {
+                    return Err(BadInput("--commune is for an officer's account".into()).into());
+                }
+                None => admin::add_account(s, role, &name, province.as_deref())?,
+            };
             print(
                 json_mode,
                 json!({ "account": account, "token": token.expose() }),

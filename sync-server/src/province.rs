@@ -44,6 +44,7 @@ async fn officer_scope(
     let Principal::Account {
         role: Role::Officer,
         province_code: Some(province),
+        commune_code,
         ..
     } = principal
     else {
@@ -60,8 +61,30 @@ async fn officer_scope(
             ))
         })?;
     let checked = scope.clone();
-    let inside = blocking(state, move |s| s.scope_province(&checked)).await?;
-    if inside.as_deref() != Some(province.as_str()) {
+    let inside = match commune_code {
+        // A commune officer: the commune itself or one of its villages.
+        Some(commune) => {
+            let commune = commune.clone();
+            blocking(state, move |s| {
+                Ok(match &checked {
+                    AreaScope::Commune(c) => c == &commune,
+                    AreaScope::Village(v) => s.commune_villages(&commune)?.contains(v),
+                    _ => false,
+                })
+            })
+            .await?
+        }
+        None => {
+            blocking(state, move |s| s.scope_province(&checked))
+                .await?
+                .as_deref()
+                == Some(province.as_str())
+        }
+    };
+    let reads = commune_code
+        .as_ref()
+        .map_or(format!("province {province}"), |c| format!("commune {c}"));
+    if !inside {
         audit(
             state,
             AuditEntry {
@@ -69,12 +92,12 @@ async fn officer_scope(
                 actor: principal.actor(),
                 action: format!("{action}_refused"),
                 subject: format!("area={area}"),
-                detail: format!("outside province {province}"),
+                detail: format!("outside {reads}"),
             },
         )
         .await;
         return Err(ApiError::forbidden(format!(
-            "this account reads province {province} only; {area:?} is outside it"
+            "this account reads {reads} only; {area:?} is outside it"
         )));
     }
     Ok(scope)

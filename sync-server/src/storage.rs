@@ -128,6 +128,8 @@ pub enum Principal {
         role: Role,
         name: String,
         province_code: Option<String>,
+        /// A commune officer's commune; `None` for a province officer.
+        commune_code: Option<String>,
         revoked: bool,
     },
 }
@@ -158,6 +160,8 @@ pub struct Account {
     pub role: Role,
     pub name: String,
     pub province_code: Option<String>,
+    /// A commune officer's commune (in `province_code`): they read it only.
+    pub commune_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -392,6 +396,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// The province of a commune in force, if the commune exists.
     fn commune_province(&self, commune_code: &str) -> StorageResult<Option<String>>;
     fn province_exists(&self, province_code: &str) -> StorageResult<bool>;
+    /// The villages of a commune (2025 list), by id.
+    fn commune_villages(&self, commune_code: &str) -> StorageResult<Vec<String>>;
     /// Adds a village, or returns the one already registered under that id.
     fn add_village(&self, village: &Village, now: i64) -> StorageResult<Village>;
     fn villages(&self, commune_code: Option<&str>) -> StorageResult<Vec<Village>>;

@@ -132,6 +132,35 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
         assert_eq!(code, status, "{path}: {body:?}");
         assert!(!body.message.is_empty());
     }
+    // A commune officer reads their commune, not the province around it.
+    let (_, commune_officer) = admin::add_commune_officer(st.as_ref(), "UBND xã", COMMUNE).unwrap();
+    let r = get(
+        commune_officer.expose().to_string(),
+        format!("/v1/report?area={COMMUNE}&level=village"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = get(
+        commune_officer.expose().to_string(),
+        format!("/v1/export?area={COMMUNE}&pii=pseudonymized&format=jsonl"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("\"_manifest\""));
+    let (code, body) = error_of(
+        get(
+            commune_officer.expose().to_string(),
+            format!("/v1/report?area={province}"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 403, "{body:?}");
+    assert!(
+        body.message.contains(&format!("commune {COMMUNE}")),
+        "{body:?}"
+    );
+
     let actions: Vec<String> = st
         .audit_log(100)
         .unwrap()

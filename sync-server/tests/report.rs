@@ -298,6 +298,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
              DROP TABLE report_visit_services; DROP TABLE report_consents; DROP TABLE report_due;
              DROP TABLE report_contributions; DROP TABLE report_reviews;
              DELETE FROM meta WHERE key = 'report_start_day';
+             ALTER TABLE accounts DROP COLUMN commune_code;
              PRAGMA user_version = 5;",
         )
         .unwrap();

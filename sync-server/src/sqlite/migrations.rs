@@ -286,6 +286,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX report_reviews_area ON report_reviews (province, commune, village);
     INSERT OR IGNORE INTO meta (key, value) VALUES ('report_start_day', '1');
     "#,
+    // 7: commune officers read their commune only.
+    r#"
+    ALTER TABLE accounts ADD COLUMN commune_code TEXT;
+    "#,
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the

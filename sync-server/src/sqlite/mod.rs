@@ -750,15 +750,17 @@ impl Storage for SqliteStorage {
     fn add_account(&self, account: &Account, token_hash: &str, now: i64) -> StorageResult<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO accounts (id, role, name, province_code, token_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO accounts (id, role, name, province_code, token_hash, created_at,
+                    commune_code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     account.id,
                     account.role.as_str(),
                     account.name,
                     account.province_code,
                     token_hash,
-                    now
+                    now,
+                    account.commune_code
                 ],
             )
             .map_err(db_err)?;
@@ -770,9 +772,10 @@ impl Storage for SqliteStorage {
                     action: "account_created".into(),
                     subject: format!("account:{}", account.id),
                     detail: format!(
-                        "role={} province={}",
+                        "role={} province={} commune={}",
                         account.role.as_str(),
-                        account.province_code.as_deref().unwrap_or("-")
+                        account.province_code.as_deref().unwrap_or("-"),
+                        account.commune_code.as_deref().unwrap_or("-")
                     ),
                 },
             )
@@ -991,31 +994,62 @@ impl Storage for SqliteStorage {
                     revoked: revoked_at.is_some(),
                 }));
             }
-            type AccountRow = (String, String, String, Option<String>, Option<i64>);
+            type AccountRow = (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<i64>,
+                Option<String>,
+            );
             let account: Option<AccountRow> = tx
                 .query_row(
-                    "SELECT id, role, name, province_code, revoked_at FROM accounts WHERE token_hash = ?1",
+                    "SELECT id, role, name, province_code, revoked_at, commune_code FROM accounts
+                     WHERE token_hash = ?1",
                     [token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(db_err)?;
             match account {
                 None => Ok(None),
-                Some((account_id, role, name, province_code, revoked_at)) => {
+                Some((account_id, role, name, province_code, revoked_at, commune_code)) => {
                     let role = Role::parse(&role).ok_or_else(|| {
-                        StorageError::Incompatible(format!("account {account_id} has role {role:?}"))
+                        StorageError::Incompatible(format!(
+                            "account {account_id} has role {role:?}"
+                        ))
                     })?;
                     Ok(Some(Principal::Account {
                         account_id,
                         role,
                         name,
                         province_code,
+                        commune_code,
                         revoked: revoked_at.is_some(),
                     }))
                 }
             }
         })
+    }
+
+    fn commune_villages(&self, commune_code: &str) -> StorageResult<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM villages WHERE commune_code = ?1 ORDER BY id")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([commune_code], |r| r.get(0))
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
     }
 
     fn province_villages(&self, province_code: &str) -> StorageResult<Vec<String>> {
