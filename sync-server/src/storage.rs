@@ -525,6 +525,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn pseudonym_key(&self) -> StorageResult<Vec<u8>>;
     /// Replaces the pseudonym key: every pseudonym changes from then on.
     fn rotate_pseudonym_key(&self) -> StorageResult<()>;
+    /// Writes households' report rows and contributions directly, as of log
+    /// position `covered_seq` (a generated province for the benchmarks; the
+    /// server's own projection is written by the materializer).
+    fn put_report_records(&self, records: &[(ReportRecord, u64)]) -> StorageResult<()>;
     /// The area a code names: a province or commune code of the 2025 list,
     /// or a village id; `None` when it names none.
     fn area_scope(&self, code: &str) -> StorageResult<Option<AreaScope>>;

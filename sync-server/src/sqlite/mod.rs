@@ -1580,6 +1580,15 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn put_report_records(&self, records: &[(ReportRecord, u64)]) -> StorageResult<()> {
+        self.write(|tx| {
+            for (r, seq) in records {
+                report::write(tx, &r.household.id, Some(r), *seq)?;
+            }
+            Ok(())
+        })
+    }
+
     fn area_scope(&self, code: &str) -> StorageResult<Option<AreaScope>> {
         self.read(|tx| report::area_scope(tx, code))
     }
