@@ -69,19 +69,17 @@ pub fn unit_of(level: Level, area: &Area, teams: &VillageTeams) -> String {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct SumKey {
-    unit: String,
-    indicator: Indicator,
-    breakdown: Breakdown,
-    basis: Basis,
-}
+/// Where a sum is filed, but for its basis: the figures of a report look up
+/// one (unit, indicator, breakdown) at a time, so the bases of one sit
+/// together and a lookup is a search, not a scan of every sum (a province's
+/// report at commune level has hundreds of thousands of sums).
+type FigureKey = (String, Indicator, Breakdown);
 
 /// Contributions summed by unit at one level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Totals {
     level: Level,
-    sums: BTreeMap<SumKey, u64>,
+    sums: BTreeMap<FigureKey, BTreeMap<Basis, u64>>,
 }
 
 impl Totals {
@@ -106,13 +104,17 @@ impl Totals {
     }
 
     pub fn add(&mut self, teams: &VillageTeams, c: &Contribution) {
-        let key = SumKey {
-            unit: unit_of(self.level, &c.key.area, teams),
-            indicator: c.key.indicator,
-            breakdown: c.key.breakdown.clone(),
-            basis: c.key.basis,
-        };
-        let sum = self.sums.entry(key).or_default();
+        let key = (
+            unit_of(self.level, &c.key.area, teams),
+            c.key.indicator,
+            c.key.breakdown.clone(),
+        );
+        let sum = self
+            .sums
+            .entry(key)
+            .or_default()
+            .entry(c.key.basis)
+            .or_default();
         *sum = sum.saturating_add(c.count);
     }
 
@@ -122,15 +124,17 @@ impl Totals {
 
     /// The units that have any count.
     pub fn units(&self) -> BTreeSet<&str> {
-        self.sums.keys().map(|k| k.unit.as_str()).collect()
+        self.sums.keys().map(|k| k.0.as_str()).collect()
     }
 
     /// Every breakdown of `indicator` in `unit`.
     pub fn breakdowns(&self, unit: &str, indicator: Indicator) -> BTreeSet<&Breakdown> {
+        // `All` is the first breakdown in their order.
+        let from = (unit.to_string(), indicator, Breakdown::All);
         self.sums
-            .keys()
-            .filter(|k| k.unit == unit && k.indicator == indicator)
-            .map(|k| &k.breakdown)
+            .range(from..)
+            .take_while(|(k, _)| k.0 == unit && k.1 == indicator)
+            .map(|(k, _)| &k.2)
             .collect()
     }
 
@@ -142,14 +146,13 @@ impl Totals {
         f: impl Fn(Basis) -> bool,
     ) -> u64 {
         self.sums
-            .iter()
-            .filter(|(k, _)| {
-                k.unit == unit
-                    && k.indicator == indicator
-                    && &k.breakdown == breakdown
-                    && f(k.basis)
+            .get(&(unit.to_string(), indicator, breakdown.clone()))
+            .map_or(0, |bases| {
+                bases
+                    .iter()
+                    .filter(|(b, _)| f(**b))
+                    .fold(0u64, |a, (_, v)| a.saturating_add(*v))
             })
-            .fold(0u64, |a, (_, v)| a.saturating_add(*v))
     }
 
     /// The count in `period`; `None` for an indicator that is a state now.
