@@ -105,7 +105,7 @@ fn household_of(
             method: ConsentMethod::Verbal,
             given_at: STAMP.into(),
             recorded_by: volunteer.into(),
-            withdrawn_at: ((n + i) % 20 == 0).then(|| STAMP.to_string()),
+            withdrawn_at: (n + i).is_multiple_of(20).then(|| STAMP.to_string()),
             withdrawn_by: None,
             withdrawal_reason: None,
         })
