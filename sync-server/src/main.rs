@@ -416,7 +416,7 @@ struct ExportArgs {
 
 fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
     use gocua_server::export::{Format, Lang, Pii, PseudonymKey, Request, write_extract};
-    use gocua_server::storage::{AreaScope, AuditEntry};
+    use gocua_server::storage::AuditEntry;
     init_logs(&format!("warn,{}", config.log));
     let format = Format::parse(&a.format).ok_or_else(|| {
         BadInput(format!(
@@ -438,16 +438,7 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
     let storage = SqliteStorage::open(&config.database, 1)
         .with_context(|| format!("cannot open {}", config.database.display()))?;
     let s: &dyn Storage = &storage;
-    let scope = if a.area.eq_ignore_ascii_case("all") {
-        AreaScope::Country
-    } else {
-        s.area_scope(&a.area)?.ok_or_else(|| {
-            BadInput(format!(
-                "unknown area {:?}: give a province or commune code of the 2025 list, a village id, or all",
-                a.area
-            ))
-        })?
-    };
+    let scope = scope_of(s, &a.area)?;
     let request = Request {
         format,
         pii,
