@@ -25,11 +25,20 @@ fn dump(db: &std::path::Path) -> Vec<String> {
             "household_id, visit_id, service_code",
         ),
         ("report_consents", "household_id, id"),
-        (
-            "report_contributions",
-            "household_id, indicator, basis, breakdown, village",
-        ),
         ("report_reviews", "household_id, review"),
+        // Sums and counts by the keys' text: their numbers are names only.
+        (
+            "(SELECT k.indicator, k.basis, k.breakdown, s.province, s.commune, s.village,
+                s.count FROM report_sums s JOIN report_keys k ON k.id = s.key_id)",
+            "indicator, basis, breakdown, province, commune, village",
+        ),
+        (
+            "(SELECT c.household_id, j.key AS area_index, k.indicator, k.basis, k.breakdown,
+                json_extract(x.value, '$[1]') AS count
+              FROM report_counts c, json_each(c.counts) j, json_each(j.value, '$[1]') x
+              JOIN report_keys k ON k.id = json_extract(x.value, '$[0]'))",
+            "household_id, area_index, indicator, basis, breakdown",
+        ),
     ] {
         let mut stmt = c
             .prepare(&format!("SELECT * FROM {t} ORDER BY {order}"))
@@ -296,7 +305,8 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
         c.execute_batch(
             "DROP TABLE report_households; DROP TABLE report_persons; DROP TABLE report_visits;
              DROP TABLE report_visit_services; DROP TABLE report_consents; DROP TABLE report_due;
-             DROP TABLE report_contributions; DROP TABLE report_reviews;
+             DROP TABLE report_counts; DROP TABLE report_sums; DROP TABLE report_keys;
+             DROP TABLE report_reviews;
              DELETE FROM meta WHERE key = 'report_start_day';
              ALTER TABLE accounts DROP COLUMN commune_code;
              PRAGMA user_version = 5;",

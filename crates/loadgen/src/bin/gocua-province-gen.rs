@@ -42,6 +42,11 @@ struct Opts {
     /// a household: 14 GB of the 17 GB of a million households).
     #[arg(long)]
     rows_only: bool,
+    /// Visits per household on average (the generator makes about two): each
+    /// household's visits are repeated, or another's borrowed when it has
+    /// none, to reach it.
+    #[arg(long)]
+    visits_per_household: Option<f64>,
 }
 
 const STAMP: &str = "2026-01-15T02:00:00Z";
@@ -198,12 +203,23 @@ fn main() -> Result<()> {
     let mut written = 0usize;
     let mut batch: Vec<(ReportRecord, u64)> = Vec::with_capacity(2_000);
     let none = HashMap::new();
+    let mut borrowed = Vec::new();
+    let mut visits = 0usize;
     'outer: for (vi, (village, commune, team, volunteer)) in villages.iter().enumerate() {
         // One village at a time: a province is never whole in memory.
-        for rec in gocua_village_gen::generate(o.seed + vi as u64, &[], per_village) {
+        for mut rec in gocua_village_gen::generate(o.seed + vi as u64, &[], per_village) {
             if written == o.households {
                 break 'outer;
             }
+            if let Some(avg) = o.visits_per_household {
+                let want = ((avg * (written + 1) as f64).floor() - (avg * written as f64).floor())
+                    .max(0.0) as usize;
+                if !rec.visits.is_empty() {
+                    borrowed.clone_from(&rec.visits);
+                }
+                rec.visits = borrowed.iter().cycle().take(want).cloned().collect();
+            }
+            visits += rec.visits.len();
             let household = household_of(&rec, written, village, commune, team, volunteer);
             let mut record = ReportRecord {
                 household,
@@ -230,7 +246,8 @@ fn main() -> Result<()> {
     }
     s.put_report_records(&batch)?;
     println!(
-        "{written} households in {} villages of {} communes of province {} written in {:.1} s",
+        "{written} households ({visits} visits) in {} villages of {} communes of province {} \
+         written in {:.1} s",
         villages.len(),
         communes.len(),
         o.province,
