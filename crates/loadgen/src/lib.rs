@@ -14,6 +14,7 @@
 //! visit pushed, an idle sync) are measured alone on a quiet server, with an
 //! equivalent request and with the real field-core client.
 
+pub mod freshness;
 pub mod proxy;
 pub mod server;
 pub mod workload;
@@ -21,6 +22,7 @@ pub mod workload;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -210,6 +212,9 @@ pub struct Report {
     pub every_device_has_its_villages_changes: bool,
     /// From the end of the timed phase until `materialized_seq` reached the log's end.
     pub materializer_lag_seconds: Option<f64>,
+    /// From a probe visit's push (its answer) until `GET /v1/report` counts
+    /// it, probes made while the load runs (and at least `MIN_PROBES`).
+    pub report_freshness: Latency,
     /// A fresh device of every village: bootstrap + pull to the end.
     pub fresh_bootstrap: Exchange,
     pub fresh_bootstrap_documents: u64,
@@ -347,6 +352,16 @@ impl Http {
             more,
             docs: bundle::decode(&body)?,
         })
+    }
+
+    /// The indicators of `area` at village level (`GET /v1/report`), as JSON.
+    pub async fn report(&self, base: &str, token: &str, area: &str) -> Result<serde_json::Value> {
+        // Area codes and village ids need no escaping.
+        let rb = self
+            .client
+            .get(format!("{base}{}?area={area}&level=village", paths::REPORT));
+        let resp = self.request(rb, Some(token)).send().await?;
+        Ok(serde_json::from_slice(&Self::body(resp).await?)?)
     }
 
     pub async fn bootstrap(&self, base: &str, token: &str) -> Result<Page> {
@@ -611,6 +626,38 @@ async fn drive(
         works_arc.push(Arc::new(w));
     }
 
+    // The report's freshness probe: its own village, a visit per push.
+    let probe_work = {
+        let v = probe
+            .villages
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow!("the probe device was enrolled with no village"))?;
+        let id = DeviceIdentity {
+            device_id: probe.device_id.clone(),
+            token: probe.token.clone(),
+            volunteer_id: probe.volunteer_id.clone(),
+            team_id: probe.team_id.clone(),
+            village: usize::MAX,
+            village_id: v.id.clone(),
+            village_name: v.name,
+            commune_code: probe.commune_code.clone(),
+        };
+        let seed = opts.seed ^ 0x5eed;
+        let gz = opts.gzip;
+        let (work, _) =
+            tokio::task::spawn_blocking(move || workload::build(&id, seed, 50, 50, 1, gz))
+                .await??;
+        freshness::Probe {
+            http: http.clone(),
+            base: base.clone(),
+            device_token: probe.token.clone(),
+            officer_token: plan.officer_token.clone(),
+            village_id: v.id,
+            work,
+        }
+    };
+
     // The timed phase.
     let push0 = push_proxy.traffic();
     let pull0 = pull_proxy.traffic();
@@ -629,12 +676,23 @@ async fn drive(
         );
         set.spawn(async move { (i, fut.await) });
     }
+    let load_done = Arc::new(AtomicBool::new(false));
+    let probing = tokio::spawn(freshness::run(probe_work, load_done.clone(), max));
     let mut runs: Vec<Option<DeviceRun>> = (0..identities.len()).map(|_| None).collect();
     while let Some(j) = set.join_next().await {
         let (i, r) = j?;
         runs[i] = Some(r);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    load_done.store(true, Ordering::Relaxed);
+    let mut probe_end = 0;
+    match probing.await? {
+        Ok((ms, end)) => {
+            report.report_freshness = Latency::of(ms);
+            probe_end = end;
+        }
+        Err(e) => report.errors.push(format!("report freshness: {e:#}")),
+    }
     report.server_after_ingest = server.stats();
     eprintln!("gocua-loadgen: timed phase done in {elapsed:.1} s; checking, bootstrapping");
     let runs: Vec<DeviceRun> = runs.into_iter().flatten().collect();
@@ -708,7 +766,10 @@ async fn drive(
 
     // The materializer catches up: the probe device's (empty) bootstrap says
     // how far it got.
-    let (_, log_end, _) = pull_to_end(&http, &base, &observer.token, 0).await?;
+    // The log's end, as a feed position: the observer's last (it serves
+    // every village but the probe's), or the probe's last push.
+    let (observer_end, _, _) = pull_to_end(&http, &base, &observer.token, 0).await?;
+    let log_end = observer_end.max(probe_end);
     let t = Instant::now();
     let wait_until = Instant::now() + max;
     loop {
@@ -762,7 +823,8 @@ async fn drive(
     // An idle sync: one pull with nothing new, by the device holding everything.
     let quiet = Proxy::start(server.addr).await?;
     let t = Instant::now();
-    let (_, changes, requests) = pull_to_end(&http, &quiet.url(), &observer.token, log_end).await?;
+    let (_, changes, requests) =
+        pull_to_end(&http, &quiet.url(), &observer.token, observer_end).await?;
     report.idle_pull = Exchange::of(quiet.traffic(), requests, t.elapsed().as_secs_f64());
     if changes > 0 {
         report
@@ -901,6 +963,11 @@ impl Report {
                 Some(s) => format!("{s:.2} s after the ingest"),
                 None => "NOT within the time limit".into(),
             }
+        ));
+        let f = &self.report_freshness;
+        line(format!(
+            "indicators count a pushed visit after: {} probes, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            f.requests, f.p50_ms, f.p99_ms, f.max_ms
         ));
         line(format!(
             "fresh device, every village: bootstrap {} documents, {} visits: {} ({:.0} B per household)",

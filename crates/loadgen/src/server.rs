@@ -29,6 +29,8 @@ pub struct Plan {
     pub probe_code: String,
     /// A device of village 1 for the real field-core client.
     pub real_code: String,
+    /// A commune officer's token: reads the report of the probe's village.
+    pub officer_token: String,
 }
 
 /// Villages, one team per village, a volunteer and a code per device, on a
@@ -69,7 +71,9 @@ pub fn setup(db: &Path, villages: usize, devices: usize) -> Result<Plan> {
     let all = admin::add_team(s, "Tổ tổng hợp", COMMUNE, &village_ids)?;
     let probe_village = admin::add_village(s, COMMUNE, "Thôn Dò")?;
     let probe_team = admin::add_team(s, "Tổ dò", COMMUNE, &[probe_village.id])?;
+    let (_, officer) = admin::add_commune_officer(s, "Cán bộ xã (tải thử)", COMMUNE)?;
     Ok(Plan {
+        officer_token: officer.expose().to_string(),
         device_codes,
         observer_code: code_for("Thiết bị mới", &all.id)?,
         probe_code: code_for("Thiết bị dò", &probe_team.id)?,

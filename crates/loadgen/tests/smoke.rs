@@ -28,6 +28,13 @@ async fn a_tiny_load_is_ingested_and_pulled_back() -> anyhow::Result<()> {
     assert_eq!(r.refused, 0);
     assert!(r.every_device_has_its_villages_changes);
     assert!(r.materializer_lag_seconds.is_some());
+    // The probe's visits reached the indicators, each waited for.
+    assert!(
+        r.report_freshness.requests >= gocua_loadgen::freshness::MIN_PROBES,
+        "{:?}",
+        r.report_freshness
+    );
+    assert!(r.report_freshness.max_ms > 0.0);
     assert_eq!(r.fresh_bootstrap_documents, 12);
     assert_eq!(r.fresh_bootstrap_visits, 28);
     assert!(r.push_latency.requests >= 4 * 4);
