@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use automerge::{Automerge, Change, ReadDoc};
 use tokio::sync::{Notify, watch};
@@ -27,6 +27,15 @@ pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 const FLUSH_BYTES: usize = 4 * 1024 * 1024;
 /// After a failure, the next try waits this long (or for the next push).
 const RETRY: Duration = Duration::from_secs(5);
+/// While the log keeps growing, the report rows of the households folded
+/// are written at least this often (a step of them); once caught up, all of
+/// them. Reading a household for the report costs more than folding a
+/// change into it, so it is not done at every fold: a household changed
+/// many times in this interval is read once.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// The longest the report rows are written for in one go before the
+/// materializer folds again, while the log keeps growing.
+const REPORT_BUDGET: Duration = Duration::from_millis(500);
 
 /// Runs until `shutdown` turns true (or its sender is dropped). `wake` is
 /// notified after every push that stored something.
@@ -35,12 +44,26 @@ pub async fn run(
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut reported = Instant::now();
     loop {
         if *shutdown.borrow() {
             break;
         }
         let s = storage.clone();
-        let result = tokio::task::spawn_blocking(move || step(s.as_ref())).await;
+        let report_too = reported.elapsed() >= REPORT_EVERY;
+        if report_too {
+            reported = Instant::now();
+        }
+        let result = tokio::task::spawn_blocking(move || {
+            let done = step(s.as_ref())?;
+            if report_too {
+                // A bounded share of the time: the pushes come first.
+                let t = Instant::now();
+                while crate::report::step(s.as_ref())? > 0 && t.elapsed() < REPORT_BUDGET {}
+            }
+            Ok::<_, crate::storage::StorageError>(done)
+        })
+        .await;
         let again = match result {
             Ok(Ok(done)) => done > 0,
             Ok(Err(e)) => {
