@@ -1,5 +1,6 @@
 //! `gocua-server`: the sync server and its administration commands.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -353,7 +354,16 @@ fn report(
     let s: &dyn Storage = &storage;
     let scope = scope_of(s, area)?;
     let report = gocua_server::report::indicators(s, &scope, level, period, today, reviews)?;
-    print(json_mode, json!(report), || {
+    if json_mode {
+        // Written as it is serialized: a province's report by village is
+        // tens of megabytes of JSON.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    print(false, serde_json::Value::Null, || {
         let mut lines = vec![format!(
             "{} {} ({} to {}), {} level, as of {}",
             area,

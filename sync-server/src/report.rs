@@ -194,8 +194,6 @@ pub fn indicators(
     let periods = gocua_report::PeriodConfig::starting_on(i64::from(storage.report_start_day()?))
         .unwrap_or_default();
     let roster = storage.report_roster(scope)?;
-    let sums = storage.report_sums(scope, level)?;
-    let totals = gocua_report::Totals::of(level, &roster.village_teams(), &sums);
     let request = gocua_report::Request {
         period: period.unwrap_or_else(|| periods.period_of(today)),
         periods,
@@ -203,6 +201,12 @@ pub fn indicators(
         today,
     };
     let listed = storage.report_reviews(scope, reviews)?;
+    if level == gocua_report::Level::Village {
+        return by_village(storage, scope, &roster, &request, listed);
+    }
+    let teams = roster.village_teams();
+    let mut totals = gocua_report::Totals::new(level);
+    storage.each_report_sum(scope, level, &mut |c| totals.add(&teams, &c))?;
     Ok(gocua_report::build(
         &totals,
         &roster,
@@ -210,6 +214,108 @@ pub fn indicators(
         &request,
         listed,
     ))
+}
+
+/// The village-level report, one village at a time: a province's sums by
+/// village (over a million at 1,000 villages) are never all in memory, only
+/// one village's and the finished units. The units are those `build` makes
+/// for the whole scope, in the same order (by village id).
+fn by_village(
+    storage: &dyn Storage,
+    scope: &crate::storage::AreaScope,
+    roster: &gocua_report::Roster,
+    request: &gocua_report::Request,
+    listed: Vec<gocua_report::Review>,
+) -> StorageResult<gocua_report::Report> {
+    use gocua_report::{Level, Roster, Totals};
+    let teams = roster.village_teams();
+    let mut out = Villages::new(roster, request);
+    let mut current: Option<(String, Totals)> = None;
+    storage.each_report_sum(scope, Level::Village, &mut |c| {
+        if let Some((v, totals)) = current.take_if(|(v, _)| *v != c.key.area.village) {
+            out.village(&v, &totals);
+        }
+        let (_, totals) = current
+            .get_or_insert_with(|| (c.key.area.village.clone(), Totals::new(Level::Village)));
+        totals.add(&teams, &c);
+    })?;
+    if let Some((v, totals)) = current {
+        out.village(&v, &totals);
+    }
+    let units = out.finish();
+    let mut report = gocua_report::build(
+        &Totals::new(Level::Village),
+        &Roster::default(),
+        areas(),
+        request,
+        listed,
+    );
+    report.units = units;
+    Ok(report)
+}
+
+/// The units of a village-level report, made in village order.
+struct Villages<'a> {
+    roster: &'a gocua_report::Roster,
+    request: &'a gocua_report::Request,
+    /// The roster's villages not reported yet, in order.
+    rest: std::iter::Peekable<std::vec::IntoIter<&'a gocua_report::RosterVillage>>,
+    units: Vec<gocua_report::UnitReport>,
+}
+
+impl<'a> Villages<'a> {
+    fn new(roster: &'a gocua_report::Roster, request: &'a gocua_report::Request) -> Self {
+        let mut villages: Vec<&gocua_report::RosterVillage> = roster.villages.iter().collect();
+        villages.sort_by(|a, b| a.id.cmp(&b.id));
+        Villages {
+            roster,
+            request,
+            rest: villages.into_iter().peekable(),
+            units: Vec::new(),
+        }
+    }
+
+    /// Village `id` with its sums, after the roster's villages before it.
+    fn village(&mut self, id: &str, totals: &gocua_report::Totals) {
+        while let Some(r) = self.rest.next_if(|r| r.id.as_str() < id) {
+            self.unit(
+                Some(r),
+                &gocua_report::Totals::new(gocua_report::Level::Village),
+            );
+        }
+        let listed = self.rest.next_if(|r| r.id == id);
+        self.unit(listed, totals);
+    }
+
+    fn unit(
+        &mut self,
+        village: Option<&gocua_report::RosterVillage>,
+        totals: &gocua_report::Totals,
+    ) {
+        let own = gocua_report::Roster {
+            villages: village.into_iter().cloned().collect(),
+            teams: self
+                .roster
+                .teams
+                .iter()
+                .filter(|t| village.and_then(|v| v.team_id.as_ref()) == Some(&t.id))
+                .cloned()
+                .collect(),
+        };
+        let r = gocua_report::build(totals, &own, areas(), self.request, Vec::new());
+        self.units.extend(r.units);
+    }
+
+    /// Every unit, the roster's villages with no sums included.
+    fn finish(mut self) -> Vec<gocua_report::UnitReport> {
+        while let Some(r) = self.rest.next() {
+            self.unit(
+                Some(r),
+                &gocua_report::Totals::new(gocua_report::Level::Village),
+            );
+        }
+        self.units
+    }
 }
 
 /// Today in Vietnam.

@@ -508,7 +508,19 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         &self,
         scope: &AreaScope,
         level: gocua_report::Level,
-    ) -> StorageResult<Vec<gocua_report::Contribution>>;
+    ) -> StorageResult<Vec<gocua_report::Contribution>> {
+        let mut out = Vec::new();
+        self.each_report_sum(scope, level, &mut |c| out.push(c))?;
+        Ok(out)
+    }
+    /// `report_sums` one at a time, none kept: a province's sums by village
+    /// are over a million. At the village and team levels, in village order.
+    fn each_report_sum(
+        &self,
+        scope: &AreaScope,
+        level: gocua_report::Level,
+        f: &mut dyn FnMut(gocua_report::Contribution),
+    ) -> StorageResult<()>;
     /// The province (2025 list) a scope lies in; `None` for the country or an
     /// area no province holds.
     fn scope_province(&self, scope: &AreaScope) -> StorageResult<Option<String>>;

@@ -291,6 +291,25 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--period \"2026-13\""));
 
+    // The village-level report, made a village at a time, is the report
+    // made of all the sums at once, villages with no household included.
+    for name in ["Thôn Phụ 1", "Thôn Phụ 2", "Thôn Phụ 3"] {
+        gocua_server::admin::add_village(st.as_ref(), COMMUNE, name).unwrap();
+    }
+    let whole = server_report(st.as_ref(), gocua_report::Level::Village);
+    assert_eq!(whole.units.len(), 4);
+    let scope = st.area_scope(COMMUNE).unwrap().unwrap();
+    let made = gocua_server::report::indicators(
+        st.as_ref(),
+        &scope,
+        gocua_report::Level::Village,
+        None,
+        today(),
+        100,
+    )
+    .unwrap();
+    assert_eq!(made, whole);
+
     // A rebuild from the snapshots alone gives the same rows.
     let rows = dump(&db);
     assert!(rows.len() > 10, "{rows:?}");

@@ -1512,12 +1512,13 @@ impl Storage for SqliteStorage {
         self.write(|tx| report::set_start_day(tx, day))
     }
 
-    fn report_sums(
+    fn each_report_sum(
         &self,
         scope: &AreaScope,
         level: gocua_report::Level,
-    ) -> StorageResult<Vec<gocua_report::Contribution>> {
-        self.read(|tx| report::sums(tx, scope, level))
+        f: &mut dyn FnMut(gocua_report::Contribution),
+    ) -> StorageResult<()> {
+        self.read(|tx| report::sums(tx, scope, level, f))
     }
 
     fn report_reviews(

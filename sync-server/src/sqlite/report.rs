@@ -679,29 +679,32 @@ pub(super) fn sums(
     tx: &Transaction<'_>,
     scope: &AreaScope,
     level: gocua_report::Level,
-) -> StorageResult<Vec<gocua_report::Contribution>> {
+    f: &mut dyn FnMut(gocua_report::Contribution),
+) -> StorageResult<()> {
     use gocua_report::Level;
-    let village = match level {
-        Level::Team | Level::Village => "village",
-        _ => "''",
-    };
     let (filter, code) = in_scope(scope);
-    let sql = format!(
-        "SELECT key_id, province, commune, {village}, SUM(count)
-         FROM report_sums WHERE {filter}
-         GROUP BY key_id, province, commune, {village}"
-    );
+    let sql = match level {
+        // One row per sum already (the table's key), by village: the
+        // village-level report is made a village at a time.
+        Level::Team | Level::Village => format!(
+            "SELECT key_id, province, commune, village, count
+             FROM report_sums WHERE {filter} ORDER BY village"
+        ),
+        _ => format!(
+            "SELECT key_id, province, commune, '', SUM(count)
+             FROM report_sums WHERE {filter} GROUP BY key_id, province, commune"
+        ),
+    };
     let keys = keys(tx)?;
     let mut stmt = tx.prepare(&sql).map_err(db_err)?;
     let mut rows = stmt.query([code]).map_err(db_err)?;
-    let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(db_err)? {
         let Some((indicator, basis, breakdown)) = keys.get(&r.get::<_, i64>(0).map_err(db_err)?)
         else {
             continue;
         };
         let count: i64 = r.get(4).map_err(db_err)?;
-        out.push(gocua_report::Contribution {
+        f(gocua_report::Contribution {
             key: gocua_report::Key {
                 indicator: *indicator,
                 basis: *basis,
@@ -715,7 +718,7 @@ pub(super) fn sums(
             count: u64::try_from(count).unwrap_or(0),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 pub(super) fn reviews(
@@ -885,11 +888,11 @@ mod tests {
             for c in last.values().flatten() {
                 *expected.entry(c.key.clone()).or_default() += c.count;
             }
-            let got: BTreeMap<Key, u64> = sums(&tx, &AreaScope::Country, Level::Village)
-                .unwrap()
-                .into_iter()
-                .map(|c| (c.key, c.count))
-                .collect();
+            let mut got: BTreeMap<Key, u64> = BTreeMap::new();
+            sums(&tx, &AreaScope::Country, Level::Village, &mut |c| {
+                got.insert(c.key, c.count);
+            })
+            .unwrap();
             prop_assert_eq!(got, expected);
             let zeros: i64 = tx
                 .query_row("SELECT COUNT(*) FROM report_sums WHERE count <= 0", [], |r| r.get(0))
