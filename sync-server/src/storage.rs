@@ -348,14 +348,19 @@ pub enum ExtractTable {
     Persons,
     Visits,
     VisitServices,
+    /// Households that left the area (moved to a village outside it, or no
+    /// longer read as a household) after the extract's `since` cursor: an
+    /// incremental extract's reader deletes them.
+    Removed,
 }
 
 impl ExtractTable {
-    pub const ALL: [ExtractTable; 4] = [
+    pub const ALL: [ExtractTable; 5] = [
         ExtractTable::Households,
         ExtractTable::Persons,
         ExtractTable::Visits,
         ExtractTable::VisitServices,
+        ExtractTable::Removed,
     ];
 }
 

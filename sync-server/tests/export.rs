@@ -361,8 +361,16 @@ async fn csv_full_keeps_text_and_leaves_out_who_did_not_consent() {
     let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["ho.csv", "nhan_khau.csv", "luot_ho_tro.csv", "dich_vu.csv"]
+        [
+            "ho.csv",
+            "nhan_khau.csv",
+            "luot_ho_tro.csv",
+            "dich_vu.csv",
+            "ho_da_roi.csv"
+        ]
     );
+    // A full extract lists no household as removed, only its header.
+    assert_eq!(table(&tables, "ho_da_roi.csv").len(), 1);
     let persons = table(&tables, "nhan_khau.csv");
     // Only the member whose consent is on record and not withdrawn.
     assert_eq!(column(persons, "Họ và tên"), vec![CONSENTING.to_string()]);
@@ -466,7 +474,8 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
             "ho",
             "nhan_khau",
             "luot_ho_tro",
-            "dich_vu"
+            "dich_vu",
+            "ho_da_roi",
         ]
     );
     let by_team = book.worksheet_range("theo_to").unwrap();
@@ -519,7 +528,8 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
             "nhan_khau",
             "luot_ho_tro",
             "dich_vu",
-            "dich_vu_2"
+            "dich_vu_2",
+            "ho_da_roi"
         ]
     );
     for sheet in ["dich_vu", "dich_vu_2"] {

@@ -126,8 +126,17 @@ pub fn columns(table: ExtractTable) -> &'static [Column] {
         ExtractTable::Persons => PERSONS,
         ExtractTable::Visits => VISITS,
         ExtractTable::VisitServices => VISIT_SERVICES,
+        ExtractTable::Removed => REMOVED,
     }
 }
+
+const REMOVED: &[Column] = &[
+    col("household_id", "Mã hộ", "Household id", Code),
+    col("province_code", "Mã tỉnh", "Province code", Code),
+    col("commune_code", "Mã xã", "Commune code", Code),
+    col("village_id", "Mã thôn", "Village id", Code),
+    col("removed_seq", "Phiên bản", "Version", Plain),
+];
 
 use Kind::*;
 
@@ -246,6 +255,8 @@ pub fn table_name(table: ExtractTable, lang: Lang) -> &'static str {
         (ExtractTable::Persons, Lang::En) => "persons",
         (ExtractTable::Visits, Lang::En) => "visits",
         (ExtractTable::VisitServices, Lang::En) => "visit_services",
+        (ExtractTable::Removed, Lang::Vi) => "ho_da_roi",
+        (ExtractTable::Removed, Lang::En) => "households_removed",
     }
 }
 

@@ -322,6 +322,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX report_sums_commune ON report_sums (commune);
     CREATE INDEX report_sums_village ON report_sums (village);
     "#,
+    // 9: where households were before they left a village (moved, or no
+    // longer read as a household), for incremental extracts.
+    r#"
+    CREATE TABLE report_removed (
+        household_id TEXT NOT NULL,
+        province TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        village TEXT NOT NULL,
+        seq INTEGER NOT NULL,          -- the log position of the household's rows then
+        PRIMARY KEY (household_id, village)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX report_removed_seq ON report_removed (seq);
+    "#,
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the
@@ -356,9 +369,6 @@ fn after(version: usize, tx: &Transaction<'_>) -> StorageResult<()> {
             Ok(())
         }
         5 => rename_legacy_documents(tx),
-        // 6 made the report tables; 8 changed how contributions are kept,
-        // and fills them all (rebuild writes with the code of this version).
-        8 => super::report::rebuild(tx).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -494,6 +504,10 @@ fn check_log(tx: &Transaction<'_>) -> StorageResult<()> {
     Ok(())
 }
 
+/// The last migration that changed the report projection's tables: a
+/// database from before it gets its projection rebuilt.
+const REPORT_SCHEMA: i64 = 9;
+
 pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -508,6 +522,11 @@ pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
         let tx = conn.transaction().map_err(db_err)?;
         tx.execute_batch(sql).map_err(db_err)?;
         after(i + 1, &tx)?;
+        // The report projection is filled with this version's code, so
+        // with the last schema, in the last migration's transaction.
+        if i + 1 == MIGRATIONS.len() && found < REPORT_SCHEMA {
+            super::report::rebuild(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)
             .map_err(db_err)?;
         tx.commit().map_err(db_err)?;

@@ -30,6 +30,14 @@ pub(super) fn write(
     record: Option<&ReportRecord>,
     covered_seq: u64,
 ) -> StorageResult<()> {
+    let before: Option<(String, String, String)> = tx
+        .prepare_cached(
+            "SELECT province_code, commune_now, village_id FROM report_households WHERE id = ?1",
+        )
+        .map_err(db_err)?
+        .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(db_err)?;
     for t in TABLES {
         let key = if *t == "report_households" {
             "id"
@@ -44,13 +52,18 @@ pub(super) fn write(
     let record = record.filter(|r| r.household.id == doc_id);
     let contributions = record.map_or(&[][..], |r| &r.counted.contributions[..]);
     replace_counts(tx, doc_id, contributions)?;
-    let Some(record) = record else {
+    let rows = record.map(|r| HouseholdRows::of(&r.household));
+    let now = rows.as_ref().map(|rows| {
+        let r = &rows.household;
+        let (province, commune, _) = crate::report::areas().resolve(r.commune_code, r.created_at);
+        (province, commune, r.village_id.to_string())
+    });
+    note_removal(tx, doc_id, before, now.as_ref(), covered_seq)?;
+    let (Some(record), Some(rows), Some((province, commune_now, _))) = (record, &rows, now) else {
         return Ok(());
     };
     let h = &record.household;
-    let rows = HouseholdRows::of(h);
     let r = &rows.household;
-    let (province, commune_now, _) = crate::report::areas().resolve(r.commune_code, r.created_at);
     tx.prepare_cached(
         "INSERT INTO report_households (id, village_id, commune_code, commune_now, province_code,
             address, head_name, phone, member_count, device_access, target_groups, created_at,
@@ -197,6 +210,36 @@ pub(super) fn write(
                 c.withdrawal_reason
             ])
             .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Keeps where household `doc_id` was (`before`) when it is no longer there
+/// (`now`), so that incremental extracts of that area list it as removed;
+/// forgets a removal from the village it is back in.
+fn note_removal(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    before: Option<(String, String, String)>,
+    now: Option<&(String, String, String)>,
+    seq: u64,
+) -> StorageResult<()> {
+    if let Some((_, _, village)) = now {
+        tx.prepare_cached("DELETE FROM report_removed WHERE household_id = ?1 AND village = ?2")
+            .map_err(db_err)?
+            .execute(params![doc_id, village])
+            .map_err(db_err)?;
+    }
+    if let Some(old) = before
+        && Some(&old) != now
+    {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO report_removed (household_id, province, commune, village, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_err)?
+        .execute(params![doc_id, old.0, old.1, old.2, i64_of(seq)])
+        .map_err(db_err)?;
     }
     Ok(())
 }
@@ -386,10 +429,12 @@ pub(super) fn write_if_current(
 /// household at a time; returns how many households it holds.
 pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
     // The keys' numbers stay: they are only names.
-    for t in TABLES
-        .iter()
-        .chain(&["report_due", "report_counts", "report_sums"])
-    {
+    for t in TABLES.iter().chain(&[
+        "report_due",
+        "report_counts",
+        "report_sums",
+        "report_removed",
+    ]) {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .map_err(db_err)?;
     }
@@ -503,14 +548,15 @@ pub(super) fn extract(
     };
     let cursor: i64 = tx
         .query_row(
-            "SELECT COALESCE(MAX(updated_seq), ?1) FROM report_households",
+            "SELECT MAX(?1, COALESCE((SELECT MAX(updated_seq) FROM report_households), 0),
+                COALESCE((SELECT MAX(seq) FROM report_removed), 0))",
             [i64_of(since)],
             |r| r.get(0),
         )
         .map_err(db_err)?;
     // Column order: crate::export::columns. Booleans come as 0/1 integers
     // and are typed by the column.
-    let queries: [(ExtractTable, String); 4] = [
+    let queries: [(ExtractTable, String); 5] = [
         (
             ExtractTable::Households,
             format!(
@@ -550,6 +596,26 @@ pub(super) fn extract(
                  FROM scoped s JOIN report_visit_services x ON x.household_id = s.id
                  ORDER BY s.province_code, s.commune_now, s.village_id, x.household_id, x.visit_id, x.service_code"
             ),
+        ),
+        (
+            ExtractTable::Removed,
+            // Left the scope after the cursor and not (back) in it now; a
+            // full extract (cursor 0) lists none.
+            "SELECT r.household_id, r.province, r.commune, r.village, r.seq
+             FROM report_removed r
+             WHERE ?1 > 0 AND r.seq > ?1
+               AND (?2 = 'country'
+                    OR (?2 = 'province' AND r.province = ?3)
+                    OR (?2 = 'commune' AND r.commune = ?3)
+                    OR (?2 = 'village' AND r.village = ?3))
+               AND NOT EXISTS (SELECT 1 FROM report_households h WHERE h.id = r.household_id
+                    AND (?2 = 'country'
+                         OR (?2 = 'province' AND h.province_code = ?3)
+                         OR (?2 = 'commune' AND h.commune_now = ?3)
+                         OR (?2 = 'village' AND h.village_id = ?3)))
+             GROUP BY r.household_id
+             ORDER BY r.province, r.commune, r.village, r.household_id"
+                .to_string(),
         ),
     ];
     for (table, sql) in queries {
@@ -860,6 +926,96 @@ mod tests {
             },
             count,
         }
+    }
+
+    fn household(id: &str, village: &str) -> crate::storage::ReportRecord {
+        crate::storage::ReportRecord {
+            household: gocua_household::Household {
+                id: id.into(),
+                schema_version: 1,
+                commune_code: "00004".into(),
+                village_id: village.into(),
+                address: String::new(),
+                head_name: "Hộ thử".into(),
+                phone: None,
+                member_count: None,
+                device_access: None,
+                target_groups: Vec::new(),
+                created_at: "2026-11-01T02:00:00Z".into(),
+                created_by: "vol".into(),
+                members: Vec::new(),
+                visits: Vec::new(),
+                consents: Vec::new(),
+                conflicts: Vec::new(),
+                problems: Vec::new(),
+                outside_villages: false,
+            },
+            household_change: None,
+            visit_changes: Vec::new(),
+            counted: Default::default(),
+        }
+    }
+
+    #[derive(Default)]
+    struct Rows(Vec<(ExtractTable, Vec<Cell>)>, Option<ExtractTable>);
+
+    impl ExtractSink for Rows {
+        fn table(&mut self, t: ExtractTable) -> StorageResult<()> {
+            self.1 = Some(t);
+            Ok(())
+        }
+        fn row(&mut self, cells: Vec<Cell>) -> StorageResult<()> {
+            if let Some(t) = self.1 {
+                self.0.push((t, cells));
+            }
+            Ok(())
+        }
+    }
+
+    fn removed(tx: &Transaction<'_>, scope: &AreaScope, since: u64) -> (Vec<String>, u64) {
+        let mut rows = Rows::default();
+        let cursor = extract(tx, scope, since, &mut rows).unwrap();
+        let ids = rows
+            .0
+            .into_iter()
+            .filter(|(t, _)| *t == ExtractTable::Removed)
+            .map(|(_, cells)| match &cells[0] {
+                Cell::Text(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        (ids, cursor)
+    }
+
+    /// An incremental extract of a village lists the households that left it
+    /// after its cursor (moved away, or no longer read as a household), and
+    /// not one that came back; a full extract lists none.
+    #[test]
+    fn incremental_extracts_list_the_households_that_left() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        let east = AreaScope::Village("east".into());
+        write(&tx, "h1", Some(&household("h1", "east")), 1).unwrap();
+        write(&tx, "h2", Some(&household("h2", "east")), 2).unwrap();
+        write(&tx, "h3", Some(&household("h3", "east")), 3).unwrap();
+        let (none, cursor) = removed(&tx, &east, 0);
+        assert!(none.is_empty());
+        assert_eq!(cursor, 3);
+        // h1 moves west, h2 stops reading, h3 moves west and back.
+        write(&tx, "h1", Some(&household("h1", "west")), 4).unwrap();
+        write(&tx, "h2", None, 5).unwrap();
+        write(&tx, "h3", Some(&household("h3", "west")), 6).unwrap();
+        write(&tx, "h3", Some(&household("h3", "east")), 7).unwrap();
+        let (gone, next) = removed(&tx, &east, cursor);
+        assert_eq!(gone, ["h1", "h2"]);
+        assert_eq!(next, 7);
+        assert!(removed(&tx, &east, next).0.is_empty());
+        assert!(removed(&tx, &east, 0).0.is_empty());
+        // West lost h3 after cursor 6 only.
+        let west = AreaScope::Village("west".into());
+        assert_eq!(removed(&tx, &west, 3).0, ["h3"]);
+        assert!(removed(&tx, &west, 7).0.is_empty());
     }
 
     proptest! {
