@@ -32,16 +32,78 @@ pub struct ExportOutcome {
 }
 
 /// A value as written.
-enum Out {
+pub(super) enum Out {
     Null,
     Text(String),
     /// Text a spreadsheet must not read as a number.
     Code(String),
     Int(i64),
+    Float(f64),
     Bool(bool),
 }
 
-fn time_text(secs: i64) -> String {
+impl Out {
+    /// The CSV field: codes as Excel text formulas when `excel_text`.
+    pub(super) fn csv_text(self, excel_text: bool) -> String {
+        match self {
+            Out::Null => String::new(),
+            Out::Text(t) => t,
+            // ="0912…" keeps Excel from dropping leading zeros or turning a
+            // 12-digit number into 1.2E+11.
+            Out::Code(t) if excel_text && !t.is_empty() => {
+                format!("=\"{}\"", t.replace('"', "\"\""))
+            }
+            Out::Code(t) => t,
+            Out::Int(n) => n.to_string(),
+            Out::Float(x) => x.to_string(),
+            Out::Bool(b) => if b { "1" } else { "0" }.to_string(),
+        }
+    }
+
+    /// Writes the cell at (`row`, `col`): codes as text cells (`text` is the
+    /// "@" format), numbers as numbers, flags as booleans.
+    pub(super) fn write_xlsx(
+        self,
+        sheet: &mut rust_xlsxwriter::Worksheet,
+        row: u32,
+        col: u16,
+        text: &XlsxFormat,
+    ) -> Result<(), StorageError> {
+        match self {
+            Out::Null => {}
+            Out::Text(t) => {
+                sheet.write_string(row, col, t).map_err(io)?;
+            }
+            Out::Code(t) => {
+                sheet
+                    .write_string_with_format(row, col, t, text)
+                    .map_err(io)?;
+            }
+            Out::Int(n) => {
+                sheet.write_number(row, col, n as f64).map_err(io)?;
+            }
+            Out::Float(x) => {
+                sheet.write_number(row, col, x).map_err(io)?;
+            }
+            Out::Bool(b) => {
+                sheet.write_boolean(row, col, b).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn json(self) -> Value {
+        match self {
+            Out::Null => Value::Null,
+            Out::Text(t) | Out::Code(t) => Value::String(t),
+            Out::Int(n) => json!(n),
+            Out::Float(x) => json!(x),
+            Out::Bool(b) => json!(b),
+        }
+    }
+}
+
+pub(super) fn time_text(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| {
@@ -134,13 +196,13 @@ fn headers(table: ExtractTable, lang: Lang) -> Vec<&'static str> {
 }
 
 /// One CSV line, quoted by the `csv` crate.
-fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Result<Vec<u8>, StorageError> {
+pub(super) fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Result<Vec<u8>, StorageError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(fields).map_err(io)?;
     w.into_inner().map_err(io)
 }
 
-fn io(e: impl std::fmt::Display) -> StorageError {
+pub(super) fn io(e: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(format!("writing the extract: {e}"))
 }
 
@@ -253,17 +315,7 @@ impl ExtractSink for Sink<'_> {
         let name = table_name(table, lang);
         match &mut self.target {
             Target::Csv { zip } => {
-                let options = zip::write::SimpleFileOptions::default()
-                    .compression_method(zip::CompressionMethod::Deflated)
-                    // The fastest level: a province's CSV is hundreds of MB,
-                    // and deflating it at the default level took about half
-                    // the extract's time for a few percent of size.
-                    .compression_level(Some(1));
-                zip.start_file(format!("{name}.csv"), options).map_err(io)?;
-                // Excel reads a CSV as UTF-8 only after a byte-order mark.
-                zip.write_all("\u{feff}".as_bytes()).map_err(io)?;
-                zip.write_all(&csv_line(&headers(table, lang))?)
-                    .map_err(io)?;
+                start_csv(zip, name, &headers(table, lang))?;
             }
             Target::Xlsx { book, sheet, row } => {
                 new_sheet(book, name, table, lang)?;
@@ -290,21 +342,7 @@ impl ExtractSink for Sink<'_> {
         let excel_text = self.rules.request.csv_excel_text;
         match &mut self.target {
             Target::Csv { zip } => {
-                let record: Vec<String> = out
-                    .into_iter()
-                    .map(|o| match o {
-                        Out::Null => String::new(),
-                        Out::Text(t) => t,
-                        // ="0912…" keeps Excel from dropping leading zeros
-                        // or turning a 12-digit number into 1.2E+11.
-                        Out::Code(t) if excel_text && !t.is_empty() => {
-                            format!("=\"{}\"", t.replace('"', "\"\""))
-                        }
-                        Out::Code(t) => t,
-                        Out::Int(n) => n.to_string(),
-                        Out::Bool(b) => if b { "1" } else { "0" }.to_string(),
-                    })
-                    .collect();
+                let record: Vec<String> = out.into_iter().map(|o| o.csv_text(excel_text)).collect();
                 zip.write_all(&csv_line(&record)?).map_err(io)?;
             }
             Target::Xlsx { book, sheet, row } => {
@@ -328,23 +366,7 @@ impl ExtractSink for Sink<'_> {
                 };
                 let s = book.worksheet_from_index(index).map_err(io)?;
                 for (i, o) in out.into_iter().enumerate() {
-                    let c = i as u16;
-                    match o {
-                        Out::Null => {}
-                        Out::Text(t) => {
-                            s.write_string(*row, c, t).map_err(io)?;
-                        }
-                        Out::Code(t) => {
-                            s.write_string_with_format(*row, c, t, &self.text_format)
-                                .map_err(io)?;
-                        }
-                        Out::Int(n) => {
-                            s.write_number(*row, c, n as f64).map_err(io)?;
-                        }
-                        Out::Bool(b) => {
-                            s.write_boolean(*row, c, b).map_err(io)?;
-                        }
-                    }
+                    o.write_xlsx(s, *row, i as u16, &self.text_format)?;
                 }
                 *row += 1;
             }
@@ -353,13 +375,7 @@ impl ExtractSink for Sink<'_> {
                 obj.insert("table".into(), json!(table_name(table, Lang::En)));
                 let cols = columns(table).iter().filter(|c| c.kind != Kind::Hidden);
                 for (c, o) in cols.zip(out) {
-                    let v = match o {
-                        Out::Null => Value::Null,
-                        Out::Text(t) | Out::Code(t) => Value::String(t),
-                        Out::Int(n) => json!(n),
-                        Out::Bool(b) => json!(b),
-                    };
-                    obj.insert(c.name.into(), v);
+                    obj.insert(c.name.into(), o.json());
                 }
                 serde_json::to_writer(&mut *w, &Value::Object(obj)).map_err(io)?;
                 w.write_all(b"\n").map_err(io)?;
@@ -367,6 +383,24 @@ impl ExtractSink for Sink<'_> {
         }
         Ok(())
     }
+}
+
+/// Starts the zipped CSV file `name`.csv with its header.
+pub(super) fn start_csv<W: Write + std::io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    name: &str,
+    headers: &[&str],
+) -> Result<(), StorageError> {
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        // The fastest level: a province's CSV is hundreds of MB, and
+        // deflating it at the default level took about half the extract's
+        // time for a few percent of size.
+        .compression_level(Some(1));
+    zip.start_file(format!("{name}.csv"), options).map_err(io)?;
+    // Excel reads a CSV as UTF-8 only after a byte-order mark.
+    zip.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    zip.write_all(&csv_line(headers)?).map_err(io)
 }
 
 /// The summary sheets' names, in the order they come first in the workbook.
@@ -536,22 +570,32 @@ pub fn write_extract(
     request.check()?;
     let partial = partial_path(out);
     let result = write_to(storage, scope, since, request, key, &partial, out);
+    into_place(&partial, out, result)
+}
+
+/// Renames the complete `partial` to `out`, or removes it when writing it
+/// failed.
+pub(super) fn into_place<T>(
+    partial: &Path,
+    out: &Path,
+    result: Result<T, ExportError>,
+) -> Result<T, ExportError> {
     match result {
         Ok(outcome) => {
-            std::fs::rename(&partial, out).map_err(|e| {
-                let _ = std::fs::remove_file(&partial);
+            std::fs::rename(partial, out).map_err(|e| {
+                let _ = std::fs::remove_file(partial);
                 ExportError::Write(format!("{}: {e}", out.display()))
             })?;
             Ok(outcome)
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(partial);
             Err(e)
         }
     }
 }
 
-fn partial_path(out: &Path) -> PathBuf {
+pub(super) fn partial_path(out: &Path) -> PathBuf {
     let mut name = out
         .file_name()
         .map(|n| n.to_os_string())
