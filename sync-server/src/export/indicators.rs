@@ -6,14 +6,15 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use gocua_report::{Derived, Label, Level, Report, UnitReport};
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
 use serde_json::json;
 
-use super::write::{Out, csv_line, into_place, io, partial_path, start_csv, time_text};
+use super::csvzip::CsvZip;
+use super::write::{Out, into_place, io, partial_path, time_text};
 use super::{ExportError, Format, Lang, Pii, Request};
 use crate::storage::{AreaScope, Storage, StorageError};
 
@@ -423,18 +424,14 @@ fn write_to(
             let file = File::create(partial)
                 .map(BufWriter::new)
                 .map_err(|e| ExportError::Write(format!("{}: {e}", partial.display())))?;
-            let mut zip = zip::ZipWriter::new(file);
+            let mut zip = CsvZip::create(file, request.csv_excel_text)?;
             for (name, head, rows) in [
                 (figures_sheet, INDICATOR_HEADS, figures),
                 (reviews_sheet, REVIEW_HEADS, reviews),
             ] {
-                start_csv(&mut zip, name, &heads(head, lang))?;
+                zip.start_table(name, &heads(head, lang))?;
                 for cells in rows {
-                    let record: Vec<String> = cells
-                        .into_iter()
-                        .map(|o| o.csv_text(request.csv_excel_text))
-                        .collect();
-                    zip.write_all(&csv_line(&record)?).map_err(io)?;
+                    zip.record(cells)?;
                 }
             }
             let mut manifest = serde_json::Map::new();
@@ -444,12 +441,7 @@ fn write_to(
             manifest.insert("format".into(), json!(outcome.format));
             manifest.insert("pii".into(), json!(outcome.pii));
             manifest.insert("rows".into(), json!(outcome.rows));
-            zip.start_file("manifest.json", zip::write::SimpleFileOptions::default())
-                .map_err(io)?;
-            zip.write_all(serde_json::Value::Object(manifest).to_string().as_bytes())
-                .map_err(io)?;
-            let mut file = zip.finish().map_err(io)?;
-            file.flush().map_err(io)?;
+            zip.finish(serde_json::Value::Object(manifest).to_string().as_bytes())?;
         }
     }
     Ok(outcome)

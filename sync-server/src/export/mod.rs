@@ -10,6 +10,7 @@
 //! withdrawn; otherwise only in counts. Sensitive target groups (ethnicity,
 //! disability) are left out unless asked for by name.
 
+mod csvzip;
 mod indicators;
 mod pseudonym;
 mod write;

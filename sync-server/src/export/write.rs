@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{Chart, ChartType, Format as XlsxFormat, Workbook};
 use serde_json::{Map, Value, json};
 
+use super::csvzip::CsvZip;
 use super::{
     Column, ExportError, Format, Kind, Lang, Pii, PseudonymKey, Request, columns, table_name,
 };
@@ -43,23 +44,6 @@ pub(super) enum Out {
 }
 
 impl Out {
-    /// The CSV field: codes as Excel text formulas when `excel_text`.
-    pub(super) fn csv_text(self, excel_text: bool) -> String {
-        match self {
-            Out::Null => String::new(),
-            Out::Text(t) => t,
-            // ="0912…" keeps Excel from dropping leading zeros or turning a
-            // 12-digit number into 1.2E+11.
-            Out::Code(t) if excel_text && !t.is_empty() => {
-                format!("=\"{}\"", t.replace('"', "\"\""))
-            }
-            Out::Code(t) => t,
-            Out::Int(n) => n.to_string(),
-            Out::Float(x) => x.to_string(),
-            Out::Bool(b) => if b { "1" } else { "0" }.to_string(),
-        }
-    }
-
     /// Writes the cell at (`row`, `col`): codes as text cells (`text` is the
     /// "@" format), numbers as numbers, flags as booleans.
     pub(super) fn write_xlsx(
@@ -195,13 +179,6 @@ fn headers(table: ExtractTable, lang: Lang) -> Vec<&'static str> {
         .collect()
 }
 
-/// One CSV line, quoted by the `csv` crate.
-pub(super) fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Result<Vec<u8>, StorageError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(fields).map_err(io)?;
-    w.into_inner().map_err(io)
-}
-
 pub(super) fn io(e: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(format!("writing the extract: {e}"))
 }
@@ -250,7 +227,7 @@ impl Summary {
 
 enum Target {
     Csv {
-        zip: Box<zip::ZipWriter<BufWriter<File>>>,
+        zip: Box<CsvZip>,
     },
     Xlsx {
         book: Box<Workbook>,
@@ -315,7 +292,7 @@ impl ExtractSink for Sink<'_> {
         let name = table_name(table, lang);
         match &mut self.target {
             Target::Csv { zip } => {
-                start_csv(zip, name, &headers(table, lang))?;
+                zip.start_table(name, &headers(table, lang))?;
             }
             Target::Xlsx { book, sheet, row } => {
                 new_sheet(book, name, table, lang)?;
@@ -332,18 +309,17 @@ impl ExtractSink for Sink<'_> {
         let Some(table) = self.table else {
             return Err(StorageError::Backend("a row before its table".into()));
         };
-        if table == ExtractTable::Households {
+        // Only the XLSX has summary sheets.
+        if table == ExtractTable::Households && matches!(self.target, Target::Xlsx { .. }) {
             self.summary.household(&cells);
         }
         let Some(out) = self.rules.row(table, cells) else {
             return Ok(());
         };
         *self.rows.entry(table_name(table, Lang::En)).or_default() += 1;
-        let excel_text = self.rules.request.csv_excel_text;
         match &mut self.target {
             Target::Csv { zip } => {
-                let record: Vec<String> = out.into_iter().map(|o| o.csv_text(excel_text)).collect();
-                zip.write_all(&csv_line(&record)?).map_err(io)?;
+                zip.record(out)?;
             }
             Target::Xlsx { book, sheet, row } => {
                 let last = self
@@ -383,24 +359,6 @@ impl ExtractSink for Sink<'_> {
         }
         Ok(())
     }
-}
-
-/// Starts the zipped CSV file `name`.csv with its header.
-pub(super) fn start_csv<W: Write + std::io::Seek>(
-    zip: &mut zip::ZipWriter<W>,
-    name: &str,
-    headers: &[&str],
-) -> Result<(), StorageError> {
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        // The fastest level: a province's CSV is hundreds of MB, and
-        // deflating it at the default level took about half the extract's
-        // time for a few percent of size.
-        .compression_level(Some(1));
-    zip.start_file(format!("{name}.csv"), options).map_err(io)?;
-    // Excel reads a CSV as UTF-8 only after a byte-order mark.
-    zip.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    zip.write_all(&csv_line(headers)?).map_err(io)
 }
 
 /// The summary sheets' names, in the order they come first in the workbook.
@@ -620,7 +578,7 @@ fn write_to(
     };
     let target = match request.format {
         Format::Csv => Target::Csv {
-            zip: Box::new(zip::ZipWriter::new(create()?)),
+            zip: Box::new(CsvZip::create(create()?, request.csv_excel_text)?),
         },
         Format::Xlsx => {
             let mut book = Workbook::new();
@@ -683,14 +641,8 @@ fn write_to(
     });
     let w = |e: String| ExportError::Write(e);
     match sink.target {
-        Target::Csv { mut zip } => {
-            let options = zip::write::SimpleFileOptions::default();
-            zip.start_file("manifest.json", options)
-                .map_err(|e| w(e.to_string()))?;
-            zip.write_all(manifest.to_string().as_bytes())
-                .map_err(|e| w(e.to_string()))?;
-            let mut file = zip.finish().map_err(|e| w(e.to_string()))?;
-            file.flush().map_err(|e| w(e.to_string()))?;
+        Target::Csv { zip } => {
+            zip.finish(manifest.to_string().as_bytes())?;
         }
         Target::Xlsx { mut book, .. } => {
             let lang = request.lang;
