@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use rust_xlsxwriter::{Chart, ChartType, Format as XlsxFormat, Workbook};
 use serde_json::{Map, Value, json};
@@ -98,13 +100,13 @@ pub(super) fn time_text(secs: i64) -> String {
 }
 
 /// Applies the request's rules to a row; `None` leaves the row out.
-struct Rules<'a> {
-    request: &'a Request,
-    key: &'a PseudonymKey,
+struct Rules {
+    request: Request,
+    key: PseudonymKey,
     persons_without_consent: u64,
 }
 
-impl Rules<'_> {
+impl Rules {
     fn row(&mut self, table: ExtractTable, cells: Vec<Cell>) -> Option<Vec<Out>> {
         let cols = columns(table);
         if table == ExtractTable::Persons {
@@ -225,9 +227,147 @@ impl Summary {
     }
 }
 
+/// Rows read and not yet formatted, handed to the formatting thread at a
+/// time.
+const BATCH_ROWS: usize = 1024;
+/// Batches waiting for the formatting thread, at most (with `BATCH_ROWS`,
+/// a few MB).
+const BATCH_QUEUE: usize = 4;
+
+enum ToCsv {
+    Table(ExtractTable),
+    Rows(Vec<Vec<Cell>>),
+}
+
+/// What the formatting thread wrote: the zip to complete, and its counts.
+struct CsvDone {
+    zip: CsvZip,
+    rows: BTreeMap<&'static str, u64>,
+    persons_without_consent: u64,
+}
+
+/// A CSV extract's rows, formatted on a thread of their own: this thread
+/// reads SQLite (the larger part of an extract's time), the other applies
+/// the rules and formats the rows, and the zip's own thread deflates them.
+/// Bounded queues between them keep memory bounded.
+struct CsvRows {
+    tx: Option<SyncSender<ToCsv>>,
+    batch: Vec<Vec<Cell>>,
+    worker: Option<JoinHandle<Result<CsvDone, StorageError>>>,
+}
+
+fn format_rows(
+    mut zip: CsvZip,
+    mut rules: Rules,
+    rx: Receiver<ToCsv>,
+) -> Result<CsvDone, StorageError> {
+    let lang = rules.request.lang;
+    let mut rows = BTreeMap::new();
+    let mut table = None;
+    for m in rx {
+        match m {
+            ToCsv::Table(t) => {
+                zip.start_table(table_name(t, lang), &headers(t, lang))?;
+                rows.insert(table_name(t, Lang::En), 0);
+                table = Some(t);
+            }
+            ToCsv::Rows(batch) => {
+                let Some(t) = table else {
+                    return Err(StorageError::Backend("a row before its table".into()));
+                };
+                let n = rows.entry(table_name(t, Lang::En)).or_default();
+                for cells in batch {
+                    if let Some(out) = rules.row(t, cells) {
+                        *n += 1;
+                        zip.record(out)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(CsvDone {
+        zip,
+        rows,
+        persons_without_consent: rules.persons_without_consent,
+    })
+}
+
+impl CsvRows {
+    fn start(zip: CsvZip, rules: Rules) -> Result<CsvRows, StorageError> {
+        let (tx, rx) = sync_channel(BATCH_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("extract-csv".into())
+            .spawn(move || format_rows(zip, rules, rx))
+            .map_err(io)?;
+        Ok(CsvRows {
+            tx: Some(tx),
+            batch: Vec::with_capacity(BATCH_ROWS),
+            worker: Some(worker),
+        })
+    }
+
+    /// The formatting thread's result, once the queue is closed.
+    fn join(&mut self) -> Result<CsvDone, StorageError> {
+        self.tx = None;
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            Some(Err(_)) => Err(io("the CSV writer panicked")),
+            None => Err(io("the CSV writer stopped")),
+        }
+    }
+
+    fn send(&mut self, m: ToCsv) -> Result<(), StorageError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(m).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped: its own error says why.
+        Err(match self.join() {
+            Err(e) => e,
+            Ok(_) => io("the CSV writer stopped"),
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), StorageError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
+        self.send(ToCsv::Rows(batch))
+    }
+
+    fn table(&mut self, table: ExtractTable) -> Result<(), StorageError> {
+        self.flush()?;
+        self.send(ToCsv::Table(table))
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), StorageError> {
+        self.batch.push(cells);
+        if self.batch.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<CsvDone, StorageError> {
+        self.flush()?;
+        self.join()
+    }
+}
+
+impl Drop for CsvRows {
+    fn drop(&mut self) {
+        // A failed extract: the thread ends when its queue closes.
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 enum Target {
     Csv {
-        zip: Box<CsvZip>,
+        rows: Box<CsvRows>,
     },
     Xlsx {
         book: Box<Workbook>,
@@ -258,8 +398,8 @@ fn new_sheet(
     Ok(())
 }
 
-struct Sink<'a> {
-    rules: Rules<'a>,
+struct Sink {
+    rules: Rules,
     /// Sheets of the current table so far (XLSX).
     part: u32,
     target: Target,
@@ -269,7 +409,7 @@ struct Sink<'a> {
     text_format: XlsxFormat,
 }
 
-impl Sink<'_> {
+impl Sink {
     /// Ends the current table's file or sheet.
     fn close_table(&mut self) -> Result<(), StorageError> {
         match &mut self.target {
@@ -283,7 +423,7 @@ impl Sink<'_> {
     }
 }
 
-impl ExtractSink for Sink<'_> {
+impl ExtractSink for Sink {
     fn table(&mut self, table: ExtractTable) -> Result<(), StorageError> {
         self.close_table()?;
         self.table = Some(table);
@@ -291,8 +431,8 @@ impl ExtractSink for Sink<'_> {
         let lang = self.rules.request.lang;
         let name = table_name(table, lang);
         match &mut self.target {
-            Target::Csv { zip } => {
-                zip.start_table(name, &headers(table, lang))?;
+            Target::Csv { rows } => {
+                rows.table(table)?;
             }
             Target::Xlsx { book, sheet, row } => {
                 new_sheet(book, name, table, lang)?;
@@ -309,6 +449,9 @@ impl ExtractSink for Sink<'_> {
         let Some(table) = self.table else {
             return Err(StorageError::Backend("a row before its table".into()));
         };
+        if let Target::Csv { rows } = &mut self.target {
+            return rows.row(cells);
+        }
         // Only the XLSX has summary sheets.
         if table == ExtractTable::Households && matches!(self.target, Target::Xlsx { .. }) {
             self.summary.household(&cells);
@@ -318,9 +461,8 @@ impl ExtractSink for Sink<'_> {
         };
         *self.rows.entry(table_name(table, Lang::En)).or_default() += 1;
         match &mut self.target {
-            Target::Csv { zip } => {
-                zip.record(out)?;
-            }
+            // Handed to the formatting thread above.
+            Target::Csv { .. } => {}
             Target::Xlsx { book, sheet, row } => {
                 let last = self
                     .rules
@@ -577,9 +719,17 @@ fn write_to(
             .map_err(|e| ExportError::Write(format!("{}: {e}", partial.display())))
     };
     let target = match request.format {
-        Format::Csv => Target::Csv {
-            zip: Box::new(CsvZip::create(create()?, request.csv_excel_text)?),
-        },
+        Format::Csv => {
+            let zip = CsvZip::create(create()?, request.csv_excel_text)?;
+            let rules = Rules {
+                request: request.clone(),
+                key: key.clone(),
+                persons_without_consent: 0,
+            };
+            Target::Csv {
+                rows: Box::new(CsvRows::start(zip, rules)?),
+            }
+        }
         Format::Xlsx => {
             let mut book = Workbook::new();
             // The summaries first, filled at the end: the analyst opens the
@@ -606,8 +756,8 @@ fn write_to(
     let mut sink = Sink {
         part: 0,
         rules: Rules {
-            request,
-            key,
+            request: request.clone(),
+            key: key.clone(),
             persons_without_consent: 0,
         },
         target,
@@ -618,6 +768,16 @@ fn write_to(
     };
     let cursor = storage.extract(scope, since, &mut sink)?;
     sink.close_table()?;
+    // A CSV's rows were counted where they were formatted.
+    let csv = match &mut sink.target {
+        Target::Csv { rows } => {
+            let done = rows.finish()?;
+            sink.rows = done.rows.clone();
+            sink.rules.persons_without_consent = done.persons_without_consent;
+            Some(done.zip)
+        }
+        _ => None,
+    };
     let outcome = ExportOutcome {
         path: out.to_path_buf(),
         format: match request.format {
@@ -641,7 +801,10 @@ fn write_to(
     });
     let w = |e: String| ExportError::Write(e);
     match sink.target {
-        Target::Csv { zip } => {
+        Target::Csv { .. } => {
+            let Some(zip) = csv else {
+                return Err(w("the CSV writer stopped".into()));
+            };
             zip.finish(manifest.to_string().as_bytes())?;
         }
         Target::Xlsx { mut book, .. } => {
