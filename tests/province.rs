@@ -107,6 +107,45 @@ fn an_officer_downloads_the_indicators_and_an_extract_of_the_province() {
     assert!(bytes.starts_with(b"PK"), "not an XLSX file");
     assert_eq!(done["bytes"].as_u64(), Some(bytes.len() as u64));
 
+    // The indicators as a spreadsheet: a zip of CSV files, with the village's
+    // one household registered.
+    let sheets = desk.file("chi-tieu.zip");
+    let sheets_path = sheets.to_string_lossy().to_string();
+    let out = export(
+        &token,
+        &[
+            "--area",
+            &commune_code,
+            "--pii",
+            "none",
+            "--format",
+            "csv",
+            "--level",
+            "village",
+            "--out",
+            &sheets_path,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&sheets).unwrap()).unwrap();
+    let name = ["chi_tieu.csv", "indicators.csv"]
+        .into_iter()
+        .find(|n| z.by_name(n).is_ok())
+        .unwrap();
+    let mut r = csv::Reader::from_reader(z.by_name(name).unwrap());
+    let registered: Vec<String> = r
+        .records()
+        .map(|x| x.unwrap())
+        .filter(|x| {
+            x.get(0)
+                .is_some_and(|u| u.contains(team.village_id.as_str()))
+                && x.get(2) == Some("households_registered")
+                && x.get(4) == Some("all")
+        })
+        .map(|x| x.get(6).unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(registered, ["1"]);
+
     // Refused: another province, full data, a wrong format or level; exit
     // 2, a message naming it, no file.
     let refused = desk.file("refused.zip");
@@ -138,6 +177,18 @@ fn an_officer_downloads_the_indicators_and_an_extract_of_the_province() {
             token.as_str(),
             vec!["--area", "99999", "--format", "csv"],
             "99999",
+        ),
+        (
+            token.as_str(),
+            vec![
+                "--area",
+                commune_code.as_str(),
+                "--format",
+                "csv",
+                "--period",
+                "2026-11",
+            ],
+            "--period",
         ),
     ] {
         let mut a = args.clone();

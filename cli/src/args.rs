@@ -109,15 +109,21 @@ pub struct ExportArgs {
     #[arg(long, default_value = "xlsx")]
     pub format: String,
     /// Personal data of a record-level extract: pseudonymized (full only on
-    /// the server machine; none gives the indicators only).
+    /// the server machine); none gives the indicators as a spreadsheet
+    /// (with --format csv or xlsx).
     #[arg(long, default_value = "pseudonymized")]
     pub pii: String,
     /// The indicators' period, YYYY-MM (default: the period of today).
     #[arg(long)]
     pub period: Option<String>,
-    /// The indicators' level: team, village, commune, province or national.
-    #[arg(long, default_value = "commune")]
-    pub level: String,
+    /// The indicators' level: team, village, commune (the default), province
+    /// or national.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// The day the indicators are made, YYYY-MM-DD (default: today): which
+    /// follow-ups are due or overdue.
+    #[arg(long)]
+    pub today: Option<String>,
     /// Only the households that changed after this cursor (an earlier
     /// extract's, shown when it finished).
     #[arg(long)]

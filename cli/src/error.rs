@@ -55,6 +55,11 @@ pub enum ReportOption {
     Today,
     Pii,
     ExportFormat,
+    /// `--period`, `--level` or `--today` (the value) with a record-level
+    /// extract, which holds every period.
+    IndicatorsOnly,
+    /// A format the indicators do not come in (`--pii none`).
+    IndicatorsFormat,
 }
 
 impl ReportOption {
@@ -67,6 +72,8 @@ impl ReportOption {
             ReportOption::Today => "today",
             ReportOption::Pii => "pii",
             ReportOption::ExportFormat => "format",
+            ReportOption::IndicatorsOnly => "pii",
+            ReportOption::IndicatorsFormat => "format",
         }
     }
 }

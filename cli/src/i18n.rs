@@ -573,10 +573,22 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             format!("--today {value:?} is not a day: write YEAR-MONTH-DAY, e.g. 2026-11-20.")
         }
         (Lang::Vi, O::Pii) => format!(
-            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn pseudonymized (bí danh thay cho tên, điện thoại, số định danh) hoặc full (chỉ trên máy chủ)."
+            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn pseudonymized (bí danh thay cho tên, điện thoại, số định danh), none (chỉ tiêu tổng hợp, dạng bảng tính) hoặc full (chỉ trên máy chủ)."
         ),
         (Lang::En, O::Pii) => format!(
-            "--pii {value:?} is not a personal-data level: choose pseudonymized (pseudonyms instead of names, phones and ID numbers) or full (on the server machine only)."
+            "--pii {value:?} is not a personal-data level: choose pseudonymized (pseudonyms instead of names, phones and ID numbers), none (the indicators, as a spreadsheet) or full (on the server machine only)."
+        ),
+        (Lang::Vi, O::IndicatorsOnly) => format!(
+            "{value} chỉ dùng cho chỉ tiêu (--pii none hoặc --format json); dữ liệu từng hộ gồm mọi kỳ."
+        ),
+        (Lang::En, O::IndicatorsOnly) => format!(
+            "{value} is for the indicators (--pii none or --format json); a record-level extract holds every period."
+        ),
+        (Lang::Vi, O::IndicatorsFormat) => format!(
+            "--format {value:?}: với --pii none, chỉ tiêu có dạng csv, xlsx (bảng tính) hoặc json; jsonl chỉ dành cho dữ liệu từng hộ."
+        ),
+        (Lang::En, O::IndicatorsFormat) => format!(
+            "--format {value:?}: with --pii none the indicators come as csv, xlsx (a spreadsheet) or json; jsonl is for record-level extracts."
         ),
         (Lang::Vi, O::ExportFormat) => format!(
             "--format {value:?} không phải định dạng: chọn json (chỉ tiêu), csv, xlsx hoặc jsonl (dữ liệu từng hộ)."
@@ -851,6 +863,9 @@ pub enum R {
 }
 
 pub fn r(lang: Lang, label: R) -> &'static str {
+    use gocua_report::{Derived as D, Indicator as I};
+    // Figures are named by gocua-report, as the server's spreadsheets name them.
+    let figure = |l: gocua_report::Label| lang.pick(l.vi, l.en);
     let (vi, en) = match label {
         R::Indicator => ("Chỉ tiêu", "Indicator"),
         R::InPeriod => ("Trong kỳ", "In period"),
@@ -863,28 +878,25 @@ pub fn r(lang: Lang, label: R) -> &'static str {
         R::Nationwide => ("Toàn quốc", "Nationwide"),
         R::UnknownUnit => ("Không rõ đơn vị", "Unknown unit"),
         R::OtherUnit => ("Đơn vị khác", "Other unit"),
-        R::HouseholdsRegistered => ("Hộ đã đăng ký", "Households registered"),
-        R::HouseholdsVisited => ("Hộ được hỗ trợ", "Households visited"),
+        R::HouseholdsRegistered => return figure(I::HouseholdsRegistered.label()),
+        R::HouseholdsVisited => return figure(I::HouseholdsVisited.label()),
         R::Reached => ("Tỷ lệ hộ được hỗ trợ", "Households reached"),
-        R::Visits => ("Lượt hỗ trợ", "Visits"),
+        R::Visits => return figure(I::Visits.label()),
         R::VisitsBy => ("Lượt hỗ trợ của", "Visits by"),
-        R::PeopleSupported => ("Người được hỗ trợ", "People supported"),
-        R::FeaturePhonesReplaced => ("Điện thoại phổ thông đã thay", "Feature phones replaced"),
-        R::Persons => ("Nhân khẩu đã ghi", "Members listed"),
+        R::PeopleSupported => return figure(I::PeopleSupported.label()),
+        R::FeaturePhonesReplaced => return figure(D::FeaturePhonesReplaced.label()),
+        R::Persons => return figure(I::Persons.label()),
         R::Smartphone => (
             "Hộ có điện thoại thông minh",
             "Households with a smartphone",
         ),
-        R::DigitalCitizens => (
-            "Công dân số trong độ tuổi lao động",
-            "Digital citizens of working age",
-        ),
+        R::DigitalCitizens => return figure(D::DigitalCitizensShare.label()),
         R::Target => ("mục tiêu", "target"),
-        R::FollowUpsDue => ("Hẹn quay lại đến hạn (7 ngày)", "Follow-ups due (7 days)"),
-        R::FollowUpsOverdue => ("Hẹn quay lại quá hạn", "Follow-ups overdue"),
+        R::FollowUpsDue => return figure(D::FollowUpsDue.label()),
+        R::FollowUpsOverdue => return figure(D::FollowUpsOverdue.label()),
         R::VillagesWithTeam => ("Thôn có tổ / tổng số thôn", "Villages with a team / all"),
-        R::Teams => ("Số tổ", "Teams"),
-        R::Volunteers => ("Số thành viên", "Volunteers"),
+        R::Teams => return figure(D::Teams.label()),
+        R::Volunteers => return figure(D::Volunteers.label()),
         R::ToReview => ("Cần xem lại", "To review"),
         R::Unreadable => ("Hồ sơ không đọc được", "Unreadable records"),
     };
@@ -909,62 +921,16 @@ pub fn report_heading(
     }
 }
 
-pub fn account(lang: Lang, account: gocua_report::Account) -> &'static str {
-    use gocua_report::Account as A;
-    let (vi, en) = match account {
-        A::VneidRegistered => (
-            "VNeID đã đăng ký (có/đã hỏi)",
-            "VNeID registered (yes/asked)",
-        ),
-        A::VneidActivated => (
-            "VNeID đã kích hoạt (có/đã hỏi)",
-            "VNeID activated (yes/asked)",
-        ),
-        A::BankAccount => (
-            "Tài khoản ngân hàng, ví điện tử (có/đã hỏi)",
-            "Bank or e-wallet account (yes/asked)",
-        ),
-        A::PublicServiceAccount => (
-            "Tài khoản Cổng dịch vụ công (có/đã hỏi)",
-            "Public-service portal account (yes/asked)",
-        ),
-        A::EhealthBook => (
-            "Sổ sức khỏe điện tử (có/đã hỏi)",
-            "E-health book (yes/asked)",
-        ),
-        A::DigitalSignature => ("Chữ ký số (có/đã hỏi)", "Digital signature (yes/asked)"),
-        A::BasicSkillsCertified => (
-            "Chứng nhận kỹ năng số cơ bản (có/đã hỏi)",
-            "Basic skills certified (yes/asked)",
-        ),
-    };
-    lang.pick(vi, en)
+/// An account's name, with the yes/asked pair the table shows for it.
+pub fn account(lang: Lang, account: gocua_report::Account) -> String {
+    let name = account.label();
+    match lang {
+        Lang::Vi => format!("{} (có/đã hỏi)", name.vi),
+        Lang::En => format!("{} (yes/asked)", name.en),
+    }
 }
 
 pub fn review_reason(lang: Lang, reason: gocua_report::ReviewReason) -> &'static str {
-    use gocua_report::ReviewReason as W;
-    let (vi, en) = match reason {
-        W::DatedAfterReference => (
-            "ngày ghi sau thời điểm nhận (đồng hồ máy sai?), tính vào kỳ nhận",
-            "dated after it was received (wrong clock?), counted when received",
-        ),
-        W::DatedLongBeforeReference => (
-            "ngày ghi quá 60 ngày trước thời điểm nhận, tính vào kỳ nhận",
-            "dated over 60 days before it was received, counted when received",
-        ),
-        W::UnreadableDate => (
-            "ngày không đọc được, tính vào kỳ nhận",
-            "unreadable date, counted when received",
-        ),
-        W::Undated => (
-            "không có ngày: không tính vào kỳ nào",
-            "no date: in no period",
-        ),
-        W::LegacyCommune => (
-            "mã xã trước sắp xếp 2025, tính cho xã kế thừa",
-            "commune code before the 2025 reform, counted under its successor",
-        ),
-        W::UnknownCommune => ("mã xã không có trong danh mục", "commune code in no list"),
-    };
-    lang.pick(vi, en)
+    let l = reason.label();
+    lang.pick(l.vi, l.en)
 }

@@ -66,7 +66,8 @@ enum Command {
         reviews: u32,
     },
     /// A record-level extract of the households of an area for the province,
-    /// straight from the database (docs/reports.md, "Extracts").
+    /// or with --pii none its indicators as a spreadsheet, straight from the
+    /// database (docs/reports.md, "Extracts").
     Export {
         /// A province or commune code (2025 list) or a village id; `all` for
         /// the whole country.
@@ -75,9 +76,22 @@ enum Command {
         /// csv (one file per table, zipped), xlsx or jsonl.
         #[arg(long, default_value = "csv")]
         format: String,
-        /// Personal data: pseudonymized or full (none gives aggregates only).
+        /// Personal data: pseudonymized or full; none gives the indicators
+        /// (csv or xlsx), as `report` makes them.
         #[arg(long)]
         pii: String,
+        /// With --pii none: the reporting period, YEAR-MONTH (default: the
+        /// one containing today).
+        #[arg(long)]
+        period: Option<String>,
+        /// With --pii none: team, village, commune (the default), province or
+        /// national.
+        #[arg(long)]
+        level: Option<String>,
+        /// With --pii none: the day the report is made, YEAR-MONTH-DAY
+        /// (default: today in Vietnam).
+        #[arg(long)]
+        today: Option<String>,
         /// Only the households whose rows changed after this cursor (the
         /// `cursor` a previous extract gave).
         #[arg(long, default_value_t = 0)]
@@ -317,17 +331,19 @@ fn scope_of(s: &dyn Storage, area: &str) -> Result<gocua_server::storage::AreaSc
     })?)
 }
 
-fn report(
-    config: Config,
-    json_mode: bool,
-    area: &str,
-    period: Option<String>,
+/// What a report is of: `--level`, `--period` and `--today` read.
+struct ReportTerms {
+    level: gocua_report::Level,
+    period: Option<gocua_report::Period>,
+    today: time::Date,
+}
+
+fn report_terms(
     level: &str,
-    today: Option<String>,
-    reviews: u32,
-) -> Result<()> {
+    period: Option<&str>,
+    today: Option<&str>,
+) -> Result<ReportTerms, BadInput> {
     use gocua_report::{Level, Period};
-    init_logs(&format!("warn,{}", config.log));
     let level = Level::parse(level).ok_or_else(|| {
         BadInput(format!(
             "unknown level {level:?}: use team, village, commune, province or national"
@@ -342,13 +358,35 @@ fn report(
         None => gocua_server::report::today(),
     };
     let period = match period {
-        Some(p) => Some(Period::parse(&p).map_err(|_| {
+        Some(p) => Some(Period::parse(p).map_err(|_| {
             BadInput(format!(
                 "--period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
             ))
         })?),
         None => None,
     };
+    Ok(ReportTerms {
+        level,
+        period,
+        today,
+    })
+}
+
+fn report(
+    config: Config,
+    json_mode: bool,
+    area: &str,
+    period: Option<String>,
+    level: &str,
+    today: Option<String>,
+    reviews: u32,
+) -> Result<()> {
+    init_logs(&format!("warn,{}", config.log));
+    let ReportTerms {
+        level,
+        period,
+        today,
+    } = report_terms(level, period.as_deref(), today.as_deref())?;
     let storage = SqliteStorage::open(&config.database, 1)
         .with_context(|| format!("cannot open {}", config.database.display()))?;
     let s: &dyn Storage = &storage;
@@ -417,6 +455,9 @@ struct ExportArgs {
     area: String,
     format: String,
     pii: String,
+    period: Option<String>,
+    level: Option<String>,
+    today: Option<String>,
     since: u64,
     include_sensitive: Vec<String>,
     lang: String,
@@ -425,7 +466,9 @@ struct ExportArgs {
 }
 
 fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
-    use gocua_server::export::{Format, Lang, Pii, PseudonymKey, Request, write_extract};
+    use gocua_server::export::{
+        Format, Lang, Pii, PseudonymKey, Request, write_extract, write_indicators,
+    };
     use gocua_server::storage::AuditEntry;
     init_logs(&format!("warn,{}", config.log));
     let format = Format::parse(&a.format).ok_or_else(|| {
@@ -445,6 +488,30 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
         "en" => Lang::En,
         other => return Err(BadInput(format!("unknown language {other:?}: use vi or en")).into()),
     };
+    // The report's terms mean nothing to a record-level extract: refused
+    // rather than ignored, so nobody believes a --period filtered the records.
+    let terms = if pii == Pii::None {
+        Some(report_terms(
+            a.level.as_deref().unwrap_or("commune"),
+            a.period.as_deref(),
+            a.today.as_deref(),
+        )?)
+    } else {
+        if let Some(option) = [
+            ("--period", &a.period),
+            ("--level", &a.level),
+            ("--today", &a.today),
+        ]
+        .into_iter()
+        .find_map(|(name, v)| v.as_ref().map(|_| name))
+        {
+            return Err(BadInput(format!(
+                "{option} is for the indicators (--pii none); a record-level extract holds every period"
+            ))
+            .into());
+        }
+        None
+    };
     let storage = SqliteStorage::open(&config.database, 1)
         .with_context(|| format!("cannot open {}", config.database.display()))?;
     let s: &dyn Storage = &storage;
@@ -457,6 +524,48 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
         csv_excel_text: !a.csv_plain,
         sheet_rows: None,
     };
+    if let Some(t) = terms {
+        if a.since != 0 || !request.sensitive.is_empty() {
+            return Err(BadInput(
+                "--since and --include-sensitive are for record-level extracts, not the indicators (--pii none)".into(),
+            )
+            .into());
+        }
+        let report = gocua_server::report::indicators(
+            s,
+            &scope,
+            t.level,
+            t.period,
+            t.today,
+            gocua_server::report::REVIEWS_LISTED,
+        )?;
+        let outcome = write_indicators(s, &scope, &report, &request, &a.out)?;
+        s.audit(&AuditEntry {
+            at: gocua_server::now(),
+            actor: "admin".into(),
+            action: "report".into(),
+            subject: format!("area={}", a.area),
+            detail: format!(
+                "period={} level={} format={} file={}",
+                outcome.period,
+                outcome.level,
+                outcome.format,
+                a.out.display()
+            ),
+        })?;
+        print(json_mode, json!(outcome), || {
+            format!(
+                "{}: the indicators of {} for {} by {} ({} rows, {} to review)",
+                outcome.path.display(),
+                a.area,
+                outcome.period,
+                outcome.level,
+                outcome.rows.get("indicators").copied().unwrap_or(0),
+                outcome.rows.get("reviews").copied().unwrap_or(0)
+            )
+        });
+        return Ok(());
+    }
     request.check()?;
     let key = PseudonymKey::new(s.pseudonym_key()?);
     let outcome = write_extract(s, &scope, a.since, &request, &key, &a.out)?;
@@ -731,6 +840,9 @@ fn main() -> ExitCode {
                 area,
                 format,
                 pii,
+                period,
+                level,
+                today,
                 since,
                 include_sensitive,
                 lang,
@@ -743,6 +855,9 @@ fn main() -> ExitCode {
                     area,
                     format,
                     pii,
+                    period,
+                    level,
+                    today,
                     since,
                     include_sensitive,
                     lang,

@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use crate::api::{AppState, audit, authenticate, blocking};
 use crate::error::ApiError;
-use crate::export::{ExportError, Format, Lang, Pii, PseudonymKey, Request, write_extract};
+use crate::export::{
+    ExportError, Format, Lang, Pii, PseudonymKey, Request, write_extract, write_indicators,
+};
 use crate::storage::{AreaScope, AuditEntry, Principal, Role};
 use crate::{now, report};
 
@@ -32,6 +34,51 @@ pub struct ExportParams {
     format: Option<String>,
     since: Option<u64>,
     lang: Option<String>,
+    /// With `pii=none` (the indicators), as in [`ReportParams`].
+    period: Option<String>,
+    level: Option<String>,
+    today: Option<String>,
+}
+
+/// A report's level, period and day, as asked for.
+struct ReportTerms {
+    level: gocua_report::Level,
+    period: Option<gocua_report::Period>,
+    today: time::Date,
+}
+
+fn report_terms(
+    level: Option<&str>,
+    period: Option<&str>,
+    today: Option<&str>,
+) -> Result<ReportTerms, ApiError> {
+    let level_word = level.unwrap_or("commune");
+    let level = gocua_report::Level::parse(level_word).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown level {level_word:?}: use team, village, commune, province or national"
+        ))
+    })?;
+    let period = match period {
+        Some(p) => Some(gocua_report::Period::parse(p).map_err(|_| {
+            ApiError::bad_request(format!(
+                "period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
+            ))
+        })?),
+        None => None,
+    };
+    let today = match today {
+        Some(t) => time::Date::parse(
+            t.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| ApiError::bad_request(format!("today {t:?} is not a day: YEAR-MONTH-DAY")))?,
+        None => report::today(),
+    };
+    Ok(ReportTerms {
+        level,
+        period,
+        today,
+    })
 }
 
 /// The area an officer asks for, checked against their province.
@@ -113,30 +160,13 @@ pub async fn report(
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let principal = authenticate(&state, &headers).await?;
     let scope = officer_scope(&state, &principal, &q.area, "report").await?;
-    let level_word = q.level.as_deref().unwrap_or("commune");
-    let level = gocua_report::Level::parse(level_word).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "unknown level {level_word:?}: use team, village, commune, province or national"
-        ))
-    })?;
-    let period = match &q.period {
-        Some(p) => Some(gocua_report::Period::parse(p).map_err(|_| {
-            ApiError::bad_request(format!(
-                "period {p:?} is not a reporting period: write YEAR-MONTH, e.g. 2026-11"
-            ))
-        })?),
-        None => None,
-    };
-    let today = match &q.today {
-        Some(t) => time::Date::parse(
-            t.trim(),
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .map_err(|_| ApiError::bad_request(format!("today {t:?} is not a day: YEAR-MONTH-DAY")))?,
-        None => report::today(),
-    };
+    let ReportTerms {
+        level,
+        period,
+        today,
+    } = report_terms(q.level.as_deref(), q.period.as_deref(), q.today.as_deref())?;
     let r = blocking(&state, move |s| {
-        report::indicators(s, &scope, level, period, today, 10_000)
+        report::indicators(s, &scope, level, period, today, report::REVIEWS_LISTED)
     })
     .await?;
     audit(
@@ -155,6 +185,8 @@ pub async fn report(
 
 /// `GET /v1/export?area=CODE&pii=pseudonymized[&format=csv|xlsx|jsonl][&since=N][&lang=vi|en]`:
 /// the extract's file, with the cursor to ask from next in [`HEADER_CURSOR`].
+/// With `pii=none` (and `format=csv|xlsx`, `period`, `level`, `today` as for
+/// `/v1/report`): the indicators as a spreadsheet, under the report's rules.
 pub async fn export(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -162,19 +194,44 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let principal = authenticate(&state, &headers).await?;
-    let scope = officer_scope(&state, &principal, &q.area, "export").await?;
-    let format_word = q.format.as_deref().unwrap_or("csv");
-    let format = Format::parse(format_word).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "unknown format {format_word:?}: use csv, xlsx or jsonl"
-        ))
-    })?;
     let pii = Pii::parse(&q.pii).ok_or_else(|| {
         ApiError::bad_request(format!(
             "unknown PII level {:?}: use none, pseudonymized or full",
             q.pii
         ))
     })?;
+    let action = if pii == Pii::None { "report" } else { "export" };
+    let scope = officer_scope(&state, &principal, &q.area, action).await?;
+    let format_word = q.format.as_deref().unwrap_or("csv");
+    let format = Format::parse(format_word).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown format {format_word:?}: use csv, xlsx or jsonl"
+        ))
+    })?;
+    let lang = match q.lang.as_deref().unwrap_or("vi") {
+        "vi" => Lang::Vi,
+        "en" => Lang::En,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown language {other:?}: use vi or en"
+            )));
+        }
+    };
+    if pii == Pii::None {
+        return indicators_file(state, principal, q, scope, format, lang).await;
+    }
+    if let Some(name) = [
+        ("period", &q.period),
+        ("level", &q.level),
+        ("today", &q.today),
+    ]
+    .into_iter()
+    .find_map(|(name, v)| v.as_ref().map(|_| name))
+    {
+        return Err(ApiError::bad_request(format!(
+            "{name} is for the indicators (pii=none); a record-level extract holds every period"
+        )));
+    }
     if pii == Pii::Full {
         audit(
             &state,
@@ -191,15 +248,6 @@ pub async fn export(
             "full extracts are made on the server machine by its operator (gocua-server export); an officer's account may ask for pseudonymized",
         ));
     }
-    let lang = match q.lang.as_deref().unwrap_or("vi") {
-        "vi" => Lang::Vi,
-        "en" => Lang::En,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown language {other:?}: use vi or en"
-            )));
-        }
-    };
     let request = Request {
         format,
         pii,
@@ -214,12 +262,7 @@ pub async fn export(
     let since = q.since.unwrap_or(0);
     // Written to a file next to nothing else, then sent from it: a
     // province's extract never sits whole in memory.
-    let dir = std::env::temp_dir();
-    let file = dir.join(format!(
-        "gocua-extract-{}.{}",
-        crate::secrets::hex(&crate::secrets::random_bytes::<12>()),
-        format.extension()
-    ));
+    let file = temporary_file(format);
     let path = file.clone();
     let outcome = blocking(&state, move |s| {
         let key = PseudonymKey::new(s.pseudonym_key()?);
@@ -244,9 +287,100 @@ pub async fn export(
         },
     )
     .await;
-    let opened = tokio::fs::File::open(&file).await;
+    let name = format!(
+        "gocua-{}-{}.{}",
+        q.area.trim(),
+        outcome.cursor,
+        format.extension()
+    );
+    send_file(&file, format, &name, Some(outcome.cursor)).await
+}
+
+/// A file on the server's disk for this request only (random name).
+fn temporary_file(format: Format) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "gocua-extract-{}.{}",
+        crate::secrets::hex(&crate::secrets::random_bytes::<12>()),
+        format.extension()
+    ))
+}
+
+/// The indicators of `scope` as a spreadsheet (`pii=none`), audited as a
+/// report.
+async fn indicators_file(
+    state: AppState,
+    principal: Principal,
+    q: ExportParams,
+    scope: AreaScope,
+    format: Format,
+    lang: Lang,
+) -> Result<Response, ApiError> {
+    if format == Format::Jsonl {
+        return Err(ApiError::bad_request(
+            ExportError::AggregatesOnly.to_string(),
+        ));
+    }
+    if q.since.is_some() {
+        return Err(ApiError::bad_request(
+            "since is for record-level extracts; the indicators are made whole each time",
+        ));
+    }
+    let ReportTerms {
+        level,
+        period,
+        today,
+    } = report_terms(q.level.as_deref(), q.period.as_deref(), q.today.as_deref())?;
+    let request = Request {
+        format,
+        pii: Pii::None,
+        lang,
+        sensitive: Vec::new(),
+        csv_excel_text: true,
+        sheet_rows: None,
+    };
+    let file = temporary_file(format);
+    let path = file.clone();
+    let outcome = blocking(&state, move |s| {
+        let r = report::indicators(s, &scope, level, period, today, report::REVIEWS_LISTED)?;
+        write_indicators(s, &scope, &r, &request, &path).map_err(|e| match e {
+            ExportError::Storage(e) => e,
+            other => crate::storage::StorageError::Backend(other.to_string()),
+        })
+    })
+    .await?;
+    audit(
+        &state,
+        AuditEntry {
+            at: now(),
+            actor: principal.actor(),
+            action: "report".into(),
+            subject: format!("area={}", q.area),
+            detail: format!(
+                "period={} level={} format={}",
+                outcome.period, outcome.level, outcome.format
+            ),
+        },
+    )
+    .await;
+    let name = format!(
+        "gocua-{}-{}.{}",
+        q.area.trim(),
+        outcome.period,
+        format.extension()
+    );
+    send_file(&file, format, &name, None).await
+}
+
+/// Streams `file` (written for this request) to the client and unlinks it.
+async fn send_file(
+    file: &std::path::Path,
+    format: Format,
+    name: &str,
+    cursor: Option<u64>,
+) -> Result<Response, ApiError> {
+    let opened = tokio::fs::File::open(file).await;
     // Unlinked once open: the open handle keeps the data until it is sent.
-    let _ = tokio::fs::remove_file(&file).await;
+    let _ = tokio::fs::remove_file(file).await;
     let f = opened.map_err(|e| {
         tracing::error!(error = %e, "extract file vanished");
         ApiError::internal()
@@ -264,13 +398,10 @@ pub async fn export(
     if let Some(n) = length {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
     }
-    h.insert(HEADER_CURSOR, HeaderValue::from(outcome.cursor));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"gocua-{}-{}.{}\"",
-        q.area.trim(),
-        outcome.cursor,
-        format.extension()
-    )) {
+    if let Some(c) = cursor {
+        h.insert(HEADER_CURSOR, HeaderValue::from(c));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)

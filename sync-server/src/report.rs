@@ -180,6 +180,11 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
     }
 }
 
+/// Records listed for review in a report read over HTTP or written to a
+/// file (each a row: bounded so that a province with a broken clock in
+/// every phone still gives a file of reasonable size).
+pub const REVIEWS_LISTED: u32 = 10_000;
+
 /// The indicators of `scope` (docs/reports.md) from the contributions the
 /// projection holds, at `level`, for `period` (default: the one containing
 /// `today`), with at most `reviews` records listed for review.

@@ -29,6 +29,8 @@ struct Setup {
     _dir: tempfile::TempDir,
     db: PathBuf,
     out: PathBuf,
+    /// As the device holds them: what figures are checked against.
+    households: Vec<gocua_household::Household>,
 }
 
 /// An officer's province reads its area over HTTP, and nothing else.
@@ -108,8 +110,18 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
         ),
         (
             officer.expose().to_string(),
-            format!("/v1/export?area={COMMUNE}&pii=none"),
+            format!("/v1/export?area={COMMUNE}&pii=none&format=jsonl"),
             400,
+        ),
+        (
+            officer.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=pseudonymized&period=2026-11"),
+            400,
+        ),
+        (
+            far.expose().to_string(),
+            format!("/v1/export?area={COMMUNE}&pii=none&format=xlsx"),
+            403,
         ),
         (
             officer.expose().to_string(),
@@ -132,6 +144,23 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
         assert_eq!(code, status, "{path}: {body:?}");
         assert!(!body.message.is_empty());
     }
+    // The indicators as a spreadsheet.
+    let r = get(
+        officer.expose().to_string(),
+        format!("/v1/export?area={COMMUNE}&pii=none&format=xlsx&level=village&lang=en"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(!r.headers().contains_key(gocua_protocol::HEADER_CURSOR));
+    let file = s.out.join("indicators.xlsx");
+    std::fs::write(&file, r.bytes().await.unwrap()).unwrap();
+    let mut book: Xlsx<_> = calamine::open_workbook(&file).unwrap();
+    assert_eq!(book.sheet_names(), ["report", "indicators", "reviews"]);
+    let rows = sheet_rows(&mut book, "indicators");
+    let village = &s.households[0].village_id;
+    let r = indicator_row(&rows, village, "households_registered", "all");
+    assert_eq!(r[6], Data::Float(s.households.len() as f64));
+
     // A commune officer reads their commune, not the province around it.
     let (_, commune_officer) = admin::add_commune_officer(st.as_ref(), "UBND xã", COMMUNE).unwrap();
     let r = get(
@@ -160,6 +189,31 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
         body.message.contains(&format!("commune {COMMUNE}")),
         "{body:?}"
     );
+    // Nor another commune's indicators, refused as a report.
+    let refused_before = st
+        .audit_log(100)
+        .unwrap()
+        .iter()
+        .filter(|e| e.entry.action == "report_refused")
+        .count();
+    let (code, body) = error_of(
+        get(
+            commune_officer.expose().to_string(),
+            "/v1/export?area=00004&pii=none&format=csv".to_string(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 403, "{body:?}");
+    let refused: Vec<String> = st
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "report_refused")
+        .map(|e| e.entry.subject)
+        .collect();
+    assert_eq!(refused.len(), refused_before + 1, "{refused:?}");
+    assert!(refused.iter().any(|s| s == "area=00004"), "{refused:?}");
 
     let actions: Vec<String> = st
         .audit_log(100)
@@ -182,6 +236,12 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
 /// consented, one who withdrew, one never asked; an ethnic-minority household
 /// with a visit; pushed by a real device and in the report projection.
 async fn setup() -> Setup {
+    setup_with(0).await
+}
+
+/// [`setup`], and `extra` more households of no members in the village,
+/// every other one visited.
+async fn setup_with(extra: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite");
     let s = TestServer::start(&db).await;
@@ -275,6 +335,35 @@ async fn setup() -> Setup {
             },
         )
         .unwrap();
+    for i in 0..extra {
+        let x = store
+            .add_household(NewHousehold {
+                village: "Thôn Đông".into(),
+                address: String::new(),
+                head_name: format!("Hộ số {i}"),
+                phone: None,
+                member_count: None,
+                device_access: None,
+                target_groups: Vec::new(),
+            })
+            .unwrap();
+        if i % 2 == 0 {
+            store
+                .record_visit(
+                    &x.id,
+                    NewVisit {
+                        services: vec![ServiceOutcome {
+                            service: "vneid_activate".into(),
+                            outcome: "done".into(),
+                            note: None,
+                        }],
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
+    }
+    let households = store.households_page(None, 1000).unwrap().households;
     let answer = push(&c, &s, &dev.token, store.export_changes(None).unwrap()).await;
     assert!(answer.refused.is_empty(), "{answer:?}");
     let observer = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
@@ -294,7 +383,12 @@ async fn setup() -> Setup {
     s.stop().await;
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    Setup { _dir: dir, db, out }
+    Setup {
+        _dir: dir,
+        db,
+        out,
+        households,
+    }
 }
 
 fn request(format: Format, pii: Pii) -> Request {
@@ -626,7 +720,10 @@ async fn jsonl_and_bad_input_through_the_command() {
             vec!["--area", COMMUNE, "--pii", "full", "--format", "pdf"],
             "unknown format",
         ),
-        (vec!["--area", COMMUNE, "--pii", "none"], "aggregates only"),
+        (
+            vec!["--area", COMMUNE, "--pii", "none", "--format", "jsonl"],
+            "indicators only",
+        ),
         (
             vec![
                 "--area",
@@ -653,5 +750,198 @@ async fn jsonl_and_bad_input_through_the_command() {
                 .to_string_lossy()
                 .ends_with(".partial")
         }));
+    }
+}
+
+/// The cells of a sheet as text (numbers as calamine reads them).
+fn sheet_rows(book: &mut Xlsx<std::io::BufReader<std::fs::File>>, name: &str) -> Vec<Vec<Data>> {
+    book.worksheet_range(name)
+        .unwrap()
+        .rows()
+        .map(|r| r.to_vec())
+        .collect()
+}
+
+/// The row of `indicator` and `breakdown` for `unit`, in a sheet of the
+/// indicators whose first columns are unit code, unit, indicator code.
+fn indicator_row<'a>(
+    rows: &'a [Vec<Data>],
+    unit: &str,
+    indicator: &str,
+    breakdown: &str,
+) -> &'a [Data] {
+    let text = |d: &Data| d.to_string();
+    rows.iter()
+        .find(|r| text(&r[0]) == unit && text(&r[2]) == indicator && text(&r[4]) == breakdown)
+        .unwrap_or_else(|| panic!("no {indicator} {breakdown} for {unit} in {rows:?}"))
+}
+
+/// `--pii none`: the indicators as a spreadsheet, the same report as
+/// `gocua-server report`, checked against what the device recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pii_none_gives_the_indicators_as_a_spreadsheet() {
+    let s = setup_with(4).await;
+    // Counted here from the device's own households, not from the server.
+    let registered = s.households.len() as f64;
+    let visited = s.households.iter().filter(|h| !h.visits.is_empty()).count() as f64;
+    assert_eq!((registered, visited), (5.0, 3.0));
+    let village = &s.households[0].village_id;
+    let bin = env!("CARGO_BIN_EXE_gocua-server");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .arg("--database")
+            .arg(&s.db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // XLSX in Vietnamese, by village.
+    let xlsx = s.out.join("chi_tieu.xlsx");
+    let o = run(&[
+        "--json",
+        "export",
+        "--area",
+        COMMUNE,
+        "--pii",
+        "none",
+        "--format",
+        "xlsx",
+        "--level",
+        "village",
+        "--out",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(done["pii"], "none", "{done}");
+    assert_eq!(done["level"], "village", "{done}");
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(book.sheet_names(), ["bao_cao", "chi_tieu", "xem_lai"]);
+    let rows = sheet_rows(&mut book, "chi_tieu");
+    assert_eq!(
+        rows[0].iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        [
+            "Mã đơn vị",
+            "Đơn vị",
+            "Mã chỉ tiêu",
+            "Chỉ tiêu",
+            "Phân tổ",
+            "Trong kỳ",
+            "Lũy kế / hiện tại",
+            "Tỷ lệ (%)"
+        ]
+    );
+    let r = indicator_row(&rows, village, "households_registered", "all");
+    assert_eq!(r[1], Data::String("Thôn Đông".into()));
+    assert_eq!(r[3], Data::String("Hộ đã đăng ký".into()));
+    // Registered today: in the period and to date.
+    assert_eq!(
+        (&r[5], &r[6]),
+        (&Data::Float(registered), &Data::Float(registered))
+    );
+    let r = indicator_row(&rows, village, "households_visited", "all");
+    assert_eq!(r[6], Data::Float(visited));
+    let r = indicator_row(&rows, village, "households_reached_to_date", "all");
+    assert_eq!(r[5], Data::Empty);
+    assert_eq!(
+        r[7],
+        Data::Float((visited * 1000.0 / registered).round() / 10.0)
+    );
+    // A state has no count in the period.
+    let r = indicator_row(&rows, village, "persons", "age=other_ages");
+    assert_eq!((&r[5], &r[6]), (&Data::Empty, &Data::Float(3.0)));
+    let terms = sheet_rows(&mut book, "bao_cao");
+    let term = |label: &str| {
+        terms
+            .iter()
+            .find(|r| matches!(&r[0], Data::String(s) if s == label))
+            .map(|r| r[1].clone())
+            .unwrap()
+    };
+    // The commune code keeps its leading zeros: a text cell.
+    assert_eq!(term("Mã địa bàn"), Data::String(COMMUNE.into()));
+    assert_eq!(term("Cấp"), Data::String("village".into()));
+    let reviews = sheet_rows(&mut book, "xem_lai");
+    assert_eq!(reviews[0][0], Data::String("Mã hộ".into()));
+
+    // CSV in English, by commune, with the day and period given: the same
+    // figures the report gives for them.
+    let zip_out = s.out.join("indicators.zip");
+    let o = run(&[
+        "export",
+        "--area",
+        COMMUNE,
+        "--pii",
+        "none",
+        "--format",
+        "csv",
+        "--lang",
+        "en",
+        "--today",
+        "2030-01-05",
+        "--period",
+        "2030-01",
+        "--out",
+        zip_out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tables = csv_tables(&zip_out);
+    let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["indicators.csv", "reviews.csv"]);
+    let rows = table(&tables, "indicators.csv");
+    assert_eq!(
+        rows[0],
+        [
+            "Unit code",
+            "Unit",
+            "Indicator code",
+            "Indicator",
+            "Breakdown",
+            "In period",
+            "To date / now",
+            "Value (%)"
+        ]
+    );
+    let unit = format!("=\"{COMMUNE}\"");
+    let r = rows
+        .iter()
+        .find(|r| r[0] == unit && r[2] == "households_registered" && r[4] == "all")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    // Nothing registered in January 2030; all of them to its end.
+    assert_eq!(r[3], "Households registered");
+    assert_eq!(
+        (r[5].as_str(), r[6].parse::<f64>().unwrap()),
+        ("0", registered)
+    );
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip_out).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_reader(z.by_name("manifest.json").unwrap()).unwrap();
+    assert_eq!(manifest["period"], "2030-01", "{manifest}");
+    assert_eq!(manifest["today"], "2030-01-05", "{manifest}");
+    assert_eq!(manifest["area"], COMMUNE, "{manifest}");
+    assert_eq!(manifest["pii"], "none", "{manifest}");
+
+    // The report's terms do not apply to records; jsonl is not a spreadsheet.
+    let bad = s.out.join("bad.zip");
+    for (args, says) in [
+        (
+            vec!["--pii", "pseudonymized", "--period", "2030-01"],
+            "--period is for the indicators",
+        ),
+        (
+            vec!["--pii", "none", "--format", "jsonl"],
+            "indicators only",
+        ),
+        (vec!["--pii", "none", "--level", "hamlet"], "unknown level"),
+    ] {
+        let mut a = vec!["export", "--area", COMMUNE];
+        a.extend(args);
+        a.extend(["--out", bad.to_str().unwrap()]);
+        let o = run(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{a:?}: {err}");
+        assert!(err.contains(says), "{a:?}: {err}");
+        assert!(!bad.exists());
     }
 }

@@ -325,6 +325,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
             "DROP TABLE report_households; DROP TABLE report_persons; DROP TABLE report_visits;
              DROP TABLE report_visit_services; DROP TABLE report_consents; DROP TABLE report_due;
              DROP TABLE report_counts; DROP TABLE report_sums; DROP TABLE report_keys;
+             DROP TABLE report_removed;
              DROP TABLE report_reviews;
              DELETE FROM meta WHERE key = 'report_start_day';
              ALTER TABLE accounts DROP COLUMN commune_code;

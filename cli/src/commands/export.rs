@@ -17,23 +17,40 @@ fn bad(option: ReportOption, value: &str) -> CliError {
     }
 }
 
+/// The indicators' level, period and day, checked here so that a typo is
+/// named before anything is asked of the server.
+fn report_terms(a: &ExportArgs) -> Result<Vec<(&'static str, String)>, CliError> {
+    let level = a.level.as_deref().unwrap_or("commune");
+    if gocua_report::Level::parse(level).is_none() {
+        return Err(bad(ReportOption::Level, level));
+    }
+    let mut q = vec![("level", level.trim().to_string())];
+    if let Some(p) = &a.period {
+        if gocua_report::Period::parse(p).is_err() {
+            return Err(bad(ReportOption::Period, p));
+        }
+        q.push(("period", p.trim().to_string()));
+    }
+    if let Some(t) = &a.today {
+        if time::Date::parse(
+            t.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .is_err()
+        {
+            return Err(bad(ReportOption::Today, t));
+        }
+        q.push(("today", t.trim().to_string()));
+    }
+    Ok(q)
+}
+
 pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
     let format = a.format.trim().to_ascii_lowercase();
     let (path, query): (&str, Vec<(&str, String)>) = match format.as_str() {
         "json" => {
-            if gocua_report::Level::parse(&a.level).is_none() {
-                return Err(bad(ReportOption::Level, &a.level));
-            }
-            let mut q = vec![
-                ("area", a.area.trim().to_string()),
-                ("level", a.level.clone()),
-            ];
-            if let Some(p) = &a.period {
-                if gocua_report::Period::parse(p).is_err() {
-                    return Err(bad(ReportOption::Period, p));
-                }
-                q.push(("period", p.trim().to_string()));
-            }
+            let mut q = vec![("area", a.area.trim().to_string())];
+            q.extend(report_terms(&a)?);
             (gocua_protocol::paths::REPORT, q)
         }
         "csv" | "xlsx" | "jsonl" => {
@@ -41,6 +58,24 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
             if !matches!(pii.as_str(), "pseudonymized" | "full" | "none") {
                 return Err(bad(ReportOption::Pii, &a.pii));
             }
+            // The indicators as a spreadsheet, or records: the report's
+            // terms belong to the first only.
+            let terms = if pii == "none" {
+                if format == "jsonl" {
+                    return Err(bad(ReportOption::IndicatorsFormat, &a.format));
+                }
+                report_terms(&a)?
+            } else {
+                let given = [
+                    ("--period", a.period.is_some()),
+                    ("--level", a.level.is_some()),
+                    ("--today", a.today.is_some()),
+                ];
+                if let Some((option, _)) = given.into_iter().find(|(_, g)| *g) {
+                    return Err(bad(ReportOption::IndicatorsOnly, option));
+                }
+                Vec::new()
+            };
             let mut q = vec![
                 ("area", a.area.trim().to_string()),
                 ("format", format.clone()),
@@ -54,6 +89,7 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
                     .to_string(),
                 ),
             ];
+            q.extend(terms);
             if let Some(s) = a.since {
                 q.push(("since", s.to_string()));
             }

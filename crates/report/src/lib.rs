@@ -16,6 +16,7 @@ pub mod contribute;
 pub mod dating;
 pub mod error;
 pub mod indicator;
+pub mod label;
 pub mod period;
 pub mod report;
 
@@ -27,6 +28,7 @@ pub use contribute::{
 };
 pub use error::Error;
 pub use indicator::{Account, AgeBand, Answer, Basis, Breakdown, Indicator};
+pub use label::{Derived, Label};
 pub use period::{Period, PeriodConfig};
 pub use report::{
     DIGITAL_CITIZENS_TARGET_PCT, Figure, FollowUps, Ratio, Report, Request, Roster, RosterFigures,

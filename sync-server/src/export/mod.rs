@@ -10,9 +10,12 @@
 //! withdrawn; otherwise only in counts. Sensitive target groups (ethnicity,
 //! disability) are left out unless asked for by name.
 
+mod csvzip;
+mod indicators;
 mod pseudonym;
 mod write;
 
+pub use indicators::{IndicatorsOutcome, write_indicators};
 pub use pseudonym::PseudonymKey;
 pub use write::{ExportOutcome, write_extract};
 
@@ -48,7 +51,7 @@ impl Format {
 /// How much personal data a record-level extract holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pii {
-    /// Aggregates only: no record-level extract.
+    /// Aggregates only: the indicators (`write_indicators`), no records.
     None,
     Pseudonymized,
     Full,
@@ -280,7 +283,7 @@ pub struct Request {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error(
-        "PII level none gives aggregates only: ask for the indicators, or for a record-level extract at level pseudonymized"
+        "PII level none gives the indicators only, as csv or xlsx (JSON: the report); a record-level extract needs --pii pseudonymized or full"
     )]
     AggregatesOnly,
     #[error("sensitive target groups {0:?} can be asked for only with --pii full")]

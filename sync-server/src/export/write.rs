@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use rust_xlsxwriter::{Chart, ChartType, Format as XlsxFormat, Workbook};
 use serde_json::{Map, Value, json};
 
+use super::csvzip::CsvZip;
 use super::{
     Column, ExportError, Format, Kind, Lang, Pii, PseudonymKey, Request, columns, table_name,
 };
@@ -32,16 +35,61 @@ pub struct ExportOutcome {
 }
 
 /// A value as written.
-enum Out {
+pub(super) enum Out {
     Null,
     Text(String),
     /// Text a spreadsheet must not read as a number.
     Code(String),
     Int(i64),
+    Float(f64),
     Bool(bool),
 }
 
-fn time_text(secs: i64) -> String {
+impl Out {
+    /// Writes the cell at (`row`, `col`): codes as text cells (with `text`,
+    /// the "@" format, when given), numbers as numbers, flags as booleans.
+    pub(super) fn write_xlsx(
+        self,
+        sheet: &mut rust_xlsxwriter::Worksheet,
+        row: u32,
+        col: u16,
+        text: Option<&XlsxFormat>,
+    ) -> Result<(), StorageError> {
+        match (self, text) {
+            (Out::Null, _) => {}
+            (Out::Text(t), _) | (Out::Code(t), None) => {
+                sheet.write_string(row, col, t).map_err(io)?;
+            }
+            (Out::Code(t), Some(text)) => {
+                sheet
+                    .write_string_with_format(row, col, t, text)
+                    .map_err(io)?;
+            }
+            (Out::Int(n), _) => {
+                sheet.write_number(row, col, n as f64).map_err(io)?;
+            }
+            (Out::Float(x), _) => {
+                sheet.write_number(row, col, x).map_err(io)?;
+            }
+            (Out::Bool(b), _) => {
+                sheet.write_boolean(row, col, b).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn json(self) -> Value {
+        match self {
+            Out::Null => Value::Null,
+            Out::Text(t) | Out::Code(t) => Value::String(t),
+            Out::Int(n) => json!(n),
+            Out::Float(x) => json!(x),
+            Out::Bool(b) => json!(b),
+        }
+    }
+}
+
+pub(super) fn time_text(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| {
@@ -52,13 +100,13 @@ fn time_text(secs: i64) -> String {
 }
 
 /// Applies the request's rules to a row; `None` leaves the row out.
-struct Rules<'a> {
-    request: &'a Request,
-    key: &'a PseudonymKey,
+struct Rules {
+    request: Request,
+    key: PseudonymKey,
     persons_without_consent: u64,
 }
 
-impl Rules<'_> {
+impl Rules {
     fn row(&mut self, table: ExtractTable, cells: Vec<Cell>) -> Option<Vec<Out>> {
         let cols = columns(table);
         if table == ExtractTable::Persons {
@@ -133,14 +181,7 @@ fn headers(table: ExtractTable, lang: Lang) -> Vec<&'static str> {
         .collect()
 }
 
-/// One CSV line, quoted by the `csv` crate.
-fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Result<Vec<u8>, StorageError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(fields).map_err(io)?;
-    w.into_inner().map_err(io)
-}
-
-fn io(e: impl std::fmt::Display) -> StorageError {
+pub(super) fn io(e: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(format!("writing the extract: {e}"))
 }
 
@@ -186,9 +227,147 @@ impl Summary {
     }
 }
 
+/// Rows read and not yet formatted, handed to the formatting thread at a
+/// time.
+const BATCH_ROWS: usize = 1024;
+/// Batches waiting for the formatting thread, at most (with `BATCH_ROWS`,
+/// a few MB).
+const BATCH_QUEUE: usize = 4;
+
+enum ToCsv {
+    Table(ExtractTable),
+    Rows(Vec<Vec<Cell>>),
+}
+
+/// What the formatting thread wrote: the zip to complete, and its counts.
+struct CsvDone {
+    zip: CsvZip,
+    rows: BTreeMap<&'static str, u64>,
+    persons_without_consent: u64,
+}
+
+/// A CSV extract's rows, formatted on a thread of their own: this thread
+/// reads SQLite (the larger part of an extract's time), the other applies
+/// the rules and formats the rows, and the zip's own thread deflates them.
+/// Bounded queues between them keep memory bounded.
+struct CsvRows {
+    tx: Option<SyncSender<ToCsv>>,
+    batch: Vec<Vec<Cell>>,
+    worker: Option<JoinHandle<Result<CsvDone, StorageError>>>,
+}
+
+fn format_rows(
+    mut zip: CsvZip,
+    mut rules: Rules,
+    rx: Receiver<ToCsv>,
+) -> Result<CsvDone, StorageError> {
+    let lang = rules.request.lang;
+    let mut rows = BTreeMap::new();
+    let mut table = None;
+    for m in rx {
+        match m {
+            ToCsv::Table(t) => {
+                zip.start_table(table_name(t, lang), &headers(t, lang))?;
+                rows.insert(table_name(t, Lang::En), 0);
+                table = Some(t);
+            }
+            ToCsv::Rows(batch) => {
+                let Some(t) = table else {
+                    return Err(StorageError::Backend("a row before its table".into()));
+                };
+                let n = rows.entry(table_name(t, Lang::En)).or_default();
+                for cells in batch {
+                    if let Some(out) = rules.row(t, cells) {
+                        *n += 1;
+                        zip.record(out)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(CsvDone {
+        zip,
+        rows,
+        persons_without_consent: rules.persons_without_consent,
+    })
+}
+
+impl CsvRows {
+    fn start(zip: CsvZip, rules: Rules) -> Result<CsvRows, StorageError> {
+        let (tx, rx) = sync_channel(BATCH_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("extract-csv".into())
+            .spawn(move || format_rows(zip, rules, rx))
+            .map_err(io)?;
+        Ok(CsvRows {
+            tx: Some(tx),
+            batch: Vec::with_capacity(BATCH_ROWS),
+            worker: Some(worker),
+        })
+    }
+
+    /// The formatting thread's result, once the queue is closed.
+    fn join(&mut self) -> Result<CsvDone, StorageError> {
+        self.tx = None;
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            Some(Err(_)) => Err(io("the CSV writer panicked")),
+            None => Err(io("the CSV writer stopped")),
+        }
+    }
+
+    fn send(&mut self, m: ToCsv) -> Result<(), StorageError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(m).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped: its own error says why.
+        Err(match self.join() {
+            Err(e) => e,
+            Ok(_) => io("the CSV writer stopped"),
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), StorageError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
+        self.send(ToCsv::Rows(batch))
+    }
+
+    fn table(&mut self, table: ExtractTable) -> Result<(), StorageError> {
+        self.flush()?;
+        self.send(ToCsv::Table(table))
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), StorageError> {
+        self.batch.push(cells);
+        if self.batch.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<CsvDone, StorageError> {
+        self.flush()?;
+        self.join()
+    }
+}
+
+impl Drop for CsvRows {
+    fn drop(&mut self) {
+        // A failed extract: the thread ends when its queue closes.
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 enum Target {
     Csv {
-        zip: Box<zip::ZipWriter<BufWriter<File>>>,
+        rows: Box<CsvRows>,
     },
     Xlsx {
         book: Box<Workbook>,
@@ -230,8 +409,8 @@ fn new_sheet(
     Ok(())
 }
 
-struct Sink<'a> {
-    rules: Rules<'a>,
+struct Sink {
+    rules: Rules,
     /// Sheets of the current table so far (XLSX).
     part: u32,
     target: Target,
@@ -240,7 +419,7 @@ struct Sink<'a> {
     summary: Summary,
 }
 
-impl Sink<'_> {
+impl Sink {
     /// Ends the current table's file or sheet.
     fn close_table(&mut self) -> Result<(), StorageError> {
         match &mut self.target {
@@ -254,7 +433,7 @@ impl Sink<'_> {
     }
 }
 
-impl ExtractSink for Sink<'_> {
+impl ExtractSink for Sink {
     fn table(&mut self, table: ExtractTable) -> Result<(), StorageError> {
         self.close_table()?;
         self.table = Some(table);
@@ -262,18 +441,8 @@ impl ExtractSink for Sink<'_> {
         let lang = self.rules.request.lang;
         let name = table_name(table, lang);
         match &mut self.target {
-            Target::Csv { zip } => {
-                let options = zip::write::SimpleFileOptions::default()
-                    .compression_method(zip::CompressionMethod::Deflated)
-                    // The fastest level: a province's CSV is hundreds of MB,
-                    // and deflating it at the default level took about half
-                    // the extract's time for a few percent of size.
-                    .compression_level(Some(1));
-                zip.start_file(format!("{name}.csv"), options).map_err(io)?;
-                // Excel reads a CSV as UTF-8 only after a byte-order mark.
-                zip.write_all("\u{feff}".as_bytes()).map_err(io)?;
-                zip.write_all(&csv_line(&headers(table, lang))?)
-                    .map_err(io)?;
+            Target::Csv { rows } => {
+                rows.table(table)?;
             }
             Target::Xlsx { book, sheet, row } => {
                 new_sheet(book, name, table, lang)?;
@@ -290,33 +459,20 @@ impl ExtractSink for Sink<'_> {
         let Some(table) = self.table else {
             return Err(StorageError::Backend("a row before its table".into()));
         };
-        if table == ExtractTable::Households {
+        if let Target::Csv { rows } = &mut self.target {
+            return rows.row(cells);
+        }
+        // Only the XLSX has summary sheets.
+        if table == ExtractTable::Households && matches!(self.target, Target::Xlsx { .. }) {
             self.summary.household(&cells);
         }
         let Some(out) = self.rules.row(table, cells) else {
             return Ok(());
         };
         *self.rows.entry(table_name(table, Lang::En)).or_default() += 1;
-        let excel_text = self.rules.request.csv_excel_text;
         match &mut self.target {
-            Target::Csv { zip } => {
-                let record: Vec<String> = out
-                    .into_iter()
-                    .map(|o| match o {
-                        Out::Null => String::new(),
-                        Out::Text(t) => t,
-                        // ="0912…" keeps Excel from dropping leading zeros
-                        // or turning a 12-digit number into 1.2E+11.
-                        Out::Code(t) if excel_text && !t.is_empty() => {
-                            format!("=\"{}\"", t.replace('"', "\"\""))
-                        }
-                        Out::Code(t) => t,
-                        Out::Int(n) => n.to_string(),
-                        Out::Bool(b) => if b { "1" } else { "0" }.to_string(),
-                    })
-                    .collect();
-                zip.write_all(&csv_line(&record)?).map_err(io)?;
-            }
+            // Handed to the formatting thread above.
+            Target::Csv { .. } => {}
             Target::Xlsx { book, sheet, row } => {
                 let last = self
                     .rules
@@ -338,19 +494,9 @@ impl ExtractSink for Sink<'_> {
                 };
                 let s = book.worksheet_from_index(index).map_err(io)?;
                 for (i, o) in out.into_iter().enumerate() {
-                    let c = i as u16;
-                    match o {
-                        Out::Null => {}
-                        Out::Text(t) | Out::Code(t) => {
-                            s.write_string(*row, c, t).map_err(io)?;
-                        }
-                        Out::Int(n) => {
-                            s.write_number(*row, c, n as f64).map_err(io)?;
-                        }
-                        Out::Bool(b) => {
-                            s.write_boolean(*row, c, b).map_err(io)?;
-                        }
-                    }
+                    // Codes without a format of their own: their columns are
+                    // formatted as text (new_sheet).
+                    o.write_xlsx(s, *row, i as u16, None)?;
                 }
                 *row += 1;
             }
@@ -359,13 +505,7 @@ impl ExtractSink for Sink<'_> {
                 obj.insert("table".into(), json!(table_name(table, Lang::En)));
                 let cols = columns(table).iter().filter(|c| c.kind != Kind::Hidden);
                 for (c, o) in cols.zip(out) {
-                    let v = match o {
-                        Out::Null => Value::Null,
-                        Out::Text(t) | Out::Code(t) => Value::String(t),
-                        Out::Int(n) => json!(n),
-                        Out::Bool(b) => json!(b),
-                    };
-                    obj.insert(c.name.into(), v);
+                    obj.insert(c.name.into(), o.json());
                 }
                 serde_json::to_writer(&mut *w, &Value::Object(obj)).map_err(io)?;
                 w.write_all(b"\n").map_err(io)?;
@@ -542,22 +682,32 @@ pub fn write_extract(
     request.check()?;
     let partial = partial_path(out);
     let result = write_to(storage, scope, since, request, key, &partial, out);
+    into_place(&partial, out, result)
+}
+
+/// Renames the complete `partial` to `out`, or removes it when writing it
+/// failed.
+pub(super) fn into_place<T>(
+    partial: &Path,
+    out: &Path,
+    result: Result<T, ExportError>,
+) -> Result<T, ExportError> {
     match result {
         Ok(outcome) => {
-            std::fs::rename(&partial, out).map_err(|e| {
-                let _ = std::fs::remove_file(&partial);
+            std::fs::rename(partial, out).map_err(|e| {
+                let _ = std::fs::remove_file(partial);
                 ExportError::Write(format!("{}: {e}", out.display()))
             })?;
             Ok(outcome)
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(partial);
             Err(e)
         }
     }
 }
 
-fn partial_path(out: &Path) -> PathBuf {
+pub(super) fn partial_path(out: &Path) -> PathBuf {
     let mut name = out
         .file_name()
         .map(|n| n.to_os_string())
@@ -581,9 +731,17 @@ fn write_to(
             .map_err(|e| ExportError::Write(format!("{}: {e}", partial.display())))
     };
     let target = match request.format {
-        Format::Csv => Target::Csv {
-            zip: Box::new(zip::ZipWriter::new(create()?)),
-        },
+        Format::Csv => {
+            let zip = CsvZip::create(create()?, request.csv_excel_text)?;
+            let rules = Rules {
+                request: request.clone(),
+                key: key.clone(),
+                persons_without_consent: 0,
+            };
+            Target::Csv {
+                rows: Box::new(CsvRows::start(zip, rules)?),
+            }
+        }
         Format::Xlsx => {
             let mut book = Workbook::new();
             // The fastest deflate, as for CSV: a province's workbook is
@@ -614,8 +772,8 @@ fn write_to(
     let mut sink = Sink {
         part: 0,
         rules: Rules {
-            request,
-            key,
+            request: request.clone(),
+            key: key.clone(),
             persons_without_consent: 0,
         },
         target,
@@ -625,6 +783,16 @@ fn write_to(
     };
     let cursor = storage.extract(scope, since, &mut sink)?;
     sink.close_table()?;
+    // A CSV's rows were counted where they were formatted.
+    let csv = match &mut sink.target {
+        Target::Csv { rows } => {
+            let done = rows.finish()?;
+            sink.rows = done.rows.clone();
+            sink.rules.persons_without_consent = done.persons_without_consent;
+            Some(done.zip)
+        }
+        _ => None,
+    };
     let outcome = ExportOutcome {
         path: out.to_path_buf(),
         format: match request.format {
@@ -648,14 +816,11 @@ fn write_to(
     });
     let w = |e: String| ExportError::Write(e);
     match sink.target {
-        Target::Csv { mut zip } => {
-            let options = zip::write::SimpleFileOptions::default();
-            zip.start_file("manifest.json", options)
-                .map_err(|e| w(e.to_string()))?;
-            zip.write_all(manifest.to_string().as_bytes())
-                .map_err(|e| w(e.to_string()))?;
-            let mut file = zip.finish().map_err(|e| w(e.to_string()))?;
-            file.flush().map_err(|e| w(e.to_string()))?;
+        Target::Csv { .. } => {
+            let Some(zip) = csv else {
+                return Err(w("the CSV writer stopped".into()));
+            };
+            zip.finish(manifest.to_string().as_bytes())?;
         }
         Target::Xlsx { mut book, .. } => {
             let lang = request.lang;

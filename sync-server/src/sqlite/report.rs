@@ -528,7 +528,11 @@ fn cell(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Cell> {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(n) => Cell::Int(n),
         ValueRef::Real(f) => Cell::Text(f.to_string()),
-        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        // Valid UTF-8 (always, in STRICT text columns) takes the fast check.
+        ValueRef::Text(t) => Cell::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(_) => Cell::Null,
     })
 }
