@@ -93,6 +93,7 @@ fn vietnamese_flow_search_and_collation() {
         &pid,
         "--at",
         "2026-03-02 09:30",
+        "--entered-late",
         "--duration",
         "25",
         "--follow-up",

@@ -41,7 +41,16 @@ fn the_device_report_counts_its_own_visits_by_period() {
         "id",
     );
     let visit = |h: &str, at: &str, service: &str, extra: &[&str]| {
-        let mut args = vec!["visit", "record", h, "--service", service, "--at", at];
+        let mut args = vec![
+            "visit",
+            "record",
+            h,
+            "--service",
+            service,
+            "--at",
+            at,
+            "--entered-late",
+        ];
         args.extend_from_slice(extra);
         d.json(&args);
     };

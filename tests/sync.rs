@@ -127,6 +127,7 @@ fn converge_in_order(order: [usize; 3]) {
         &shared.member,
         "--at",
         "2026-03-02 09:30",
+        "--entered-late",
     ]);
     visits_recorded += 1;
     d0.ok(&["household", "edit", &shared.hanh, "--phone", PHONE_A]);
@@ -142,6 +143,7 @@ fn converge_in_order(order: [usize; 3]) {
         "bank_account:blocked:cần công an xã",
         "--at",
         "2026-03-02 14:00",
+        "--entered-late",
     ]);
     visits_recorded += 2;
     d1.ok(&[
@@ -164,6 +166,7 @@ fn converge_in_order(order: [usize; 3]) {
         "scam_awareness",
         "--at",
         "2026-03-03 08:00",
+        "--entered-late",
     ]);
     visits_recorded += 1;
     d2.ok(&["household", "edit", &shared.hanh, "--phone", PHONE_C]);

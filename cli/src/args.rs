@@ -357,6 +357,10 @@ pub struct VisitRecordArgs {
     pub consent: Option<String>,
     #[arg(long = "with")]
     pub with: Vec<String>,
+    /// Ghi bù: a visit made earlier, entered late (dated before the
+    /// household's registration or more than a year ago).
+    #[arg(long, visible_alias = "ghi-bu")]
+    pub entered_late: bool,
 }
 
 #[derive(Debug, Subcommand)]

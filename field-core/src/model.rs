@@ -156,6 +156,11 @@ pub struct NewVisit {
     pub consent_id: Option<String>,
     /// Other volunteers who were there, besides the device's own.
     pub other_volunteer_ids: Vec<String>,
+    /// Entered late on purpose (from paper, or a visit before the household
+    /// was registered here): dates more than a year back, or before the
+    /// registration, are then accepted.
+    #[serde(default)]
+    pub entered_late: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,6 +95,8 @@ fn records_households_members_consent_and_visits() {
                 feedback: Some("Bà muốn học thêm".into()),
                 consent_id: Some(c.id.clone()),
                 other_volunteer_ids: vec![],
+                // Dated before the household was registered (today).
+                entered_late: true,
             },
         )
         .unwrap();
@@ -594,4 +596,86 @@ fn households_page_walks_every_household_in_bounded_pages() {
     }
     assert_eq!(seen, made);
     assert_eq!(pages, 3);
+}
+
+fn problem(r: Result<impl std::fmt::Debug>) -> (Field, Problem) {
+    match r {
+        Err(Error::Invalid(i)) => (i.field, i.problem),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+/// Dates are checked where a visit is entered: not in the future beyond a
+/// few minutes, not before the household's registration nor more than a
+/// year back unless entered late on purpose, and a follow-up not before the
+/// visit's day. A refused visit stores nothing.
+#[test]
+fn visit_dates_are_checked_where_they_are_entered() {
+    let dir = TempDir::new().unwrap();
+    let s = store(&dir, "a", "Nguyễn Thị Lan");
+    let h = household(&s, "Trần Văn Bình");
+    let visit = |at: Option<String>, follow_up: Option<&str>, late: bool| NewVisit {
+        visited_at: at,
+        services: vec![ServiceOutcome {
+            service: "vneid_activate".into(),
+            outcome: "done".into(),
+            note: None,
+        }],
+        follow_up_on: follow_up.map(String::from),
+        entered_late: late,
+        ..Default::default()
+    };
+    let vn = time::UtcOffset::from_hms(7, 0, 0).unwrap();
+    let now = time::OffsetDateTime::now_utc().to_offset(vn);
+    let day = |d: time::OffsetDateTime| d.date().to_string();
+    let minute = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    let at = |d: time::OffsetDateTime| d.format(&minute).unwrap();
+
+    for far in ["2099-01-01", "9999-12-31"] {
+        let (field, p) = problem(s.record_visit(&h.id, visit(Some(far.into()), None, true)));
+        assert_eq!(field, Field::VisitedAt);
+        assert!(matches!(p, Problem::InFuture { .. }), "{p:?}");
+    }
+    let tomorrow = now + time::Duration::days(1);
+    assert!(matches!(
+        problem(s.record_visit(&h.id, visit(Some(at(tomorrow)), None, true))).1,
+        Problem::InFuture { .. }
+    ));
+    // Before the household was registered (today), or years back.
+    for back in [
+        at(now - time::Duration::days(2)),
+        "0001-01-01".to_string(),
+        "2019-05-01".to_string(),
+    ] {
+        let (field, p) = problem(s.record_visit(&h.id, visit(Some(back.clone()), None, false)));
+        assert_eq!(field, Field::VisitedAt, "{back}");
+        assert!(matches!(p, Problem::TooFarBack { .. }), "{back}: {p:?}");
+    }
+    // A follow-up before the visit's day.
+    let (field, p) = problem(s.record_visit(
+        &h.id,
+        visit(None, Some(&day(now - time::Duration::days(1))), false),
+    ));
+    assert_eq!(field, Field::FollowUpOn);
+    assert!(matches!(p, Problem::BeforeVisit { .. }), "{p:?}");
+    assert!(
+        s.household(&h.id).unwrap().visits.is_empty(),
+        "nothing stored"
+    );
+
+    // Accepted: now, a few minutes ahead (another phone's clock), earlier
+    // today, two days back when entered late, a follow-up today or later.
+    s.record_visit(&h.id, visit(None, Some(&day(now)), false))
+        .unwrap();
+    s.record_visit(
+        &h.id,
+        visit(Some(at(now + time::Duration::minutes(3))), None, false),
+    )
+    .unwrap();
+    s.record_visit(
+        &h.id,
+        visit(Some(at(now - time::Duration::days(2))), None, true),
+    )
+    .unwrap();
+    assert_eq!(s.household(&h.id).unwrap().visits.len(), 3);
 }

@@ -48,6 +48,7 @@ fn record(ctx: &Ctx, a: VisitRecordArgs) -> Result<(), CliError> {
             feedback: a.feedback,
             consent_id: a.consent,
             other_volunteer_ids: a.with,
+            entered_late: a.entered_late,
         },
     )?;
     ctx.out.emit(&visit, || {

@@ -171,6 +171,14 @@ pub enum Problem {
     WrongType { expected: String, found: String },
     /// A record's key in its collection is not a UUID.
     NotAUuid,
+    /// Dated later than now (beyond a few minutes of clock error): `latest`
+    /// is the latest accepted, RFC 3339.
+    InFuture { latest: String },
+    /// Dated before the household was registered, or more than a year ago,
+    /// without saying the record is entered late (`earliest`, RFC 3339).
+    TooFarBack { earliest: String },
+    /// A follow-up day before the visit's own day (`YYYY-MM-DD`).
+    BeforeVisit { visit_day: String },
 }
 
 impl fmt::Display for Problem {
@@ -198,6 +206,14 @@ impl fmt::Display for Problem {
             Problem::NotInHousehold => write!(f, "is not in this household"),
             Problem::NoService => write!(f, "needs at least one service"),
             Problem::AlreadyWithdrawn => write!(f, "was withdrawn already"),
+            Problem::InFuture { latest } => write!(f, "is in the future (latest: {latest})"),
+            Problem::TooFarBack { earliest } => write!(
+                f,
+                "is before {earliest} (the household's registration, or a year ago): say the visit is entered late"
+            ),
+            Problem::BeforeVisit { visit_day } => {
+                write!(f, "is before the visit's day ({visit_day})")
+            }
             Problem::NoConflict => write!(f, "has no conflict to resolve"),
             Problem::NotAConflictValue { values } => {
                 write!(

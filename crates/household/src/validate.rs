@@ -179,6 +179,82 @@ pub fn moment(field: Field, value: &str) -> Result<String> {
     format_utc(parsed).ok_or_else(bad)
 }
 
+/// How far ahead of this device's clock a visit may be dated: two phones'
+/// clocks disagree by minutes.
+pub const FUTURE_ALLOWANCE: time::Duration = time::Duration::minutes(10);
+/// How far back a visit may be dated without saying it is entered late.
+pub const LATE_ENTRY_LIMIT: time::Duration = time::Duration::days(366);
+
+/// Checks a visit's moment (`visited_at`, as `moment` stores it) against
+/// `now` and the household's registration (`registered`, RFC 3339): not in
+/// the future beyond `FUTURE_ALLOWANCE`, and, unless the record is entered
+/// late on purpose (`late`), not before the registration nor more than
+/// `LATE_ENTRY_LIMIT` ago.
+pub fn visit_moment(
+    visited_at: &str,
+    now: OffsetDateTime,
+    registered: Option<&str>,
+    late: bool,
+) -> Result<()> {
+    let at = OffsetDateTime::parse(visited_at, &Rfc3339)
+        .map_err(|_| Invalid::new(Field::VisitedAt, visited_at, Problem::BadDate))?;
+    let latest = now + FUTURE_ALLOWANCE;
+    if at > latest {
+        return Err(Invalid::new(
+            Field::VisitedAt,
+            visited_at,
+            Problem::InFuture {
+                latest: format_utc(latest).unwrap_or_default(),
+            },
+        ));
+    }
+    if late {
+        return Ok(());
+    }
+    let year_ago = now - LATE_ENTRY_LIMIT;
+    let registered = registered.and_then(|r| OffsetDateTime::parse(r, &Rfc3339).ok());
+    // A visit on the day of the registration, before the minute it was
+    // typed in, is the normal case: compare days in Vietnam.
+    let registered_day = registered.map(|r| vietnam_day(r).midnight().assume_offset(vietnam()));
+    let earliest = registered_day.map_or(year_ago, |r| r.max(year_ago));
+    if at < earliest {
+        return Err(Invalid::new(
+            Field::VisitedAt,
+            visited_at,
+            Problem::TooFarBack {
+                earliest: format_utc(earliest).unwrap_or_default(),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// A follow-up day: on or after the visit's own (Vietnam) day.
+pub fn follow_up(day: Date, visited_at: &str) -> Result<Date> {
+    let Ok(at) = OffsetDateTime::parse(visited_at, &Rfc3339) else {
+        return Ok(day);
+    };
+    let visit_day = vietnam_day(at);
+    if day < visit_day {
+        return Err(Invalid::new(
+            Field::FollowUpOn,
+            day.to_string(),
+            Problem::BeforeVisit {
+                visit_day: visit_day.to_string(),
+            },
+        ));
+    }
+    Ok(day)
+}
+
+fn vietnam() -> UtcOffset {
+    UtcOffset::from_hms(VIETNAM_OFFSET_HOURS, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+fn vietnam_day(t: OffsetDateTime) -> Date {
+    t.to_offset(vietnam()).date()
+}
+
 /// A calendar day `YYYY-MM-DD`.
 pub fn date(field: Field, value: &str) -> Result<Date> {
     let v = value.trim();

@@ -64,6 +64,9 @@ pub fn write_record(store: &Store, rec: &HouseholdRecord) -> field_core::Result<
     }
     for v in &rec.visits {
         let mut visit = v.visit.clone();
+        // Records of visits made before the household is written here: the
+        // household's registration is now, its visits earlier.
+        visit.entered_late = true;
         visit.person_ids.extend(
             v.member_indexes
                 .iter()
@@ -723,6 +726,7 @@ fn visits(rng: &mut ChaCha8Rng, groups: &[&str], ages: &[i64], device: &str) -> 
                     feedback,
                     consent_id: None,
                     other_volunteer_ids: Vec::new(),
+                    entered_late: true,
                 },
                 member_indexes,
             }

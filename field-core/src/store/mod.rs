@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::{ActorId, Automerge, Change, ChangeHash, ScalarValue};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::catalogue;
@@ -558,12 +558,25 @@ impl Store {
             Some(t) if !t.trim().is_empty() => v::moment(Field::VisitedAt, t)?,
             _ => stamp.at.clone(),
         };
+        let registered: Option<String> = g
+            .conn
+            .prepare_cached("SELECT created_at FROM households WHERE id = ?1")?
+            .query_row([&hid], |r| r.get(0))
+            .optional()?;
+        v::visit_moment(
+            &visited_at,
+            time::OffsetDateTime::now_utc(),
+            registered.as_deref(),
+            input.entered_late,
+        )?;
         let duration = input
             .duration_minutes
             .map(|d| v::in_range(Field::DurationMinutes, d, 0, 24 * 60))
             .transpose()?;
         let follow_up = match input.follow_up_on.as_deref() {
-            Some(d) if !d.trim().is_empty() => Some(v::date(Field::FollowUpOn, d)?.to_string()),
+            Some(d) if !d.trim().is_empty() => {
+                Some(v::follow_up(v::date(Field::FollowUpOn, d)?, &visited_at)?.to_string())
+            }
             _ => None,
         };
         let feedback = v::optional_note(Field::Value, input.feedback.as_deref())?;
