@@ -266,10 +266,7 @@ pub async fn export(
     let path = file.clone();
     let outcome = blocking(&state, move |s| {
         let key = PseudonymKey::new(s.pseudonym_key()?);
-        write_extract(s, &scope, since, &request, &key, &path).map_err(|e| match e {
-            ExportError::Storage(e) => e,
-            other => crate::storage::StorageError::Backend(other.to_string()),
-        })
+        write_extract(s, &scope, since, &request, &key, &path).map_err(Into::into)
     })
     .await?;
     audit(
@@ -342,10 +339,7 @@ async fn indicators_file(
     let path = file.clone();
     let outcome = blocking(&state, move |s| {
         let r = report::indicators(s, &scope, level, period, today, report::REVIEWS_LISTED)?;
-        write_indicators(s, &scope, &r, &request, &path).map_err(|e| match e {
-            ExportError::Storage(e) => e,
-            other => crate::storage::StorageError::Backend(other.to_string()),
-        })
+        write_indicators(s, &scope, &r, &request, &path).map_err(Into::into)
     })
     .await?;
     audit(

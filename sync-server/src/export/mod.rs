@@ -296,6 +296,17 @@ pub enum ExportError {
     Storage(#[from] crate::storage::StorageError),
 }
 
+impl From<ExportError> for crate::storage::StorageError {
+    /// For a request already checked (over HTTP): what is left is the
+    /// storage's failure, or writing the file.
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Storage(e) => e,
+            other => crate::storage::StorageError::Backend(other.to_string()),
+        }
+    }
+}
+
 impl Request {
     /// Checks the request against the rules above.
     pub fn check(&self) -> Result<(), ExportError> {
