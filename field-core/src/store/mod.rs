@@ -568,7 +568,14 @@ impl Store {
             time::OffsetDateTime::now_utc(),
             registered.as_deref(),
             input.entered_late,
-        )?;
+        )
+        .map_err(|mut e| {
+            // Say the time as it was typed, not as stored (UTC).
+            if let Some(t) = input.visited_at.as_deref() {
+                e.value = t.trim().to_string();
+            }
+            e
+        })?;
         let duration = input
             .duration_minutes
             .map(|d| v::in_range(Field::DurationMinutes, d, 0, 24 * 60))
