@@ -211,6 +211,22 @@ pub enum HouseholdCmd {
     ImportDoc {
         file: PathBuf,
     },
+    /// Mark a household as registered by mistake (kept, out of every list
+    /// and count); --undo takes the mark back.
+    InError(CorrectionArgs),
+}
+
+/// A correction of one record: a reason, or --undo.
+#[derive(Debug, Args)]
+pub struct CorrectionArgs {
+    /// The record's id (or its first characters).
+    pub id: String,
+    /// Why (kept with the correction).
+    #[arg(long, conflicts_with = "undo")]
+    pub reason: Option<String>,
+    /// Take the correction back.
+    #[arg(long)]
+    pub undo: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -287,6 +303,9 @@ pub enum MemberCmd {
         #[command(flatten)]
         person: PersonArgs,
     },
+    /// Take a member out of the household (moved away, died, entered by
+    /// mistake): kept in the record, out of the lists and counts.
+    Remove(CorrectionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +351,37 @@ pub enum VisitCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Correct a visit: its date, duration, follow-up, feedback or services.
+    Edit(VisitEditArgs),
+    /// Cancel a visit recorded by mistake: kept in the history, out of
+    /// every count.
+    Cancel(CorrectionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VisitEditArgs {
+    pub visit: String,
+    /// "YYYY-MM-DD HH:MM" (Vietnam time) or RFC 3339.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The new date is a visit entered late (see visit record).
+    #[arg(long, visible_alias = "ghi-bu")]
+    pub entered_late: bool,
+    /// Minutes.
+    #[arg(long)]
+    pub duration: Option<i64>,
+    /// YYYY-MM-DD, or "" to clear.
+    #[arg(long)]
+    pub follow_up: Option<String>,
+    /// The household's feedback, or "" to clear.
+    #[arg(long)]
+    pub feedback: Option<String>,
+    /// CODE[:OUTCOME[:NOTE]]: a service added or its outcome corrected.
+    #[arg(long = "service")]
+    pub services: Vec<String>,
+    /// CODE: a service taken out of the visit.
+    #[arg(long = "remove-service")]
+    pub remove_services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

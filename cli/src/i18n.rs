@@ -108,6 +108,11 @@ pub enum T {
     Change,
     Reason,
     ReceivedFrom,
+    Cancelled,
+    Edited,
+    RemovedMember,
+    InError,
+    RemovedMembers,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -197,6 +202,14 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Change => ("Thay đổi", "Change"),
         T::Reason => ("Lý do", "Reason"),
         T::ReceivedFrom => ("Nhận từ", "From"),
+        T::Cancelled => ("đã hủy", "cancelled"),
+        T::Edited => ("Đã sửa", "Corrected"),
+        T::RemovedMember => ("Không còn trong hộ", "Removed"),
+        T::InError => (
+            "Hộ này đã được đánh dấu là đăng ký nhầm",
+            "This household is marked as registered in error",
+        ),
+        T::RemovedMembers => ("Không còn trong hộ", "No longer in the household"),
     };
     lang.pick(vi, en)
 }
@@ -257,6 +270,7 @@ pub fn field_label(lang: Lang, field: Field) -> &'static str {
         Field::VolunteerName => ("tên tình nguyện viên", "volunteer name"),
         Field::TeamName => ("tên tổ", "team name"),
         Field::HouseholdId => ("mã hộ", "household id"),
+        Field::VisitId => ("mã lượt hỗ trợ", "visit id"),
         Field::Path => ("trường", "path"),
         Field::Value => ("giá trị", "value"),
     };
@@ -309,6 +323,16 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         (Lang::En, Problem::InFuture { latest }) => format!("is in the future: the latest accepted is {} (Vietnam time); check the date and time, or the phone's clock.", crate::output::local_time(latest)),
         (Lang::Vi, Problem::TooFarBack { earliest }) => format!("trước {} (ngày đăng ký hộ, hoặc quá một năm): nếu đúng là ghi bù lượt hỗ trợ đã làm, thêm --ghi-bu.", crate::output::local_time(earliest)),
         (Lang::En, Problem::TooFarBack { earliest }) => format!("is before {} (the household's registration, or more than a year ago): if the visit really is entered late, add --entered-late.", crate::output::local_time(earliest)),
+        (Lang::Vi, Problem::ConsentWithdrawnBefore { withdrawn_at }) => format!("nêu một sự đồng ý đã được rút lại trước lượt hỗ trợ (lúc {}): cần xem lại lượt này.", crate::output::local_time(withdrawn_at)),
+        (Lang::En, Problem::ConsentWithdrawnBefore { withdrawn_at }) => format!("names a consent withdrawn before the visit (at {}): review this visit.", crate::output::local_time(withdrawn_at)),
+        (Lang::Vi, Problem::AlreadyCorrected) => "đã được đánh dấu như vậy rồi.".into(),
+        (Lang::En, Problem::AlreadyCorrected) => "is marked so already.".into(),
+        (Lang::Vi, Problem::NotCorrected) => "chưa được đánh dấu: không có gì để hoàn tác.".into(),
+        (Lang::En, Problem::NotCorrected) => "is not marked: there is nothing to undo.".into(),
+        (Lang::Vi, Problem::VisitCancelled) => "đã bị hủy: muốn sửa, hãy khôi phục trước (gocua visit cancel MÃ --undo).".into(),
+        (Lang::En, Problem::VisitCancelled) => "is cancelled: restore it first to correct it (gocua visit cancel ID --undo).".into(),
+        (Lang::Vi, Problem::MarkedInError) => "đã được đánh dấu là đăng ký nhầm: muốn ghi thêm, hãy hoàn tác trước (gocua household in-error MÃ --undo).".into(),
+        (Lang::En, Problem::MarkedInError) => "is marked as registered in error: undo that first to record more (gocua household in-error ID --undo).".into(),
         (Lang::Vi, Problem::BeforeVisit { visit_day }) => format!("trước ngày hỗ trợ ({visit_day}): ngày hẹn lại phải từ ngày đó trở đi."),
         (Lang::En, Problem::BeforeVisit { visit_day }) => format!("is before the visit's day ({visit_day}): a follow-up must be on that day or later."),
         (Lang::Vi, Problem::NoConflict) => "không có xung đột để giải quyết (xem `gocua conflicts`).".into(),
@@ -663,6 +687,64 @@ pub fn visit_recorded(lang: Lang, short: &str, when: &str) -> String {
         Lang::Vi => format!("Đã ghi lượt hỗ trợ {short} lúc {when}"),
         Lang::En => format!("Visit {short} recorded at {when}"),
     }
+}
+
+pub fn member_removed(lang: Lang, short: &str, name: &str, removed: bool) -> String {
+    match (lang, removed) {
+        (Lang::Vi, true) => format!("Đã ghi thành viên {short} ({name}) không còn trong hộ"),
+        (Lang::En, true) => format!("Member {short} ({name}) removed from the household"),
+        (Lang::Vi, false) => format!("Đã đưa thành viên {short} ({name}) trở lại hộ"),
+        (Lang::En, false) => format!("Member {short} ({name}) is in the household again"),
+    }
+}
+
+pub fn visit_edited(lang: Lang, short: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã sửa lượt hỗ trợ {short}"),
+        Lang::En => format!("Visit {short} corrected"),
+    }
+}
+
+pub fn visit_cancelled(lang: Lang, short: &str, cancelled: bool) -> String {
+    match (lang, cancelled) {
+        (Lang::Vi, true) => {
+            format!("Đã hủy lượt hỗ trợ {short}: vẫn giữ trong lịch sử, không tính vào số liệu")
+        }
+        (Lang::En, true) => {
+            format!("Visit {short} cancelled: kept in the history, out of every count")
+        }
+        (Lang::Vi, false) => format!("Đã khôi phục lượt hỗ trợ {short}"),
+        (Lang::En, false) => format!("Visit {short} restored"),
+    }
+}
+
+pub fn household_in_error(lang: Lang, short: &str, head: &str, marked: bool) -> String {
+    match (lang, marked) {
+        (Lang::Vi, true) => format!(
+            "Đã đánh dấu hộ {short} ({head}) là đăng ký nhầm: không còn trong danh sách và số liệu"
+        ),
+        (Lang::En, true) => format!(
+            "Household {short} ({head}) marked as registered in error: out of every list and count"
+        ),
+        (Lang::Vi, false) => format!("Đã bỏ đánh dấu đăng ký nhầm của hộ {short} ({head})"),
+        (Lang::En, false) => {
+            format!("Household {short} ({head}) is no longer marked as registered in error")
+        }
+    }
+}
+
+/// Who made a correction, when and why: "bởi X lúc Y: lý do".
+pub fn corrected(lang: Lang, what: T, c: &field_core::Correction) -> String {
+    let when = crate::output::local_time(&c.at);
+    let by = crate::output::short(&c.by);
+    let mut s = match lang {
+        Lang::Vi => format!("{} lúc {when}, bởi {by}", t(lang, what)),
+        Lang::En => format!("{} at {when}, by {by}", t(lang, what)),
+    };
+    if let Some(r) = &c.reason {
+        s.push_str(&format!(": {r}"));
+    }
+    s
 }
 
 pub fn consent_recorded(lang: Lang, short: &str) -> String {

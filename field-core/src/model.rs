@@ -163,6 +163,25 @@ pub struct NewVisit {
     pub entered_late: bool,
 }
 
+/// A correction of a visit's fields; `None` leaves a field as it is, and an
+/// empty text clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitEdit {
+    pub visited_at: Option<String>,
+    /// The new date is a visit entered late (see [`NewVisit::entered_late`]).
+    #[serde(default)]
+    pub entered_late: bool,
+    pub duration_minutes: Option<i64>,
+    pub follow_up_on: Option<String>,
+    pub feedback: Option<String>,
+    /// Services added, or whose outcome (and note) is corrected.
+    #[serde(default)]
+    pub services: Vec<ServiceOutcome>,
+    /// Services taken out of the visit (recorded by mistake).
+    #[serde(default)]
+    pub remove_services: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewConsent {
     pub person_id: String,

@@ -105,8 +105,19 @@ fn a_store_of_protocol_1_is_renamed_when_upgraded_and_reads_older_files() {
             )
             .unwrap();
         }
-        c.execute_batch("DROP TABLE legacy_ids; PRAGMA user_version = 5;")
-            .unwrap();
+        // What later migrations added is taken out again: a store of schema 5.
+        c.execute_batch(
+            "DROP TABLE legacy_ids;
+             ALTER TABLE households DROP COLUMN in_error_at;
+             ALTER TABLE persons DROP COLUMN removed_at;
+             ALTER TABLE visits DROP COLUMN cancelled_at;
+             ALTER TABLE visits DROP COLUMN cancelled_by;
+             ALTER TABLE visits DROP COLUMN cancel_reason;
+             ALTER TABLE visits DROP COLUMN edited_at;
+             ALTER TABLE visits DROP COLUMN edited_by;
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
     }
 
     let s = Store::open(&path).unwrap();

@@ -146,6 +146,13 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
     // Documents come from devices: a reader panic must not stop the folding.
     let read = isolated(|| -> Option<ReportRecord> {
         let household = read_household_as(doc, doc_id, Scope::All).ok()?;
+        // Corrections: a household registered in error has no rows (an
+        // incremental extract lists it as gone); removed members and
+        // cancelled visits are in no figure and no extract.
+        if household.in_error.is_some() {
+            return None;
+        }
+        let household = household.counted().into_owned();
         let visits = match doc.get(ROOT, schema::VISITS).ok()? {
             Some((automerge::Value::Object(automerge::ObjType::Map), id)) => Some(id),
             _ => None,

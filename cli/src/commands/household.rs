@@ -59,6 +59,22 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
                 },
             )
         }
+        HouseholdCmd::InError(c) => {
+            let store = ctx.store()?;
+            let h = if c.undo {
+                store.unmark_in_error(&c.id)?
+            } else {
+                store.mark_in_error(&c.id, c.reason)?
+            };
+            ctx.out.emit(&h, || {
+                vec![i18n::household_in_error(
+                    ctx.lang(),
+                    short(&h.id),
+                    &h.head_name,
+                    h.in_error.is_some(),
+                )]
+            })
+        }
     }
 }
 
@@ -172,6 +188,9 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
     if h.outside_villages {
         lines.push(label(T::ReadOnlyMovedAway).to_string());
     }
+    if let Some(c) = &h.in_error {
+        lines.push(format!("!! {}", i18n::corrected(lang, T::InError, c)));
+    }
     lines.push(format!("{}: {}", label(T::Head), h.head_name));
     lines.push(format!("{}: {village}", label(T::Village)));
     if !h.address.is_empty() {
@@ -204,11 +223,12 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         local_time(&h.created_at)
     ));
 
-    if !h.members.is_empty() {
+    let (members, removed): (Vec<&Person>, Vec<&Person>) =
+        h.members.iter().partition(|m| m.removed.is_none());
+    if !members.is_empty() {
         lines.push(String::new());
-        lines.push(format!("{} ({}):", label(T::Members), h.members.len()));
-        let rows: Vec<Vec<String>> = h
-            .members
+        lines.push(format!("{} ({}):", label(T::Members), members.len()));
+        let rows: Vec<Vec<String>> = members
             .iter()
             .map(|m| {
                 vec![
@@ -235,6 +255,20 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
             &rows,
         ));
     }
+    if !removed.is_empty() {
+        lines.push(String::new());
+        lines.push(format!("{} ({}):", label(T::RemovedMembers), removed.len()));
+        for m in removed {
+            if let Some(c) = &m.removed {
+                lines.push(format!(
+                    "- {} {}: {}",
+                    short(&m.id),
+                    m.name,
+                    i18n::corrected(lang, T::RemovedMember, c)
+                ));
+            }
+        }
+    }
 
     if !h.visits.is_empty() {
         lines.push(String::new());
@@ -251,6 +285,12 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
                 head.push_str(&format!(" ({})", people.join(", ")));
             }
             lines.push(head);
+            if let Some(c) = &v.cancelled {
+                lines.push(format!("    !! {}", i18n::corrected(lang, T::Cancelled, c)));
+            }
+            if let Some(c) = &v.edited {
+                lines.push(format!("    {}", i18n::corrected(lang, T::Edited, c)));
+            }
             for s in &v.services {
                 let mut l = format!(
                     "    {}: {}",

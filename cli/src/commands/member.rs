@@ -1,4 +1,4 @@
-//! `gocua member add|edit`.
+//! `gocua member add|edit|remove`.
 
 use field_core::{NewPerson, PersonEdit, SkillsEdit};
 
@@ -23,6 +23,21 @@ fn skills(p: &PersonArgs) -> SkillsEdit {
 pub fn run(ctx: &Ctx, cmd: MemberCmd) -> Result<(), CliError> {
     let store = ctx.store()?;
     let person = match cmd {
+        MemberCmd::Remove(c) => {
+            let p = if c.undo {
+                store.restore_member(&c.id)?
+            } else {
+                store.remove_member(&c.id, c.reason)?
+            };
+            return ctx.out.emit(&p, || {
+                vec![i18n::member_removed(
+                    ctx.lang(),
+                    short(&p.id),
+                    &p.name,
+                    p.removed.is_some(),
+                )]
+            });
+        }
         MemberCmd::Add {
             household,
             name,

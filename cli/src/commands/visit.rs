@@ -1,10 +1,10 @@
-//! `gocua visit record|list`.
+//! `gocua visit record|list|edit|cancel`.
 
 use field_core::catalogue::{OUTCOME, SERVICE};
-use field_core::{NewVisit, ServiceOutcome};
+use field_core::{NewVisit, ServiceOutcome, VisitEdit};
 
 use super::{Ctx, Names};
-use crate::args::{VisitCmd, VisitRecordArgs};
+use crate::args::{CorrectionArgs, VisitCmd, VisitEditArgs, VisitRecordArgs};
 use crate::error::CliError;
 use crate::i18n::{self, T};
 use crate::output::{local_time, short, table};
@@ -32,7 +32,44 @@ pub fn run(ctx: &Ctx, cmd: VisitCmd) -> Result<(), CliError> {
     match cmd {
         VisitCmd::Record(a) => record(ctx, a),
         VisitCmd::List { household, limit } => list(ctx, household.as_deref(), limit),
+        VisitCmd::Edit(a) => edit(ctx, a),
+        VisitCmd::Cancel(a) => cancel(ctx, a),
     }
+}
+
+fn edit(ctx: &Ctx, a: VisitEditArgs) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let visit = store.edit_visit(
+        &a.visit,
+        VisitEdit {
+            visited_at: a.at,
+            entered_late: a.entered_late,
+            duration_minutes: a.duration,
+            follow_up_on: a.follow_up,
+            feedback: a.feedback,
+            services: a.services.iter().map(|s| service(s)).collect(),
+            remove_services: a.remove_services,
+        },
+    )?;
+    ctx.out.emit(&visit, || {
+        vec![i18n::visit_edited(ctx.lang(), short(&visit.id))]
+    })
+}
+
+fn cancel(ctx: &Ctx, a: CorrectionArgs) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let visit = if a.undo {
+        store.restore_visit(&a.id)?
+    } else {
+        store.cancel_visit(&a.id, a.reason)?
+    };
+    ctx.out.emit(&visit, || {
+        vec![i18n::visit_cancelled(
+            ctx.lang(),
+            short(&visit.id),
+            visit.cancelled.is_some(),
+        )]
+    })
 }
 
 fn record(ctx: &Ctx, a: VisitRecordArgs) -> Result<(), CliError> {
@@ -83,11 +120,11 @@ fn list(ctx: &Ctx, household: Option<&str>, limit: u32) -> Result<(), CliError> 
                         )
                     })
                     .collect();
-                vec![
-                    short(&v.id).to_string(),
-                    local_time(&v.visited_at),
-                    services.join("; "),
-                ]
+                let mut when = local_time(&v.visited_at);
+                if v.cancelled.is_some() {
+                    when.push_str(&format!(" ({})", i18n::t(lang, T::Cancelled)));
+                }
+                vec![short(&v.id).to_string(), when, services.join("; ")]
             })
             .collect();
         let l = |t: T| i18n::t(lang, t);

@@ -36,6 +36,7 @@ pub enum Field {
     VolunteerName,
     TeamName,
     HouseholdId,
+    VisitId,
     Path,
     Value,
 }
@@ -71,6 +72,7 @@ impl Field {
             Field::VolunteerName => "volunteer_name",
             Field::TeamName => "team_name",
             Field::HouseholdId => "household_id",
+            Field::VisitId => "visit_id",
             Field::Path => "path",
             Field::Value => "value",
         }
@@ -106,6 +108,7 @@ impl Field {
         Field::VolunteerName,
         Field::TeamName,
         Field::HouseholdId,
+        Field::VisitId,
         Field::Path,
         Field::Value,
     ];
@@ -179,6 +182,19 @@ pub enum Problem {
     TooFarBack { earliest: String },
     /// A follow-up day before the visit's own day (`YYYY-MM-DD`).
     BeforeVisit { visit_day: String },
+    /// A visit recorded under a consent that had been withdrawn before it
+    /// (offline, on another device): `withdrawn_at`, RFC 3339.
+    ConsentWithdrawnBefore { withdrawn_at: String },
+    /// The record is corrected so already (a member removed, a visit
+    /// cancelled, a household marked registered in error).
+    AlreadyCorrected,
+    /// The record is not corrected: there is nothing to undo.
+    NotCorrected,
+    /// The household is marked registered in error: nothing is recorded in it
+    /// until that is undone.
+    MarkedInError,
+    /// The visit is cancelled: restore it before correcting it.
+    VisitCancelled,
 }
 
 impl fmt::Display for Problem {
@@ -211,6 +227,10 @@ impl fmt::Display for Problem {
                 f,
                 "is before {earliest} (the household's registration, or a year ago): say the visit is entered late"
             ),
+            Problem::ConsentWithdrawnBefore { withdrawn_at } => write!(
+                f,
+                "refers to a consent withdrawn before the visit (at {withdrawn_at}); review the visit"
+            ),
             Problem::BeforeVisit { visit_day } => {
                 write!(f, "is before the visit's day ({visit_day})")
             }
@@ -226,6 +246,16 @@ impl fmt::Display for Problem {
                 write!(f, "holds a {found} where the schema says {expected}")
             }
             Problem::NotAUuid => write!(f, "is not a UUID"),
+            Problem::AlreadyCorrected => write!(f, "is marked so already"),
+            Problem::NotCorrected => write!(f, "is not marked; there is nothing to undo"),
+            Problem::VisitCancelled => write!(
+                f,
+                "is cancelled; restore it first to correct it (gocua visit cancel ID --undo)"
+            ),
+            Problem::MarkedInError => write!(
+                f,
+                "is marked as registered in error; undo that first (gocua household in-error ID --undo)"
+            ),
         }
     }
 }

@@ -98,6 +98,34 @@ pub struct Household {
     /// the device's villages; a document read alone says false.
     #[serde(default)]
     pub outside_villages: bool,
+    /// Marked as registered by mistake: out of every list and count.
+    #[serde(default)]
+    pub in_error: Option<Correction>,
+}
+
+/// A correction made as an edit, never by deleting: who made it, when and
+/// why. The record stays in the document (and in `household show`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub at: String,
+    pub by: String,
+    pub reason: Option<String>,
+}
+
+impl Household {
+    /// The household as it counts: without its removed members and cancelled
+    /// visits. What every figure is made from.
+    pub fn counted(&self) -> std::borrow::Cow<'_, Household> {
+        let corrected = self.members.iter().any(|m| m.removed.is_some())
+            || self.visits.iter().any(|v| v.cancelled.is_some());
+        if !corrected {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut h = self.clone();
+        h.members.retain(|m| m.removed.is_none());
+        h.visits.retain(|v| v.cancelled.is_none());
+        std::borrow::Cow::Owned(h)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +138,9 @@ pub struct Person {
     pub skills: Skills,
     pub created_at: String,
     pub created_by: String,
+    /// No longer a member: kept, out of the lists and counts.
+    #[serde(default)]
+    pub removed: Option<Correction>,
 }
 
 /// A person's digital skills; `None` where nobody has asked yet.
@@ -175,6 +206,12 @@ pub struct Visit {
     pub consent_id: Option<String>,
     pub recorded_at: String,
     pub recorded_by: String,
+    /// Cancelled: kept in the history, out of every count.
+    #[serde(default)]
+    pub cancelled: Option<Correction>,
+    /// Its last correction (who and when; the reason is not asked).
+    #[serde(default)]
+    pub edited: Option<Correction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

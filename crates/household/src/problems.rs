@@ -78,6 +78,36 @@ pub fn sort(list: &mut [HouseholdProblem]) {
     });
 }
 
+/// What a visit's rules need of the consent it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentState {
+    pub withdrawn_at: Option<String>,
+}
+
+impl ConsentState {
+    pub fn of(c: &Consent) -> ConsentState {
+        ConsentState {
+            withdrawn_at: c.withdrawn_at.clone(),
+        }
+    }
+}
+
+/// Whether a withdrawal at `withdrawn_at` came before a visit at
+/// `visited_at`; unreadable times are reported by their own rules.
+fn withdrawn_before(withdrawn_at: &str, visited_at: &str) -> bool {
+    match (
+        v::moment(Field::Value, withdrawn_at).ok().and_then(parse),
+        v::moment(Field::Value, visited_at).ok().and_then(parse),
+    ) {
+        (Some(w), Some(t)) => w < t,
+        _ => false,
+    }
+}
+
+fn parse(t: String) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+}
+
 fn at(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
@@ -218,7 +248,7 @@ pub fn visit(
     prefix: &str,
     visit: &Visit,
     has_member: &dyn Fn(&str) -> bool,
-    has_consent: &dyn Fn(&str) -> bool,
+    consent: &dyn Fn(&str) -> Option<ConsentState>,
 ) {
     if visit.visited_at.is_empty() {
         out.add(
@@ -256,15 +286,30 @@ pub fn visit(
             v::date(Field::FollowUpOn, d),
         );
     }
-    if let Some(c) = &visit.consent_id
-        && !has_consent(c)
-    {
-        out.add(
-            at(prefix, schema::visit::CONSENT_ID),
-            &[schema::visit::CONSENT_ID],
-            Problem::NotInHousehold,
-            c.clone(),
-        );
+    if let Some(c) = &visit.consent_id {
+        match consent(c) {
+            None => out.add(
+                at(prefix, schema::visit::CONSENT_ID),
+                &[schema::visit::CONSENT_ID],
+                Problem::NotInHousehold,
+                c.clone(),
+            ),
+            // Entry refuses a withdrawn consent, but another device may have
+            // withdrawn it while this one was offline.
+            Some(ConsentState {
+                withdrawn_at: Some(withdrawn_at),
+            }) if withdrawn_before(&withdrawn_at, &visit.visited_at) => out.add(
+                at(prefix, schema::visit::CONSENT_ID),
+                &[
+                    schema::visit::CONSENT_ID,
+                    schema::visit::VISITED_AT,
+                    schema::consent::WITHDRAWN_AT,
+                ],
+                Problem::ConsentWithdrawnBefore { withdrawn_at },
+                c.clone(),
+            ),
+            Some(_) => {}
+        }
     }
     let strangers: Vec<&str> = visit
         .person_ids

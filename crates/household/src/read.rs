@@ -8,8 +8,8 @@ use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use crate::conflicts::conflicts;
 use crate::invalid::Problem;
 use crate::model::{
-    Consent, ConsentMethod, DeviceAccess, Gender, Household, HouseholdProblem, Person, SKILL_FLAGS,
-    ServiceOutcome, Skills, Visit, VneidLevel,
+    Consent, ConsentMethod, Correction, DeviceAccess, Gender, Household, HouseholdProblem, Person,
+    SKILL_FLAGS, ServiceOutcome, Skills, Visit, VneidLevel,
 };
 use crate::problems::{self, Problems};
 use crate::schema::{
@@ -173,6 +173,21 @@ impl<D: ReadDoc> Reader<'_, '_, D> {
                 None
             }
         }
+    }
+
+    /// A correction, present when its time is (`[at, by, reason]` keys; an
+    /// empty key is not read).
+    fn correction(&mut self, obj: &ObjId, prefix: &str, keys: [&str; 3]) -> Option<Correction> {
+        let at = self.str(obj, prefix, keys[0])?;
+        Some(Correction {
+            at,
+            by: self.str(obj, prefix, keys[1]).unwrap_or_default(),
+            reason: if keys[2].is_empty() {
+                None
+            } else {
+                self.str(obj, prefix, keys[2])
+            },
+        })
     }
 
     /// One of a fixed set of words; another word is a problem.
@@ -358,6 +373,15 @@ fn read_household_of<D: ReadDoc>(
         conflicts: conflicts(doc, &id, scope),
         problems: Vec::new(),
         outside_villages: false,
+        in_error: r.correction(
+            &root,
+            "",
+            [
+                schema::IN_ERROR_AT,
+                schema::IN_ERROR_BY,
+                schema::IN_ERROR_REASON,
+            ],
+        ),
         id: id.clone(),
         members,
         visits,
@@ -368,7 +392,12 @@ fn read_household_of<D: ReadDoc>(
         problems::person(&mut out, &format!("{MEMBERS}/{}", p.id), p);
     }
     let has_member = |pid: &str| h.members.iter().any(|m| m.id == pid);
-    let has_consent = |cid: &str| h.consents.iter().any(|c| c.id == cid);
+    let consent_of = |cid: &str| {
+        h.consents
+            .iter()
+            .find(|c| c.id == cid)
+            .map(problems::ConsentState::of)
+    };
     for c in &h.consents {
         problems::consent(&mut out, &format!("{CONSENTS}/{}", c.id), c, &has_member);
     }
@@ -378,7 +407,7 @@ fn read_household_of<D: ReadDoc>(
             &format!("{VISITS}/{}", v.id),
             v,
             &has_member,
-            &has_consent,
+            &consent_of,
         );
     }
     h.problems = out.into_sorted();
@@ -465,6 +494,15 @@ fn person_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) -
         skills,
         created_at: r.str(obj, &prefix, member::CREATED_AT).unwrap_or_default(),
         created_by: r.str(obj, &prefix, member::CREATED_BY).unwrap_or_default(),
+        removed: r.correction(
+            obj,
+            &prefix,
+            [
+                member::REMOVED_AT,
+                member::REMOVED_BY,
+                member::REMOVAL_REASON,
+            ],
+        ),
         id,
     }
 }
@@ -498,7 +536,7 @@ pub fn read_visit<D: ReadDoc>(
         &format!("{VISITS}/{}", v.id),
         &v,
         &exists(MEMBERS),
-        &exists(CONSENTS),
+        &consent_state(doc),
     );
     (v, out.into_sorted())
 }
@@ -535,6 +573,16 @@ fn visit_with<D: ReadDoc>(r: &mut Reader<'_, '_, D>, id: String, obj: &ObjId) ->
         consent_id: r.str(obj, &prefix, visit::CONSENT_ID),
         recorded_at: r.str(obj, &prefix, visit::RECORDED_AT).unwrap_or_default(),
         recorded_by: r.str(obj, &prefix, visit::RECORDED_BY).unwrap_or_default(),
+        cancelled: r.correction(
+            obj,
+            &prefix,
+            [
+                visit::CANCELLED_AT,
+                visit::CANCELLED_BY,
+                visit::CANCEL_REASON,
+            ],
+        ),
+        edited: r.correction(obj, &prefix, [visit::EDITED_AT, visit::EDITED_BY, ""]),
         id,
     }
 }
@@ -564,9 +612,23 @@ pub fn written_visit_problems<D: ReadDoc>(
         &format!("{VISITS}/{}", v.id),
         v,
         &exists(MEMBERS),
-        &exists(CONSENTS),
+        &consent_state(doc),
     );
     out.into_sorted()
+}
+
+/// The state of consent records as the visit rules need it, read from the
+/// document (a visit read alone).
+fn consent_state<D: ReadDoc>(doc: &D) -> impl Fn(&str) -> Option<problems::ConsentState> + '_ {
+    move |cid: &str| {
+        if !is_record_id(cid) {
+            return None;
+        }
+        let obj = record(doc, CONSENTS, cid)?;
+        Some(problems::ConsentState {
+            withdrawn_at: get_str(doc, &obj, consent::WITHDRAWN_AT),
+        })
+    }
 }
 
 /// One record of a collection (members, visits, consents), if present.

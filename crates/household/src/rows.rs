@@ -26,6 +26,8 @@ pub struct HouseholdRow<'a> {
     pub target_groups: String,
     pub created_at: &'a str,
     pub created_by: &'a str,
+    /// When it was marked registered in error.
+    pub in_error_at: Option<&'a str>,
 }
 
 /// A member.
@@ -46,6 +48,7 @@ pub struct PersonRow<'a> {
     pub basic_skills_certified: Option<bool>,
     pub created_at: &'a str,
     pub created_by: &'a str,
+    pub removed_at: Option<&'a str>,
 }
 
 /// A consent record.
@@ -80,6 +83,11 @@ pub struct VisitRow<'a> {
     pub consent_id: Option<&'a str>,
     pub recorded_at: &'a str,
     pub recorded_by: &'a str,
+    pub cancelled_at: Option<&'a str>,
+    pub cancelled_by: Option<&'a str>,
+    pub cancel_reason: Option<&'a str>,
+    pub edited_at: Option<&'a str>,
+    pub edited_by: Option<&'a str>,
 }
 
 /// One service of a visit and its outcome.
@@ -164,6 +172,7 @@ pub fn household(h: &Household) -> HouseholdRow<'_> {
         target_groups: h.target_groups.join(","),
         created_at: &h.created_at,
         created_by: &h.created_by,
+        in_error_at: h.in_error.as_ref().map(|c| c.at.as_str()),
     }
 }
 
@@ -185,6 +194,7 @@ pub fn person<'a>(household_id: &'a str, p: &'a Person) -> PersonRow<'a> {
         basic_skills_certified: s.basic_skills_certified,
         created_at: &p.created_at,
         created_by: &p.created_by,
+        removed_at: p.removed.as_ref().map(|c| c.at.as_str()),
     }
 }
 
@@ -217,6 +227,11 @@ pub fn visit<'a>(household_id: &'a str, v: &'a Visit) -> VisitRow<'a> {
         consent_id: v.consent_id.as_deref(),
         recorded_at: &v.recorded_at,
         recorded_by: &v.recorded_by,
+        cancelled_at: v.cancelled.as_ref().map(|c| c.at.as_str()),
+        cancelled_by: v.cancelled.as_ref().map(|c| c.by.as_str()),
+        cancel_reason: v.cancelled.as_ref().and_then(|c| c.reason.as_deref()),
+        edited_at: v.edited.as_ref().map(|c| c.at.as_str()),
+        edited_by: v.edited.as_ref().map(|c| c.by.as_str()),
     }
 }
 
@@ -280,6 +295,7 @@ mod tests {
             target_groups: vec!["elderly".into(), "poor".into()],
             created_at: "2026-11-23T02:00:00Z".into(),
             created_by: "lan".into(),
+            in_error: None,
             members: vec![Person {
                 id: pid.clone(),
                 name: "Trần Thị Thủy".into(),
@@ -293,6 +309,7 @@ mod tests {
                 },
                 created_at: "2026-11-23T02:00:00Z".into(),
                 created_by: "lan".into(),
+                removed: None,
             }],
             visits: vec![Visit {
                 id: vid.clone(),
@@ -318,6 +335,8 @@ mod tests {
                 consent_id: Some(cid.clone()),
                 recorded_at: "2026-11-23T02:31:00Z".into(),
                 recorded_by: "lan".into(),
+                cancelled: None,
+                edited: None,
             }],
             consents: vec![Consent {
                 id: cid,

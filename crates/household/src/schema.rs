@@ -25,6 +25,11 @@ pub const MEMBER_COUNT: &str = "member_count";
 pub const DEVICE_ACCESS: &str = "device_access";
 pub const CREATED_AT: &str = "created_at";
 pub const CREATED_BY: &str = "created_by";
+/// A household registered by mistake: when, by whom and why it was marked
+/// (docs/data-model.md, "Corrections"). Kept, out of every list and count.
+pub const IN_ERROR_AT: &str = "in_error_at";
+pub const IN_ERROR_BY: &str = "in_error_by";
+pub const IN_ERROR_REASON: &str = "in_error_reason";
 
 // The root's maps: a set of codes and the three collections of records, each
 // keyed by record id.
@@ -43,6 +48,11 @@ pub mod member {
     pub const VNEID_LEVEL: &str = "vneid_level";
     pub const CREATED_AT: &str = super::CREATED_AT;
     pub const CREATED_BY: &str = super::CREATED_BY;
+    /// A member no longer of the household (moved, died, entered by
+    /// mistake): kept in the document, out of the lists and counts.
+    pub const REMOVED_AT: &str = "removed_at";
+    pub const REMOVED_BY: &str = "removed_by";
+    pub const REMOVAL_REASON: &str = "removal_reason";
 }
 
 /// The keys of a record of [`VISITS`].
@@ -61,6 +71,14 @@ pub mod visit {
     pub const CONSENT_ID: &str = "consent_id";
     pub const RECORDED_AT: &str = "recorded_at";
     pub const RECORDED_BY: &str = "recorded_by";
+    /// A visit cancelled (recorded by mistake): kept in the history, out of
+    /// every count.
+    pub const CANCELLED_AT: &str = "cancelled_at";
+    pub const CANCELLED_BY: &str = "cancelled_by";
+    pub const CANCEL_REASON: &str = "cancel_reason";
+    /// The last correction of a visit's fields.
+    pub const EDITED_AT: &str = "edited_at";
+    pub const EDITED_BY: &str = "edited_by";
 }
 
 /// The keys of a record of [`CONSENTS`].

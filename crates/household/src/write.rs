@@ -238,6 +238,54 @@ pub fn put_visit<T: Transactable>(
     Ok(())
 }
 
+/// Corrects a visit: its scalar fields, and services set (`services`, with
+/// their notes) or taken out (`remove_services`). A service is a key of the
+/// visit's services map, so two devices correcting different services of one
+/// visit never clash, and the same one clash as any field does.
+pub fn edit_visit<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    edits: &[FieldEdit],
+    services: &[ServiceOutcome],
+    remove_services: &[String],
+) -> TxResult<()> {
+    let visits = ensure_map(tx, &ROOT, VISITS)?;
+    let visit = ensure_map(tx, &visits, id)?;
+    apply_edits(tx, &visit, edits)?;
+    if !services.is_empty() || !remove_services.is_empty() {
+        let svcs = ensure_map(tx, &visit, schema::visit::SERVICES)?;
+        for s in services {
+            put_over(tx, &svcs, &s.service, s.outcome.as_str().into())?;
+        }
+        for code in remove_services {
+            if tx.get(&svcs, code.as_str())?.is_some() {
+                tx.delete(&svcs, code.as_str())?;
+            }
+        }
+        let has_notes = services.iter().any(|s| s.note.is_some());
+        let notes = match child_map(tx, &visit, schema::visit::SERVICE_NOTES)? {
+            Some(n) => Some(n),
+            None if has_notes => {
+                Some(tx.put_object(&visit, schema::visit::SERVICE_NOTES, ObjType::Map)?)
+            }
+            None => None,
+        };
+        if let Some(notes) = notes {
+            for s in services {
+                if let Some(note) = &s.note {
+                    put_over(tx, &notes, &s.service, note.as_str().into())?;
+                }
+            }
+            for code in remove_services {
+                if tx.get(&notes, code.as_str())?.is_some() {
+                    tx.delete(&notes, code.as_str())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sets the value at a `/`-separated path (to resolve a conflict).
 pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> TxResult<bool> {
     let parts: Vec<&str> = path.split('/').collect();

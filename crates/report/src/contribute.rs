@@ -128,6 +128,16 @@ impl Tally {
 /// fails: what does not read is left out of the counts it cannot join and
 /// listed.
 pub fn contributions(h: &Household, ctx: &Context<'_>) -> HouseholdContributions {
+    // Corrections: a household registered by mistake counts nowhere; removed
+    // members and cancelled visits count in no figure.
+    if h.in_error.is_some() {
+        return HouseholdContributions {
+            household_id: h.id.clone(),
+            ..Default::default()
+        };
+    }
+    let counted = h.counted();
+    let h: &Household = &counted;
     let (province, commune, reading) = ctx.areas.resolve(&h.commune_code, &h.created_at);
     let area = Area {
         province,
@@ -382,6 +392,8 @@ mod tests {
             consent_id: None,
             recorded_at: at.into(),
             recorded_by: "lan".into(),
+            cancelled: None,
+            edited: None,
         }
     }
 
@@ -405,6 +417,7 @@ mod tests {
             conflicts: Vec::new(),
             problems: Vec::new(),
             outside_villages: false,
+            in_error: None,
         }
     }
 
@@ -423,6 +436,46 @@ mod tests {
     /// The clock-skew rule on a household: a visit dated a year ahead of its
     /// receipt and one dated 1970 both count in the receipt's period and are
     /// listed; a visit without a receipt time counts on its own date.
+    /// Corrections leave the counts: a cancelled visit counts as if never
+    /// recorded, a household registered in error counts nowhere.
+    #[test]
+    fn corrected_records_count_in_no_figure() {
+        let areas = AreaIndex::embedded().unwrap();
+        let receipts = Receipts::default();
+        let ctx = Context {
+            periods: PeriodConfig::default(),
+            areas: &areas,
+            receipts: &receipts,
+            age_year: 2026,
+        };
+        let kept = visit("kept", "2026-10-03T03:00:00Z", &["a"]);
+        let mut cancelled = visit("cancelled", "2026-10-04T03:00:00Z", &["b"]);
+        cancelled.cancelled = Some(gocua_household::Correction {
+            at: "2026-10-05T03:00:00Z".into(),
+            by: "lan".into(),
+            reason: Some("ghi nhầm".into()),
+        });
+        let with = contributions(&household(vec![kept.clone(), cancelled]), &ctx);
+        let without = contributions(&household(vec![kept]), &ctx);
+        assert_eq!(with, without);
+        assert!(
+            count(
+                &with,
+                Indicator::Visits,
+                Basis::Period(p("2026-10")),
+                &Breakdown::All
+            ) == 1
+        );
+        let mut wrong = household(Vec::new());
+        wrong.in_error = Some(gocua_household::Correction {
+            at: "2026-10-05T03:00:00Z".into(),
+            by: "lan".into(),
+            reason: None,
+        });
+        let c = contributions(&wrong, &ctx);
+        assert!(c.contributions.is_empty() && c.reviews.is_empty(), "{c:?}");
+    }
+
     #[test]
     fn skewed_visits_count_when_received_and_are_listed() {
         let areas = AreaIndex::embedded().unwrap();

@@ -6,6 +6,7 @@
 //! failure at any point leaves the store as it was.
 
 mod actor;
+mod corrections;
 mod docs;
 mod incoming;
 mod legacy;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::{ActorId, Automerge, Change, ChangeHash, ScalarValue};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::catalogue;
@@ -518,20 +519,7 @@ impl Store {
         if input.services.is_empty() {
             return Err(Error::invalid(Field::ServiceCode, "", Problem::NoService));
         }
-        let mut services = Vec::with_capacity(input.services.len());
-        for s in &input.services {
-            let service =
-                catalogue::check(&g.conn, catalogue::SERVICE, Field::ServiceCode, &s.service)?;
-            let outcome =
-                catalogue::check(&g.conn, catalogue::OUTCOME, Field::OutcomeCode, &s.outcome)?;
-            let note = v::optional_note(Field::Value, s.note.as_deref())?;
-            services.retain(|x: &ServiceOutcome| x.service != service);
-            services.push(ServiceOutcome {
-                service,
-                outcome,
-                note,
-            });
-        }
+        let services = check_services(&g.conn, &input.services)?;
         let mut person_ids = Vec::new();
         for p in &input.person_ids {
             let pid = query::resolve(&g.conn, Kind::Person, p, Some(&hid))?;
@@ -558,11 +546,7 @@ impl Store {
             Some(t) if !t.trim().is_empty() => v::moment(Field::VisitedAt, t)?,
             _ => stamp.at.clone(),
         };
-        let registered: Option<String> = g
-            .conn
-            .prepare_cached("SELECT created_at FROM households WHERE id = ?1")?
-            .query_row([&hid], |r| r.get(0))
-            .optional()?;
+        let registered = query::registered_at(&g.conn, &hid)?;
         v::visit_moment(
             &visited_at,
             time::OffsetDateTime::now_utc(),
@@ -621,6 +605,8 @@ impl Store {
             consent_id,
             recorded_at: stamp.at.clone(),
             recorded_by: stamp.volunteer_id.clone(),
+            cancelled: None,
+            edited: None,
         });
         write_doc(
             &mut g,
@@ -1157,6 +1143,24 @@ fn self_household(g: &mut Inner, hid: &str) -> Result<Household> {
     h
 }
 
+/// Services and outcomes checked against the catalogue; a service named
+/// twice keeps its last outcome.
+fn check_services(conn: &Connection, list: &[ServiceOutcome]) -> Result<Vec<ServiceOutcome>> {
+    let mut services = Vec::with_capacity(list.len());
+    for s in list {
+        let service = catalogue::check(conn, catalogue::SERVICE, Field::ServiceCode, &s.service)?;
+        let outcome = catalogue::check(conn, catalogue::OUTCOME, Field::OutcomeCode, &s.outcome)?;
+        let note = v::optional_note(Field::Value, s.note.as_deref())?;
+        services.retain(|x: &ServiceOutcome| x.service != service);
+        services.push(ServiceOutcome {
+            service,
+            outcome,
+            note,
+        });
+    }
+    Ok(services)
+}
+
 /// What a local write touched, and so what is read back and projected.
 enum Touch<'a> {
     /// A new household document.
@@ -1203,6 +1207,13 @@ where
         return Err(Error::OutsideVillages {
             id: hid.to_string(),
         });
+    }
+    if action != corrections::UNMARK_IN_ERROR && query::in_error(&g.conn, hid)? {
+        return Err(Error::invalid(
+            Field::HouseholdId,
+            hid,
+            Problem::MarkedInError,
+        ));
     }
     let actor = g.actor.clone();
     let mut document =

@@ -139,11 +139,12 @@ pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO households (id, schema_version, commune_code, village_id, address,
             head_name, head_key, phone, member_count, device_access, target_groups, created_at,
-            created_by, search_text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '')
+            created_by, search_text, in_error_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '', ?14)
          ON CONFLICT (id) DO UPDATE SET schema_version = ?2, commune_code = ?3, village_id = ?4,
             address = ?5, head_name = ?6, head_key = ?7, phone = ?8, member_count = ?9,
-            device_access = ?10, target_groups = ?11, created_at = ?12, created_by = ?13",
+            device_access = ?10, target_groups = ?11, created_at = ?12, created_by = ?13,
+            in_error_at = ?14",
     )?
     .execute(params![
         r.id,
@@ -159,6 +160,7 @@ pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
         r.target_groups,
         r.created_at,
         r.created_by,
+        r.in_error_at,
     ])?;
     Ok(())
 }
@@ -196,8 +198,9 @@ pub fn upsert_person(conn: &Connection, household_id: &str, p: &Person) -> Resul
     conn.prepare_cached(
         "INSERT OR REPLACE INTO persons (id, household_id, name, name_key, birth_year, gender,
             id_number, vneid_level, vneid_activated, bank_account, public_service_account,
-            ehealth_book, digital_signature, basic_skills_certified, created_at, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            ehealth_book, digital_signature, basic_skills_certified, created_at, created_by,
+            removed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         r.id,
@@ -216,6 +219,7 @@ pub fn upsert_person(conn: &Connection, household_id: &str, p: &Person) -> Resul
         bool_int(r.basic_skills_certified),
         r.created_at,
         r.created_by,
+        r.removed_at,
     ])?;
     Ok(())
 }
@@ -246,8 +250,9 @@ pub fn upsert_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<
     let r = rows::visit(household_id, v);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO visits (id, household_id, visited_at, team_id, volunteer_ids,
-            person_ids, duration_minutes, follow_up_on, feedback, consent_id, recorded_at, recorded_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            person_ids, duration_minutes, follow_up_on, feedback, consent_id, recorded_at, recorded_by,
+            cancelled_at, cancelled_by, cancel_reason, edited_at, edited_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         r.id,
@@ -262,6 +267,11 @@ pub fn upsert_visit(conn: &Connection, household_id: &str, v: &Visit) -> Result<
         r.consent_id,
         r.recorded_at,
         r.recorded_by,
+        r.cancelled_at,
+        r.cancelled_by,
+        r.cancel_reason,
+        r.edited_at,
+        r.edited_by,
     ])?;
     conn.prepare_cached("DELETE FROM visit_services WHERE visit_id = ?1")?
         .execute([r.id])?;

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Field, Kind, Problem, Result};
 use crate::model::{
-    Conflict, HouseholdProblem, HouseholdSummary, Identity, ServiceOutcome, StoreStatus, Village,
-    Visit,
+    Conflict, Correction, HouseholdProblem, HouseholdSummary, Identity, ServiceOutcome,
+    StoreStatus, Village, Visit,
 };
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -173,6 +173,23 @@ pub fn resolve(
     }
 }
 
+/// When household `id` was registered, as its document says.
+pub fn registered_at(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT created_at FROM households WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Whether household `id` is marked registered in error.
+pub fn in_error(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT in_error_at IS NOT NULL FROM households WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 pub fn household_of(conn: &Connection, kind: Kind, id: &str) -> Result<String> {
     let sql = format!("SELECT household_id FROM {} WHERE id = ?1", table(kind));
     conn.prepare_cached(&sql)?
@@ -227,13 +244,15 @@ pub fn list(
 ) -> Result<Vec<HouseholdSummary>> {
     let mut sql = String::from(
         "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
-            (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id),
-            (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id),
-            (SELECT MAX(visited_at) FROM visits x WHERE x.household_id = h.id),
+            (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id AND p.removed_at IS NULL),
+            (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
+            (SELECT MAX(visited_at) FROM visits x
+                WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
             (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id),
             (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id),
             v.id IS NULL
-         FROM households h LEFT JOIN villages v ON v.id = h.village_id WHERE 1 = 1",
+         FROM households h LEFT JOIN villages v ON v.id = h.village_id
+         WHERE h.in_error_at IS NULL",
     );
     if only_served {
         sql.push_str(" AND v.id IS NOT NULL");
@@ -280,11 +299,24 @@ fn split_ids(s: String) -> Vec<String> {
         .collect()
 }
 
+fn correction(
+    at: Option<String>,
+    by: Option<String>,
+    reason: Option<String>,
+) -> Option<Correction> {
+    Some(Correction {
+        at: at?,
+        by: by.unwrap_or_default(),
+        reason,
+    })
+}
+
 /// Visits, newest first.
 pub fn visits(conn: &Connection, household: Option<&str>, limit: u32) -> Result<Vec<Visit>> {
     let sql = format!(
         "SELECT id, visited_at, team_id, volunteer_ids, person_ids, duration_minutes,
-            follow_up_on, feedback, consent_id, recorded_at, recorded_by
+            follow_up_on, feedback, consent_id, recorded_at, recorded_by, cancelled_at,
+            cancelled_by, cancel_reason, edited_at, edited_by
          FROM visits WHERE (?1 IS NULL OR household_id = ?1)
          ORDER BY visited_at DESC, id DESC LIMIT {limit}"
     );
@@ -304,6 +336,8 @@ pub fn visits(conn: &Connection, household: Option<&str>, limit: u32) -> Result<
                 consent_id: r.get(8)?,
                 recorded_at: r.get(9)?,
                 recorded_by: r.get(10)?,
+                cancelled: correction(r.get(11)?, r.get(12)?, r.get(13)?),
+                edited: correction(r.get(14)?, r.get(15)?, None),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -377,9 +411,15 @@ pub fn problems(conn: &Connection, household: Option<&str>) -> Result<Vec<Househ
 pub fn status(conn: &Connection) -> Result<StoreStatus> {
     let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     Ok(StoreStatus {
-        households: count("SELECT COUNT(*) FROM households")?,
-        persons: count("SELECT COUNT(*) FROM persons")?,
-        visits: count("SELECT COUNT(*) FROM visits")?,
+        households: count("SELECT COUNT(*) FROM households WHERE in_error_at IS NULL")?,
+        persons: count(
+            "SELECT COUNT(*) FROM persons p JOIN households h ON h.id = p.household_id
+             WHERE p.removed_at IS NULL AND h.in_error_at IS NULL",
+        )?,
+        visits: count(
+            "SELECT COUNT(*) FROM visits x JOIN households h ON h.id = x.household_id
+             WHERE x.cancelled_at IS NULL AND h.in_error_at IS NULL",
+        )?,
         pending_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NULL")?,
         conflicts: count("SELECT COUNT(*) FROM conflicts")?,
         problems: count("SELECT COUNT(*) FROM problems")?,

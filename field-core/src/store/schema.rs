@@ -206,6 +206,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE legacy_ids (legacy_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL) STRICT;
     "#,
+    // 7: corrections (docs/data-model.md): a household marked registered in
+    // error, a member removed, a visit cancelled stay in their document and
+    // leave the lists and counts.
+    r#"
+    ALTER TABLE households ADD COLUMN in_error_at TEXT;
+    ALTER TABLE persons ADD COLUMN removed_at TEXT;
+    ALTER TABLE visits ADD COLUMN cancelled_at TEXT;
+    ALTER TABLE visits ADD COLUMN cancelled_by TEXT;
+    ALTER TABLE visits ADD COLUMN cancel_reason TEXT;
+    ALTER TABLE visits ADD COLUMN edited_at TEXT;
+    ALTER TABLE visits ADD COLUMN edited_by TEXT;
+    "#,
 ];
 
 /// The schema version whose migration renames legacy households.

@@ -953,6 +953,7 @@ mod tests {
                 conflicts: Vec::new(),
                 problems: Vec::new(),
                 outside_villages: false,
+                in_error: None,
             },
             household_change: None,
             visit_changes: Vec::new(),

@@ -97,6 +97,7 @@ fn household_of(
             },
             created_at: STAMP.into(),
             created_by: volunteer.into(),
+            removed: None,
         })
         .collect();
     // Most people consent; one in twenty withdrew, so extracts leave them out.
@@ -143,6 +144,8 @@ fn household_of(
                 consent_id: None,
                 recorded_at: at,
                 recorded_by: volunteer.into(),
+                cancelled: None,
+                edited: None,
             }
         })
         .collect();
@@ -165,6 +168,7 @@ fn household_of(
         conflicts: Vec::new(),
         problems: Vec::new(),
         outside_villages: false,
+        in_error: None,
     }
 }
 
