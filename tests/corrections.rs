@@ -240,3 +240,72 @@ fn a_visit_under_a_consent_withdrawn_meanwhile_is_listed_for_review() {
         assert!(text.contains("rút lại trước lượt hỗ trợ"), "{text}");
     }
 }
+
+/// Households registered before enrolling, in a village the server does not
+/// give this device: their changes are refused, listed with the reason in
+/// the volunteer's language, and then moved (kept whole) or dropped, on
+/// purpose.
+#[test]
+fn refused_changes_are_listed_then_fixed_or_discarded_on_purpose() {
+    let server = Server::start();
+    let team = gocua_tests::Team::create(&server, "Thôn Đông");
+    let volunteer = server.admin(&["volunteer", "add", "--name", "Lan", "--team", &team.team_id]);
+    let code = str_field(
+        &server.admin(&["enroll-code", "--volunteer", &str_field(&volunteer, "id")]),
+        "code",
+    );
+    let d = Device::new();
+    d.init("Lan", &["Thôn Đông", "Thôn Tây"]);
+    let moved = d.add_household(&["--village", "Thôn Tây", "--head", "Lê Văn Tây"]);
+    d.ok(&[
+        "member",
+        "add",
+        &moved,
+        "--name",
+        "Lê Thị Tư",
+        "--birth-year",
+        "1970",
+    ]);
+    let dropped = d.add_household(&["--village", "Thôn Tây", "--head", "Trần Văn Bỏ"]);
+    d.enroll(&server.url(), &code, "may-1");
+    let out = d.ok(&["sync"]);
+    assert!(out.contains("gocua changes refused"), "{out}");
+
+    let refused = d.json(&["changes", "refused"]);
+    let codes: Vec<&str> = refused
+        .as_array()
+        .map(|l| l.iter().filter_map(|r| r["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, ["outside_villages", "outside_villages"], "{refused}");
+    let text = d.ok(&["changes", "refused"]);
+    assert!(
+        text.contains("không thuộc thôn nào máy này phụ trách"),
+        "{text}"
+    );
+
+    // Dropping needs to be said twice; then the household, which the
+    // server never had, leaves the device.
+    let unconfirmed = d.run(&["changes", "discard", &dropped]);
+    assert_eq!(unconfirmed.status.code(), Some(2));
+    assert_eq!(
+        d.json(&["changes", "refused"]).as_array().map(Vec::len),
+        Some(2)
+    );
+    d.ok(&["changes", "discard", &dropped, "--confirm"]);
+
+    // Moving keeps everything recorded, under a new id in the new village.
+    let fixed = d.json(&["changes", "fix", &moved, "--village", "Thôn Đông"]);
+    assert_eq!(fixed["village_id"], team.village_id.as_str(), "{fixed}");
+    assert_eq!(fixed["members"][0]["name"], "Lê Thị Tư", "{fixed}");
+    d.sync();
+    assert_eq!(d.json(&["changes", "refused"]), serde_json::json!([]));
+    assert_eq!(d.counts()["pending_changes"], 0);
+    assert_eq!(d.household_ids(), vec![str_field(&fixed, "id")]);
+
+    // A second device of the village receives it whole.
+    let other = team.enroll(&server, &server.url());
+    other.sync();
+    let shown = other.json(&["household", "show", &str_field(&fixed, "id")]);
+    assert_eq!(shown["head_name"], "Lê Văn Tây");
+    assert_eq!(shown["members"][0]["name"], "Lê Thị Tư");
+}

@@ -469,4 +469,24 @@ pub enum ChangesCmd {
     },
     /// List received changes set aside because they could not be applied.
     Quarantined,
+    /// List this device's changes the server refused, per household, with
+    /// its reason.
+    Refused,
+    /// Move a household whose changes were refused to one of this device's
+    /// villages, keeping everything recorded in it.
+    Fix {
+        household: String,
+        /// One of this device's villages (name or id).
+        #[arg(long)]
+        village: String,
+    },
+    /// Drop the changes the server refused for a household: what they
+    /// recorded is lost (a household the server never had leaves this
+    /// device). Needs --confirm.
+    Discard {
+        household: String,
+        /// Yes, drop them.
+        #[arg(long)]
+        confirm: bool,
+    },
 }

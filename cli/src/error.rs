@@ -35,6 +35,8 @@ pub enum CliError {
     },
     /// No data directory could be found.
     NoDataDir,
+    /// A command that loses data was not confirmed (`--confirm`).
+    NeedsConfirm,
     /// Stores that exchanged everything still differ: a bug in gocua.
     Diverged,
     /// The demo's own server could not run.
@@ -92,6 +94,7 @@ impl CliError {
             CliError::Read { .. }
             | CliError::BadFile { .. }
             | CliError::NoDataDir
+            | CliError::NeedsConfirm
             | CliError::ReportInput { .. } => EXIT_USER,
             CliError::Write { .. }
             | CliError::Output(_)
@@ -130,6 +133,7 @@ impl CliError {
             CliError::BadFile { .. } => "bad_file",
             CliError::Line { error, .. } => error.code(),
             CliError::NoDataDir => "no_data_dir",
+            CliError::NeedsConfirm => "needs_confirm",
             CliError::Diverged => "diverged",
             CliError::Demo(_) => "demo_failed",
             CliError::ServerMissing { .. } => "server_missing",

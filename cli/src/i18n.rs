@@ -113,6 +113,9 @@ pub enum T {
     RemovedMember,
     InError,
     RemovedMembers,
+    NoRefused,
+    Changes,
+    RefusedHelp,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -210,6 +213,15 @@ pub fn t(lang: Lang, text: T) -> &'static str {
             "This household is marked as registered in error",
         ),
         T::RemovedMembers => ("Không còn trong hộ", "No longer in the household"),
+        T::NoRefused => (
+            "Máy chủ không từ chối thay đổi nào.",
+            "The server refused no changes.",
+        ),
+        T::Changes => ("Thay đổi", "Changes"),
+        T::RefusedHelp => (
+            "Chuyển hộ sang thôn của máy này và giữ mọi thông tin: gocua changes fix MÃ --village THÔN. Bỏ các thay đổi bị từ chối (mất những gì chúng ghi): gocua changes discard MÃ --confirm.",
+            "Move the household to one of this device's villages, keeping everything: gocua changes fix ID --village VILLAGE. Drop the refused changes (what they recorded is lost): gocua changes discard ID --confirm.",
+        ),
     };
     lang.pick(vi, en)
 }
@@ -329,6 +341,8 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         (Lang::En, Problem::AlreadyCorrected) => "is marked so already.".into(),
         (Lang::Vi, Problem::NotCorrected) => "chưa được đánh dấu: không có gì để hoàn tác.".into(),
         (Lang::En, Problem::NotCorrected) => "is not marked: there is nothing to undo.".into(),
+        (Lang::Vi, Problem::NothingRefused) => "không có thay đổi nào bị máy chủ từ chối (xem gocua changes refused).".into(),
+        (Lang::En, Problem::NothingRefused) => "has no changes refused by the server (see gocua changes refused).".into(),
         (Lang::Vi, Problem::VisitCancelled) => "đã bị hủy: muốn sửa, hãy khôi phục trước (gocua visit cancel MÃ --undo).".into(),
         (Lang::En, Problem::VisitCancelled) => "is cancelled: restore it first to correct it (gocua visit cancel ID --undo).".into(),
         (Lang::Vi, Problem::MarkedInError) => "đã được đánh dấu là đăng ký nhầm: muốn ghi thêm, hãy hoàn tác trước (gocua household in-error MÃ --undo).".into(),
@@ -540,6 +554,12 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             path.display(),
             error_message(lang, error)
         ),
+        (Lang::Vi, CliError::NeedsConfirm) => {
+            "lệnh này xóa những gì các thay đổi đó ghi lại và không hoàn tác được; thêm --confirm nếu chắc chắn.".into()
+        }
+        (Lang::En, CliError::NeedsConfirm) => {
+            "this drops what those changes recorded and cannot be undone; add --confirm if you are sure.".into()
+        }
         (Lang::Vi, CliError::NoDataDir) => {
             "không tìm được thư mục dữ liệu: dùng --data-dir hoặc biến môi trường GOCUA_HOME."
                 .into()
@@ -745,6 +765,62 @@ pub fn corrected(lang: Lang, what: T, c: &field_core::Correction) -> String {
         s.push_str(&format!(": {r}"));
     }
     s
+}
+
+/// Why the server refused a household's changes, by its code.
+pub fn refusal(lang: Lang, code: &str) -> String {
+    use gocua_protocol::codes as r;
+    let (vi, en) = match code {
+        r::OUTSIDE_VILLAGES => (
+            "hộ không thuộc thôn nào máy này phụ trách",
+            "the household is not in one of this device's villages",
+        ),
+        r::MOVES_VILLAGE => (
+            "một thay đổi chuyển hộ sang thôn máy này không phụ trách",
+            "a change moves the household to a village this device does not serve",
+        ),
+        r::MISSING_DEPENDENCIES => (
+            "thiếu thay đổi trước đó; sẽ gửi lại ở lần đồng bộ sau",
+            "earlier changes are missing; offered again at the next sync",
+        ),
+        r::UNKNOWN_DOCUMENT => (
+            "máy chủ không biết hộ này",
+            "the server does not know this household",
+        ),
+        r::BAD_DOCUMENT | r::BAD_CHANGE => ("thay đổi không hợp lệ", "the changes are not valid"),
+        r::FOREIGN_CHANGE => (
+            "thay đổi do máy khác ghi",
+            "the changes were made by another device",
+        ),
+        r::REUSED_SEQUENCE => (
+            "máy này đã được khôi phục từ bản sao cũ",
+            "this device was restored from an old copy",
+        ),
+        other => return other.to_string(),
+    };
+    lang.pick(vi, en).to_string()
+}
+
+pub fn refused_fixed(lang: Lang, short: &str, head: &str) -> String {
+    match lang {
+        Lang::Vi => format!("Đã chuyển hộ {short} ({head}) sang thôn đã chọn; đồng bộ để gửi đi"),
+        Lang::En => {
+            format!("Household {short} ({head}) moved to the chosen village; sync to send it")
+        }
+    }
+}
+
+pub fn refused_discarded(lang: Lang, short: &str, changes: usize, kept: bool) -> String {
+    match (lang, kept) {
+        (Lang::Vi, true) => format!("Đã bỏ {changes} thay đổi bị từ chối của hộ {short}"),
+        (Lang::En, true) => format!("Dropped {changes} refused changes of household {short}"),
+        (Lang::Vi, false) => format!(
+            "Đã bỏ {changes} thay đổi bị từ chối; máy chủ chưa từng có hộ {short} nên hộ không còn trên máy này"
+        ),
+        (Lang::En, false) => format!(
+            "Dropped {changes} refused changes; the server never had household {short}, so it has left this device"
+        ),
+    }
 }
 
 pub fn consent_recorded(lang: Lang, short: &str) -> String {

@@ -1,5 +1,6 @@
-//! `gocua changes export|import|heads|quarantined`: two stores merge through
-//! files; received changes that could not be applied are listed.
+//! `gocua changes export|import|heads|quarantined|refused|fix|discard`: two
+//! stores merge through files; received changes that could not be applied,
+//! and this device's changes the server refused, are listed and dealt with.
 
 use field_core::DocHeads;
 
@@ -86,6 +87,53 @@ pub fn run(ctx: &Ctx, cmd: ChangesCmd) -> Result<(), CliError> {
                     ],
                     &rows,
                 )
+            })
+        }
+        ChangesCmd::Refused => {
+            let list = store.refused()?;
+            ctx.out.emit(&list, || {
+                if list.is_empty() {
+                    return vec![i18n::t(lang, T::NoRefused).to_string()];
+                }
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            short(&r.household_id).to_string(),
+                            r.head_name.clone().unwrap_or_default(),
+                            r.changes.to_string(),
+                            i18n::refusal(lang, &r.code),
+                        ]
+                    })
+                    .collect();
+                let l = |t: T| i18n::t(lang, t);
+                let mut lines = table(
+                    &[l(T::Household), l(T::Head), l(T::Changes), l(T::Reason)],
+                    &rows,
+                );
+                lines.push(String::new());
+                lines.push(l(T::RefusedHelp).to_string());
+                lines
+            })
+        }
+        ChangesCmd::Fix { household, village } => {
+            let h = store.fix_refused(&household, &village)?;
+            ctx.out.emit(&h, || {
+                vec![i18n::refused_fixed(lang, short(&h.id), &h.head_name)]
+            })
+        }
+        ChangesCmd::Discard { household, confirm } => {
+            if !confirm {
+                return Err(CliError::NeedsConfirm);
+            }
+            let d = store.discard_refused(&household)?;
+            ctx.out.emit(&d, || {
+                vec![i18n::refused_discarded(
+                    lang,
+                    short(&d.household_id),
+                    d.changes,
+                    d.household.is_some(),
+                )]
             })
         }
         ChangesCmd::Heads { out } => {

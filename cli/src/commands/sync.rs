@@ -146,10 +146,18 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             lines.push(i18n::changes_waiting(lang, report.waiting));
         }
         for r in &report.refused {
+            let reason = i18n::refusal(lang, &r.code);
             lines.push(pick(
                 lang,
-                format!("Máy chủ từ chối hộ {}: {} ({})", short(&r.doc_id), r.message, r.code),
-                format!("The server refused household {}: {} ({})", short(&r.doc_id), r.message, r.code),
+                format!("Máy chủ từ chối hộ {}: {reason}.", short(&r.doc_id)),
+                format!("The server refused household {}: {reason}.", short(&r.doc_id)),
+            ));
+        }
+        if !report.refused.is_empty() {
+            lines.push(pick(
+                lang,
+                "Xem và xử lý: gocua changes refused.".to_string(),
+                "See and deal with them: gocua changes refused.".to_string(),
             ));
         }
         if !conflicts.is_empty() {

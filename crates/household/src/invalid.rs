@@ -195,6 +195,8 @@ pub enum Problem {
     MarkedInError,
     /// The visit is cancelled: restore it before correcting it.
     VisitCancelled,
+    /// The server refused none of the household's changes.
+    NothingRefused,
 }
 
 impl fmt::Display for Problem {
@@ -248,6 +250,7 @@ impl fmt::Display for Problem {
             Problem::NotAUuid => write!(f, "is not a UUID"),
             Problem::AlreadyCorrected => write!(f, "is marked so already"),
             Problem::NotCorrected => write!(f, "is not marked; there is nothing to undo"),
+            Problem::NothingRefused => write!(f, "has no changes refused by the server"),
             Problem::VisitCancelled => write!(
                 f,
                 "is cancelled; restore it first to correct it (gocua visit cancel ID --undo)"

@@ -34,6 +34,7 @@ pub use schema::{
     CONSENTS, DOC_SCHEMA_VERSION, KIND_HOUSEHOLD, MEMBERS, TARGET_GROUPS, VISITS, is_record_id,
 };
 pub use write::{
-    FieldEdit, Stamp, commit, create_household, edit_household, edit_visit, fill_household,
-    new_household, opt_bool, opt_int, opt_str, put_path, put_record, put_visit, str_value,
+    FieldEdit, Stamp, commit, copy_map, create_household, edit_household, edit_visit,
+    fill_household, new_household, opt_bool, opt_int, opt_str, put_path, put_record, put_visit,
+    str_value,
 };

@@ -286,6 +286,64 @@ pub fn edit_visit<T: Transactable>(
     Ok(())
 }
 
+/// Makes the map `dst` hold what `src`'s map `src_obj` holds, keys in `skip`
+/// aside: maps are copied key by key (created where missing), scalars put
+/// where they differ, text objects put as strings, keys `src` lacks deleted.
+/// Lists are not part of the household layout and are left alone. Used to
+/// carry a household's state onto another base (a refused move redone).
+pub fn copy_map<T: Transactable, D: ReadDoc>(
+    tx: &mut T,
+    dst: &ObjId,
+    src: &D,
+    src_obj: &ObjId,
+    skip: &[&str],
+) -> TxResult<()> {
+    let keys: Vec<String> = src.keys(src_obj).collect();
+    for key in &keys {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        match src.get(src_obj, key.as_str())? {
+            Some((Value::Object(ObjType::Map), child)) => {
+                let target = ensure_map(tx, dst, key)?;
+                copy_map(tx, &target, src, &child, &[])?;
+            }
+            Some((Value::Object(ObjType::Text), child)) => {
+                let text = src.text(&child)?;
+                put_if_other(tx, dst, key, ScalarValue::Str(text.into()))?;
+            }
+            Some((Value::Scalar(value), _)) => {
+                put_if_other(tx, dst, key, value.into_owned())?;
+            }
+            _ => {}
+        }
+    }
+    let extra: Vec<String> = tx
+        .keys(dst)
+        .filter(|k| !keys.contains(k) && !skip.contains(&k.as_str()))
+        .collect();
+    for key in extra {
+        tx.delete(dst, key.as_str())?;
+    }
+    Ok(())
+}
+
+fn put_if_other<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: ScalarValue,
+) -> TxResult<()> {
+    let same = matches!(
+        tx.get(obj, key)?,
+        Some((Value::Scalar(ref v), _)) if v.as_ref() == &value
+    ) && tx.get_all(obj, key)?.len() == 1;
+    if same {
+        return Ok(());
+    }
+    put_over(tx, obj, key, value)
+}
+
 /// Sets the value at a `/`-separated path (to resolve a conflict).
 pub fn put_path<T: Transactable>(tx: &mut T, path: &str, value: ScalarValue) -> TxResult<bool> {
     let parts: Vec<&str> = path.split('/').collect();

@@ -13,6 +13,7 @@ mod legacy;
 mod outbox;
 mod projection;
 mod query;
+mod refused;
 mod reissue;
 pub(crate) mod schema;
 
@@ -33,6 +34,7 @@ use crate::validate as v;
 
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
+pub use refused::{Discarded, RefusedHousehold};
 pub use schema::SCHEMA_VERSION;
 
 /// Where received changes come from.
