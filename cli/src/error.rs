@@ -156,6 +156,16 @@ impl CliError {
         }
     }
 
+    /// Whether stdout was closed by its reader (a pipe into `head`): the
+    /// command stops there, and that is not a failure.
+    pub fn is_closed_output(&self) -> bool {
+        match self {
+            CliError::Output(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            CliError::Line { error, .. } => error.is_closed_output(),
+            _ => false,
+        }
+    }
+
     pub fn line(&self) -> Option<usize> {
         match self {
             CliError::Line { line, .. } => Some(*line),

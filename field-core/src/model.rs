@@ -73,6 +73,33 @@ pub struct HouseholdSummary {
     pub outside_villages: bool,
 }
 
+/// What `Store::search` found: every match counted, the best `limit` returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// How many households match in all (more than `households` holds when
+    /// the limit cut the list).
+    pub total: u64,
+    /// The best matches first (see [`crate::search`] for the order).
+    pub households: Vec<SearchHit>,
+}
+
+/// One household found by a search, and where the query matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub household: HouseholdSummary,
+    pub matched_in: crate::search::MatchedIn,
+    pub match_kind: crate::search::MatchKind,
+    /// The member whose name matched, when a member's did.
+    pub matched_member: Option<MatchedMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedMember {
+    pub id: String,
+    pub name: String,
+}
+
 // ---- inputs ----
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
