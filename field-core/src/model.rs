@@ -199,6 +199,56 @@ pub struct NewConsent {
     pub given_at: Option<String>,
 }
 
+/// One household of an import file (a line of `gocua household generate`'s
+/// JSON Lines): the household, its members (the head first) and its visits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRecord {
+    pub household: NewHousehold,
+    pub members: Vec<NewPerson>,
+    pub visits: Vec<VisitRecord>,
+}
+
+/// A visit whose people are given by their index in [`HouseholdRecord::members`]
+/// (the member ids exist only once the members are written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    pub visit: NewVisit,
+    pub member_indexes: Vec<usize>,
+}
+
+/// What importing one [`HouseholdRecord`] did (`Store::import_record`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum ImportOutcome {
+    /// Written as a new household.
+    Stored { household_id: String },
+    /// The same record (same content once normalized) was imported before.
+    AlreadyImported { household_id: String },
+    /// Not written: a household already in the store is near-certainly this one.
+    Duplicate { candidate: DuplicateCandidate },
+}
+
+/// A household that may be the same as another (see [`crate::duplicates`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateCandidate {
+    pub household: HouseholdSummary,
+    pub reasons: Vec<crate::duplicates::Reason>,
+    /// Out of 100.
+    pub score: u32,
+    pub near_certain: bool,
+}
+
+/// Two households of one village that may be one (`Store::duplicate_candidates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicatePair {
+    pub a: HouseholdSummary,
+    pub b: HouseholdSummary,
+    pub reasons: Vec<crate::duplicates::Reason>,
+    /// Out of 100.
+    pub score: u32,
+    pub near_certain: bool,
+}
+
 /// What an import of changes did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {

@@ -7,6 +7,8 @@
 
 mod actor;
 mod docs;
+mod duplicates;
+mod import;
 mod incoming;
 mod legacy;
 mod outbox;
