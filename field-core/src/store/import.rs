@@ -254,10 +254,13 @@ impl Store {
     /// near-certainly this one (then nothing is written).
     pub fn import_record(&self, rec: &HouseholdRecord) -> Result<ImportOutcome> {
         let mut g = self.lock();
-        let p = prepare(&mut g, rec)?;
-        if let Some(household_id) = imported(&g.conn, &p.key)? {
+        // Known already: no need to build it again (a file imported twice).
+        let ident = g.identity.as_ref().ok_or(Error::NotInitialized)?;
+        let village = query::resolve_village(ident, &rec.household.village)?;
+        if let Some(household_id) = imported(&g.conn, &record_key(rec, &village.id)?)? {
             return Ok(ImportOutcome::AlreadyImported { household_id });
         }
+        let p = prepare(&mut g, rec)?;
         if let Some(candidate) =
             duplicates::candidates_for(&g, &rec.household, &rec.members)?
                 .into_iter()
