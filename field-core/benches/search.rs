@@ -36,10 +36,16 @@ fn search(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let store = Store::open(&path).unwrap();
-    let villages: Vec<String> = ["Thôn Đông", "Thôn Tây", "Thôn Nam", "Xóm Chợ", "Bản Pác Nặm"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let villages: Vec<String> = [
+        "Thôn Đông",
+        "Thôn Tây",
+        "Thôn Nam",
+        "Xóm Chợ",
+        "Bản Pác Nặm",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     store
         .init(InitRequest {
             volunteer_name: "Nguyễn Thị Hạnh".into(),

@@ -185,10 +185,7 @@ pub fn pairs(profiles: &[Profile]) -> Vec<Pair> {
             keys.push(format!("m:{n}:{y}"));
         }
         for k in keys {
-            blocks
-                .entry((p.village_id.clone(), k))
-                .or_default()
-                .push(i);
+            blocks.entry((p.village_id.clone(), k)).or_default().push(i);
         }
     }
     let mut seen: BTreeMap<(usize, usize), ()> = BTreeMap::new();
@@ -246,8 +243,18 @@ mod tests {
 
     #[test]
     fn same_head_phone_and_address_is_near_certain() {
-        let a = profile("a", "Nguyễn Văn Hạnh", "Xóm 3, Thôn Đông", Some("0912000111"));
-        let b = profile("b", "nguyen van hanh", "xom 3 thon dong", Some("0912000111"));
+        let a = profile(
+            "a",
+            "Nguyễn Văn Hạnh",
+            "Xóm 3, Thôn Đông",
+            Some("0912000111"),
+        );
+        let b = profile(
+            "b",
+            "nguyen van hanh",
+            "xom 3 thon dong",
+            Some("0912000111"),
+        );
         let (reasons, score) = compare(&a, &b).unwrap_or_default();
         assert_eq!(
             reasons,

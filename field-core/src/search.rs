@@ -112,22 +112,24 @@ fn phone_query(query: &str) -> Option<String> {
     }
     let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
     // Several short numbers ("3 12") are address words, not a phone.
-    let several = rest.split([' ', '.', '-']).filter(|p| !p.is_empty()).count() > 1;
+    let several = rest
+        .split([' ', '.', '-'])
+        .filter(|p| !p.is_empty())
+        .count()
+        > 1;
     if digits.is_empty() || (several && !plus84 && digits.len() < 9) {
         return None;
     }
-    Some(if plus84 {
-        format!("0{digits}")
-    } else {
-        digits
-    })
+    Some(if plus84 { format!("0{digits}") } else { digits })
 }
 
 /// The words of a text: runs of letters and digits ("Số 12/4, Xóm 3" → Số, 12,
 /// 4, Xóm, 3). Combining marks stay with their letter (NFD input).
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)))
-        .filter(|w| !w.is_empty())
+    text.split(|c: char| {
+        !(c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c))
+    })
+    .filter(|w| !w.is_empty())
 }
 
 /// The search column of a household: its folded words, each preceded by a
@@ -200,8 +202,7 @@ fn phone_match(phone: &str, t: &Term, substrings: bool) -> Option<(MatchKind, bo
     }
     if phone == t.folded {
         Some((MatchKind::WholeWord, true))
-    } else if t.folded.len() >= 4 && (phone.ends_with(&t.folded) || phone.starts_with(&t.folded))
-    {
+    } else if t.folded.len() >= 4 && (phone.ends_with(&t.folded) || phone.starts_with(&t.folded)) {
         Some((MatchKind::Prefix, true))
     } else if substrings && phone.contains(&t.folded) {
         Some((MatchKind::Substring, true))
@@ -246,7 +247,10 @@ pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
     sites.push((
         MatchedIn::Head,
         None,
-        terms.iter().map(|t| best_in(&head, t, substrings)).collect(),
+        terms
+            .iter()
+            .map(|t| best_in(&head, t, substrings))
+            .collect(),
     ));
     for (i, m) in members.iter().enumerate() {
         sites.push((
@@ -267,7 +271,10 @@ pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
         sites.push((
             MatchedIn::Phone,
             None,
-            terms.iter().map(|t| phone_match(p, t, substrings)).collect(),
+            terms
+                .iter()
+                .map(|t| phone_match(p, t, substrings))
+                .collect(),
         ));
     }
 
@@ -347,7 +354,10 @@ mod tests {
     fn words_start_not_middle() {
         let lan = household("Nguyễn Thị Lan", &[], "Xóm 3", None);
         assert_eq!(key(&lan, "an"), None, "'an' is inside 'Lan'");
-        assert!(rank(&lan, &terms("an"), true).is_some(), "the fallback finds it");
+        assert!(
+            rank(&lan, &terms("an"), true).is_some(),
+            "the fallback finds it"
+        );
         let anh = household("Lê Anh", &[], "", None);
         assert_eq!(
             key(&anh, "an"),
@@ -419,7 +429,10 @@ mod tests {
         );
         assert_eq!(key(&c, "200"), None);
         let street = household("B", &[], "Xóm 3, số 12", None);
-        assert!(key(&street, "3 12").is_some(), "short numbers are address words");
+        assert!(
+            key(&street, "3 12").is_some(),
+            "short numbers are address words"
+        );
     }
 
     #[test]

@@ -137,7 +137,10 @@ fn results_follow_the_ranking_rules() {
         sorted.sort();
         assert_eq!(keys, sorted, "{q}: whole words, then head, member, address");
         if q != "thi lan" {
-            assert!(keys.contains(&(MatchKind::WholeWord, MatchedIn::Head)), "{q}");
+            assert!(
+                keys.contains(&(MatchKind::WholeWord, MatchedIn::Head)),
+                "{q}"
+            );
         }
     }
     // A member's match names the member.

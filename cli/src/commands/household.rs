@@ -30,9 +30,7 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
             let found = store.search(&query.join(" "), limit)?;
             print_search(ctx, &found)
         }
-        HouseholdCmd::Import { file, from_line } => {
-            super::import::import(ctx, &file, from_line)
-        }
+        HouseholdCmd::Import { file, from_line } => super::import::import(ctx, &file, from_line),
         HouseholdCmd::Generate {
             seed,
             households,
@@ -416,7 +414,8 @@ fn print_search(ctx: &Ctx, found: &SearchResults) -> Result<(), CliError> {
 /// The table of `household list`.
 fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError> {
     let lang = ctx.lang();
-    ctx.out.emit(&rows, || summary_lines(lang, rows, |_| String::new()))
+    ctx.out
+        .emit(&rows, || summary_lines(lang, rows, |_| String::new()))
 }
 
 /// A table of households; `matched(i)`, when not empty for some row, is an

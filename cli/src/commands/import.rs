@@ -101,7 +101,8 @@ pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), Cl
             ImportOutcome::Duplicate { candidate } => {
                 duplicates += 1;
                 if !ctx.out.json {
-                    writing.suspend(|| ctx.out.line(&i18n::import_duplicate(lang, *n, candidate)))?;
+                    writing
+                        .suspend(|| ctx.out.line(&i18n::import_duplicate(lang, *n, candidate)))?;
                 }
             }
         }

@@ -85,7 +85,10 @@ pub(super) fn candidates_for(
     let new = new_profile(&village.id, household, members)?;
     let existing = profiles(&g.conn, Some(&village.id))?;
     let found = duplicates::candidates_for(&new, &existing);
-    let ids: Vec<String> = found.iter().map(|(i, _, _)| existing[*i].id.clone()).collect();
+    let ids: Vec<String> = found
+        .iter()
+        .map(|(i, _, _)| existing[*i].id.clone())
+        .collect();
     let summaries = query::summaries(&g.conn, &ids)?;
     Ok(summaries
         .into_iter()

@@ -52,7 +52,10 @@ fn record_key(rec: &HouseholdRecord, village_id: &str) -> Result<String> {
     let digest = Sha256::digest(value.to_string().as_bytes());
     Ok(format!(
         "v1:{}",
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     ))
 }
 
@@ -227,11 +230,12 @@ fn prepare(g: &mut Inner, rec: &HouseholdRecord) -> Result<Prepared> {
             Ok(())
         })?);
     }
-    let household =
-        doc::read_household_as(&document, &id, Scope::All).map_err(|reason| Error::BadDocument {
+    let household = doc::read_household_as(&document, &id, Scope::All).map_err(|reason| {
+        Error::BadDocument {
             id: id.clone(),
             reason: reason.to_string(),
-        })?;
+        }
+    })?;
     Ok(Prepared {
         key: record_key,
         id,
@@ -261,10 +265,9 @@ impl Store {
             return Ok(ImportOutcome::AlreadyImported { household_id });
         }
         let p = prepare(&mut g, rec)?;
-        if let Some(candidate) =
-            duplicates::candidates_for(&g, &rec.household, &rec.members)?
-                .into_iter()
-                .find(|c| c.near_certain)
+        if let Some(candidate) = duplicates::candidates_for(&g, &rec.household, &rec.members)?
+            .into_iter()
+            .find(|c| c.near_certain)
         {
             return Ok(ImportOutcome::Duplicate { candidate });
         }

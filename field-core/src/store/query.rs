@@ -220,7 +220,8 @@ pub(super) fn like_pattern(start: &str, t: &str) -> String {
 
 /// The columns of a [`HouseholdSummary`], read by [`summary_row`]; the query
 /// goes on with `WHERE ...`.
-const SUMMARY_SELECT: &str = "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
+const SUMMARY_SELECT: &str =
+    "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
         (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id),
         (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id),
         (SELECT MAX(visited_at) FROM visits x WHERE x.household_id = h.id),
