@@ -1,8 +1,6 @@
 //! End-to-end tests: the real `gocua` binary on real stores (see `support.rs`
 //! for how the binary is found and built).
 
-use std::io::{BufRead, BufReader};
-
 use gocua_tests::{
     Device, gocua_bin, heads, path_text, server_bin, str_field, text, this_year_vietnam,
 };
@@ -424,89 +422,7 @@ fn bad_input_is_refused_and_nothing_is_stored() {
     d.ok(&["member", "edit", &pid, "--id-number", "001058123456"]);
 }
 
-/// 3. kill -9 in the middle of a bulk import loses nothing that was reported.
-#[test]
-fn killed_bulk_import_keeps_what_it_reported() {
-    let d = Device::new();
-    d.init("Lò Thị Mai", &["Thôn Đông", "Thôn Tây"]);
-    let generated = d.ok(&[
-        "household",
-        "generate",
-        "--seed",
-        "7",
-        "--households",
-        "400",
-    ]);
-    assert_eq!(generated.lines().count(), 400);
-    let file = d.write("village.jsonl", generated.as_bytes());
-
-    let mut child = d.spawn(&["--json", "household", "import", &file]);
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut reported = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap_or_else(|e| panic!("reading import output: {e}"));
-        let v: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("import printed {line:?}: {e}"));
-        reported.push(str_field(&v, "household_id"));
-        if reported.len() == 100 {
-            break;
-        }
-    }
-    assert_eq!(reported.len(), 100, "import stopped early");
-    child.kill().unwrap_or_else(|e| panic!("kill: {e}")); // SIGKILL
-    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
-    assert!(
-        !status.success(),
-        "import finished before the kill: {status}"
-    );
-
-    let counts = d.json(&["status"]);
-    let stored = counts["households"].as_i64().unwrap_or(-1);
-    assert!(
-        (100..400).contains(&stored),
-        "{stored} households after the kill"
-    );
-    for id in &reported {
-        let h = d.json(&["household", "show", id]);
-        assert_eq!(&str_field(&h, "id"), id);
-    }
-
-    let before = d.json(&["household", "list", "--limit", "100000"]);
-    assert_eq!(before.as_array().map(Vec::len), Some(stored as usize));
-    let rebuilt = d.json(&["rebuild"]);
-    assert_eq!(rebuilt["documents"], stored);
-    let after = d.json(&["household", "list", "--limit", "100000"]);
-    assert_eq!(before, after, "rebuild changed the projection");
-
-    // Importing goes on.
-    let more = d.ok(&["household", "generate", "--seed", "8", "--households", "5"]);
-    let file2 = d.write("more.jsonl", more.as_bytes());
-    let out = d.ok(&["--json", "household", "import", &file2]);
-    assert_eq!(out.lines().count(), 5, "{out}");
-    assert_eq!(d.json(&["status"])["households"], stored + 5);
-}
-
-/// A bad line stops the import with its number; the lines before it stay.
-#[test]
-fn import_stops_at_a_bad_line() {
-    let d = Device::new();
-    d.init("Lò Thị Mai", &["Thôn Đông"]);
-    let generated = d.ok(&["household", "generate", "--seed", "3", "--households", "2"]);
-    let content = format!("{generated}{{\"not\": \"a household\"}}\n");
-    let file = d.write("bad.jsonl", content.as_bytes());
-    let out = d.run(&["household", "import", &file]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("dòng 3"), "{stderr}");
-    assert_eq!(
-        text(&out.stdout)
-            .lines()
-            .filter(|l| l.contains("Dòng"))
-            .count(),
-        2
-    );
-    assert_eq!(d.json(&["status"])["households"], 2);
-}
+// A bulk import killed mid-way, a bad line, importing twice: tests/find.rs.
 
 /// Sends everything `from` has that `to` lacks, through files.
 fn exchange(from: &Device, to: &Device) {

@@ -140,7 +140,7 @@ fn a_household_moves_away_and_back_and_its_village_has_every_visit() {
     // Off D's work list; found by a search, marked.
     assert_eq!(d.household_ids(), Vec::<String>::new());
     let found = d.json(&["household", "search", "hanh"]);
-    assert_eq!(found[0]["outside_villages"], true, "{found}");
+    assert_eq!(found["households"][0]["outside_villages"], true, "{found}");
 
     // Every device serving Thôn Hai has every visit.
     sync(&a);

@@ -480,9 +480,12 @@ pub fn str_field(v: &Value, key: &str) -> String {
         .to_string()
 }
 
-/// The head names of a `household list|search --json` answer, in order.
+/// The head names of a `household list|search --json` answer, in order (a
+/// search answers `{"total": N, "households": [...]}`).
 pub fn heads(list: &Value) -> Vec<String> {
-    list.as_array()
+    list.get("households")
+        .unwrap_or(list)
+        .as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
         .map(|h| str_field(h, "head_name"))

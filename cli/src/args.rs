@@ -63,6 +63,13 @@ pub enum Command {
     Changes(ChangesCmd),
     /// Rewrite the tables used for lists and search from the documents.
     Rebuild,
+    /// Households of one village that may be the same one registered twice
+    /// (same phone, head name, members, address), with their reasons and score.
+    Duplicates {
+        /// Only this village (name or id; default: all of this device's).
+        #[arg(long)]
+        village: Option<String>,
+    },
     /// Enroll this device with a sync server using a one-time code from the commune.
     Enroll {
         /// The server's address, e.g. http://192.0.2.10:8080
@@ -188,9 +195,15 @@ pub enum HouseholdCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
-    /// Import JSON Lines made by `gocua household generate`.
+    /// Import JSON Lines made by `gocua household generate`: every line is
+    /// checked first (a bad line stores nothing), lines imported before and
+    /// households already there are skipped and counted.
     Import {
         file: PathBuf,
+        /// Start at this line (1 = the first), e.g. the line an interrupted
+        /// import names; lines imported already are skipped anyway.
+        #[arg(long, value_name = "N", visible_alias = "tu-dong")]
+        from_line: Option<usize>,
     },
     /// Write generated households as JSON Lines to stdout.
     Generate {
@@ -263,6 +276,10 @@ pub struct HouseholdAddArgs {
     pub devices: Option<DevicesArg>,
     #[arg(long = "group")]
     pub groups: Vec<String>,
+    /// Add it even when a household of the village is near-certainly the
+    /// same (same head and phone ...); see `gocua duplicates`.
+    #[arg(long, visible_alias = "van-them")]
+    pub insist: bool,
 }
 
 #[derive(Debug, Args)]

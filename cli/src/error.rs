@@ -27,12 +27,22 @@ pub enum CliError {
     Output(std::io::Error),
     /// A file with the wrong content (not JSON, not a heads file ...).
     BadFile { path: PathBuf, message: String },
-    /// Line `line` of an import file was refused.
+    /// Line `line` of an import file was refused (nothing was imported).
     Line {
         path: PathBuf,
         line: usize,
         error: Box<CliError>,
     },
+    /// An import checked its file but stopped writing at line `line` (disk
+    /// full ...): the `stored` households before it are in, whole.
+    ImportStopped {
+        path: PathBuf,
+        line: usize,
+        stored: usize,
+        error: Box<CliError>,
+    },
+    /// `household add` of a household the village near-certainly has already.
+    LikelyDuplicate(Box<field_core::DuplicateCandidate>),
     /// No data directory could be found.
     NoDataDir,
     /// A command that loses data was not confirmed (`--confirm`).
@@ -95,13 +105,16 @@ impl CliError {
             | CliError::BadFile { .. }
             | CliError::NoDataDir
             | CliError::NeedsConfirm
-            | CliError::ReportInput { .. } => EXIT_USER,
+            | CliError::ReportInput { .. }
+            | CliError::LikelyDuplicate(_) => EXIT_USER,
             CliError::Write { .. }
             | CliError::Output(_)
             | CliError::Diverged
             | CliError::Demo(_)
             | CliError::ServerMissing { .. } => EXIT_OTHER,
-            CliError::Line { error, .. } => error.exit_code(),
+            CliError::Line { error, .. } | CliError::ImportStopped { error, .. } => {
+                error.exit_code()
+            }
         }
     }
 
@@ -132,6 +145,8 @@ impl CliError {
             CliError::Output(_) => "output_failed",
             CliError::BadFile { .. } => "bad_file",
             CliError::Line { error, .. } => error.code(),
+            CliError::ImportStopped { .. } => "import_stopped",
+            CliError::LikelyDuplicate(_) => "likely_duplicate",
             CliError::NoDataDir => "no_data_dir",
             CliError::NeedsConfirm => "needs_confirm",
             CliError::Diverged => "diverged",
@@ -147,7 +162,8 @@ impl CliError {
             CliError::Core(CoreError::Invalid(inv)) => Some(inv.field.name()),
             CliError::Core(CoreError::NotFound { kind, .. })
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
-            CliError::Line { error, .. } => error.field(),
+            CliError::Line { error, .. } | CliError::ImportStopped { error, .. } => error.field(),
+            CliError::LikelyDuplicate(_) => Some("head_name"),
             CliError::ReportInput { option, .. } => Some(option.name()),
             CliError::Core(CoreError::BreaksRule(b)) => Some(
                 b.fields
@@ -160,9 +176,21 @@ impl CliError {
         }
     }
 
+    /// Whether stdout was closed by its reader (a pipe into `head`): the
+    /// command stops there, and that is not a failure.
+    pub fn is_closed_output(&self) -> bool {
+        match self {
+            CliError::Output(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            CliError::Line { error, .. } | CliError::ImportStopped { error, .. } => {
+                error.is_closed_output()
+            }
+            _ => false,
+        }
+    }
+
     pub fn line(&self) -> Option<usize> {
         match self {
-            CliError::Line { line, .. } => Some(*line),
+            CliError::Line { line, .. } | CliError::ImportStopped { line, .. } => Some(*line),
             _ => None,
         }
     }

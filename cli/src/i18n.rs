@@ -545,12 +545,12 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             path.display()
         ),
         (Lang::Vi, CliError::Line { path, line, error }) => format!(
-            "tệp {}, dòng {line}: {} Các hộ ở những dòng trước đã được ghi; sửa dòng này rồi nhập lại từ dòng {line}.",
+            "tệp {}, dòng {line}: {} Chưa nhập hộ nào: mọi dòng được kiểm tra trước khi ghi. Sửa dòng này rồi nhập lại cả tệp.",
             path.display(),
             error_message(lang, error)
         ),
         (Lang::En, CliError::Line { path, line, error }) => format!(
-            "{}, line {line}: {} The households of the lines before it are stored; fix this line and import again from line {line}.",
+            "{}, line {line}: {} Nothing was imported: every line is checked before any is written. Fix this line and import the file again.",
             path.display(),
             error_message(lang, error)
         ),
@@ -560,6 +560,10 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
         (Lang::En, CliError::NeedsConfirm) => {
             "this drops what those changes recorded and cannot be undone; add --confirm if you are sure.".into()
         }
+        (_, CliError::ImportStopped { path, line, stored, error }) => {
+            import_stopped(lang, &path.display().to_string(), *line, *stored, &error_message(lang, error))
+        }
+        (_, CliError::LikelyDuplicate(c)) => likely_duplicate(lang, c),
         (Lang::Vi, CliError::NoDataDir) => {
             "không tìm được thư mục dữ liệu: dùng --data-dir hoặc biến môi trường GOCUA_HOME."
                 .into()
@@ -837,20 +841,6 @@ pub fn consent_withdrawn(lang: Lang, short: &str) -> String {
     }
 }
 
-pub fn imported_household(lang: Lang, line: usize, id: &str) -> String {
-    match lang {
-        Lang::Vi => format!("Dòng {line}: đã ghi hộ {id}"),
-        Lang::En => format!("Line {line}: household {id} stored"),
-    }
-}
-
-pub fn import_done(lang: Lang, n: usize) -> String {
-    match lang {
-        Lang::Vi => format!("Đã nhập {n} hộ."),
-        Lang::En => format!("{n} households imported."),
-    }
-}
-
 pub fn doc_exported(lang: Lang, short: &str, path: &str) -> String {
     match lang {
         Lang::Vi => format!("Đã ghi tài liệu của hộ {short} vào {path}"),
@@ -1097,4 +1087,184 @@ pub fn account(lang: Lang, account: gocua_report::Account) -> String {
 pub fn review_reason(lang: Lang, reason: gocua_report::ReviewReason) -> &'static str {
     let l = reason.label();
     lang.pick(l.vi, l.en)
+}
+
+// ---- search, import, duplicates ----
+
+/// Labels of search results and duplicate lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum F {
+    MatchedIn,
+    MatchedHead,
+    MatchedMember,
+    MatchedAddress,
+    MatchedPhone,
+    MatchedSeveral,
+    Score,
+    Reasons,
+    HouseholdA,
+    HouseholdB,
+    NearCertain,
+    NoDuplicates,
+    Checking,
+    Writing,
+}
+
+pub fn f(lang: Lang, label: F) -> &'static str {
+    let (vi, en) = match label {
+        F::MatchedIn => ("Khớp ở", "Matched in"),
+        F::MatchedHead => ("chủ hộ", "head"),
+        F::MatchedMember => ("thành viên", "member"),
+        F::MatchedAddress => ("địa chỉ", "address"),
+        F::MatchedPhone => ("số điện thoại", "phone"),
+        F::MatchedSeveral => ("nhiều chỗ", "several places"),
+        F::Score => ("Điểm", "Score"),
+        F::Reasons => ("Lý do", "Reasons"),
+        F::HouseholdA => ("Hộ", "Household"),
+        F::HouseholdB => ("Có thể trùng với", "May be the same as"),
+        F::NearCertain => ("gần như chắc chắn", "near-certain"),
+        F::NoDuplicates => (
+            "Không có cặp hộ nào nghi trùng.",
+            "No households look like duplicates.",
+        ),
+        F::Checking => ("Kiểm tra", "Checking"),
+        F::Writing => ("Ghi", "Writing"),
+    };
+    lang.pick(vi, en)
+}
+
+/// Said under search results cut by the limit.
+pub fn search_more(lang: Lang, shown: usize, total: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Hiện {shown} trong {total} hộ tìm thấy; xem thêm bằng --limit {total}, hoặc thêm từ để tìm hẹp hơn."
+        ),
+        Lang::En => format!(
+            "Showing {shown} of {total} households found; use --limit {total} for all, or add words to narrow the search."
+        ),
+    }
+}
+
+/// Said when only matches inside words were found.
+pub fn search_inside_words(lang: Lang) -> &'static str {
+    lang.pick(
+        "Không hộ nào có từ bắt đầu như đã gõ; đây là các hộ có chuỗi đó ở giữa từ.",
+        "No household has a word starting as typed; these hold it inside a word.",
+    )
+}
+
+/// Why two households may be one, in words.
+pub fn reasons(lang: Lang, reasons: &[field_core::duplicates::Reason]) -> String {
+    use field_core::duplicates::Reason;
+    reasons
+        .iter()
+        .map(|r| match (lang, r) {
+            (Lang::Vi, Reason::SamePhone) => "cùng số điện thoại".to_string(),
+            (Lang::En, Reason::SamePhone) => "same phone".to_string(),
+            (Lang::Vi, Reason::SameHeadName) => "cùng tên chủ hộ".to_string(),
+            (Lang::En, Reason::SameHeadName) => "same head name".to_string(),
+            (Lang::Vi, Reason::SameMembers { count }) => {
+                format!("{count} thành viên cùng tên và năm sinh")
+            }
+            (Lang::En, Reason::SameMembers { count: 1 }) => {
+                "1 member with the same name and birth year".to_string()
+            }
+            (Lang::En, Reason::SameMembers { count }) => {
+                format!("{count} members with the same names and birth years")
+            }
+            (Lang::Vi, Reason::SameAddress) => "cùng địa chỉ".to_string(),
+            (Lang::En, Reason::SameAddress) => "same address".to_string(),
+            (Lang::Vi, Reason::SimilarAddress) => "địa chỉ gần giống".to_string(),
+            (Lang::En, Reason::SimilarAddress) => "similar address".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn candidate_text(lang: Lang, c: &field_core::DuplicateCandidate) -> String {
+    let h = &c.household;
+    let score = match lang {
+        Lang::Vi => format!("điểm {}/100", c.score),
+        Lang::En => format!("score {}/100", c.score),
+    };
+    format!(
+        "{} {} ({}; {score})",
+        crate::output::short(&h.id),
+        h.head_name,
+        reasons(lang, &c.reasons)
+    )
+}
+
+/// `household add` refused: the village near-certainly has the household.
+pub fn likely_duplicate(lang: Lang, c: &field_core::DuplicateCandidate) -> String {
+    let short = crate::output::short(&c.household.id);
+    match lang {
+        Lang::Vi => format!(
+            "hộ này gần như chắc chắn đã có: {}. Chưa thêm gì. Xem lại bằng `gocua household show {short}`; nếu đúng là một hộ khác, chạy lại lệnh với --van-them (--insist).",
+            candidate_text(lang, c)
+        ),
+        Lang::En => format!(
+            "this household is near-certainly here already: {}. Nothing was added. Check with `gocua household show {short}`; if it really is another household, run the command again with --insist (--van-them).",
+            candidate_text(lang, c)
+        ),
+    }
+}
+
+/// Said after `household add` when households of the village may be the same.
+pub fn maybe_duplicates(lang: Lang, candidates: &[field_core::DuplicateCandidate]) -> Vec<String> {
+    let mut lines = vec![
+        lang.pick(
+            "Lưu ý: hộ vừa thêm có thể trùng với:",
+            "Note: the household just added may be the same as:",
+        )
+        .to_string(),
+    ];
+    for c in candidates {
+        lines.push(format!("  {}", candidate_text(lang, c)));
+    }
+    lines.push(
+        lang.pick(
+            "Xem các cặp nghi trùng bằng `gocua duplicates`.",
+            "See the candidate pairs with `gocua duplicates`.",
+        )
+        .to_string(),
+    );
+    lines
+}
+
+/// An import line whose household is already in the store.
+pub fn import_duplicate(lang: Lang, line: usize, c: &field_core::DuplicateCandidate) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Dòng {line}: không thêm, hộ đã có: {}",
+            candidate_text(lang, c)
+        ),
+        Lang::En => format!(
+            "Line {line}: not added, the household is already here: {}",
+            candidate_text(lang, c)
+        ),
+    }
+}
+
+/// The end of an import.
+pub fn import_summary(lang: Lang, stored: usize, already: usize, duplicates: usize) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đã nhập {stored} hộ mới; {already} hộ đã nhập từ trước; {duplicates} hộ bỏ qua vì đã có trong máy."
+        ),
+        Lang::En => format!(
+            "{stored} new households imported; {already} imported before; {duplicates} skipped as already here."
+        ),
+    }
+}
+
+fn import_stopped(lang: Lang, path: &str, line: usize, stored: usize, error: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "tệp {path}, dòng {line}: không ghi được: {error}. Đã ghi trọn vẹn {stored} hộ mới của các dòng trước; các dòng từ dòng {line} chưa được ghi. Khắc phục rồi chạy lại cùng lệnh (các dòng đã nhập được bỏ qua), hoặc thêm --from-line {line}."
+        ),
+        Lang::En => format!(
+            "{path}, line {line}: could not be written: {error}. {stored} new households of the lines before it are stored, whole; the lines from {line} on are not. Fix the cause and run the same command again (lines imported already are skipped), or add --from-line {line}."
+        ),
+    }
 }

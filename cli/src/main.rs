@@ -29,6 +29,8 @@ fn main() -> ExitCode {
     };
     match commands::run(cli, out) {
         Ok(()) => ExitCode::SUCCESS,
+        // `gocua household search nguyen | head`: the reader has what it wanted.
+        Err(e) if e.is_closed_output() => ExitCode::SUCCESS,
         Err(e) => {
             tracing::debug!(error = ?e, "command failed");
             report(out, &e);

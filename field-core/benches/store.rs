@@ -302,8 +302,12 @@ fn search(c: &mut Criterion) {
         ("nguyen_van", "nguyen van"),
         ("tran_thi_lan", "tran thi lan"),
     ] {
-        let hits = f.store.search(q, 50).unwrap().len();
-        eprintln!("search {q:?}: {hits} rows (limit 50)");
+        let found = f.store.search(q, 50).unwrap();
+        eprintln!(
+            "search {q:?}: {} rows of {} (limit 50)",
+            found.households.len(),
+            found.total
+        );
         g.bench_function(name, |b| {
             b.iter(|| black_box(f.store.search(black_box(q), 50).unwrap()))
         });

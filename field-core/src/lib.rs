@@ -7,9 +7,11 @@
 //! Android and iOS apps through UniFFI.
 
 pub mod catalogue;
+pub mod duplicates;
 pub mod error;
 mod isolate;
 pub mod model;
+pub mod search;
 pub mod store;
 pub mod sync;
 

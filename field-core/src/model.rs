@@ -73,6 +73,33 @@ pub struct HouseholdSummary {
     pub outside_villages: bool,
 }
 
+/// What `Store::search` found: every match counted, the best `limit` returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// How many households match in all (more than `households` holds when
+    /// the limit cut the list).
+    pub total: u64,
+    /// The best matches first (see [`crate::search`] for the order).
+    pub households: Vec<SearchHit>,
+}
+
+/// One household found by a search, and where the query matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub household: HouseholdSummary,
+    pub matched_in: crate::search::MatchedIn,
+    pub match_kind: crate::search::MatchKind,
+    /// The member whose name matched, when a member's did.
+    pub matched_member: Option<MatchedMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedMember {
+    pub id: String,
+    pub name: String,
+}
+
 // ---- inputs ----
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +216,56 @@ pub struct NewConsent {
     pub method: String,
     /// RFC 3339; `None` for now.
     pub given_at: Option<String>,
+}
+
+/// One household of an import file (a line of `gocua household generate`'s
+/// JSON Lines): the household, its members (the head first) and its visits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRecord {
+    pub household: NewHousehold,
+    pub members: Vec<NewPerson>,
+    pub visits: Vec<VisitRecord>,
+}
+
+/// A visit whose people are given by their index in [`HouseholdRecord::members`]
+/// (the member ids exist only once the members are written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    pub visit: NewVisit,
+    pub member_indexes: Vec<usize>,
+}
+
+/// What importing one [`HouseholdRecord`] did (`Store::import_record`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum ImportOutcome {
+    /// Written as a new household.
+    Stored { household_id: String },
+    /// The same record (same content once normalized) was imported before.
+    AlreadyImported { household_id: String },
+    /// Not written: a household already in the store is near-certainly this one.
+    Duplicate { candidate: DuplicateCandidate },
+}
+
+/// A household that may be the same as another (see [`crate::duplicates`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateCandidate {
+    pub household: HouseholdSummary,
+    pub reasons: Vec<crate::duplicates::Reason>,
+    /// Out of 100.
+    pub score: u32,
+    pub near_certain: bool,
+}
+
+/// Two households of one village that may be one (`Store::duplicate_candidates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicatePair {
+    pub a: HouseholdSummary,
+    pub b: HouseholdSummary,
+    pub reasons: Vec<crate::duplicates::Reason>,
+    /// Out of 100.
+    pub score: u32,
+    pub near_certain: bool,
 }
 
 /// What an import of changes did.

@@ -82,10 +82,14 @@ fn a_household_that_moved_away_is_read_only_until_it_is_back() {
     ));
     // Not on the work list any more; found by a search, marked.
     assert!(d.list_households(None, 100).unwrap().is_empty());
-    let found = d.search("hanh", 100).unwrap();
+    let found = d.search("hanh", 100).unwrap().households;
     assert_eq!(found.len(), 1);
-    assert!(found[0].outside_villages);
-    assert!(!a.search("hanh", 100).unwrap()[0].outside_villages);
+    assert!(found[0].household.outside_villages);
+    assert!(
+        !a.search("hanh", 100).unwrap().households[0]
+            .household
+            .outside_villages
+    );
 
     move_to(&a, &h.id, "Thôn Một");
     send(&a, &d);

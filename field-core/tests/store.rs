@@ -158,7 +158,12 @@ fn search_ignores_tones_case_and_normal_form_and_sorts_vietnamese() {
     ] {
         household(&s, head);
     }
-    let heads = |r: Vec<HouseholdSummary>| r.into_iter().map(|h| h.head_name).collect::<Vec<_>>();
+    let heads = |r: SearchResults| {
+        r.households
+            .into_iter()
+            .map(|h| h.household.head_name)
+            .collect::<Vec<_>>()
+    };
     for q in [
         "nguyen van hanh",
         "Nguyen Van Hanh",
@@ -175,9 +180,13 @@ fn search_ignores_tones_case_and_normal_form_and_sorts_vietnamese() {
     // Old and new tone placement find each other.
     assert_eq!(heads(s.search("hòa", 50).unwrap()), vec!["Đàm Thị Hoà"]);
     // Phone in any form.
-    assert_eq!(s.search("+84912000111", 50).unwrap().len(), 6);
+    assert_eq!(s.search("+84912000111", 50).unwrap().households.len(), 6);
     assert_eq!(
-        heads(s.list_households(None, 100).unwrap()),
+        s.list_households(None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.head_name)
+            .collect::<Vec<_>>(),
         vec![
             "An Văn Dũng",
             "Ân Thị Ánh",
@@ -189,7 +198,7 @@ fn search_ignores_tones_case_and_normal_form_and_sorts_vietnamese() {
     );
     assert!(s.search("   ", 10).is_err());
     assert!(
-        s.search("100%_", 10).unwrap().is_empty(),
+        s.search("100%_", 10).unwrap().households.is_empty(),
         "LIKE wildcards are escaped"
     );
 }
@@ -379,7 +388,10 @@ fn rebuild_yields_identical_rows_and_reopen_keeps_everything() {
     s.rebuild_projection().unwrap();
     assert_eq!(s.projection_dump().unwrap(), before);
     let first = s.search("ho so 0", 5).unwrap();
-    assert_eq!(first[0].visits, field_core::store::COMPACT_AFTER + 5);
+    assert_eq!(
+        first.households[0].household.visits,
+        field_core::store::COMPACT_AFTER + 5
+    );
 }
 
 #[test]
@@ -449,7 +461,7 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
     // quarantine, waiting or problems tables; and a projection to be rebuilt.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DROP TABLE legacy_ids; ALTER TABLE households DROP COLUMN in_error_at; ALTER TABLE persons DROP COLUMN removed_at; ALTER TABLE visits DROP COLUMN cancelled_at; ALTER TABLE visits DROP COLUMN cancelled_by; ALTER TABLE visits DROP COLUMN cancel_reason; ALTER TABLE visits DROP COLUMN edited_at; ALTER TABLE visits DROP COLUMN edited_by; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DROP TABLE legacy_ids; DROP TABLE imported_records; ALTER TABLE households DROP COLUMN in_error_at; ALTER TABLE persons DROP COLUMN removed_at; ALTER TABLE visits DROP COLUMN cancelled_at; ALTER TABLE visits DROP COLUMN cancelled_by; ALTER TABLE visits DROP COLUMN cancel_reason; ALTER TABLE visits DROP COLUMN edited_at; ALTER TABLE visits DROP COLUMN edited_by; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();

@@ -1,12 +1,18 @@
 //! `gocua household ...`: add, edit, show, list, search, documents.
 
 use field_core::catalogue::{OUTCOME, SERVICE, TARGET_GROUP};
-use field_core::{Household, HouseholdEdit, HouseholdSummary, NewHousehold, Person, Store};
+use std::io::Write;
+
+use field_core::search::{MatchKind, MatchedIn};
+use field_core::{
+    Household, HouseholdEdit, HouseholdSummary, NewHousehold, Person, SearchHit, SearchResults,
+    Store,
+};
 
 use super::{Ctx, Names, read_file, write_file};
 use crate::args::{HouseholdAddArgs, HouseholdCmd, HouseholdEditArgs};
 use crate::error::CliError;
-use crate::i18n::{self, Lang, T};
+use crate::i18n::{self, F, Lang, T};
 use crate::output::{local_time, short, table};
 
 pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
@@ -21,10 +27,10 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
         }
         HouseholdCmd::Search { query, limit } => {
             let store = ctx.store()?;
-            let rows = store.search(&query.join(" "), limit)?;
-            print_summaries(ctx, &rows)
+            let found = store.search(&query.join(" "), limit)?;
+            print_search(ctx, &found)
         }
-        HouseholdCmd::Import { file } => super::import::import(ctx, &file),
+        HouseholdCmd::Import { file, from_line } => super::import::import(ctx, &file, from_line),
         HouseholdCmd::Generate {
             seed,
             households,
@@ -80,7 +86,7 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
 
 fn add(ctx: &Ctx, a: HouseholdAddArgs) -> Result<(), CliError> {
     let store = ctx.store()?;
-    let h = store.add_household(NewHousehold {
+    let input = NewHousehold {
         village: a.village.unwrap_or_default(),
         address: a.address.unwrap_or_default(),
         head_name: a.head,
@@ -88,7 +94,23 @@ fn add(ctx: &Ctx, a: HouseholdAddArgs) -> Result<(), CliError> {
         member_count: a.members,
         device_access: a.devices.map(|d| d.word().to_string()),
         target_groups: a.groups,
-    })?;
+    };
+    // Bad input is refused by the add itself, with its own message; the
+    // check only runs on input the add would take.
+    let candidates = match store.duplicates_of(&input) {
+        Ok(c) => c,
+        Err(e) if e.is_user_error() => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    if !a.insist
+        && let Some(c) = candidates.iter().find(|c| c.near_certain)
+    {
+        return Err(CliError::LikelyDuplicate(Box::new(c.clone())));
+    }
+    let h = store.add_household(input)?;
+    if !candidates.is_empty() {
+        warn_duplicates(ctx, &candidates);
+    }
     ctx.out.emit(&h, || {
         vec![i18n::household_added(
             ctx.lang(),
@@ -96,6 +118,20 @@ fn add(ctx: &Ctx, a: HouseholdAddArgs) -> Result<(), CliError> {
             &h.head_name,
         )]
     })
+}
+
+/// The households the one just added may be, on stderr (stdout stays the
+/// command's answer): a sentence per candidate, or one JSON object.
+fn warn_duplicates(ctx: &Ctx, candidates: &[field_core::DuplicateCandidate]) {
+    let mut stderr = std::io::stderr().lock();
+    let text = if ctx.out.json {
+        serde_json::json!({ "warning": "duplicate_candidates", "candidates": candidates })
+            .to_string()
+    } else {
+        i18n::maybe_duplicates(ctx.lang(), candidates).join("\n")
+    };
+    // A warning that cannot be shown must not undo the add.
+    let _ = writeln!(stderr, "{text}");
 }
 
 fn edit(ctx: &Ctx, a: HouseholdEditArgs) -> Result<(), CliError> {
@@ -368,17 +404,78 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
     Ok(lines)
 }
 
-/// The table of `household list` and `household search`.
+/// Where a search matched a household, in words.
+fn matched_text(lang: Lang, hit: &SearchHit) -> String {
+    let member = hit.matched_member.as_ref().map(|m| m.name.as_str());
+    let label = |x: F| i18n::f(lang, x).to_string();
+    match (hit.matched_in, member) {
+        (MatchedIn::Head, _) => label(F::MatchedHead),
+        (MatchedIn::Member, Some(name)) => format!("{}: {name}", label(F::MatchedMember)),
+        (MatchedIn::Member, None) => label(F::MatchedMember),
+        (MatchedIn::Address, _) => label(F::MatchedAddress),
+        (MatchedIn::Phone, _) => label(F::MatchedPhone),
+        (MatchedIn::Several, Some(name)) => format!("{} ({name})", label(F::MatchedSeveral)),
+        (MatchedIn::Several, None) => label(F::MatchedSeveral),
+    }
+}
+
+/// The answer of `household search`: the table with where each matched, and
+/// how many were found in all when the limit cut the list.
+fn print_search(ctx: &Ctx, found: &SearchResults) -> Result<(), CliError> {
+    let lang = ctx.lang();
+    if ctx.out.json {
+        return ctx.out.json_value(found);
+    }
+    let rows: Vec<HouseholdSummary> = found
+        .households
+        .iter()
+        .map(|h| h.household.clone())
+        .collect();
+    let mut lines = summary_lines(lang, &rows, |i| {
+        found
+            .households
+            .get(i)
+            .map(|h| matched_text(lang, h))
+            .unwrap_or_default()
+    });
+    if found
+        .households
+        .first()
+        .is_some_and(|h| h.match_kind == MatchKind::Substring)
+    {
+        lines.push(i18n::search_inside_words(lang).to_string());
+    }
+    if (found.households.len() as u64) < found.total {
+        lines.push(i18n::search_more(lang, found.households.len(), found.total));
+    }
+    ctx.out.lines(&lines)
+}
+
+/// The table of `household list`.
 fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError> {
     let lang = ctx.lang();
-    ctx.out.emit(&rows, || {
+    ctx.out
+        .emit(&rows, || summary_lines(lang, rows, |_| String::new()))
+}
+
+/// A table of households; `matched(i)`, when not empty for some row, is an
+/// extra last column (where a search matched).
+fn summary_lines(
+    lang: Lang,
+    rows: &[HouseholdSummary],
+    matched: impl Fn(usize) -> String,
+) -> Vec<String> {
+    {
         if rows.is_empty() {
             return vec![i18n::t(lang, T::NoHouseholds).to_string()];
         }
+        let extra: Vec<String> = (0..rows.len()).map(&matched).collect();
+        let with_extra = extra.iter().any(|e| !e.is_empty());
         let cells: Vec<Vec<String>> = rows
             .iter()
-            .map(|r| {
-                vec![
+            .zip(&extra)
+            .map(|(r, e)| {
+                let mut row = vec![
                     short(&r.id).to_string(),
                     r.head_name.clone(),
                     if r.outside_villages {
@@ -394,22 +491,27 @@ fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError>
                         .as_deref()
                         .map(local_time)
                         .unwrap_or_default(),
-                ]
+                ];
+                if with_extra {
+                    row.push(e.clone());
+                }
+                row
             })
             .collect();
         let l = |t: T| i18n::t(lang, t);
-        table(
-            &[
-                l(T::ShortId),
-                l(T::Head),
-                l(T::Village),
-                l(T::Address),
-                l(T::Phone),
-                l(T::Members),
-                l(T::Visits),
-                l(T::LastVisit),
-            ],
-            &cells,
-        )
-    })
+        let mut header = vec![
+            l(T::ShortId),
+            l(T::Head),
+            l(T::Village),
+            l(T::Address),
+            l(T::Phone),
+            l(T::Members),
+            l(T::Visits),
+            l(T::LastVisit),
+        ];
+        if with_extra {
+            header.push(i18n::f(lang, F::MatchedIn));
+        }
+        table(&header, &cells)
+    }
 }

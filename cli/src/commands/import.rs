@@ -1,61 +1,130 @@
-//! `gocua household import|generate`: JSON Lines of generated households.
+//! `gocua household import|generate`: JSON Lines of households.
+//!
+//! An import reads the whole file and checks every line against the store's
+//! rules before writing any (a bad line stores nothing and is named with its
+//! field), then writes each line's household whole, in its own transaction,
+//! with the key of its content: importing a file again, or after an
+//! interruption, adds only what is not in yet. A line whose household the
+//! village near-certainly has already (`gocua duplicates`) is reported and not
+//! added.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 
-use gocua_village_gen::HouseholdRecord;
+use field_core::{HouseholdRecord, ImportOutcome};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Ctx;
 use crate::error::CliError;
-use crate::i18n;
+use crate::i18n::{self, F};
 
-/// Imports every line of `path`, printing (and flushing) each household id as
-/// soon as it is stored, so that whoever stops the import knows what is in.
-pub fn import(ctx: &Ctx, path: &Path) -> Result<(), CliError> {
+/// A progress bar on stderr, hidden when stderr is not a terminal or with --json.
+fn bar(ctx: &Ctx, len: usize, label: F) -> ProgressBar {
+    if ctx.out.json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}") {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_message(i18n::f(ctx.lang(), label));
+    b
+}
+
+/// Every line of `path` from `from_line` (1-based), checked then written.
+pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), CliError> {
     let file = std::fs::File::open(path).map_err(|source| CliError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let store = ctx.store()?;
-    let lang = ctx.lang();
-    let mut count = 0usize;
+    let at_line = |n: usize, error: CliError| CliError::Line {
+        path: path.to_path_buf(),
+        line: n,
+        error: Box::new(error),
+    };
+    let first = from_line.unwrap_or(1);
+    let mut records: Vec<(usize, HouseholdRecord)> = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let n = i + 1;
-        let at_line = |error: CliError| CliError::Line {
-            path: path.to_path_buf(),
-            line: n,
-            error: Box::new(error),
-        };
         let line = line.map_err(|source| {
-            at_line(CliError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
+            at_line(
+                n,
+                CliError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )
         })?;
-        if line.trim().is_empty() {
+        if n < first || line.trim().is_empty() {
             continue;
         }
         let record: HouseholdRecord = serde_json::from_str(&line).map_err(|e| {
-            at_line(CliError::BadFile {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
+            at_line(
+                n,
+                CliError::BadFile {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                },
+            )
         })?;
-        let id = gocua_village_gen::write_record(&store, &record)
-            .map_err(|e| at_line(CliError::Core(e)))?;
-        tracing::debug!(line = n, %id, "household imported");
-        count += 1;
-        if ctx.out.json {
-            ctx.out
-                .json_value(&serde_json::json!({ "household_id": id }))?;
-        } else {
-            ctx.out.line(&i18n::imported_household(lang, n, &id))?;
+        records.push((n, record));
+    }
+    let store = ctx.store()?;
+    let lang = ctx.lang();
+
+    // The dry run: every line as its write would check it, nothing written.
+    let checking = bar(ctx, records.len(), F::Checking);
+    for (n, record) in &records {
+        store
+            .check_import(record)
+            .map_err(|e| at_line(*n, CliError::Core(e)))?;
+        checking.inc(1);
+    }
+    checking.finish_and_clear();
+
+    let writing = bar(ctx, records.len(), F::Writing);
+    let (mut stored, mut already, mut duplicates) = (0usize, 0usize, 0usize);
+    for (n, record) in &records {
+        let outcome = store.import_record(record).map_err(|e| {
+            writing.abandon();
+            CliError::ImportStopped {
+                path: path.to_path_buf(),
+                line: *n,
+                stored,
+                error: Box::new(CliError::Core(e)),
+            }
+        })?;
+        tracing::debug!(line = n, ?outcome, "import line");
+        match &outcome {
+            ImportOutcome::Stored { .. } => stored += 1,
+            ImportOutcome::AlreadyImported { .. } => already += 1,
+            ImportOutcome::Duplicate { candidate } => {
+                duplicates += 1;
+                if !ctx.out.json {
+                    writing
+                        .suspend(|| ctx.out.line(&i18n::import_duplicate(lang, *n, candidate)))?;
+                }
+            }
         }
+        if ctx.out.json {
+            // One line per record as soon as it is in: whoever stops the
+            // import knows what is stored.
+            let mut value = serde_json::to_value(&outcome)
+                .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+            if let Some(map) = value.as_object_mut() {
+                map.insert("line".into(), (*n).into());
+            }
+            ctx.out.json_value(&value)?;
+        }
+        writing.inc(1);
     }
-    if !ctx.out.json {
-        ctx.out.line(&i18n::import_done(lang, count))?;
-    }
-    Ok(())
+    writing.finish_and_clear();
+    let summary = serde_json::json!({
+        "summary": { "stored": stored, "already_imported": already, "duplicates": duplicates }
+    });
+    ctx.out.emit(&summary, || {
+        vec![i18n::import_summary(lang, stored, already, duplicates)]
+    })
 }
 
 /// Writes `households` generated households as JSON Lines on stdout.
@@ -85,8 +154,8 @@ pub fn generate(
     let records = gocua_village_gen::generate(seed, &villages, households);
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     for r in &records {
-        serde_json::to_writer(&mut stdout, r)
-            .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+        // Into io::Error keeps a closed pipe recognizable.
+        serde_json::to_writer(&mut stdout, r).map_err(|e| CliError::Output(e.into()))?;
         stdout.write_all(b"\n").map_err(CliError::Output)?;
     }
     stdout.flush().map_err(CliError::Output)

@@ -5,6 +5,7 @@ mod changes;
 mod conflicts;
 mod consent;
 mod demo;
+mod duplicates;
 mod export;
 mod household;
 mod import;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         Command::Report(a) => report::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
         Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
+        Command::Duplicates { village } => duplicates::run(&ctx, village.as_deref()),
         Command::Rebuild => {
             let store = ctx.store()?;
             let n = store.rebuild_projection()?;

@@ -13,24 +13,10 @@
 use field_core::{NewHousehold, NewPerson, NewVisit, ServiceOutcome, SkillsEdit, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
-/// One household as generated: the household, its members (the head first) and its
-/// visits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HouseholdRecord {
-    pub household: NewHousehold,
-    pub members: Vec<NewPerson>,
-    pub visits: Vec<VisitRecord>,
-}
-
-/// A visit whose people are given by their index in [`HouseholdRecord::members`]
-/// (the member ids exist only once the members are written).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VisitRecord {
-    pub visit: NewVisit,
-    pub member_indexes: Vec<usize>,
-}
+/// One household as generated, and as `gocua household import` reads it (the
+/// type is field-core's: the import checks and writes it there).
+pub use field_core::{HouseholdRecord, VisitRecord};
 
 /// The year the generated data is set in: ages are counted at this year and
 /// every visit falls in it.
@@ -929,6 +915,6 @@ mod tests {
         let status = store.status().unwrap();
         assert_eq!(status.households, 200);
         assert_eq!(status.visits as usize, visits);
-        assert!(!store.search("nguyen", 10).unwrap().is_empty());
+        assert!(!store.search("nguyen", 10).unwrap().households.is_empty());
     }
 }

@@ -8,6 +8,8 @@
 mod actor;
 mod corrections;
 mod docs;
+mod duplicates;
+mod import;
 mod incoming;
 mod legacy;
 mod outbox;
@@ -16,6 +18,7 @@ mod query;
 mod refused;
 mod reissue;
 pub(crate) mod schema;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -416,21 +419,12 @@ impl Store {
     }
 
     /// Households whose head, members, address or phone match every word of
-    /// `query`, ignoring tones and marks; ordered by Vietnamese collation.
+    /// `query`, ignoring tones and marks, best first (the order is
+    /// [`crate::search`]'s); `total` counts them all, `limit` cuts the list.
     /// Households outside the device's villages (moved away) are found too,
     /// marked, so that a volunteer looking for one learns it moved.
-    pub fn search(&self, query_text: &str, limit: u32) -> Result<Vec<HouseholdSummary>> {
-        let terms: Vec<String> = gocua_text::fold_terms(query_text)
-            .into_iter()
-            .map(|t| match t.strip_prefix("+84") {
-                Some(rest) => format!("0{rest}"),
-                None => t,
-            })
-            .collect();
-        if terms.is_empty() {
-            return Err(Error::invalid(Field::Value, query_text, Problem::Required));
-        }
-        query::list(&self.lock().conn, None, Some(&terms), false, limit)
+    pub fn search(&self, query_text: &str, limit: u32) -> Result<SearchResults> {
+        search::run(&self.lock().conn, query_text, limit)
     }
 
     // ---- members ----

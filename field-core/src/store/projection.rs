@@ -165,29 +165,25 @@ pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
     Ok(())
 }
 
-/// The folded search column: head, address, phone and every member's name.
+/// The search column: the folded words of the head, address, phone and every
+/// member's name, each after a space (`crate::search::index_text`).
 pub fn refresh_search(conn: &Connection, household_id: &str) -> Result<()> {
     let (head, address, phone): (String, String, Option<String>) = conn
         .prepare_cached("SELECT head_name, address, phone FROM households WHERE id = ?1")?
         .query_row([household_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let mut text = String::with_capacity(128);
-    for part in [head.as_str(), address.as_str()] {
-        text.push_str(&gocua_text::fold(part));
-        text.push(' ');
-    }
-    if let Some(p) = phone {
-        text.push_str(&p);
-        text.push(' ');
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT name FROM persons WHERE household_id = ?1 ORDER BY created_at, id",
-    )?;
-    let mut rows = stmt.query([household_id])?;
-    while let Some(row) = rows.next()? {
-        let name: String = row.get(0)?;
-        text.push_str(&gocua_text::fold(&name));
-        text.push(' ');
-    }
+    let names: Vec<String> = conn
+        .prepare_cached("SELECT name FROM persons WHERE household_id = ?1 ORDER BY created_at, id")?
+        .query_map([household_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let text = crate::search::index_text(
+        [
+            head.as_str(),
+            address.as_str(),
+            phone.as_deref().unwrap_or(""),
+        ]
+        .into_iter()
+        .chain(names.iter().map(String::as_str)),
+    );
     conn.prepare_cached("UPDATE households SET search_text = ?2 WHERE id = ?1")?
         .execute(params![household_id, text])?;
     Ok(())

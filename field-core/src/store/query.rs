@@ -217,9 +217,14 @@ pub fn consent_withdrawn(conn: &Connection, id: &str) -> Result<bool> {
     Ok(matches!(w, Some(Some(_))))
 }
 
-fn like_term(t: &str) -> String {
+pub(super) fn like_term(t: &str) -> String {
+    like_pattern("%", t)
+}
+
+/// `start`, then `t` with LIKE's special characters escaped (`ESCAPE '\\'`), then `%`.
+pub(super) fn like_pattern(start: &str, t: &str) -> String {
     let mut s = String::with_capacity(t.len() + 2);
-    s.push('%');
+    s.push_str(start);
     for c in t.chars() {
         if matches!(c, '%' | '_' | '\\') {
             s.push('\\');
@@ -230,9 +235,38 @@ fn like_term(t: &str) -> String {
     s
 }
 
-/// Households, optionally of one village and matching every folded term, in
-/// Vietnamese collation order of the head's name.
-/// Households, optionally of one village or matching search terms.
+/// The columns of a [`HouseholdSummary`], read by [`summary_row`]; the query
+/// goes on with `WHERE ...`.
+const SUMMARY_SELECT: &str =
+    "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
+        (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id AND p.removed_at IS NULL),
+        (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
+        (SELECT MAX(visited_at) FROM visits x
+            WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
+        (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id),
+        (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id),
+        v.id IS NULL
+     FROM households h LEFT JOIN villages v ON v.id = h.village_id";
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HouseholdSummary> {
+    Ok(HouseholdSummary {
+        id: r.get(0)?,
+        village_id: r.get(1)?,
+        village_name: r.get(2)?,
+        head_name: r.get(3)?,
+        address: r.get(4)?,
+        phone: r.get(5)?,
+        members: r.get(6)?,
+        visits: r.get(7)?,
+        last_visit_at: r.get(8)?,
+        conflicts: r.get(9)?,
+        problems: r.get(10)?,
+        outside_villages: r.get(11)?,
+    })
+}
+
+/// Households, optionally of one village and matching every folded term (as
+/// substrings), in Vietnamese collation order of the head's name.
 /// `only_served` leaves out the ones outside the device's villages (the
 /// `villages` table holds exactly those).
 pub fn list(
@@ -242,18 +276,7 @@ pub fn list(
     only_served: bool,
     limit: u32,
 ) -> Result<Vec<HouseholdSummary>> {
-    let mut sql = String::from(
-        "SELECT h.id, h.village_id, COALESCE(v.name, ''), h.head_name, h.address, h.phone,
-            (SELECT COUNT(*) FROM persons p WHERE p.household_id = h.id AND p.removed_at IS NULL),
-            (SELECT COUNT(*) FROM visits x WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
-            (SELECT MAX(visited_at) FROM visits x
-                WHERE x.household_id = h.id AND x.cancelled_at IS NULL),
-            (SELECT COUNT(*) FROM conflicts c WHERE c.household_id = h.id),
-            (SELECT COUNT(*) FROM problems p WHERE p.household_id = h.id),
-            v.id IS NULL
-         FROM households h LEFT JOIN villages v ON v.id = h.village_id
-         WHERE h.in_error_at IS NULL",
-    );
+    let mut sql = format!("{SUMMARY_SELECT} WHERE h.in_error_at IS NULL");
     if only_served {
         sql.push_str(" AND v.id IS NOT NULL");
     }
@@ -272,24 +295,21 @@ pub fn list(
     sql.push_str(&format!(" ORDER BY h.head_key, h.id LIMIT {limit}"));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(HouseholdSummary {
-                id: r.get(0)?,
-                village_id: r.get(1)?,
-                village_name: r.get(2)?,
-                head_name: r.get(3)?,
-                address: r.get(4)?,
-                phone: r.get(5)?,
-                members: r.get(6)?,
-                visits: r.get(7)?,
-                last_visit_at: r.get(8)?,
-                conflicts: r.get(9)?,
-                problems: r.get(10)?,
-                outside_villages: r.get(11)?,
-            })
-        })?
+        .query_map(rusqlite::params_from_iter(args.iter()), summary_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// The summaries of `ids`, in that order (ids not found are left out).
+pub fn summaries(conn: &Connection, ids: &[String]) -> Result<Vec<HouseholdSummary>> {
+    let mut stmt = conn.prepare_cached(&format!("{SUMMARY_SELECT} WHERE h.id = ?1"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = stmt.query_row([id], summary_row).optional()? {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }
 
 fn split_ids(s: String) -> Vec<String> {

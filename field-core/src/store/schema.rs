@@ -218,6 +218,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE visits ADD COLUMN edited_at TEXT;
     ALTER TABLE visits ADD COLUMN edited_by TEXT;
     "#,
+    // 8: the search column holds each folded word after a space, so that word
+    // starts can be found (refilled by the rebuild every migration ends with);
+    // the records imported from files, by the key of their normalized content,
+    // so that importing a file again adds nothing. Not projection: a device's
+    // own memory of what it imported, kept by rebuilds.
+    r#"
+    CREATE TABLE imported_records (
+        record_key TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version whose migration renames legacy households.

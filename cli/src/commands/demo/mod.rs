@@ -27,7 +27,9 @@ const VOLUNTEERS: [(&str, &str); 3] = [
 
 fn say(out: Out, vi: String, en: String) {
     if !out.json {
-        println!("{}", if out.lang == Lang::En { en } else { vi });
+        // A reader that went away (`gocua demo | head`) must not stop the demo
+        // half-way with its server still running: the story goes on unread.
+        let _ = out.line(if out.lang == Lang::En { &en } else { &vi });
     }
 }
 
@@ -300,7 +302,8 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
             "identical": identical,
             "conflicts": conflicts,
         });
-        println!("{v}");
+        // A closed stdout is not the demo's failure (see `say`).
+        let _ = out.json_value(&v);
     }
     drop(server);
     if !identical {
