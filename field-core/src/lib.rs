@@ -12,6 +12,7 @@ mod isolate;
 pub mod model;
 pub mod store;
 pub mod sync;
+pub mod work;
 
 /// The household document's schema, shared with the server: writing it,
 /// reading it, its rules (gocua-household).

@@ -14,6 +14,7 @@ mod projection;
 mod query;
 mod reissue;
 pub(crate) mod schema;
+mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
