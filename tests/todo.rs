@@ -86,10 +86,28 @@ fn a_day_in_the_village_to_do_summary_and_services_to_offer() {
     let back = d.add_household(&["--village", "Thôn Đông", "--head", "Lê Văn Quay"]);
     let old = d.add_household(&["--village", "Thôn Tây", "--head", "Vũ Thị Cũ"]);
 
-    visit(&d, &trader, "2026-10-02 09:00", "vneid_register", &["--follow-up", "2026-10-13"]);
-    visit(&d, &elder, "2026-09-15 09:00", "vneid_register", &["--follow-up", TODAY]);
+    visit(
+        &d,
+        &trader,
+        "2026-10-02 09:00",
+        "vneid_register",
+        &["--follow-up", "2026-10-13"],
+    );
+    visit(
+        &d,
+        &elder,
+        "2026-09-15 09:00",
+        "vneid_register",
+        &["--follow-up", TODAY],
+    );
     // Settled: a follow-up, then a visit on a later day.
-    visit(&d, &back, "2026-09-10 09:00", "vneid_register", &["--follow-up", "2026-09-20"]);
+    visit(
+        &d,
+        &back,
+        "2026-09-10 09:00",
+        "vneid_register",
+        &["--follow-up", "2026-09-20"],
+    );
     visit(&d, &back, "2026-10-05 09:00", "vneid_activate", &[]);
     visit(&d, &old, "2026-08-01 09:00", "scam_awareness", &[]);
 
@@ -184,7 +202,10 @@ fn a_day_in_the_village_to_do_summary_and_services_to_offer() {
     // Activation done: no longer offered; the health services still are.
     let shown = d.json(&["household", "show", &elder]);
     assert_eq!(offered(&shown), ["telemedicine", "ehealth_book"]);
-    assert_eq!(shown["suggestions"][0]["reasons"][0]["rule"], "elderly_member");
+    assert_eq!(
+        shown["suggestions"][0]["reasons"][0]["rule"],
+        "elderly_member"
+    );
     let shown = d.ok(&["household", "show", &elder]);
     assert!(
         shown.contains("Nên hỗ trợ tiếp:\n- Khám chữa bệnh từ xa — Có người từ 60 tuổi"),
@@ -222,12 +243,25 @@ fn a_day_in_the_village_to_do_summary_and_services_to_offer() {
     assert_eq!(team["visits"], 3);
     assert_eq!(team["services"][1]["outcome_name"], "Done");
     // Periods from the 15th: "2026-10" runs from 15 September to 14 October.
-    let mid = d.json(&["summary", "--period", "2026-10", "--periods-start-day", "15"]);
+    let mid = d.json(&[
+        "summary",
+        "--period",
+        "2026-10",
+        "--periods-start-day",
+        "15",
+    ]);
     assert_eq!(mid["first_day"], "2026-09-15");
     assert_eq!(mid["visits"], 3);
     let text_sum = d.ok(&["summary", "--period", "2026-10"]);
-    for needle in ["Công việc của Lò Thị Mai, kỳ 2026-10", "Hẹn quay lại đã thực hiện", "Kích hoạt tài khoản VNeID"] {
-        assert!(text_sum.contains(needle), "{needle:?} missing in:\n{text_sum}");
+    for needle in [
+        "Công việc của Lò Thị Mai, kỳ 2026-10",
+        "Hẹn quay lại đã thực hiện",
+        "Kích hoạt tài khoản VNeID",
+    ] {
+        assert!(
+            text_sum.contains(needle),
+            "{needle:?} missing in:\n{text_sum}"
+        );
     }
 
     // Bad input: refused with what was wrong, exit 2.
@@ -236,7 +270,9 @@ fn a_day_in_the_village_to_do_summary_and_services_to_offer() {
     assert!(refused(&d, &["todo", "--village", "Thôn Bắc"]).contains("Thôn Bắc"));
     assert!(refused(&d, &["todo", "--periods-start-day", "31"]).contains("--periods-start-day"));
     assert!(refused(&d, &["summary", "--period", "2026-13"]).contains("--period"));
-    assert!(refused(&d, &["--lang", "en", "summary", "--today", "tomorrow"]).contains("is not a day"));
+    assert!(
+        refused(&d, &["--lang", "en", "summary", "--today", "tomorrow"]).contains("is not a day")
+    );
 }
 
 #[test]

@@ -988,7 +988,10 @@ pub fn w(lang: Lang, label: W) -> &'static str {
             "Follow-ups still open (of these visits)",
         ),
         W::ByServiceAndOutcome => ("Theo dịch vụ và kết quả", "By service and outcome"),
-        W::NoServicesGiven => ("Chưa có dịch vụ nào trong kỳ.", "No services in this period."),
+        W::NoServicesGiven => (
+            "Chưa có dịch vụ nào trong kỳ.",
+            "No services in this period.",
+        ),
         W::Service => ("Dịch vụ", "Service"),
         W::Outcome => ("Kết quả", "Outcome"),
         W::Count => ("Số lượt", "Visits"),
@@ -1163,16 +1166,24 @@ fn bad_rule(lang: Lang, e: &field_core::work::RuleError) -> String {
             "lacks a reason in Vietnamese (reason_vi) or English (reason_en)".to_string()
         }
         (Lang::Vi, P::UnknownService(c)) => {
-            format!("gợi ý dịch vụ \"{c}\" không có trong danh mục (xem `gocua catalogue services`)")
+            format!(
+                "gợi ý dịch vụ \"{c}\" không có trong danh mục (xem `gocua catalogue services`)"
+            )
         }
         (Lang::En, P::UnknownService(c)) => {
-            format!("suggests the service \"{c}\", which is not in the catalogue (see `gocua catalogue services`)")
+            format!(
+                "suggests the service \"{c}\", which is not in the catalogue (see `gocua catalogue services`)"
+            )
         }
         (Lang::Vi, P::UnknownTargetGroup(c)) => {
-            format!("dùng nhóm đối tượng \"{c}\" không có trong danh mục (xem `gocua catalogue groups`)")
+            format!(
+                "dùng nhóm đối tượng \"{c}\" không có trong danh mục (xem `gocua catalogue groups`)"
+            )
         }
         (Lang::En, P::UnknownTargetGroup(c)) => {
-            format!("names the target group \"{c}\", which is not in the catalogue (see `gocua catalogue groups`)")
+            format!(
+                "names the target group \"{c}\", which is not in the catalogue (see `gocua catalogue groups`)"
+            )
         }
         (Lang::Vi, P::UnknownSkill(c)) => format!(
             "dùng kỹ năng \"{c}\" không có; chọn một trong: {}",
@@ -1182,12 +1193,12 @@ fn bad_rule(lang: Lang, e: &field_core::work::RuleError) -> String {
             "names the skill \"{c}\", which does not exist; choose one of: {}",
             field_core::SKILL_FLAGS.join(", ")
         ),
-        (Lang::Vi, P::UnknownDeviceAccess(c)) => format!(
-            "dùng thiết bị \"{c}\" không có; chọn smartphone, feature_phone_only hoặc none"
-        ),
-        (Lang::En, P::UnknownDeviceAccess(c)) => format!(
-            "names the devices \"{c}\"; choose smartphone, feature_phone_only or none"
-        ),
+        (Lang::Vi, P::UnknownDeviceAccess(c)) => {
+            format!("dùng thiết bị \"{c}\" không có; chọn smartphone, feature_phone_only hoặc none")
+        }
+        (Lang::En, P::UnknownDeviceAccess(c)) => {
+            format!("names the devices \"{c}\"; choose smartphone, feature_phone_only or none")
+        }
         (Lang::Vi, P::BadAges { min, max }) => format!(
             "có tuổi từ {min} đến {max}: tuổi phải từ 0 đến 150, tuổi đầu không lớn hơn tuổi sau"
         ),

@@ -30,9 +30,11 @@ pub(crate) fn seed(tx: &Transaction<'_>) -> Result<()> {
 /// none yet (a new one, or one made before the rules existed).
 pub(crate) fn seed_suggestions(tx: &Transaction<'_>) -> Result<()> {
     let file = Catalogue::default_entries().map_err(|e| Error::Reference(e.to_string()))?;
-    let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM suggestion_rules)", [], |r| {
-        r.get(0)
-    })?;
+    let empty: bool = tx.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM suggestion_rules)",
+        [],
+        |r| r.get(0),
+    )?;
     if empty {
         write_suggestions(tx, &file.suggestions)?;
     }

@@ -82,18 +82,54 @@ fn the_to_do_list_sorts_by_urgency_and_a_later_visit_settles_a_follow_up() {
     let this_period = household(&s, "Thôn Đông", "G Kỳ này", &[]);
     let later = household(&s, "Thôn Đông", "H Hẹn tuần sau", &[]);
 
-    visit(&s, &overdue_long, "2026-08-30 09:00", "vneid_register", Some("2026-09-05"));
-    visit(&s, &overdue, "2026-10-02 09:00", "vneid_register", Some("2026-10-13"));
-    visit(&s, &due, "2026-10-05 09:00", "vneid_register", Some("2026-10-20"));
-    visit(&s, &settled, "2026-10-01 09:00", "vneid_register", Some("2026-10-08"));
+    visit(
+        &s,
+        &overdue_long,
+        "2026-08-30 09:00",
+        "vneid_register",
+        Some("2026-09-05"),
+    );
+    visit(
+        &s,
+        &overdue,
+        "2026-10-02 09:00",
+        "vneid_register",
+        Some("2026-10-13"),
+    );
+    visit(
+        &s,
+        &due,
+        "2026-10-05 09:00",
+        "vneid_register",
+        Some("2026-10-20"),
+    );
+    visit(
+        &s,
+        &settled,
+        "2026-10-01 09:00",
+        "vneid_register",
+        Some("2026-10-08"),
+    );
     visit(&s, &settled, "2026-10-09 09:00", "vneid_activate", None);
     visit(&s, &old, "2026-09-15 09:00", "vneid_register", None);
     visit(&s, &this_period, "2026-10-03 09:00", "vneid_register", None);
-    visit(&s, &later, "2026-09-20 09:00", "vneid_register", Some("2026-10-27"));
+    visit(
+        &s,
+        &later,
+        "2026-09-20 09:00",
+        "vneid_register",
+        Some("2026-10-27"),
+    );
     // Two visits the same (Vietnam) day: the second does not settle the
     // first's follow-up, as in the report (00:30 on the 12th is still the 12th).
     let same_day = household(&s, "Thôn Đông", "I Cùng ngày", &[]);
-    visit(&s, &same_day, "2026-10-12 08:00", "vneid_register", Some("2026-10-19"));
+    visit(
+        &s,
+        &same_day,
+        "2026-10-12 08:00",
+        "vneid_register",
+        Some("2026-10-19"),
+    );
     visit(&s, &same_day, "2026-10-12 23:30", "scam_awareness", None);
 
     let list = s.todo(request(false)).unwrap();
@@ -118,7 +154,10 @@ fn the_to_do_list_sorts_by_urgency_and_a_later_visit_settles_a_follow_up() {
     );
     assert!(list.items[0].follow_up_visit_id.is_some());
     assert_eq!(list.items[4].household_id, never);
-    assert_eq!(list.items[6].next_follow_up_on.as_deref(), Some("2026-10-27"));
+    assert_eq!(
+        list.items[6].next_follow_up_on.as_deref(),
+        Some("2026-10-27")
+    );
     assert_eq!(
         list.counts,
         TodoCounts {
@@ -173,14 +212,20 @@ fn the_to_do_list_sorts_by_urgency_and_a_later_visit_settles_a_follow_up() {
             ..request(false)
         })
         .unwrap_err();
-    assert!(matches!(err, Error::Invalid(ref i) if i.field == Field::TargetGroup), "{err:?}");
+    assert!(
+        matches!(err, Error::Invalid(ref i) if i.field == Field::TargetGroup),
+        "{err:?}"
+    );
     let err = s
         .todo(TodoRequest {
             village: Some("Thôn Bắc".into()),
             ..request(false)
         })
         .unwrap_err();
-    assert!(matches!(err, Error::Invalid(ref i) if i.field == Field::VillageId), "{err:?}");
+    assert!(
+        matches!(err, Error::Invalid(ref i) if i.field == Field::VillageId),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -191,8 +236,20 @@ fn mine_is_the_follow_ups_of_my_visits() {
     let hers = household(&a, "Thôn Đông", "Của Mai", &[]);
     let his = household(&b, "Thôn Đông", "Của Tùng", &[]);
     household(&a, "Thôn Đông", "Chưa ai đến", &[]);
-    visit(&a, &hers, "2026-10-02 09:00", "vneid_register", Some("2026-10-10"));
-    visit(&b, &his, "2026-10-02 09:00", "vneid_register", Some("2026-10-10"));
+    visit(
+        &a,
+        &hers,
+        "2026-10-02 09:00",
+        "vneid_register",
+        Some("2026-10-10"),
+    );
+    visit(
+        &b,
+        &his,
+        "2026-10-02 09:00",
+        "vneid_register",
+        Some("2026-10-10"),
+    );
     a.import_changes(&b.export_changes(None).unwrap()).unwrap();
 
     let team = a.todo(request(false)).unwrap();
@@ -218,7 +275,13 @@ fn the_work_summary_counts_my_period() {
         .unwrap();
     let g = household(&s, "Thôn Tây", "Đàm Thị Lan", &[]);
     // September: a follow-up, settled by the October visit.
-    visit(&s, &h, "2026-09-28 09:00", "vneid_register", Some("2026-10-05"));
+    visit(
+        &s,
+        &h,
+        "2026-09-28 09:00",
+        "vneid_register",
+        Some("2026-10-05"),
+    );
     s.record_visit(
         &h,
         NewVisit {

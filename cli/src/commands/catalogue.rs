@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use field_core::CatalogueEntry;
-use field_core::work::SuggestionRule;
 use field_core::catalogue::{OUTCOME, SERVICE, TARGET_GROUP};
+use field_core::work::SuggestionRule;
 use serde::Serialize;
 
 use super::{Ctx, Names, read_file};
@@ -125,9 +125,9 @@ fn read_rules(file: &Path) -> Result<Vec<SuggestionRule>, CliError> {
     let value: serde_json::Value =
         serde_json::from_slice(&read_file(file)?).map_err(|e| bad(e.to_string()))?;
     let list = match value {
-        serde_json::Value::Object(mut map) => map
-            .remove("suggestions")
-            .unwrap_or(serde_json::Value::Null),
+        serde_json::Value::Object(mut map) => {
+            map.remove("suggestions").unwrap_or(serde_json::Value::Null)
+        }
         other => other,
     };
     serde_json::from_value(list).map_err(|e| bad(e.to_string()))
@@ -138,7 +138,8 @@ fn load(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let store = ctx.store()?;
     store.set_suggestion_rules(&rules)?;
     let lang = ctx.lang();
-    ctx.out.emit(&serde_json::json!({ "rules": rules.len() }), || {
-        vec![i18n::suggestions_loaded(lang, rules.len())]
-    })
+    ctx.out
+        .emit(&serde_json::json!({ "rules": rules.len() }), || {
+            vec![i18n::suggestions_loaded(lang, rules.len())]
+        })
 }

@@ -260,10 +260,7 @@ pub fn summary(ctx: &Ctx, args: SummaryArgs) -> Result<(), CliError> {
                     ]
                 })
                 .collect();
-            lines.extend(table(
-                &[l(W::Service), l(W::Outcome), l(W::Count)],
-                &rows,
-            ));
+            lines.extend(table(&[l(W::Service), l(W::Outcome), l(W::Count)], &rows));
         }
         lines
     })

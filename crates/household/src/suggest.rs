@@ -107,7 +107,8 @@ impl MemberCondition {
                 return false;
             };
             let age = year - born;
-            if self.age_min.is_some_and(|min| age < min) || self.age_max.is_some_and(|max| age > max)
+            if self.age_min.is_some_and(|min| age < min)
+                || self.age_max.is_some_and(|max| age > max)
             {
                 return false;
             }
@@ -228,7 +229,11 @@ pub fn check_rules(
         if r.reason_vi.trim().is_empty() || r.reason_en.trim().is_empty() {
             return fail(RuleProblem::NoReason);
         }
-        if let Some(s) = r.services.iter().find(|s| !known(crate::catalogue::SERVICE, s)) {
+        if let Some(s) = r
+            .services
+            .iter()
+            .find(|s| !known(crate::catalogue::SERVICE, s))
+        {
             return fail(RuleProblem::UnknownService(s.clone()));
         }
         if let Some(g) = &r.when.target_group

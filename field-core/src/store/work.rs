@@ -149,10 +149,9 @@ fn facts(
              JOIN counted_visits v ON v.id = s.visit_id
              WHERE s.household_id = ?1 AND s.outcome = ?2"
         ))?
-        .query_map(
-            params![household_id, gocua_household::suggest::DONE],
-            |r| r.get(0),
-        )?
+        .query_map(params![household_id, gocua_household::suggest::DONE], |r| {
+            r.get(0)
+        })?
         .collect::<Result<BTreeSet<String>, _>>()?;
     Ok(HouseholdFacts {
         target_groups: target_groups
@@ -237,10 +236,7 @@ impl Store {
                 TodoReason::NeverVisited => counts.never_visited += 1,
                 TodoReason::NotVisitedThisPeriod { .. } => counts.not_visited_this_period += 1,
             }
-            let next_follow_up_on = standing
-                .open_follow_up
-                .filter(|f| *f > today)
-                .map(day_text);
+            let next_follow_up_on = standing.open_follow_up.filter(|f| *f > today).map(day_text);
             listed.push(Candidate {
                 item: TodoItem {
                     household_id: r.get(0)?,
