@@ -53,10 +53,16 @@ pub enum Command {
     },
     /// Who, where, how many, what is pending.
     Status,
-    /// The catalogues of services, outcomes and target groups.
+    /// The catalogues of services, outcomes and target groups, and the rules
+    /// of the services to offer next (suggestions).
     Catalogue {
         #[arg(value_enum)]
         kind: Option<CatalogueKind>,
+        /// Replace the rules of the services to offer next with a province's
+        /// own: a JSON file, a list of rules or an object with "suggestions"
+        /// (as in the catalogue); checked first, nothing changes if one is bad.
+        #[arg(long, value_name = "FILE", conflicts_with = "kind")]
+        load_suggestions: Option<PathBuf>,
     },
     /// Exchange changes with another store without a server.
     #[command(subcommand)]
@@ -86,6 +92,12 @@ pub enum Command {
     Sync,
     /// The indicators over this device's households, offline (docs/reports.md).
     Report(ReportArgs),
+    /// Whom to visit next: follow-ups due today and overdue, households never
+    /// visited or not visited this period, with the services to offer.
+    Todo(TodoArgs),
+    /// What you did this period (or your team, with --team): visits,
+    /// households, people, services by outcome, follow-ups.
+    Summary(SummaryArgs),
     /// For a province officer: download the indicators (json) or a
     /// record-level extract (csv, xlsx, jsonl) of an area from the server.
     Export(ExportArgs),
@@ -157,6 +169,50 @@ pub struct ReportArgs {
     pub format: String,
     /// The day the report is made, YYYY-MM-DD, for follow-ups due and overdue
     /// (default: today in Vietnam).
+    #[arg(long)]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TodoArgs {
+    /// Only one village (its name or id).
+    #[arg(long)]
+    pub village: Option<String>,
+    /// Only the households of a target group (a code of `gocua catalogue groups`).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only your own: the follow-ups of visits you recorded or were on, and
+    /// households you visited last (never-visited households are the team's).
+    #[arg(long)]
+    pub mine: bool,
+    /// The day of the list, YYYY-MM-DD (default: today in Vietnam).
+    #[arg(long)]
+    pub today: Option<String>,
+    /// The day periods start on: 1 for calendar months, 15 for the 15th to the 14th.
+    #[arg(long, default_value = "1")]
+    pub periods_start_day: String,
+    /// At most this many households (the counts cover them all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Your own work (the default).
+    #[arg(long, conflicts_with = "team")]
+    pub mine: bool,
+    /// The whole team's work, as this device knows it (synced).
+    #[arg(long)]
+    pub team: bool,
+    /// The period, YYYY-MM, named after the month it ends in (default: the
+    /// period of today).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// The day periods start on: 1 for calendar months, 15 for the 15th to the 14th.
+    #[arg(long, default_value = "1")]
+    pub periods_start_day: String,
+    /// Today, YYYY-MM-DD (default: today in Vietnam): the period is the one
+    /// of this day.
     #[arg(long)]
     pub today: Option<String>,
 }
@@ -466,6 +522,8 @@ pub enum CatalogueKind {
     Services,
     Outcomes,
     Groups,
+    /// The rules of the services to offer next.
+    Suggestions,
 }
 
 #[derive(Debug, Subcommand)]

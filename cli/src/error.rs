@@ -139,6 +139,7 @@ impl CliError {
                 CoreError::Revoked(_) => "device_revoked",
                 CoreError::BreaksRule(_) => "breaks_rule",
                 CoreError::OutsideVillages { .. } => "outside_villages",
+                CoreError::BadRule(_) => "bad_rule",
             },
             CliError::Read { .. } => "read_failed",
             CliError::Write { .. } => "write_failed",

@@ -516,6 +516,7 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::Revoked(m)) => format!(
             "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."
         ),
+        (_, CoreError::BadRule(e)) => bad_rule(lang, e),
     }
 }
 
@@ -1265,6 +1266,280 @@ fn import_stopped(lang: Lang, path: &str, line: usize, stored: usize, error: &st
         ),
         Lang::En => format!(
             "{path}, line {line}: could not be written: {error}. {stored} new households of the lines before it are stored, whole; the lines from {line} on are not. Fix the cause and run the same command again (lines imported already are skipped), or add --from-line {line}."
+        ),
+    }
+}
+
+// ---- gocua todo, gocua summary, the services to offer next ----
+
+/// The labels of the to-do list, the work summary and the suggestions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum W {
+    NothingToDo,
+    NeverVisited,
+    OfferNext,
+    Visits,
+    HouseholdsVisited,
+    PeopleHelped,
+    Minutes,
+    FollowUpsSet,
+    FollowUpsSettled,
+    FollowUpsOpen,
+    ByServiceAndOutcome,
+    NoServicesGiven,
+    Service,
+    Outcome,
+    Count,
+    Number,
+    Figure,
+    SuggestionRules,
+    Applies,
+    Everyone,
+}
+
+pub fn w(lang: Lang, label: W) -> &'static str {
+    let (vi, en) = match label {
+        W::NothingToDo => (
+            "Không còn hộ nào cần đến: không có hẹn đến hạn hay quá hạn, mọi hộ đã được hỗ trợ trong kỳ này.",
+            "Nothing to do: no follow-up due or overdue, every household visited this period.",
+        ),
+        W::NeverVisited => ("Chưa được hỗ trợ lần nào", "Never visited"),
+        W::OfferNext => ("Nên hỗ trợ tiếp", "Services to offer next"),
+        W::Visits => ("Lượt hỗ trợ", "Visits"),
+        W::HouseholdsVisited => ("Hộ được hỗ trợ", "Households visited"),
+        W::PeopleHelped => ("Người được hỗ trợ", "People helped"),
+        W::Minutes => ("Thời gian hỗ trợ (phút)", "Time spent (minutes)"),
+        W::FollowUpsSet => ("Hẹn quay lại đã đặt", "Follow-ups set"),
+        W::FollowUpsSettled => ("Hẹn quay lại đã thực hiện", "Follow-ups settled"),
+        W::FollowUpsOpen => (
+            "Hẹn quay lại còn chờ (của các lượt này)",
+            "Follow-ups still open (of these visits)",
+        ),
+        W::ByServiceAndOutcome => ("Theo dịch vụ và kết quả", "By service and outcome"),
+        W::NoServicesGiven => (
+            "Chưa có dịch vụ nào trong kỳ.",
+            "No services in this period.",
+        ),
+        W::Service => ("Dịch vụ", "Service"),
+        W::Outcome => ("Kết quả", "Outcome"),
+        W::Count => ("Số lượt", "Visits"),
+        W::Number => ("Số lượng", "Number"),
+        W::Figure => ("Chỉ số", "Figure"),
+        W::SuggestionRules => (
+            "Quy tắc gợi ý dịch vụ nên hỗ trợ tiếp",
+            "Rules of the services to offer next",
+        ),
+        W::Applies => ("Áp dụng khi", "Applies when"),
+        W::Everyone => ("mọi hộ", "every household"),
+    };
+    lang.pick(vi, en)
+}
+
+/// The to-do list's first line: the day, the period, how many of each.
+pub fn todo_heading(
+    lang: Lang,
+    today: &str,
+    period_first_day: &str,
+    counts: &field_core::work::TodoCounts,
+) -> String {
+    let c = counts;
+    match lang {
+        Lang::Vi => format!(
+            "Việc cần làm ngày {today} (kỳ từ {period_first_day}): {} quá hạn, {} đến hạn hôm nay, {} chưa hỗ trợ lần nào, {} chưa hỗ trợ trong kỳ này.",
+            c.overdue, c.due, c.never_visited, c.not_visited_this_period
+        ),
+        Lang::En => format!(
+            "To do on {today} (period from {period_first_day}): {} overdue, {} due today, {} never visited, {} not visited this period.",
+            c.overdue, c.due, c.never_visited, c.not_visited_this_period
+        ),
+    }
+}
+
+/// Why a household is on the to-do list.
+pub fn todo_reason(lang: Lang, reason: &field_core::work::TodoReason) -> String {
+    use field_core::work::TodoReason as R;
+    match (lang, reason) {
+        (Lang::Vi, R::Overdue { follow_up_on, days }) => {
+            format!("Quá hạn {days} ngày (hẹn quay lại ngày {follow_up_on})")
+        }
+        (Lang::En, R::Overdue { follow_up_on, days }) => {
+            format!("Overdue by {days} days (follow-up on {follow_up_on})")
+        }
+        (Lang::Vi, R::Due { follow_up_on }) => {
+            format!("Đến hạn hôm nay (hẹn quay lại ngày {follow_up_on})")
+        }
+        (Lang::En, R::Due { follow_up_on }) => format!("Due today (follow-up on {follow_up_on})"),
+        (_, R::NeverVisited) => w(lang, W::NeverVisited).to_string(),
+        (Lang::Vi, R::NotVisitedThisPeriod { last_visit_on }) => {
+            format!("Chưa hỗ trợ trong kỳ này (lần cuối ngày {last_visit_on})")
+        }
+        (Lang::En, R::NotVisitedThisPeriod { last_visit_on }) => {
+            format!("Not visited this period (last visited {last_visit_on})")
+        }
+    }
+}
+
+/// An open follow-up not due yet, beside another reason.
+pub fn next_follow_up(lang: Lang, day: &str) -> String {
+    match lang {
+        Lang::Vi => format!("đã hẹn quay lại ngày {day}"),
+        Lang::En => format!("follow-up set for {day}"),
+    }
+}
+
+/// Said under a to-do list cut by `--limit`.
+pub fn todo_more(lang: Lang, shown: usize, total: u64) -> String {
+    match lang {
+        Lang::Vi => format!("Đang hiện {shown}/{total} hộ; xem thêm bằng --limit."),
+        Lang::En => format!("Showing {shown} of {total} households; see more with --limit."),
+    }
+}
+
+/// The work summary's first line.
+pub fn summary_heading(
+    lang: Lang,
+    mine: bool,
+    who: &str,
+    period: &str,
+    first: &str,
+    last: &str,
+) -> String {
+    match (lang, mine) {
+        (Lang::Vi, true) => {
+            format!("Công việc của {who}, kỳ {period} (từ {first} đến {last})")
+        }
+        (Lang::Vi, false) => {
+            format!("Công việc của {who} (cả tổ), kỳ {period} (từ {first} đến {last})")
+        }
+        (Lang::En, true) => format!("Work of {who}, period {period} ({first} to {last})"),
+        (Lang::En, false) => {
+            format!("Work of {who} (the whole team), period {period} ({first} to {last})")
+        }
+    }
+}
+
+/// When a suggestion rule applies, in words; `group` names a target group.
+pub fn rule_when(
+    lang: Lang,
+    when: &field_core::work::When,
+    group: impl Fn(&str) -> String,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(g) = &when.target_group {
+        parts.push(match lang {
+            Lang::Vi => format!("hộ thuộc nhóm {}", group(g)),
+            Lang::En => format!("the household is {}", group(g)),
+        });
+    }
+    if let Some(d) = &when.device_access {
+        parts.push(match lang {
+            Lang::Vi => format!("thiết bị: {}", word(lang, d)),
+            Lang::En => format!("devices: {}", word(lang, d)),
+        });
+    }
+    if let Some(m) = &when.member {
+        let mut who = Vec::new();
+        match (m.age_min, m.age_max, lang) {
+            (Some(a), Some(b), Lang::Vi) => who.push(format!("từ {a} đến {b} tuổi")),
+            (Some(a), Some(b), Lang::En) => who.push(format!("aged {a} to {b}")),
+            (Some(a), None, Lang::Vi) => who.push(format!("từ {a} tuổi")),
+            (Some(a), None, Lang::En) => who.push(format!("aged {a} or more")),
+            (None, Some(b), Lang::Vi) => who.push(format!("đến {b} tuổi")),
+            (None, Some(b), Lang::En) => who.push(format!("aged up to {b}")),
+            (None, None, _) => {}
+        }
+        if let Some(flag) = &m.lacks {
+            who.push(match lang {
+                Lang::Vi => format!("chưa có (hoặc chưa hỏi) {}", word(lang, flag)),
+                Lang::En => format!("without (or not asked) {}", word(lang, flag)),
+            });
+        }
+        parts.push(match lang {
+            Lang::Vi => format!("có người {}", who.join(", ")),
+            Lang::En => format!("someone {}", who.join(", ")),
+        });
+    }
+    if parts.is_empty() {
+        return w(lang, W::Everyone).to_string();
+    }
+    let and = match lang {
+        Lang::Vi => " và ",
+        Lang::En => " and ",
+    };
+    parts.join(and)
+}
+
+/// Said after a province's rules replaced the store's.
+pub fn suggestions_loaded(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Vi => format!("Đã nạp {n} quy tắc gợi ý dịch vụ; các quy tắc cũ được thay thế."),
+        Lang::En => format!("Loaded {n} suggestion rules; they replace the previous ones."),
+    }
+}
+
+fn bad_rule(lang: Lang, e: &field_core::work::RuleError) -> String {
+    use field_core::work::RuleProblem as P;
+    let rule = &e.rule;
+    let what = match (lang, &e.problem) {
+        (Lang::Vi, P::NoCode) => "không có mã (code)".to_string(),
+        (Lang::En, P::NoCode) => "has no code".to_string(),
+        (Lang::Vi, P::DuplicateCode) => "trùng mã với một quy tắc trước".to_string(),
+        (Lang::En, P::DuplicateCode) => "has the code of an earlier rule".to_string(),
+        (Lang::Vi, P::NoServices) => "không gợi ý dịch vụ nào (services)".to_string(),
+        (Lang::En, P::NoServices) => "suggests no service (services)".to_string(),
+        (Lang::Vi, P::NoReason) => {
+            "thiếu lý do bằng tiếng Việt (reason_vi) hoặc tiếng Anh (reason_en)".to_string()
+        }
+        (Lang::En, P::NoReason) => {
+            "lacks a reason in Vietnamese (reason_vi) or English (reason_en)".to_string()
+        }
+        (Lang::Vi, P::UnknownService(c)) => {
+            format!(
+                "gợi ý dịch vụ \"{c}\" không có trong danh mục (xem `gocua catalogue services`)"
+            )
+        }
+        (Lang::En, P::UnknownService(c)) => {
+            format!(
+                "suggests the service \"{c}\", which is not in the catalogue (see `gocua catalogue services`)"
+            )
+        }
+        (Lang::Vi, P::UnknownTargetGroup(c)) => {
+            format!(
+                "dùng nhóm đối tượng \"{c}\" không có trong danh mục (xem `gocua catalogue groups`)"
+            )
+        }
+        (Lang::En, P::UnknownTargetGroup(c)) => {
+            format!(
+                "names the target group \"{c}\", which is not in the catalogue (see `gocua catalogue groups`)"
+            )
+        }
+        (Lang::Vi, P::UnknownSkill(c)) => format!(
+            "dùng kỹ năng \"{c}\" không có; chọn một trong: {}",
+            field_core::SKILL_FLAGS.join(", ")
+        ),
+        (Lang::En, P::UnknownSkill(c)) => format!(
+            "names the skill \"{c}\", which does not exist; choose one of: {}",
+            field_core::SKILL_FLAGS.join(", ")
+        ),
+        (Lang::Vi, P::UnknownDeviceAccess(c)) => {
+            format!("dùng thiết bị \"{c}\" không có; chọn smartphone, feature_phone_only hoặc none")
+        }
+        (Lang::En, P::UnknownDeviceAccess(c)) => {
+            format!("names the devices \"{c}\"; choose smartphone, feature_phone_only or none")
+        }
+        (Lang::Vi, P::BadAges { min, max }) => format!(
+            "có tuổi từ {min} đến {max}: tuổi phải từ 0 đến 150, tuổi đầu không lớn hơn tuổi sau"
+        ),
+        (Lang::En, P::BadAges { min, max }) => format!(
+            "has ages from {min} to {max}: ages run from 0 to 150, the first not above the second"
+        ),
+    };
+    match lang {
+        Lang::Vi => format!(
+            "quy tắc gợi ý \"{rule}\" {what}. Không quy tắc nào được thay đổi; sửa tệp rồi nạp lại."
+        ),
+        Lang::En => format!(
+            "suggestion rule \"{rule}\" {what}. No rule was changed; fix the file and load it again."
         ),
     }
 }

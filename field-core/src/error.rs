@@ -80,6 +80,9 @@ pub enum Error {
         "household {id} is in a village this device does not serve (it moved away): it can be read, not changed"
     )]
     OutsideVillages { id: String },
+    /// A rule of which services to offer next that cannot be used.
+    #[error("{0}")]
+    BadRule(gocua_household::suggest::RuleError),
 }
 
 /// Keeping `value` at `path` (resolving a conflict) would leave the record
@@ -127,6 +130,7 @@ impl Error {
                 | Error::NotEnrolled
                 | Error::BreaksRule(_)
                 | Error::OutsideVillages { .. }
+                | Error::BadRule(_)
         ) || matches!(self, Error::Server { status, .. } if (400..500).contains(status))
     }
 }

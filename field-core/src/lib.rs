@@ -14,6 +14,7 @@ pub mod model;
 pub mod search;
 pub mod store;
 pub mod sync;
+pub mod work;
 
 /// The household document's schema, shared with the server: writing it,
 /// reading it, its rules (gocua-household).

@@ -116,6 +116,7 @@ fn a_store_of_protocol_1_is_renamed_when_upgraded_and_reads_older_files() {
              ALTER TABLE visits DROP COLUMN edited_at;
              ALTER TABLE visits DROP COLUMN edited_by;
              DROP TABLE imported_records;
+             DROP TABLE suggestion_rules;
              PRAGMA user_version = 5;",
         )
         .unwrap();

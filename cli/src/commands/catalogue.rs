@@ -1,13 +1,18 @@
-//! `gocua catalogue`: services, outcomes and target groups with their names.
+//! `gocua catalogue`: services, outcomes and target groups with their names,
+//! and the rules of the services to offer next (listed, or replaced by a
+//! province's own file).
+
+use std::path::{Path, PathBuf};
 
 use field_core::CatalogueEntry;
 use field_core::catalogue::{OUTCOME, SERVICE, TARGET_GROUP};
+use field_core::work::SuggestionRule;
 use serde::Serialize;
 
-use super::Ctx;
+use super::{Ctx, Names, read_file};
 use crate::args::CatalogueKind;
 use crate::error::CliError;
-use crate::i18n::{self, Lang, T};
+use crate::i18n::{self, Lang, T, W};
 use crate::output::table;
 
 #[derive(Debug, Serialize)]
@@ -16,13 +21,23 @@ struct Section {
     entries: Vec<CatalogueEntry>,
 }
 
-pub fn run(ctx: &Ctx, kind: Option<CatalogueKind>) -> Result<(), CliError> {
+pub fn run(
+    ctx: &Ctx,
+    kind: Option<CatalogueKind>,
+    load_suggestions: Option<PathBuf>,
+) -> Result<(), CliError> {
+    if let Some(file) = load_suggestions {
+        return load(ctx, &file);
+    }
+    if kind == Some(CatalogueKind::Suggestions) {
+        return suggestions(ctx);
+    }
     let store = ctx.store()?;
     let kinds: Vec<(&'static str, T)> = match kind {
         Some(CatalogueKind::Services) => vec![(SERVICE, T::ServicesCatalogue)],
         Some(CatalogueKind::Outcomes) => vec![(OUTCOME, T::OutcomesCatalogue)],
         Some(CatalogueKind::Groups) => vec![(TARGET_GROUP, T::GroupsCatalogue)],
-        None => vec![
+        Some(CatalogueKind::Suggestions) | None => vec![
             (SERVICE, T::ServicesCatalogue),
             (OUTCOME, T::OutcomesCatalogue),
             (TARGET_GROUP, T::GroupsCatalogue),
@@ -63,4 +78,68 @@ pub fn run(ctx: &Ctx, kind: Option<CatalogueKind>) -> Result<(), CliError> {
         }
         lines
     })
+}
+
+/// The rules of the services to offer next, in their order.
+fn suggestions(ctx: &Ctx) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let rules = store.suggestion_rules()?;
+    if ctx.out.json {
+        return ctx.out.json_value(&rules);
+    }
+    let lang = ctx.lang();
+    let names = Names::load(&store, &[SERVICE, TARGET_GROUP])?;
+    let mut lines = vec![format!("{}:", i18n::w(lang, W::SuggestionRules))];
+    for r in &rules {
+        let reason = match lang {
+            Lang::Vi => &r.reason_vi,
+            Lang::En => &r.reason_en,
+        };
+        let services: Vec<String> = r
+            .services
+            .iter()
+            .map(|s| names.name(lang, SERVICE, s))
+            .collect();
+        lines.push(format!("- {}: {reason}", r.code));
+        lines.push(format!(
+            "    {}: {}",
+            i18n::w(lang, W::Applies),
+            i18n::rule_when(lang, &r.when, |g| names.name(lang, TARGET_GROUP, g))
+        ));
+        lines.push(format!(
+            "    {}: {}",
+            i18n::w(lang, W::OfferNext),
+            services.join("; ")
+        ));
+    }
+    ctx.out.lines(&lines)
+}
+
+/// Reads a rules file: a list of rules, or an object with "suggestions" (a
+/// catalogue file's section, copied as it is).
+fn read_rules(file: &Path) -> Result<Vec<SuggestionRule>, CliError> {
+    let bad = |message: String| CliError::BadFile {
+        path: file.to_path_buf(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&read_file(file)?).map_err(|e| bad(e.to_string()))?;
+    let list = match value {
+        serde_json::Value::Object(mut map) => {
+            map.remove("suggestions").unwrap_or(serde_json::Value::Null)
+        }
+        other => other,
+    };
+    serde_json::from_value(list).map_err(|e| bad(e.to_string()))
+}
+
+fn load(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
+    let rules = read_rules(file)?;
+    let store = ctx.store()?;
+    store.set_suggestion_rules(&rules)?;
+    let lang = ctx.lang();
+    ctx.out
+        .emit(&serde_json::json!({ "rules": rules.len() }), || {
+            vec![i18n::suggestions_loaded(lang, rules.len())]
+        })
 }

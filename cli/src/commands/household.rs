@@ -158,13 +158,37 @@ fn edit(ctx: &Ctx, a: HouseholdEditArgs) -> Result<(), CliError> {
     })
 }
 
+/// `household show --json`: the household and the services to offer next.
+#[derive(Debug, serde::Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    household: &'a Household,
+    suggestions: Vec<field_core::work::Suggestion>,
+}
+
 fn show(ctx: &Ctx, id: &str) -> Result<(), CliError> {
     let store = ctx.store()?;
     let h = store.household(id)?;
+    // Ages by birth year, this year in Vietnam (as the rules count them).
+    // A household that moved away is its new village's volunteers' to help.
+    let suggestions = if h.outside_villages {
+        Vec::new()
+    } else {
+        store.suggestions(&h.id, field_core::validate::this_year())?
+    };
     if ctx.out.json {
-        return ctx.out.json_value(&h);
+        return ctx.out.json_value(&Shown {
+            household: &h,
+            suggestions,
+        });
     }
-    let lines = describe(ctx.lang(), &store, &h)?;
+    let mut lines = describe(ctx.lang(), &store, &h)?;
+    let names = Names::load(&store, &[SERVICE])?;
+    let offer = super::work::offer_lines(ctx.lang(), &names, &suggestions);
+    if !offer.is_empty() {
+        lines.push(String::new());
+        lines.extend(offer);
+    }
     ctx.out.lines(&lines)
 }
 

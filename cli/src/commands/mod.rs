@@ -15,6 +15,7 @@ mod report;
 mod status;
 mod sync;
 mod visit;
+mod work;
 
 use std::path::{Path, PathBuf};
 
@@ -78,7 +79,10 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         Command::Consent(c) => consent::run(&ctx, c),
         Command::Conflicts { action } => conflicts::run(&ctx, action),
         Command::Status => status::run(&ctx),
-        Command::Catalogue { kind } => catalogue::run(&ctx, kind),
+        Command::Catalogue {
+            kind,
+            load_suggestions,
+        } => catalogue::run(&ctx, kind, load_suggestions),
         Command::Changes(c) => changes::run(&ctx, c),
         Command::Enroll {
             server,
@@ -87,6 +91,8 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         } => sync::enroll(&ctx, &server, &code, device_name),
         Command::Sync => sync::run(&ctx),
         Command::Report(a) => report::run(&ctx, a),
+        Command::Todo(a) => work::todo(&ctx, a),
+        Command::Summary(a) => work::summary(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
         Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
         Command::Duplicates { village } => duplicates::run(&ctx, village.as_deref()),

@@ -27,6 +27,9 @@ pub struct Catalogue {
     pub services: Vec<CatalogueEntry>,
     pub outcomes: Vec<CatalogueEntry>,
     pub target_groups: Vec<CatalogueEntry>,
+    /// Which services to offer a household next (`suggest`).
+    #[serde(default)]
+    pub suggestions: Vec<crate::suggest::SuggestionRule>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ pub mod problems;
 pub mod read;
 pub mod rows;
 pub mod schema;
+pub mod suggest;
 pub mod validate;
 pub mod write;
 

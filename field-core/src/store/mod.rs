@@ -19,6 +19,7 @@ mod refused;
 mod reissue;
 pub(crate) mod schema;
 mod search;
+mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

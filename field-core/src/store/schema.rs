@@ -230,7 +230,20 @@ const MIGRATIONS: &[&str] = &[
         imported_at TEXT NOT NULL
     ) STRICT;
     "#,
+    // 9: which services to offer a household next: rules as data, seeded from
+    // the catalogue (`suggestions`), replaceable by a province's.
+    r#"
+    CREATE TABLE suggestion_rules (
+        code TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        rule TEXT NOT NULL           -- JSON, as in catalogue.json's "suggestions"
+    ) STRICT;
+    "#,
 ];
+
+/// The schema version whose migration adds the suggestion rules: a store
+/// from before it gets the default rules.
+const ADDS_SUGGESTIONS: i64 = 9;
 
 /// The schema version whose migration renames legacy households.
 const RENAMES_LEGACY: i64 = 6;
@@ -294,6 +307,9 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<bool> {
         seed_reference(&tx)?;
     } else if found < RENAMES_LEGACY {
         super::legacy::rename_all(&tx)?;
+    }
+    if found > 0 && found < ADDS_SUGGESTIONS {
+        catalogue::seed_suggestions(&tx)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
