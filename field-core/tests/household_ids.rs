@@ -105,8 +105,10 @@ fn a_store_of_protocol_1_is_renamed_when_upgraded_and_reads_older_files() {
             )
             .unwrap();
         }
-        c.execute_batch("DROP TABLE legacy_ids; PRAGMA user_version = 5;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE legacy_ids; DROP TABLE imported_records; PRAGMA user_version = 5;",
+        )
+        .unwrap();
     }
 
     let s = Store::open(&path).unwrap();
