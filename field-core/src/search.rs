@@ -257,6 +257,13 @@ pub struct Ranked {
     pub key: (MatchKind, MatchedIn, bool),
 }
 
+/// A term's match in one place: its kind and whether it agrees as typed.
+type TermMatch = Option<(MatchKind, bool)>;
+
+/// One place of a household (the member's index for a member), and each
+/// term's match there.
+type Place = (MatchedIn, Option<usize>, Vec<TermMatch>);
+
 /// Whether and how the household whose search column is `index` matches
 /// every term; `substrings` allows matches inside words (the fallback).
 pub fn rank(index: &str, terms: &[Term], substrings: bool) -> Option<Ranked> {
@@ -264,7 +271,7 @@ pub fn rank(index: &str, terms: &[Term], substrings: bool) -> Option<Ranked> {
         return None;
     }
     // Per place, each term's match (None: this term does not match there).
-    let mut places: Vec<(MatchedIn, Option<usize>, Vec<Option<(MatchKind, bool)>>)> = Vec::new();
+    let mut places: Vec<Place> = Vec::new();
     for (i, place) in index.split(PLACE).enumerate() {
         let (at, member) = match i {
             0 => (MatchedIn::Head, None),
@@ -272,7 +279,7 @@ pub fn rank(index: &str, terms: &[Term], substrings: bool) -> Option<Ranked> {
             2 => (MatchedIn::Phone, None),
             n => (MatchedIn::Member, Some(n - 3)),
         };
-        let matches: Vec<Option<(MatchKind, bool)>> = terms
+        let matches: Vec<TermMatch> = terms
             .iter()
             .map(|t| match at {
                 MatchedIn::Phone => phone_match(place, t, substrings),

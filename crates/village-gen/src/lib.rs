@@ -915,6 +915,6 @@ mod tests {
         let status = store.status().unwrap();
         assert_eq!(status.households, 200);
         assert_eq!(status.visits as usize, visits);
-        assert!(!store.search("nguyen", 10).unwrap().is_empty());
+        assert!(!store.search("nguyen", 10).unwrap().households.is_empty());
     }
 }

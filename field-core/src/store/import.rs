@@ -269,7 +269,9 @@ impl Store {
             .into_iter()
             .find(|c| c.near_certain)
         {
-            return Ok(ImportOutcome::Duplicate { candidate });
+            return Ok(ImportOutcome::Duplicate {
+                candidate: Box::new(candidate),
+            });
         }
         let tx = g
             .conn
