@@ -149,6 +149,7 @@ fn vietnamese_flow_search_and_collation() {
         args.extend(query.iter().copied());
         let found = d.json(&args);
         assert_eq!(heads(&found), vec![HANH.to_string()], "query {query:?}");
+        assert_eq!(found["total"], 1);
         assert_eq!(found["households"][0]["visits"], 1);
         assert_eq!(found["households"][0]["members"], 1);
     }

@@ -1094,7 +1094,7 @@ pub fn review_reason(lang: Lang, reason: gocua_report::ReviewReason) -> &'static
 
 /// Labels of search results and duplicate lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum F {
+pub enum FindText {
     MatchedIn,
     MatchedHead,
     MatchedMember,
@@ -1111,25 +1111,25 @@ pub enum F {
     Writing,
 }
 
-pub fn f(lang: Lang, label: F) -> &'static str {
+pub fn find_text(lang: Lang, label: FindText) -> &'static str {
     let (vi, en) = match label {
-        F::MatchedIn => ("Khớp ở", "Matched in"),
-        F::MatchedHead => ("chủ hộ", "head"),
-        F::MatchedMember => ("thành viên", "member"),
-        F::MatchedAddress => ("địa chỉ", "address"),
-        F::MatchedPhone => ("số điện thoại", "phone"),
-        F::MatchedSeveral => ("nhiều chỗ", "several places"),
-        F::Score => ("Điểm", "Score"),
-        F::Reasons => ("Lý do", "Reasons"),
-        F::HouseholdA => ("Hộ", "Household"),
-        F::HouseholdB => ("Có thể trùng với", "May be the same as"),
-        F::NearCertain => ("gần như chắc chắn", "near-certain"),
-        F::NoDuplicates => (
+        FindText::MatchedIn => ("Khớp ở", "Matched in"),
+        FindText::MatchedHead => ("chủ hộ", "head"),
+        FindText::MatchedMember => ("thành viên", "member"),
+        FindText::MatchedAddress => ("địa chỉ", "address"),
+        FindText::MatchedPhone => ("số điện thoại", "phone"),
+        FindText::MatchedSeveral => ("nhiều chỗ", "several places"),
+        FindText::Score => ("Điểm", "Score"),
+        FindText::Reasons => ("Lý do", "Reasons"),
+        FindText::HouseholdA => ("Hộ", "Household"),
+        FindText::HouseholdB => ("Có thể trùng với", "May be the same as"),
+        FindText::NearCertain => ("gần như chắc chắn", "near-certain"),
+        FindText::NoDuplicates => (
             "Không có cặp hộ nào nghi trùng.",
             "No households look like duplicates.",
         ),
-        F::Checking => ("Kiểm tra", "Checking"),
-        F::Writing => ("Ghi", "Writing"),
+        FindText::Checking => ("Kiểm tra", "Checking"),
+        FindText::Writing => ("Ghi", "Writing"),
     };
     lang.pick(vi, en)
 }

@@ -244,7 +244,7 @@ pub enum ImportOutcome {
     /// The same record (same content once normalized) was imported before.
     AlreadyImported { household_id: String },
     /// Not written: a household already in the store is near-certainly this one.
-    Duplicate { candidate: DuplicateCandidate },
+    Duplicate { candidate: Box<DuplicateCandidate> },
 }
 
 /// A household that may be the same as another (see [`crate::duplicates`]).

@@ -124,80 +124,91 @@ fn phone_query(query: &str) -> Option<String> {
 }
 
 /// The words of a text: runs of letters and digits ("Số 12/4, Xóm 3" → Số, 12,
-/// 4, Xóm, 3). Combining marks stay with their letter (NFD input).
+/// 4, Xóm, 3). Combining marks stay with their letter (NFD input); a stray
+/// mark alone is no word.
 pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| {
-        !(c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c))
-    })
-    .filter(|w| !w.is_empty())
+    use unicode_normalization::char::is_combining_mark;
+    text.split(|c: char| !(c.is_alphanumeric() || is_combining_mark(c)))
+        .filter(|w| w.chars().any(|c| !is_combining_mark(c)))
 }
 
-/// The search column of a household: its folded words, each preceded by a
-/// space, so that `LIKE '% word%'` finds word starts.
-pub fn index_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+/// Separates the places of the search column.
+const PLACE: &str = " ;";
+
+/// The search column of a household: for each place (head, address, phone,
+/// then each member in order) its words, each after a space, folded, and
+/// when typed otherwise followed by `|` and the word as typed (NFC, lower
+/// case); places separated by ` ;`. So `LIKE '% word%'` finds folded word
+/// starts, and ranking reads everything it compares from this one column:
+/// " nguyen|nguyễn van|văn an ; xom|xóm 3 ; 0912000111 ; tran|trần thi|thị lan"
+pub fn index_text<'a>(
+    head: &str,
+    address: &str,
+    phone: Option<&str>,
+    members: impl IntoIterator<Item = &'a str>,
+) -> String {
     let mut out = String::with_capacity(128);
-    for t in texts {
-        for w in words(t) {
-            out.push(' ');
-            out.push_str(&gocua_text::fold(w));
+    let mut place = |text: &str, first: bool| {
+        if !first {
+            out.push_str(PLACE);
         }
+        for w in words(text) {
+            let folded = gocua_text::fold(w);
+            let typed: String = w.nfc().flat_map(char::to_lowercase).collect();
+            out.push(' ');
+            out.push_str(&folded);
+            if typed != folded {
+                out.push('|');
+                out.push_str(&typed);
+            }
+        }
+    };
+    place(head, true);
+    place(address, false);
+    place(phone.unwrap_or(""), false);
+    for m in members {
+        place(m, false);
     }
     out
 }
 
-/// One word of the household, compared lazily: folding is what costs.
-struct Word<'a> {
-    raw: &'a str,
-    folded: String,
+/// The words of one place of the search column: (folded, as typed).
+fn place_words(place: &str) -> impl Iterator<Item = (&str, &str)> {
+    place
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.split_once('|').unwrap_or((w, w)))
 }
 
-impl Word<'_> {
-    fn typed_starts_with(&self, t: &Term) -> bool {
-        let typed: String = self.raw.nfc().flat_map(char::to_lowercase).collect();
-        typed.starts_with(&t.typed)
-    }
-
-    fn typed_is(&self, t: &Term) -> bool {
-        let typed: String = self.raw.nfc().flat_map(char::to_lowercase).collect();
-        typed == t.typed
-    }
-}
-
-fn split(s: &str) -> Vec<Word<'_>> {
-    words(s)
-        .map(|w| Word {
-            raw: w,
-            folded: gocua_text::fold(w),
-        })
-        .collect()
-}
-
-/// The best match of `t` among `words`: its kind and whether it agrees as typed.
-fn best_in(words: &[Word<'_>], t: &Term, substrings: bool) -> Option<(MatchKind, bool)> {
+/// The best match of `t` among a place's words: its kind and whether it
+/// agrees as typed.
+fn best_in(place: &str, t: &Term, substrings: bool) -> Option<(MatchKind, bool)> {
     let mut best: Option<(MatchKind, bool)> = None;
-    let mut offer = |m: (MatchKind, bool)| {
-        // Better kind first, then agreeing as typed (false < true, so negate).
+    for (folded, typed) in place_words(place) {
+        let m = if folded == t.folded {
+            (MatchKind::WholeWord, typed == t.typed)
+        } else if folded.starts_with(&t.folded) {
+            let as_typed = typed.starts_with(&t.typed);
+            if t.marked && !as_typed {
+                continue;
+            }
+            (MatchKind::Prefix, as_typed)
+        } else if substrings && folded.contains(&t.folded) {
+            (MatchKind::Substring, false)
+        } else {
+            continue;
+        };
+        // Better kind first, then agreeing as typed.
         if best.is_none_or(|b| (m.0, !m.1) < (b.0, !b.1)) {
             best = Some(m);
-        }
-    };
-    for w in words {
-        if w.folded == t.folded {
-            offer((MatchKind::WholeWord, w.typed_is(t)));
-        } else if w.folded.starts_with(&t.folded) {
-            let as_typed = w.typed_starts_with(t);
-            if !t.marked || as_typed {
-                offer((MatchKind::Prefix, as_typed));
-            }
-        } else if substrings && w.folded.contains(&t.folded) {
-            offer((MatchKind::Substring, false));
         }
     }
     best
 }
 
-fn phone_match(phone: &str, t: &Term, substrings: bool) -> Option<(MatchKind, bool)> {
-    if !t.digits {
+fn phone_match(place: &str, t: &Term, substrings: bool) -> Option<(MatchKind, bool)> {
+    let phone = place.trim();
+    if !t.digits || phone.is_empty() {
         return None;
     }
     if phone == t.folded {
@@ -211,14 +222,27 @@ fn phone_match(phone: &str, t: &Term, substrings: bool) -> Option<(MatchKind, bo
     }
 }
 
-/// What a search reads of one household.
+/// What a search reads of one household, as the projection holds it (tests
+/// and callers without a store build the search column from it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Candidate {
     pub head_name: String,
     pub address: String,
     pub phone: Option<String>,
-    /// (id, name) of each member.
-    pub members: Vec<(String, String)>,
+    /// Member names, in the store's order (created, then id).
+    pub members: Vec<String>,
+}
+
+impl Candidate {
+    /// Its search column ([`index_text`]).
+    pub fn index(&self) -> String {
+        index_text(
+            &self.head_name,
+            &self.address,
+            self.phone.as_deref(),
+            self.members.iter().map(String::as_str),
+        )
+    }
 }
 
 /// How one household matched a query; `key` orders the results (smaller first).
@@ -226,56 +250,45 @@ pub struct Candidate {
 pub struct Ranked {
     pub kind: MatchKind,
     pub matched_in: MatchedIn,
-    /// The member whose name matched (alone, or most of the words).
+    /// The member (index, in the store's order) whose name matched, alone or
+    /// most of the words.
     pub member: Option<usize>,
     /// (kind, where, not as typed).
     pub key: (MatchKind, MatchedIn, bool),
 }
 
-/// Whether and how `c` matches every term; `substrings` allows matches inside
-/// words (the fallback).
-pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
+/// A term's match in one place: its kind and whether it agrees as typed.
+type TermMatch = Option<(MatchKind, bool)>;
+
+/// One place of a household (the member's index for a member), and each
+/// term's match there.
+type Place = (MatchedIn, Option<usize>, Vec<TermMatch>);
+
+/// Whether and how the household whose search column is `index` matches
+/// every term; `substrings` allows matches inside words (the fallback).
+pub fn rank(index: &str, terms: &[Term], substrings: bool) -> Option<Ranked> {
     if terms.is_empty() {
         return None;
     }
-    let head = split(&c.head_name);
-    let members: Vec<Vec<Word<'_>>> = c.members.iter().map(|(_, n)| split(n)).collect();
-    let address = split(&c.address);
-
-    // Per site, each term's match (None: this term does not match there).
-    let mut sites: Vec<(MatchedIn, Option<usize>, Vec<Option<(MatchKind, bool)>>)> = Vec::new();
-    sites.push((
-        MatchedIn::Head,
-        None,
-        terms
+    // Per place, each term's match (None: this term does not match there).
+    let mut places: Vec<Place> = Vec::new();
+    for (i, place) in index.split(PLACE).enumerate() {
+        let (at, member) = match i {
+            0 => (MatchedIn::Head, None),
+            1 => (MatchedIn::Address, None),
+            2 => (MatchedIn::Phone, None),
+            n => (MatchedIn::Member, Some(n - 3)),
+        };
+        let matches: Vec<TermMatch> = terms
             .iter()
-            .map(|t| best_in(&head, t, substrings))
-            .collect(),
-    ));
-    for (i, m) in members.iter().enumerate() {
-        sites.push((
-            MatchedIn::Member,
-            Some(i),
-            terms.iter().map(|t| best_in(m, t, substrings)).collect(),
-        ));
-    }
-    sites.push((
-        MatchedIn::Address,
-        None,
-        terms
-            .iter()
-            .map(|t| best_in(&address, t, substrings))
-            .collect(),
-    ));
-    if let Some(p) = &c.phone {
-        sites.push((
-            MatchedIn::Phone,
-            None,
-            terms
-                .iter()
-                .map(|t| phone_match(p, t, substrings))
-                .collect(),
-        ));
+            .map(|t| match at {
+                MatchedIn::Phone => phone_match(place, t, substrings),
+                _ => best_in(place, t, substrings),
+            })
+            .collect();
+        if matches.iter().any(Option::is_some) {
+            places.push((at, member, matches));
+        }
     }
 
     let mut best: Option<Ranked> = None;
@@ -285,7 +298,7 @@ pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
         }
     };
     // One place holding every word.
-    for (place, member, matches) in &sites {
+    for (place, member, matches) in &places {
         if matches.iter().all(Option::is_some) {
             let kind = matches.iter().flatten().map(|m| m.0).max();
             let typed = matches.iter().flatten().all(|m| m.1);
@@ -303,7 +316,7 @@ pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
     let mut worst = MatchKind::WholeWord;
     let mut typed = true;
     for ti in 0..terms.len() {
-        let Some(m) = sites
+        let Some(m) = places
             .iter()
             .filter_map(|(_, _, ms)| ms[ti])
             .min_by_key(|m| (m.0, !m.1))
@@ -314,10 +327,9 @@ pub fn rank(c: &Candidate, terms: &[Term], substrings: bool) -> Option<Ranked> {
         typed &= m.1;
     }
     // The member who holds most of the words, to show.
-    let member = sites
+    let member = places
         .iter()
         .filter_map(|(_, i, ms)| i.map(|i| (i, ms.iter().flatten().count())))
-        .filter(|(_, n)| *n > 0)
         .max_by_key(|(i, n)| (*n, std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
     offer(Ranked {
@@ -338,16 +350,12 @@ mod tests {
             head_name: head.into(),
             address: address.into(),
             phone: phone.map(str::to_string),
-            members: members
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (format!("m{i}"), n.to_string()))
-                .collect(),
+            members: members.iter().map(|n| n.to_string()).collect(),
         }
     }
 
     fn key(c: &Candidate, q: &str) -> Option<(MatchKind, MatchedIn, bool)> {
-        rank(c, &terms(q), false).map(|r| r.key)
+        rank(&c.index(), &terms(q), false).map(|r| r.key)
     }
 
     #[test]
@@ -355,7 +363,7 @@ mod tests {
         let lan = household("Nguyễn Thị Lan", &[], "Xóm 3", None);
         assert_eq!(key(&lan, "an"), None, "'an' is inside 'Lan'");
         assert!(
-            rank(&lan, &terms("an"), true).is_some(),
+            rank(&lan.index(), &terms("an"), true).is_some(),
             "the fallback finds it"
         );
         let anh = household("Lê Anh", &[], "", None);
@@ -398,7 +406,7 @@ mod tests {
         let addr = household("Lê Văn Tám", &[], "Xóm Hùng", None);
         let k = |c: &Candidate| key(c, "hung");
         assert!(k(&head) < k(&member) && k(&member) < k(&addr));
-        let r = rank(&member, &terms("pham hung"), false);
+        let r = rank(&member.index(), &terms("pham hung"), false);
         assert_eq!(r.as_ref().map(|r| r.member), Some(Some(1)), "{r:?}");
         assert_eq!(r.map(|r| r.matched_in), Some(MatchedIn::Member));
     }
@@ -406,7 +414,7 @@ mod tests {
     #[test]
     fn words_spread_over_places() {
         let c = household("Nguyễn Văn Hùng", &["Trần Thị Lan"], "", None);
-        let r = rank(&c, &terms("nguyen lan"), false);
+        let r = rank(&c.index(), &terms("nguyen lan"), false);
         assert_eq!(r.as_ref().map(|r| r.matched_in), Some(MatchedIn::Several));
         assert_eq!(r.map(|r| r.member), Some(Some(0)));
         assert_eq!(key(&c, "nguyen mai"), None, "every word must match");
@@ -436,10 +444,18 @@ mod tests {
     }
 
     #[test]
-    fn index_text_splits_punctuation() {
+    fn index_text_folds_keeps_the_typed_words_and_splits_punctuation() {
         assert_eq!(
-            index_text(["Nguyễn Văn Hạnh", "Số 12/4, Xóm Đình"]),
-            " nguyen van hanh so 12 4 xom dinh"
+            index_text(
+                "Nguyễn Văn An",
+                "Số 12/4, Xóm Đình",
+                Some("0912000111"),
+                ["Trần Thị Lan", "Lê An"]
+            ),
+            " nguyen|nguyễn van|văn an ; so|số 12 4 xom|xóm dinh|đình ; 0912000111 ; \
+             tran|trần thi|thị lan ; le|lê an"
         );
+        let nfd: String = "Hoà".nfd().collect();
+        assert_eq!(index_text(&nfd, "", None, []), " hoa|hoà ; ;");
     }
 }

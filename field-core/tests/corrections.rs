@@ -124,3 +124,40 @@ proptest! {
         prop_assert_eq!(read.visits.len(), 2);
     }
 }
+
+#[test]
+fn corrected_records_are_not_found_by_search_nor_duplicates() {
+    let dir = TempDir::new().unwrap();
+    let s = device(&dir, "a");
+    let h = s
+        .add_household(NewHousehold {
+            head_name: "Nguyễn Văn Hạnh".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let m = s
+        .add_member(
+            &h,
+            NewPerson {
+                name: "Lò Thị Xuyến".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id;
+    assert_eq!(s.search("xuyen", 10).unwrap().total, 1);
+    s.remove_member(&m, None).unwrap();
+    assert_eq!(s.search("xuyen", 10).unwrap().total, 0);
+    s.restore_member(&m).unwrap();
+    assert_eq!(s.search("xuyen", 10).unwrap().total, 1);
+    s.mark_in_error(&h, Some("trùng".into())).unwrap();
+    assert_eq!(s.search("hanh", 10).unwrap().total, 0);
+    // Registering it again is not refused as a duplicate of the mistake.
+    s.add_household(NewHousehold {
+        head_name: "Nguyễn Văn Hạnh".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(s.duplicate_candidates(None).unwrap().is_empty());
+}

@@ -458,10 +458,11 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         s.projection_dump().unwrap()
     };
     // What schema 1 wrote: no follow-up index, no refusal column, no
-    // quarantine, waiting or problems tables; and a projection to be rebuilt.
+    // quarantine, waiting, problems or imported-records tables; and a
+    // projection to be rebuilt.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DROP TABLE legacy_ids; DROP TABLE imported_records; DROP TABLE suggestion_rules; ALTER TABLE households DROP COLUMN in_error_at; ALTER TABLE persons DROP COLUMN removed_at; ALTER TABLE visits DROP COLUMN cancelled_at; ALTER TABLE visits DROP COLUMN cancelled_by; ALTER TABLE visits DROP COLUMN cancel_reason; ALTER TABLE visits DROP COLUMN edited_at; ALTER TABLE visits DROP COLUMN edited_by; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
+        c.execute_batch("DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DROP TABLE legacy_ids; DROP TABLE imported_records; DROP TABLE suggestion_rules; ALTER TABLE households DROP COLUMN in_error_at; ALTER TABLE persons DROP COLUMN removed_at; ALTER TABLE visits DROP COLUMN cancelled_at; ALTER TABLE visits DROP COLUMN cancelled_by; ALTER TABLE visits DROP COLUMN cancel_reason; ALTER TABLE visits DROP COLUMN edited_at; ALTER TABLE visits DROP COLUMN edited_by; UPDATE households SET search_text = ''; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::error::CliError;
-use crate::i18n::{self, F};
+use crate::i18n::{self, FindText};
 use crate::output::{short, table};
 
 pub fn run(ctx: &Ctx, village: Option<&str>) -> Result<(), CliError> {
@@ -11,14 +11,17 @@ pub fn run(ctx: &Ctx, village: Option<&str>) -> Result<(), CliError> {
     let lang = ctx.lang();
     ctx.out.emit(&pairs, || {
         if pairs.is_empty() {
-            return vec![i18n::f(lang, F::NoDuplicates).to_string()];
+            return vec![i18n::find_text(lang, FindText::NoDuplicates).to_string()];
         }
         let rows: Vec<Vec<String>> = pairs
             .iter()
             .map(|p| {
                 let mut score = p.score.to_string();
                 if p.near_certain {
-                    score.push_str(&format!(" ({})", i18n::f(lang, F::NearCertain)));
+                    score.push_str(&format!(
+                        " ({})",
+                        i18n::find_text(lang, FindText::NearCertain)
+                    ));
                 }
                 vec![
                     score,
@@ -30,10 +33,10 @@ pub fn run(ctx: &Ctx, village: Option<&str>) -> Result<(), CliError> {
             .collect();
         table(
             &[
-                i18n::f(lang, F::Score),
-                i18n::f(lang, F::HouseholdA),
-                i18n::f(lang, F::HouseholdB),
-                i18n::f(lang, F::Reasons),
+                i18n::find_text(lang, FindText::Score),
+                i18n::find_text(lang, FindText::HouseholdA),
+                i18n::find_text(lang, FindText::HouseholdB),
+                i18n::find_text(lang, FindText::Reasons),
             ],
             &rows,
         )

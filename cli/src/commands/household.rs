@@ -12,7 +12,7 @@ use field_core::{
 use super::{Ctx, Names, read_file, write_file};
 use crate::args::{HouseholdAddArgs, HouseholdCmd, HouseholdEditArgs};
 use crate::error::CliError;
-use crate::i18n::{self, F, Lang, T};
+use crate::i18n::{self, FindText, Lang, T};
 use crate::output::{local_time, short, table};
 
 pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
@@ -431,15 +431,15 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
 /// Where a search matched a household, in words.
 fn matched_text(lang: Lang, hit: &SearchHit) -> String {
     let member = hit.matched_member.as_ref().map(|m| m.name.as_str());
-    let label = |x: F| i18n::f(lang, x).to_string();
+    let label = |x: FindText| i18n::find_text(lang, x).to_string();
     match (hit.matched_in, member) {
-        (MatchedIn::Head, _) => label(F::MatchedHead),
-        (MatchedIn::Member, Some(name)) => format!("{}: {name}", label(F::MatchedMember)),
-        (MatchedIn::Member, None) => label(F::MatchedMember),
-        (MatchedIn::Address, _) => label(F::MatchedAddress),
-        (MatchedIn::Phone, _) => label(F::MatchedPhone),
-        (MatchedIn::Several, Some(name)) => format!("{} ({name})", label(F::MatchedSeveral)),
-        (MatchedIn::Several, None) => label(F::MatchedSeveral),
+        (MatchedIn::Head, _) => label(FindText::MatchedHead),
+        (MatchedIn::Member, Some(name)) => format!("{}: {name}", label(FindText::MatchedMember)),
+        (MatchedIn::Member, None) => label(FindText::MatchedMember),
+        (MatchedIn::Address, _) => label(FindText::MatchedAddress),
+        (MatchedIn::Phone, _) => label(FindText::MatchedPhone),
+        (MatchedIn::Several, Some(name)) => format!("{} ({name})", label(FindText::MatchedSeveral)),
+        (MatchedIn::Several, None) => label(FindText::MatchedSeveral),
     }
 }
 
@@ -534,7 +534,7 @@ fn summary_lines(
             l(T::LastVisit),
         ];
         if with_extra {
-            header.push(i18n::f(lang, F::MatchedIn));
+            header.push(i18n::find_text(lang, FindText::MatchedIn));
         }
         table(&header, &cells)
     }

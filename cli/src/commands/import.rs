@@ -16,10 +16,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Ctx;
 use crate::error::CliError;
-use crate::i18n::{self, F};
+use crate::i18n::{self, FindText};
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or with --json.
-fn bar(ctx: &Ctx, len: usize, label: F) -> ProgressBar {
+fn bar(ctx: &Ctx, len: usize, label: FindText) -> ProgressBar {
     if ctx.out.json || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -27,7 +27,7 @@ fn bar(ctx: &Ctx, len: usize, label: F) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}") {
         b.set_style(style.progress_chars("=> "));
     }
-    b.set_message(i18n::f(ctx.lang(), label));
+    b.set_message(i18n::find_text(ctx.lang(), label));
     b
 }
 
@@ -73,7 +73,7 @@ pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), Cl
     let lang = ctx.lang();
 
     // The dry run: every line as its write would check it, nothing written.
-    let checking = bar(ctx, records.len(), F::Checking);
+    let checking = bar(ctx, records.len(), FindText::Checking);
     for (n, record) in &records {
         store
             .check_import(record)
@@ -82,7 +82,7 @@ pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), Cl
     }
     checking.finish_and_clear();
 
-    let writing = bar(ctx, records.len(), F::Writing);
+    let writing = bar(ctx, records.len(), FindText::Writing);
     let (mut stored, mut already, mut duplicates) = (0usize, 0usize, 0usize);
     for (n, record) in &records {
         let outcome = store.import_record(record).map_err(|e| {

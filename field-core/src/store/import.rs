@@ -67,7 +67,7 @@ fn imported(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
 }
 
 /// Checks `rec` and builds its document, writing nothing.
-fn prepare(g: &mut Inner, rec: &HouseholdRecord) -> Result<Prepared> {
+fn prepare(g: &Inner, rec: &HouseholdRecord) -> Result<Prepared> {
     let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
     let input = &rec.household;
     let village = query::resolve_village(&ident, &input.village)?;
@@ -250,7 +250,7 @@ impl Store {
     /// Checks an import record against every rule its write would, writing
     /// nothing (the dry run before an import).
     pub fn check_import(&self, rec: &HouseholdRecord) -> Result<()> {
-        prepare(&mut self.lock(), rec).map(|_| ())
+        prepare(&self.lock(), rec).map(|_| ())
     }
 
     /// Writes an import record as one household, whole or not at all; or
@@ -264,12 +264,14 @@ impl Store {
         if let Some(household_id) = imported(&g.conn, &record_key(rec, &village.id)?)? {
             return Ok(ImportOutcome::AlreadyImported { household_id });
         }
-        let p = prepare(&mut g, rec)?;
+        let p = prepare(&g, rec)?;
         if let Some(candidate) = duplicates::candidates_for(&g, &rec.household, &rec.members)?
             .into_iter()
             .find(|c| c.near_certain)
         {
-            return Ok(ImportOutcome::Duplicate { candidate });
+            return Ok(ImportOutcome::Duplicate {
+                candidate: Box::new(candidate),
+            });
         }
         let tx = g
             .conn

@@ -165,24 +165,24 @@ pub fn upsert_root(conn: &Connection, h: &Household) -> Result<()> {
     Ok(())
 }
 
-/// The search column: the folded words of the head, address, phone and every
-/// member's name, each after a space (`crate::search::index_text`).
+/// The search column: the words of the head, address, phone and every
+/// member's name (`crate::search::index_text`).
 pub fn refresh_search(conn: &Connection, household_id: &str) -> Result<()> {
     let (head, address, phone): (String, String, Option<String>) = conn
         .prepare_cached("SELECT head_name, address, phone FROM households WHERE id = ?1")?
         .query_row([household_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let names: Vec<String> = conn
-        .prepare_cached("SELECT name FROM persons WHERE household_id = ?1 ORDER BY created_at, id")?
+        .prepare_cached(
+            "SELECT name FROM persons WHERE household_id = ?1 AND removed_at IS NULL
+             ORDER BY created_at, id",
+        )?
         .query_map([household_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let text = crate::search::index_text(
-        [
-            head.as_str(),
-            address.as_str(),
-            phone.as_deref().unwrap_or(""),
-        ]
-        .into_iter()
-        .chain(names.iter().map(String::as_str)),
+        &head,
+        &address,
+        phone.as_deref(),
+        names.iter().map(String::as_str),
     );
     conn.prepare_cached("UPDATE households SET search_text = ?2 WHERE id = ?1")?
         .execute(params![household_id, text])?;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::query;
 use crate::error::{Error, Field, Problem, Result};
 use crate::model::{MatchedMember, SearchHit, SearchResults};
-use crate::search::{self, Candidate, Ranked, Term};
+use crate::search::{self, Ranked, Term};
 
 /// Households matching every word of `query_text`, best first, at most `limit`.
 pub fn run(conn: &Connection, query_text: &str, limit: u32) -> Result<SearchResults> {
@@ -26,39 +26,49 @@ pub fn run(conn: &Connection, query_text: &str, limit: u32) -> Result<SearchResu
     found.truncate(limit as usize);
     let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
     let summaries = query::summaries(conn, &ids)?;
-    let households = summaries
-        .into_iter()
-        .zip(found)
-        .map(|(household, f)| SearchHit {
+    let mut households = Vec::with_capacity(found.len());
+    for (household, f) in summaries.into_iter().zip(found) {
+        let matched_member = match f.ranked.member {
+            Some(i) => member_at(conn, &f.id, i)?,
+            None => None,
+        };
+        households.push(SearchHit {
             household,
             matched_in: f.ranked.matched_in,
             match_kind: f.ranked.kind,
-            matched_member: f
-                .ranked
-                .member
-                .and_then(|i| f.members.into_iter().nth(i))
-                .map(|(id, name)| MatchedMember { id, name }),
-        })
-        .collect();
+            matched_member,
+        });
+    }
     Ok(SearchResults { total, households })
+}
+
+/// The `i`-th member of a household in the search column's order.
+fn member_at(conn: &Connection, household_id: &str, i: usize) -> Result<Option<MatchedMember>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name FROM persons WHERE household_id = ?1 AND removed_at IS NULL
+         ORDER BY created_at, id
+         LIMIT 1 OFFSET ?2",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![household_id, i as i64])?;
+    Ok(match rows.next()? {
+        Some(r) => Some(MatchedMember {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        }),
+        None => None,
+    })
 }
 
 struct Found {
     id: String,
     head_key: Vec<u8>,
-    members: Vec<(String, String)>,
     ranked: Ranked,
 }
 
 /// Every household the search column says may match, kept if it does.
 fn ranked(conn: &Connection, terms: &[Term], substrings: bool) -> Result<Vec<Found>> {
     let mut sql = String::from(
-        "SELECT h.id, h.head_key, h.head_name, h.address, h.phone,
-            (SELECT group_concat(x, char(30)) FROM
-                (SELECT p.id || char(31) || p.name AS x FROM persons p
-                 WHERE p.household_id = h.id AND p.removed_at IS NULL
-                 ORDER BY p.created_at, p.id))
-         FROM households h WHERE h.in_error_at IS NULL",
+        "SELECT h.id, h.head_key, h.search_text FROM households h WHERE h.in_error_at IS NULL",
     );
     let mut args = Vec::with_capacity(terms.len());
     for t in terms {
@@ -79,24 +89,12 @@ fn ranked(conn: &Connection, terms: &[Term], substrings: bool) -> Result<Vec<Fou
     let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let members: Option<String> = r.get(5)?;
-        let candidate = Candidate {
-            head_name: r.get(2)?,
-            address: r.get(3)?,
-            phone: r.get(4)?,
-            members: members
-                .as_deref()
-                .unwrap_or("")
-                .split('\u{1e}')
-                .filter_map(|m| m.split_once('\u{1f}'))
-                .map(|(id, name)| (id.to_string(), name.to_string()))
-                .collect(),
-        };
-        if let Some(ranked) = search::rank(&candidate, terms, substrings) {
+        // Borrowed from SQLite's row: most candidates are read and dropped.
+        let index = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+        if let Some(ranked) = search::rank(index, terms, substrings) {
             out.push(Found {
                 id: r.get(0)?,
                 head_key: r.get(1)?,
-                members: candidate.members,
                 ranked,
             });
         }
