@@ -57,6 +57,8 @@ pub enum Command {
     Catalogue {
         #[arg(value_enum)]
         kind: Option<CatalogueKind>,
+        /// With `communes`: the name to look for.
+        query: Vec<String>,
     },
     /// Exchange changes with another store without a server.
     #[command(subcommand)]
@@ -74,6 +76,9 @@ pub enum Command {
         /// A name for this device in the server's device list.
         #[arg(long)]
         device_name: Option<String>,
+        /// Enroll a device that is enrolled already (a new device id).
+        #[arg(long)]
+        again: bool,
     },
     /// Send this device's changes to the server, then receive everyone else's.
     Sync,
@@ -213,24 +218,6 @@ pub enum HouseholdCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DevicesArg {
-    Smartphone,
-    #[value(name = "feature_phone_only")]
-    FeaturePhoneOnly,
-    None,
-}
-
-impl DevicesArg {
-    pub fn word(self) -> &'static str {
-        match self {
-            DevicesArg::Smartphone => "smartphone",
-            DevicesArg::FeaturePhoneOnly => "feature_phone_only",
-            DevicesArg::None => "none",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct HouseholdAddArgs {
     #[arg(long)]
@@ -243,8 +230,9 @@ pub struct HouseholdAddArgs {
     pub phone: Option<String>,
     #[arg(long)]
     pub members: Option<i64>,
-    #[arg(long, value_enum)]
-    pub devices: Option<DevicesArg>,
+    /// A code or a word for it (Vietnamese too): checked by the store.
+    #[arg(long)]
+    pub devices: Option<String>,
     #[arg(long = "group")]
     pub groups: Vec<String>,
 }
@@ -318,9 +306,10 @@ pub struct PersonArgs {
 
 fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "có" | "co" => Ok(true),
-        "false" | "no" | "n" | "0" | "không" | "khong" => Ok(false),
-        other => Err(format!("\"{other}\": true | false")),
+        "true" | "yes" | "y" | "1" | "có" | "co" | "rồi" | "roi" | "đã" | "da" => Ok(true),
+        "false" | "no" | "n" | "0" | "không" | "khong" | "chưa" | "chua" => Ok(false),
+        // Said in the user's language by `usage`, from the option's description.
+        other => Err(format!("{other:?}")),
     }
 }
 
@@ -399,6 +388,8 @@ pub enum CatalogueKind {
     Services,
     Outcomes,
     Groups,
+    /// The communes in force (2025 list), searched by name.
+    Communes,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,31 @@ pub enum CliError {
     ServerMissing { looked: Vec<String> },
     /// A `gocua report` option with a value it cannot take.
     ReportInput { option: ReportOption, value: String },
+    /// The server could not be reached while doing `during`; `pending`
+    /// changes wait on this device (a sync's).
+    Unreachable {
+        url: String,
+        attempts: u32,
+        during: Doing,
+        pending: Option<i64>,
+    },
+    /// `enroll` on a device enrolled already, without `--again`.
+    AlreadyEnrolled { server: String },
+    /// A commune code of the list before 1 July 2025, and the communes in
+    /// force that took it over (`code`, `name`, `province`).
+    LegacyCommune {
+        code: String,
+        name: String,
+        successors: Vec<(String, String, String)>,
+    },
+}
+
+/// What was being done with the server, for what to advise when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Sync,
+    Enroll,
+    Export,
 }
 
 /// The options of `gocua report` whose values are checked by gocua.
@@ -92,7 +117,10 @@ impl CliError {
             CliError::Read { .. }
             | CliError::BadFile { .. }
             | CliError::NoDataDir
-            | CliError::ReportInput { .. } => EXIT_USER,
+            | CliError::ReportInput { .. }
+            | CliError::AlreadyEnrolled { .. }
+            | CliError::LegacyCommune { .. } => EXIT_USER,
+            CliError::Unreachable { .. } => EXIT_OTHER,
             CliError::Write { .. }
             | CliError::Output(_)
             | CliError::Diverged
@@ -119,6 +147,8 @@ impl CliError {
                 CoreError::Io { .. } => "io",
                 CoreError::NotEnrolled => "not_enrolled",
                 CoreError::Network(_) => "network",
+                CoreError::Unreachable { .. } => "unreachable",
+                CoreError::BadServerUrl(_) => "bad_server_url",
                 CoreError::Server { .. } => "server_refused",
                 CoreError::Revoked(_) => "device_revoked",
                 CoreError::BreaksRule(_) => "breaks_rule",
@@ -134,6 +164,9 @@ impl CliError {
             CliError::Demo(_) => "demo_failed",
             CliError::ServerMissing { .. } => "server_missing",
             CliError::ReportInput { .. } => "bad_report_option",
+            CliError::Unreachable { .. } => "unreachable",
+            CliError::AlreadyEnrolled { .. } => "already_enrolled",
+            CliError::LegacyCommune { .. } => "legacy_commune",
         }
     }
 
@@ -145,6 +178,8 @@ impl CliError {
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
             CliError::Line { error, .. } => error.field(),
             CliError::ReportInput { option, .. } => Some(option.name()),
+            CliError::Core(CoreError::BadServerUrl(_)) => Some("server"),
+            CliError::LegacyCommune { .. } => Some("commune_code"),
             CliError::Core(CoreError::BreaksRule(b)) => Some(
                 b.fields
                     .first()

@@ -1,5 +1,8 @@
 //! Every user-facing text, in Vietnamese (the default) and English.
 
+pub mod help;
+pub mod server;
+
 use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
 
 use crate::args::LangArg;
@@ -108,6 +111,13 @@ pub enum T {
     Change,
     Reason,
     ReceivedFrom,
+    MembersRecorded,
+    ServiceName,
+    OutcomeName,
+    GroupName,
+    CommunesCatalogue,
+    Province,
+    SetBy,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -140,7 +150,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Village => ("Thôn", "Village"),
         T::Address => ("Địa chỉ", "Address"),
         T::Phone => ("Điện thoại", "Phone"),
-        T::Members => ("Nhân khẩu", "Members"),
+        T::Members => ("Số nhân khẩu (khai báo)", "Declared household size"),
         T::LastVisit => ("Lần hỗ trợ cuối", "Last visit"),
         T::Devices => ("Thiết bị", "Devices"),
         T::Groups => ("Nhóm đối tượng", "Target groups"),
@@ -197,6 +207,16 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Change => ("Thay đổi", "Change"),
         T::Reason => ("Lý do", "Reason"),
         T::ReceivedFrom => ("Nhận từ", "From"),
+        T::MembersRecorded => ("Thành viên đã ghi", "Members recorded"),
+        T::ServiceName => ("Tên dịch vụ", "Service"),
+        T::OutcomeName => ("Kết quả", "Outcome"),
+        T::GroupName => ("Tên nhóm", "Group"),
+        T::CommunesCatalogue => (
+            "Xã/phường có hiệu lực từ 01/07/2025",
+            "Communes in force since 1 July 2025",
+        ),
+        T::Province => ("Tỉnh/thành phố", "Province"),
+        T::SetBy => ("ghi bởi", "set by"),
     };
     lang.pick(vi, en)
 }
@@ -430,27 +450,22 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::NotEnrolled) => {
             "this device is not enrolled with a server: run `gocua enroll --server URL --code CODE` first.".into()
         }
-        (Lang::Vi, CoreError::Network(m)) => format!(
-            "không kết nối được máy chủ ({m}). Dữ liệu vẫn an toàn trên máy; thử đồng bộ lại khi có mạng."
-        ),
-        (Lang::En, CoreError::Network(m)) => format!(
-            "the server could not be reached ({m}). Your data is safe on this device; sync again when you have a network."
-        ),
-        (Lang::Vi, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
-            format!("máy chủ dùng phiên bản giao thức khác ({message}): hãy cập nhật gocua.")
+        // The technical detail (English, from the HTTP library) goes to the
+        // log only: `RUST_LOG=debug` shows it.
+        (_, CoreError::Network(_)) => server::connection_broke(lang).to_string(),
+        (_, CoreError::Unreachable { url, attempts }) => {
+            server::unreachable(lang, url, *attempts, crate::error::Doing::Sync, None)
         }
-        (Lang::En, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
-            format!("the server speaks another protocol version ({message}): update gocua.")
+        (_, CoreError::BadServerUrl(url)) => server::bad_server_url(lang, url),
+        (_, CoreError::Server {
+            status,
+            code,
+            reason,
+            ..
+        }) => server::refused(lang, *status, code, reason.as_deref()),
+        (_, CoreError::Revoked(_)) => {
+            server::refused(lang, 403, gocua_protocol::codes::DEVICE_REVOKED, None)
         }
-        (Lang::Vi, CoreError::Server { status, code, message }) => {
-            format!("máy chủ từ chối ({status} {code}): {message}")
-        }
-        (Lang::En, CoreError::Server { status, code, message }) => {
-            format!("the server refused ({status} {code}): {message}")
-        }
-        (Lang::Vi, CoreError::Revoked(m)) => format!(
-            "máy này đã bị quản trị viên thu hồi quyền đồng bộ ({m}). Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa."
-        ),
         (Lang::Vi, CoreError::BreaksRule(b)) => format!(
             "không thể giữ \"{}\" cho trường {}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
             b.value,
@@ -474,9 +489,6 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         ),
         (Lang::En, CoreError::OutsideVillages { id }) => format!(
             "household {id} moved to a village this device does not serve: it can be read, not changed. What you recorded before you learned of the move is still sent at the next sync."
-        ),
-        (Lang::En, CoreError::Revoked(m)) => format!(
-            "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."
         ),
     }
 }
@@ -542,6 +554,70 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
                 .into()
         }
         (_, CliError::ReportInput { option, value }) => report_input(lang, *option, value),
+        (
+            _,
+            CliError::Unreachable {
+                url,
+                attempts,
+                during,
+                pending,
+            },
+        ) => server::unreachable(lang, url, *attempts, *during, *pending),
+        (_, CliError::AlreadyEnrolled { server }) => server::already_enrolled(lang, server),
+        (_, CliError::LegacyCommune {
+            code,
+            name,
+            successors,
+        }) => legacy_commune(lang, code, name, successors),
+    }
+}
+
+/// A number and its noun: Vietnamese nouns do not change with the number
+/// (`vi` may be empty), English ones do.
+pub fn plural(lang: Lang, n: u64, vi: &str, one: &str, many: &str) -> String {
+    match lang {
+        Lang::Vi if vi.is_empty() => n.to_string(),
+        Lang::Vi => format!("{n} {vi}"),
+        Lang::En => format!("{n} {}", if n == 1 { one } else { many }),
+    }
+}
+
+/// A commune code of the list before the 2025 reform, with the codes in force.
+fn legacy_commune(
+    lang: Lang,
+    code: &str,
+    name: &str,
+    successors: &[(String, String, String)],
+) -> String {
+    let now: Vec<String> = successors
+        .iter()
+        .map(|(c, n, p)| format!("{c} ({n}, {p})"))
+        .collect();
+    match (lang, now.len()) {
+        (Lang::Vi, 0) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025, nay không còn hiệu lực: tìm mã mới theo tên bằng `gocua catalogue communes TÊN`."
+        ),
+        (Lang::En, 0) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025, no longer in force: find the code in force by name with `gocua catalogue communes NAME`."
+        ),
+        (Lang::Vi, 1) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025; nay thuộc {}: hãy dùng --commune {}.",
+            now.join(""),
+            successors.first().map(|s| s.0.as_str()).unwrap_or_default()
+        ),
+        (Lang::En, 1) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025; it is now part of {}: use --commune {}.",
+            now.join(""),
+            successors.first().map(|s| s.0.as_str()).unwrap_or_default()
+        ),
+        (Lang::Vi, _) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025; nay được chia cho: {}. Hãy dùng mã của xã/phường nơi máy làm việc.",
+            now.join("; ")
+        ),
+        (Lang::En, _) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025; it was divided between: {}. Use the code of the commune this device works in.",
+            now.join("; ")
+        ),
     }
 }
 
@@ -601,6 +677,18 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
         ),
         (Lang::En, O::ExportFormat) => format!(
             "--format {value:?} is not a format: choose json (the indicators), csv, xlsx or jsonl (record-level)."
+        ),
+    }
+}
+
+/// `catalogue communes` found nothing.
+pub fn no_commune(lang: Lang, query: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Không có xã/phường nào có tên \"{query}\" trong danh mục từ 01/07/2025: thử ít chữ hơn (ví dụ chỉ tên riêng), có dấu hay không dấu đều được."
+        ),
+        Lang::En => format!(
+            "No commune named \"{query}\" on the list in force since 1 July 2025: try fewer words (e.g. the proper name only), with or without diacritics."
         ),
     }
 }
@@ -689,7 +777,10 @@ pub fn imported_household(lang: Lang, line: usize, id: &str) -> String {
 pub fn import_done(lang: Lang, n: usize) -> String {
     match lang {
         Lang::Vi => format!("Đã nhập {n} hộ."),
-        Lang::En => format!("{n} households imported."),
+        Lang::En => format!(
+            "{} imported.",
+            plural(lang, n as u64, "", "household", "households")
+        ),
     }
 }
 
@@ -706,7 +797,9 @@ pub fn changes_imported(lang: Lang, docs: u64, applied: u64, known: u64, conflic
             "Đã nhận {applied} thay đổi mới cho {docs} hộ ({known} thay đổi đã có); xung đột: {conflicts}."
         ),
         Lang::En => format!(
-            "{applied} new changes applied to {docs} households ({known} already known); conflicts: {conflicts}."
+            "{} applied to {} ({known} already known); conflicts: {conflicts}.",
+            plural(lang, applied, "", "new change", "new changes"),
+            plural(lang, docs, "", "household", "households")
         ),
     }
 }
@@ -718,7 +811,9 @@ pub fn changes_quarantined(lang: Lang, n: u64) -> String {
             "{n} thay đổi nhận được đã bị cách ly vì không áp dụng được (bị hỏng hoặc bị làm giả); dữ liệu còn lại vẫn được ghi. Hãy báo cho tổ trưởng hoặc cán bộ quản trị (xem `gocua changes quarantined`)."
         ),
         Lang::En => format!(
-            "{n} received changes were quarantined because they could not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`)."
+            "{} quarantined because {} not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`).",
+            if n == 1 { "1 received change was".to_string() } else { format!("{n} received changes were") },
+            if n == 1 { "it could" } else { "they could" }
         ),
     }
 }
@@ -732,7 +827,8 @@ pub fn quarantined_by_server(lang: Lang, n: u64) -> String {
             "Máy chủ đã để riêng {n} thay đổi của máy này vì bị hỏng (không áp dụng được); các thay đổi khác vẫn được lưu. Cán bộ quản trị máy chủ đã được báo."
         ),
         Lang::En => format!(
-            "The server set aside {n} of this device's changes as damaged (they could not be applied); the others were stored. The server's operator has been told."
+            "The server set aside {} as damaged (could not be applied); the others were stored. The server's operator has been told.",
+            if n == 1 { "1 of this device's changes".to_string() } else { format!("{n} of this device's changes") }
         ),
     }
 }
@@ -759,9 +855,11 @@ pub fn changes_waiting(lang: Lang, n: u64) -> String {
         Lang::Vi => format!(
             "{n} thay đổi đang chờ các thay đổi trước nó; chúng sẽ được áp dụng khi nhận đủ."
         ),
-        Lang::En => {
-            format!("{n} changes wait for earlier changes; they are applied once those arrive.")
-        }
+        Lang::En => format!(
+            "{} for earlier changes; {} applied once those arrive.",
+            if n == 1 { "1 change waits".to_string() } else { format!("{n} changes wait") },
+            if n == 1 { "it is" } else { "they are" }
+        ),
     }
 }
 
@@ -794,7 +892,10 @@ pub fn sync_done(
             },
         ),
         Lang::En => format!(
-            "Sync done: sent {sent} changes ({already} already on the server), received {received} changes of {households} households{}; still to send: {pending}.",
+            "Sync done: sent {} ({already} already on the server), received {} of {}{}; still to send: {pending}.",
+            plural(lang, sent, "", "change", "changes"),
+            plural(lang, received, "", "change", "changes"),
+            plural(lang, households, "", "household", "households"),
             if bootstrapped {
                 " (first download)"
             } else {
@@ -814,7 +915,10 @@ pub fn changes_exported(lang: Lang, bytes: usize, path: &str) -> String {
 pub fn heads_written(lang: Lang, docs: usize, path: &str) -> String {
     match lang {
         Lang::Vi => format!("Đã ghi trạng thái của {docs} hộ vào {path}"),
-        Lang::En => format!("State of {docs} households written to {path}"),
+        Lang::En => format!(
+            "State of {} written to {path}",
+            plural(lang, docs as u64, "", "household", "households")
+        ),
     }
 }
 
@@ -828,7 +932,10 @@ pub fn conflict_resolved(lang: Lang, path: &str, value: &str) -> String {
 pub fn rebuilt(lang: Lang, n: u64) -> String {
     match lang {
         Lang::Vi => format!("Đã dựng lại bảng tra cứu từ {n} tài liệu."),
-        Lang::En => format!("Rebuilt the lookup tables from {n} documents."),
+        Lang::En => format!(
+            "Rebuilt the lookup tables from {}.",
+            plural(lang, n, "", "document", "documents")
+        ),
     }
 }
 

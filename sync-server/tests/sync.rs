@@ -381,7 +381,8 @@ async fn bad_input_is_refused_and_stores_nothing() {
             404,
             gocua_protocol::ErrorBody {
                 error: codes::NOT_FOUND.into(),
-                message: "no such path: /v1/nothing".into()
+                message: "no such path: /v1/nothing".into(),
+                reason: None,
             }
         )
     );

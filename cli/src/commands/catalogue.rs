@@ -16,9 +16,13 @@ struct Section {
     entries: Vec<CatalogueEntry>,
 }
 
-pub fn run(ctx: &Ctx, kind: Option<CatalogueKind>) -> Result<(), CliError> {
+pub fn run(ctx: &Ctx, kind: Option<CatalogueKind>, query: &[String]) -> Result<(), CliError> {
+    if kind == Some(CatalogueKind::Communes) {
+        return communes(ctx, &query.join(" "));
+    }
     let store = ctx.store()?;
     let kinds: Vec<(&'static str, T)> = match kind {
+        Some(CatalogueKind::Communes) => Vec::new(),
         Some(CatalogueKind::Services) => vec![(SERVICE, T::ServicesCatalogue)],
         Some(CatalogueKind::Outcomes) => vec![(OUTCOME, T::OutcomesCatalogue)],
         Some(CatalogueKind::Groups) => vec![(TARGET_GROUP, T::GroupsCatalogue)],
@@ -58,9 +62,74 @@ pub fn run(ctx: &Ctx, kind: Option<CatalogueKind>) -> Result<(), CliError> {
                     vec![e.code.clone(), name]
                 })
                 .collect();
-            let header = [i18n::t(lang, T::Code), i18n::t(lang, T::Name)];
+            let header = [i18n::t(lang, T::Code), i18n::t(lang, entry_label(s.kind))];
             lines.extend(table(&header, &rows));
         }
+        lines
+    })
+}
+
+/// The name column's header: a service, an outcome, a group (not a person).
+fn entry_label(kind: &str) -> T {
+    match kind {
+        SERVICE => T::ServiceName,
+        OUTCOME => T::OutcomeName,
+        _ => T::GroupName,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CommuneOut {
+    code: String,
+    name: String,
+    province_code: String,
+    province_name: String,
+}
+
+/// The communes in force whose name (or province's) holds every word of
+/// `query`, accents and case aside; all of them without a query.
+fn communes(ctx: &Ctx, query: &str) -> Result<(), CliError> {
+    let all = gocua_admin_units::current()
+        .map_err(|e| CliError::Core(field_core::Error::Reference(e.to_string())))?;
+    let terms = gocua_text::fold_terms(query);
+    let mut found: Vec<CommuneOut> = all
+        .into_iter()
+        .filter(|c| {
+            let name = gocua_text::fold(&c.name);
+            let whole = format!("{name} {}", gocua_text::fold(&c.province_name));
+            terms.iter().all(|t| whole.split(' ').any(|w| w == t))
+                || (!terms.is_empty() && name.contains(&terms.join(" ")))
+                || c.code == query.trim()
+        })
+        .map(|c| CommuneOut {
+            code: c.code,
+            name: c.name,
+            province_code: c.province_code,
+            province_name: c.province_name,
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        gocua_text::compare(&a.province_name, &b.province_name)
+            .then_with(|| gocua_text::compare(&a.name, &b.name))
+    });
+    let lang = ctx.lang();
+    ctx.out.emit(&found, || {
+        if found.is_empty() {
+            return vec![i18n::no_commune(lang, query)];
+        }
+        let rows: Vec<Vec<String>> = found
+            .iter()
+            .map(|c| vec![c.code.clone(), c.name.clone(), c.province_name.clone()])
+            .collect();
+        let mut lines = vec![format!("{}:", i18n::t(lang, T::CommunesCatalogue))];
+        lines.extend(table(
+            &[
+                i18n::t(lang, T::Code),
+                i18n::t(lang, T::Commune),
+                i18n::t(lang, T::Province),
+            ],
+            &rows,
+        ));
         lines
     })
 }

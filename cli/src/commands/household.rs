@@ -70,7 +70,7 @@ fn add(ctx: &Ctx, a: HouseholdAddArgs) -> Result<(), CliError> {
         head_name: a.head,
         phone: a.phone,
         member_count: a.members,
-        device_access: a.devices.map(|d| d.word().to_string()),
+        device_access: a.devices,
         target_groups: a.groups,
     })?;
     ctx.out.emit(&h, || {
@@ -206,7 +206,11 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
 
     if !h.members.is_empty() {
         lines.push(String::new());
-        lines.push(format!("{} ({}):", label(T::Members), h.members.len()));
+        lines.push(format!(
+            "{} ({}):",
+            label(T::MembersRecorded),
+            h.members.len()
+        ));
         let rows: Vec<Vec<String>> = h
             .members
             .iter()
@@ -365,7 +369,7 @@ fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError>
                 l(T::Village),
                 l(T::Address),
                 l(T::Phone),
-                l(T::Members),
+                l(T::MembersRecorded),
                 l(T::Visits),
                 l(T::LastVisit),
             ],

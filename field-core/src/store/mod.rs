@@ -13,6 +13,7 @@ mod outbox;
 mod projection;
 mod query;
 mod reissue;
+mod visit_rows;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use crate::validate as v;
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use schema::SCHEMA_VERSION;
+pub use visit_rows::VisitRow;
 
 /// Where received changes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +220,7 @@ impl Store {
         let device_access = opt_word(
             Field::DeviceAccess,
             input.device_access.as_deref(),
-            DeviceAccess::parse,
+            DeviceAccess::parse_input,
             DeviceAccess::WORDS,
         )?;
         let groups = check_codes(
@@ -289,7 +291,7 @@ impl Store {
             let d = opt_word(
                 Field::DeviceAccess,
                 Some(d),
-                DeviceAccess::parse,
+                DeviceAccess::parse_input,
                 DeviceAccess::WORDS,
             )?;
             edits.push((
@@ -652,7 +654,7 @@ impl Store {
         let method = v::word(
             Field::ConsentMethod,
             &input.method,
-            ConsentMethod::parse,
+            ConsentMethod::parse_input,
             ConsentMethod::WORDS,
         )?;
         let stamp = stamp(&ident);
@@ -996,7 +998,7 @@ fn person_edits(
         edits.push((key::member::BIRTH_YEAR, doc::opt_int(Some(y))));
     }
     let gender_value = match gender {
-        Some(g) => opt_word(Field::Gender, Some(g), Gender::parse, Gender::WORDS)?,
+        Some(g) => opt_word(Field::Gender, Some(g), Gender::parse_input, Gender::WORDS)?,
         None => existing.and_then(|p| p.gender),
     };
     if gender.is_some() {
@@ -1026,7 +1028,7 @@ fn person_edits(
         let level = opt_word(
             Field::VneidLevel,
             Some(l),
-            VneidLevel::parse,
+            VneidLevel::parse_input,
             VneidLevel::WORDS,
         )?;
         edits.push((
