@@ -111,7 +111,6 @@ pub enum T {
     Change,
     Reason,
     ReceivedFrom,
-    MembersRecorded,
     ServiceName,
     OutcomeName,
     GroupName,
@@ -128,7 +127,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Commune => ("Xã/phường", "Commune"),
         T::Villages => ("Thôn/tổ dân phố", "Villages"),
         T::Households => ("Hộ", "Households"),
-        T::Persons => ("Nhân khẩu đã ghi", "People recorded"),
+        T::Persons => ("Thành viên đã ghi", "Members recorded"),
         T::Visits => ("Lượt hỗ trợ", "Visits"),
         T::PendingChanges => ("Thay đổi chờ gửi", "Pending changes"),
         T::Conflicts => ("Xung đột", "Conflicts"),
@@ -207,7 +206,6 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Change => ("Thay đổi", "Change"),
         T::Reason => ("Lý do", "Reason"),
         T::ReceivedFrom => ("Nhận từ", "From"),
-        T::MembersRecorded => ("Thành viên đã ghi", "Members recorded"),
         T::ServiceName => ("Tên dịch vụ", "Service"),
         T::OutcomeName => ("Kết quả", "Outcome"),
         T::GroupName => ("Tên nhóm", "Group"),
@@ -315,7 +313,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         (Lang::En, Problem::OutOfRange { min, max }) => format!("is out of range: it must be between {min} and {max}."),
         (Lang::Vi, Problem::UnknownCode { known }) => format!("không có trong danh mục; các mã hợp lệ: {} (xem `gocua catalogue`).", known.join(", ")),
         (Lang::En, Problem::UnknownCode { known }) => format!("is not in the catalogue; known codes: {} (see `gocua catalogue`).", known.join(", ")),
-        (Lang::Vi, Problem::NotOneOf { allowed }) => format!("không hợp lệ: phải là một trong: {}.", allowed.join(", ")),
+        (Lang::Vi, Problem::NotOneOf { allowed }) => format!("không hợp lệ: phải là một trong: {}.", allowed.iter().map(|w| word(lang, w)).collect::<Vec<_>>().join(", ")),
         (Lang::En, Problem::NotOneOf { allowed }) => format!("is not valid: it must be one of: {}.", allowed.join(", ")),
         (Lang::Vi, Problem::BadDate) => "không đọc được: ghi ngày dạng YYYY-MM-DD, hoặc giờ dạng \"YYYY-MM-DD HH:MM\" (giờ Việt Nam).".into(),
         (Lang::En, Problem::BadDate) => "cannot be read: write a day as YYYY-MM-DD, or a time as \"YYYY-MM-DD HH:MM\" (Vietnam time) or RFC 3339.".into(),
@@ -356,6 +354,47 @@ pub fn key_label(lang: Lang, key: &str) -> String {
             None => word(lang, key),
         },
     }
+}
+
+/// A field's place in a household (`phone`, `members/<id>/name`) as a person
+/// reads it: the field's label, and whose it is below the household.
+pub fn path_label(lang: Lang, path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let field = key_label(lang, parts.last().copied().unwrap_or(path));
+    match parts.as_slice() {
+        ["members", id, _] => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Person),
+            crate::output::short(id)
+        ),
+        ["visits", id, ..] if parts.len() >= 3 => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Visit),
+            crate::output::short(id)
+        ),
+        ["consents", id, _] => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Consent),
+            crate::output::short(id)
+        ),
+        _ => field,
+    }
+}
+
+/// One value of a conflict with who set it and when.
+pub fn value_set_by(lang: Lang, o: &field_core::ValueSetBy) -> String {
+    let who = o
+        .volunteer_name
+        .clone()
+        .or_else(|| o.volunteer_id.as_deref().map(|i| crate::output::short(i).to_string()));
+    let when = o.at.as_deref().map(crate::output::local_time);
+    let origin = match (who, when) {
+        (Some(w), Some(at)) => format!(" ({} {w}, {at})", t(lang, T::SetBy)),
+        (Some(w), None) => format!(" ({} {w})", t(lang, T::SetBy)),
+        (None, Some(at)) => format!(" ({at})"),
+        (None, None) => String::new(),
+    };
+    format!("{}{origin}", o.value)
 }
 
 /// A problem of a stored record: `số định danh cá nhân "0011..." không khớp ...`.

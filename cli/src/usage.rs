@@ -59,10 +59,13 @@ pub fn command(lang: Lang) -> Command {
 }
 
 fn localize(mut cmd: Command, path: &str, lang: Lang) -> Command {
+    // Clap's help commands mirror the tree (`gocua household help add`):
+    // each says what the command it names does.
+    let named: Vec<&str> = path.split(' ').filter(|w| *w != "help").collect();
     let about = if cmd.get_name() == "help" && !path.is_empty() {
         text::about(lang, "help")
     } else {
-        text::about(lang, path)
+        text::about(lang, &named.join(" "))
     };
     if let Some(about) = about {
         cmd = cmd.about(about).long_about(None::<&str>);
@@ -102,6 +105,13 @@ fn localize_arg(mut a: Arg, path: &str, id: &str, lang: Lang) -> Arg {
     if let Some(help) = text::arg(lang, path, id) {
         a = a.help(help).long_help(None::<&str>);
     }
+    // A command's own options first, then those of every command.
+    match id {
+        "help" => a = a.display_order(1001),
+        "version" => a = a.display_order(1002),
+        _ if a.is_global_set() => a = a.display_order(1000),
+        _ => {}
+    }
     if a.get_action().takes_values()
         && let Some(name) = text::value_name(lang, id)
     {
@@ -114,20 +124,38 @@ fn localize_arg(mut a: Arg, path: &str, id: &str, lang: Lang) -> Arg {
 /// it and gives the exit code to end with.
 pub fn parse(argv: Vec<OsString>, early: Early) -> Result<Cli, u8> {
     let mut cmd = command(early.lang);
+    let path = command_path(&cmd, &argv);
     let result = cmd
         .clone()
         .try_get_matches_from(argv)
         .and_then(|mut m: ArgMatches| Cli::from_arg_matches_mut(&mut m));
-    result.map_err(|e| fail(&e, &mut cmd, early))
+    result.map_err(|e| fail(&e, &mut cmd, &path, early))
 }
 
-fn fail(e: &clap::Error, cmd: &mut Command, early: Early) -> u8 {
+/// The command the words of `argv` name (`gocua household add`): the
+/// subcommands found in turn, options and values aside.
+fn command_path(root: &Command, argv: &[OsString]) -> String {
+    let mut path = vec![root.get_name().to_string()];
+    let mut at = root;
+    for word in argv.iter().skip(1).map(|w| w.to_string_lossy()) {
+        if word == "--" {
+            break;
+        }
+        if let Some(sub) = at.find_subcommand(word.as_ref()) {
+            path.push(sub.get_name().to_string());
+            at = sub;
+        }
+    }
+    path.join(" ")
+}
+
+fn fail(e: &clap::Error, cmd: &mut Command, path: &str, early: Early) -> u8 {
     let lang = early.lang;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let shown = text::clap_text(lang, &e.render().to_string());
             let mut stdout = std::io::stdout().lock();
-            let _ = write!(stdout, "{shown}").and_then(|_| stdout.flush());
+            let _ = writeln!(stdout, "{}", shown.trim_end()).and_then(|_| stdout.flush());
             0
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand if !early.json => {
@@ -136,7 +164,7 @@ fn fail(e: &clap::Error, cmd: &mut Command, early: Early) -> u8 {
             EXIT_USER as u8
         }
         _ => {
-            let usage = describe(e, cmd);
+            let usage = describe(e, cmd, path);
             let message = text::usage(lang, &usage);
             let mut stderr = std::io::stderr().lock();
             let _ = if early.json {
@@ -231,8 +259,15 @@ fn help_static(arg: &Arg) -> Option<&'static str> {
         .find(|t| *t == shown)
 }
 
-fn describe(e: &clap::Error, root: &mut Command) -> Usage {
-    let command = command_of(e);
+fn describe(e: &clap::Error, root: &mut Command, path: &str) -> Usage {
+    // The words typed say which command; clap's usage line, when the error
+    // has one, may name a deeper one (a missing subcommand's).
+    let from_usage = command_of(e);
+    let command = if from_usage.split_whitespace().count() > path.split_whitespace().count() {
+        from_usage
+    } else {
+        path.to_string()
+    };
     let cmd = find(root, &command);
     let arg = one(e, ContextKind::InvalidArg).unwrap_or_default();
     let subcommands = |c: Option<&Command>| -> Vec<String> {
@@ -275,7 +310,12 @@ fn describe(e: &clap::Error, root: &mut Command) -> Usage {
         ErrorKind::InvalidValue => {
             let allowed = many(e, ContextKind::ValidValue);
             let value = one(e, ContextKind::InvalidValue).unwrap_or_default();
-            if allowed.is_empty() {
+            if value.is_empty() {
+                Usage::NoValue {
+                    meaning: meaning(cmd, &arg),
+                    arg,
+                }
+            } else if allowed.is_empty() {
                 Usage::BadValue {
                     meaning: meaning(cmd, &arg),
                     arg,
@@ -369,7 +409,9 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("{args:?} parsed"),
         };
-        let u = describe(&e, &mut cmd);
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let path = command_path(&cmd, &argv);
+        let u = describe(&e, &mut cmd, &path);
         let m = text::usage(lang, &u);
         (u, m)
     }
@@ -396,6 +438,10 @@ mod tests {
         let (u, m) = error_of(Lang::Vi, &["gocua", "household", "list", "--limit", "mot"]);
         assert_eq!(u.kind(), "invalid_value");
         assert!(m.contains("\"mot\"") && m.contains("nhiều nhất"), "{m}");
+
+        let (u, m) = error_of(Lang::Vi, &["gocua", "member", "add", "x", "--gender"]);
+        assert_eq!(u.kind(), "missing_value");
+        assert!(m.contains("--gender") && m.contains("nam, nữ, khác"), "{m}");
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "visit"]);
         assert_eq!(u.kind(), "missing_command");

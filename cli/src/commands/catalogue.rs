@@ -92,16 +92,23 @@ fn communes(ctx: &Ctx, query: &str) -> Result<(), CliError> {
     let all = gocua_admin_units::current()
         .map_err(|e| CliError::Core(field_core::Error::Reference(e.to_string())))?;
     let terms = gocua_text::fold_terms(query);
+    let holds_all = |text: &str| {
+        let words: Vec<String> = gocua_text::fold_terms(text);
+        terms.iter().all(|t| words.contains(t))
+    };
+    // By the commune's name; by its name and province's together only when
+    // the name alone matches nothing ("hồng hà hà nội").
+    let by_name: Vec<bool> = all.iter().map(|c| holds_all(&c.name)).collect();
+    let any_by_name = by_name.iter().any(|b| *b);
     let mut found: Vec<CommuneOut> = all
         .into_iter()
-        .filter(|c| {
-            let name = gocua_text::fold(&c.name);
-            let whole = format!("{name} {}", gocua_text::fold(&c.province_name));
-            terms.iter().all(|t| whole.split(' ').any(|w| w == t))
-                || (!terms.is_empty() && name.contains(&terms.join(" ")))
-                || c.code == query.trim()
+        .zip(by_name)
+        .filter(|(c, by_name)| {
+            c.code == query.trim()
+                || *by_name
+                || (!any_by_name && holds_all(&format!("{} {}", c.name, c.province_name)))
         })
-        .map(|c| CommuneOut {
+        .map(|(c, _)| CommuneOut {
             code: c.code,
             name: c.name,
             province_code: c.province_code,

@@ -208,7 +208,7 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(String::new());
         lines.push(format!(
             "{} ({}):",
-            label(T::MembersRecorded),
+            label(T::Persons),
             h.members.len()
         ));
         let rows: Vec<Vec<String>> = h
@@ -369,7 +369,7 @@ fn print_summaries(ctx: &Ctx, rows: &[HouseholdSummary]) -> Result<(), CliError>
                 l(T::Village),
                 l(T::Address),
                 l(T::Phone),
-                l(T::MembersRecorded),
+                l(T::Persons),
                 l(T::Visits),
                 l(T::LastVisit),
             ],

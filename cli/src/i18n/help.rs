@@ -558,6 +558,11 @@ pub enum Usage {
         value: String,
         meaning: Option<&'static str>,
     },
+    /// An option given without its value.
+    NoValue {
+        arg: String,
+        meaning: Option<&'static str>,
+    },
     /// An argument given with another it excludes.
     Conflict { arg: String, other: String },
     /// An option given a value it does not take, too many values, or one too few.
@@ -576,6 +581,7 @@ impl Usage {
             Usage::MissingCommand { .. } => "missing_command",
             Usage::NotAllowed { .. } => "value_not_allowed",
             Usage::BadValue { .. } => "invalid_value",
+            Usage::NoValue { .. } => "missing_value",
             Usage::Conflict { .. } => "argument_conflict",
             Usage::WrongValues { .. } => "wrong_number_of_values",
             Usage::Other { .. } => "usage",
@@ -588,6 +594,7 @@ impl Usage {
             Usage::UnknownArgument { arg, .. }
             | Usage::NotAllowed { arg, .. }
             | Usage::BadValue { arg, .. }
+            | Usage::NoValue { arg, .. }
             | Usage::Conflict { arg, .. }
             | Usage::WrongValues { arg } => Some(arg),
             Usage::Missing { args, .. } => args.first().map(|(a, _)| a.as_str()),
@@ -679,6 +686,14 @@ pub fn usage(lang: Lang, u: &Usage) -> String {
         (Lang::En, Usage::BadValue { arg, value, meaning }) => match meaning {
             Some(m) => format!("{arg} does not take \"{value}\". {arg}: {m}"),
             None => format!("{arg} does not take \"{value}\"."),
+        },
+        (Lang::Vi, Usage::NoValue { arg, meaning }) => match meaning {
+            Some(m) => format!("{arg} cần một giá trị. {arg}: {m}"),
+            None => format!("{arg} cần một giá trị."),
+        },
+        (Lang::En, Usage::NoValue { arg, meaning }) => match meaning {
+            Some(m) => format!("{arg} needs a value. {arg}: {m}"),
+            None => format!("{arg} needs a value."),
         },
         (Lang::Vi, Usage::Conflict { arg, other }) => {
             format!("không dùng {arg} cùng với {other} được: bỏ một trong hai.")

@@ -14,6 +14,7 @@ mod projection;
 mod query;
 mod reissue;
 mod visit_rows;
+mod conflict_origins;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use schema::SCHEMA_VERSION;
 pub use visit_rows::VisitRow;
+pub use conflict_origins::{ConflictDetail, ValueSetBy};
 
 /// Where received changes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
