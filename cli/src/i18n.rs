@@ -2,6 +2,8 @@
 
 pub mod help;
 pub mod server;
+#[cfg(test)]
+mod tests;
 
 use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
 
@@ -117,6 +119,10 @@ pub enum T {
     CommunesCatalogue,
     Province,
     SetBy,
+    Server,
+    NotEnrolledYet,
+    LastSync,
+    RefusedChanges,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -215,6 +221,10 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         ),
         T::Province => ("Tỉnh/thành phố", "Province"),
         T::SetBy => ("ghi bởi", "set by"),
+        T::Server => ("Máy chủ", "Server"),
+        T::NotEnrolledYet => ("chưa đăng ký", "not enrolled"),
+        T::LastSync => ("Đồng bộ gần nhất", "Last sync"),
+        T::RefusedChanges => ("Thay đổi bị máy chủ từ chối", "Changes refused by the server"),
     };
     lang.pick(vi, en)
 }
@@ -676,13 +686,13 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             "--periods-start-day {value:?} is not valid: periods start on a day from 1 (calendar months) to 28, e.g. 15."
         ),
         (Lang::Vi, O::Level) => format!(
-            "--level {value:?} không phải cấp báo cáo: chọn team, village, commune, province hoặc national."
+            "--level {value:?} không phải cấp báo cáo: chọn `team` (tổ), `village` (thôn), `commune` (xã), `province` (tỉnh) hoặc `national` (toàn quốc)."
         ),
         (Lang::En, O::Level) => format!(
             "--level {value:?} is not a report level: choose team, village, commune, province or national."
         ),
         (Lang::Vi, O::Format) => {
-            format!("--format {value:?} không phải định dạng: chọn table hoặc json.")
+            format!("--format {value:?} không phải định dạng: chọn `table` (bảng) hoặc `json`.")
         }
         (Lang::En, O::Format) => {
             format!("--format {value:?} is not a format: choose table or json.")
@@ -694,7 +704,7 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             format!("--today {value:?} is not a day: write YEAR-MONTH-DAY, e.g. 2026-11-20.")
         }
         (Lang::Vi, O::Pii) => format!(
-            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn pseudonymized (bí danh thay cho tên, điện thoại, số định danh), none (chỉ tiêu tổng hợp, dạng bảng tính) hoặc full (chỉ trên máy chủ)."
+            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn `pseudonymized` (bí danh thay cho tên, điện thoại, số định danh), `none` (chỉ tiêu tổng hợp, dạng bảng tính) hoặc `full` (chỉ trên máy chủ)."
         ),
         (Lang::En, O::Pii) => format!(
             "--pii {value:?} is not a personal-data level: choose pseudonymized (pseudonyms instead of names, phones and ID numbers), none (the indicators, as a spreadsheet) or full (on the server machine only)."
@@ -706,13 +716,13 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             "{value} is for the indicators (--pii none or --format json); a record-level extract holds every period."
         ),
         (Lang::Vi, O::IndicatorsFormat) => format!(
-            "--format {value:?}: với --pii none, chỉ tiêu có dạng csv, xlsx (bảng tính) hoặc json; jsonl chỉ dành cho dữ liệu từng hộ."
+            "--format {value:?}: với --pii none, chỉ tiêu có dạng `csv`, `xlsx` (bảng tính) hoặc `json`; `jsonl` chỉ dành cho dữ liệu từng hộ."
         ),
         (Lang::En, O::IndicatorsFormat) => format!(
             "--format {value:?}: with --pii none the indicators come as csv, xlsx (a spreadsheet) or json; jsonl is for record-level extracts."
         ),
         (Lang::Vi, O::ExportFormat) => format!(
-            "--format {value:?} không phải định dạng: chọn json (chỉ tiêu), csv, xlsx hoặc jsonl (dữ liệu từng hộ)."
+            "--format {value:?} không phải định dạng: chọn `json` (chỉ tiêu), `csv`, `xlsx` hoặc `jsonl` (dữ liệu từng hộ)."
         ),
         (Lang::En, O::ExportFormat) => format!(
             "--format {value:?} is not a format: choose json (the indicators), csv, xlsx or jsonl (record-level)."
@@ -882,6 +892,7 @@ pub fn store_copy_recognized(lang: Lang, reissued: u64) -> String {
             "Dữ liệu trên máy này là một bản sao (khôi phục từ bản sao lưu hoặc chép từ máy khác): {n} thay đổi của máy đã được ghi lại dưới một tên mới để không trùng với bản gốc. Không mất dữ liệu nào."
         ),
         (Lang::En, 0) => "This device's data is a copy (restored from a backup, or copied from another device): its new changes are now recorded under a new name so that they do not clash with the original's. Nothing was lost.".to_string(),
+        (Lang::En, 1) => "This device's data is a copy (restored from a backup, or copied from another device): 1 of its changes was recorded again under a new name so that it does not clash with the original's. Nothing was lost.".to_string(),
         (Lang::En, n) => format!(
             "This device's data is a copy (restored from a backup, or copied from another device): {n} of its changes were recorded again under a new name so that they do not clash with the original's. Nothing was lost."
         ),

@@ -433,7 +433,7 @@ mod tests {
 
         let (u, m) = error_of(Lang::En, &["gocua", "--lang", "fr", "status"]);
         assert_eq!(u.kind(), "value_not_allowed");
-        assert!(m.contains("\"fr\"") && m.contains("vi, en"), "{m}");
+        assert!(m.contains("\"fr\"") && m.contains("`vi`, `en`"), "{m}");
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "household", "list", "--limit", "mot"]);
         assert_eq!(u.kind(), "invalid_value");
@@ -441,11 +441,11 @@ mod tests {
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "member", "add", "x", "--gender"]);
         assert_eq!(u.kind(), "missing_value");
-        assert!(m.contains("--gender") && m.contains("nam, nữ, khác"), "{m}");
+        assert!(m.contains("--gender") && m.contains("nam, nữ hoặc khác"), "{m}");
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "visit"]);
         assert_eq!(u.kind(), "missing_command");
-        assert!(m.contains("record, list"), "{m}");
+        assert!(m.contains("`record`, `list`"), "{m}");
     }
 
     #[test]

@@ -32,9 +32,14 @@ pub fn run(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<(), CliError> {
                                     .map(|o| i18n::value_set_by(lang, o))
                                     .collect()
                             };
+                            // The label to read, the path to type for `resolve`.
                             vec![
                                 short(&c.conflict.household_id).to_string(),
-                                i18n::path_label(lang, &c.conflict.path),
+                                format!(
+                                    "{} `{}`",
+                                    i18n::path_label(lang, &c.conflict.path),
+                                    c.conflict.path
+                                ),
                                 values.join(" | "),
                             ]
                         })

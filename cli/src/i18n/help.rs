@@ -219,7 +219,7 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     (
         "household add",
         "devices",
-        "Điện thoại của hộ: thông minh, 2G, không có (hoặc smartphone, feature_phone_only, none).",
+        "Điện thoại của hộ: thông minh, 2G hoặc không có.",
         "The household's phones: smartphone, feature_phone_only or none.",
     ),
     ("household add", "groups", "Một nhóm đối tượng (mã, xem `gocua catalogue groups`); nêu nhiều lần cho nhiều nhóm.", "A target group (its code, see `gocua catalogue groups`); repeat for several."),
@@ -232,7 +232,7 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     (
         "household edit",
         "devices",
-        "Điện thoại của hộ: thông minh, 2G, không có (hoặc smartphone, feature_phone_only, none); \"\" để xóa.",
+        "Điện thoại của hộ: thông minh, 2G hoặc không có; \"\" để xóa.",
         "The household's phones: smartphone, feature_phone_only, none, or \"\" to clear.",
     ),
     ("household edit", "add_groups", "Thêm một nhóm đối tượng (mã); nêu nhiều lần cho nhiều nhóm.", "Add a target group (its code); repeat for several."),
@@ -257,7 +257,7 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     (
         "visit record",
         "services",
-        "Dịch vụ đã hỗ trợ: MÃ[:KẾT_QUẢ[:GHI_CHÚ]] (kết quả mặc định: done; xem `gocua catalogue`); nêu nhiều lần cho nhiều dịch vụ.",
+        "Dịch vụ đã hỗ trợ: MÃ[:KẾT_QUẢ[:GHI_CHÚ]] (kết quả mặc định: `done`, hoàn thành; mã xem `gocua catalogue`); nêu nhiều lần cho nhiều dịch vụ.",
         "A service supported: CODE[:OUTCOME[:NOTE]] (outcome default: done; see `gocua catalogue`); repeat for several.",
     ),
     ("visit record", "persons", "Mã thành viên được hỗ trợ; nêu nhiều lần cho nhiều người.", "The id of a member helped; repeat for several."),
@@ -286,7 +286,7 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     (
         "consent record",
         "method",
-        "Hình thức: bằng lời, văn bản, ứng dụng (hoặc verbal, written, app).",
+        "Hình thức: bằng lời, văn bản hoặc ứng dụng.",
         "How it was given: verbal, written or app.",
     ),
     ("consent record", "at", "Thời điểm đồng ý, \"YYYY-MM-DD HH:MM\"; mặc định: bây giờ.", "When it was given, \"YYYY-MM-DD HH:MM\"; default now."),
@@ -300,7 +300,7 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     (
         "catalogue",
         "kind",
-        "Danh mục cần xem: services (dịch vụ), outcomes (kết quả), groups (nhóm đối tượng), communes (xã/phường); mặc định: ba danh mục đầu.",
+        "Danh mục cần xem: `services` (dịch vụ), `outcomes` (kết quả), `groups` (nhóm đối tượng), `communes` (xã/phường); mặc định: ba danh mục đầu.",
         "Which catalogue: services, outcomes, groups or communes; default: the first three.",
     ),
     (
@@ -332,22 +332,22 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
     // gocua report
     ("report", "period", "Kỳ báo cáo, YYYY-MM, mang tên tháng nó kết thúc (mặc định: kỳ của hôm nay).", "The reporting period, YYYY-MM, named after the month it ends in (default: today's)."),
     ("report", "periods_start_day", "Ngày bắt đầu kỳ: 1 cho tháng dương lịch, 15 cho từ ngày 15 đến ngày 14.", "The day periods start on: 1 for calendar months, 15 for the 15th to the 14th."),
-    ("report", "level", "Cấp: team (tổ), village (thôn), commune (xã), province (tỉnh) hoặc national (toàn quốc).", "The level: team, village, commune, province or national."),
-    ("report", "format", "table (bảng) hoặc json (như --json).", "table or json (json is what --json gives)."),
+    ("report", "level", "Cấp: `team` (tổ), `village` (thôn), `commune` (xã), `province` (tỉnh) hoặc `national` (toàn quốc).", "The level: team, village, commune, province or national."),
+    ("report", "format", "`table` (bảng) hoặc `json` (như --json).", "table or json (json is what --json gives)."),
     ("report", "today", "Ngày lập báo cáo, YYYY-MM-DD, để tính lịch hẹn đến hạn và quá hạn (mặc định: hôm nay).", "The day the report is made, YYYY-MM-DD, for follow-ups due and overdue (default: today)."),
     // gocua export
     ("export", "server", "Địa chỉ máy chủ, ví dụ https://gocua.example.vn.", "The server's address, e.g. https://gocua.example.vn."),
     ("export", "token", "Mã truy cập của tài khoản cán bộ (do người quản trị máy chủ cấp).", "The officer account's token (given by the server's operator)."),
     ("export", "area", "Mã tỉnh hoặc xã/phường (danh mục 2025), hoặc mã thôn.", "A province or commune code (2025 list) or a village id."),
-    ("export", "format", "json (chỉ tiêu), csv (nén zip), xlsx hoặc jsonl (dữ liệu từng hộ).", "json (the indicators), csv (zipped), xlsx or jsonl (record-level)."),
+    ("export", "format", "`json` (chỉ tiêu), `csv` (nén zip), `xlsx` hoặc `jsonl` (dữ liệu từng hộ).", "json (the indicators), csv (zipped), xlsx or jsonl (record-level)."),
     (
         "export",
         "pii",
-        "Dữ liệu cá nhân: pseudonymized (bí danh; full chỉ trên máy chủ); none cho chỉ tiêu dạng bảng tính (với --format csv hoặc xlsx).",
+        "Dữ liệu cá nhân: `pseudonymized` (bí danh; `full` chỉ trên máy chủ); `none` cho chỉ tiêu dạng bảng tính (với --format `csv` hoặc `xlsx`).",
         "Personal data of a record-level extract: pseudonymized (full only on the server machine); none gives the indicators as a spreadsheet (with --format csv or xlsx).",
     ),
     ("export", "period", "Kỳ của chỉ tiêu, YYYY-MM (mặc định: kỳ của hôm nay).", "The indicators' period, YYYY-MM (default: today's)."),
-    ("export", "level", "Cấp của chỉ tiêu: team, village, commune (mặc định), province hoặc national.", "The indicators' level: team, village, commune (the default), province or national."),
+    ("export", "level", "Cấp của chỉ tiêu: `team` (tổ), `village` (thôn), `commune` (xã, mặc định), `province` (tỉnh) hoặc `national` (toàn quốc).", "The indicators' level: team, village, commune (the default), province or national."),
     ("export", "today", "Ngày lập chỉ tiêu, YYYY-MM-DD (mặc định: hôm nay).", "The day the indicators are made, YYYY-MM-DD (default: today)."),
     ("export", "since", "Chỉ các hộ thay đổi sau mốc này (mốc do lần tải trước báo).", "Only the households changed after this cursor (an earlier extract's)."),
     ("export", "out", "Tệp cần ghi (không bao giờ ghi dở).", "The file to write (never left half-written)."),
@@ -361,15 +361,15 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
 /// `(arg id, vi, en)`: arguments meaning the same in every command.
 const SHARED: &[(&str, &str, &str)] = &[
     ("data_dir", "Thư mục dữ liệu (tệp dữ liệu là <THƯ_MỤC>/store.sqlite).", "Data directory (the store is <DIR>/store.sqlite)."),
-    ("json", "Kết quả cho máy đọc: mỗi lệnh in một giá trị JSON; lỗi là JSON trên stderr.", "Machine-readable output: one JSON value per command on stdout; errors as JSON on stderr."),
+    ("json", "Kết quả cho máy đọc: mỗi lệnh in một giá trị JSON; lỗi cũng là JSON, trên luồng lỗi.", "Machine-readable output: one JSON value per command on stdout; errors as JSON on stderr."),
     ("lang", "Ngôn ngữ: vi (mặc định) hoặc en (cũng là mặc định khi LANG bắt đầu bằng \"en\").", "Language: vi (the default) or en (also the default when LANG starts with \"en\")."),
     ("help", "Xem hướng dẫn.", "Print help."),
     ("version", "Xem phiên bản.", "Print the version."),
     ("limit", "Hiện nhiều nhất bấy nhiêu dòng.", "Show at most this many rows."),
     ("birth_year", "Năm sinh.", "The year of birth."),
-    ("gender", "Giới tính: nam, nữ, khác (hoặc male, female, other).", "Gender: male, female or other."),
+    ("gender", "Giới tính: nam, nữ hoặc khác.", "Gender: male, female or other."),
     ("id_number", "Số định danh cá nhân 12 chữ số.", "The 12-digit personal identification number."),
-    ("vneid", "Tài khoản VNeID: chưa có, đã đăng ký, mức 1, mức 2 (hoặc none, registered, level1, level2).", "The VNeID account: none, registered, level1 or level2."),
+    ("vneid", "Tài khoản VNeID: chưa có, đã đăng ký, mức 1 hoặc mức 2.", "The VNeID account: none, registered, level1 or level2."),
     ("vneid_activated", "VNeID đã kích hoạt: có hoặc không.", "VNeID activated: yes or no."),
     ("bank_account", "Có tài khoản ngân hàng hoặc ví điện tử: có hoặc không.", "Has a bank or e-wallet account: yes or no."),
     ("public_service_account", "Có tài khoản dịch vụ công: có hoặc không.", "Has a public-service account: yes or no."),
@@ -603,8 +603,13 @@ impl Usage {
     }
 }
 
+/// Names to type (commands, values), each in backticks.
 fn quoted_list(items: &[String]) -> String {
-    items.join(", ")
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A usage error: what was wrong and what to do.
