@@ -370,7 +370,11 @@ fn relayed_changes_filed_in_another_villages_document_are_refused() {
         stdout.contains(&format!("Máy chủ từ chối hộ {}", &hid[hid.len() - 8..])),
         "{stdout}"
     );
-    assert!(stdout.contains(codes::OUTSIDE_VILLAGES), "{stdout}");
+    // Said by its code (outside_villages), in the volunteer's language.
+    assert!(
+        stdout.contains("không thuộc các thôn của máy này"),
+        "{stdout}"
+    );
     names_no_village(&stdout, &east);
     assert_eq!(stored_for(&server, &wid) as usize, w.len());
     assert_eq!(stored_for(&server, &hid), 0);

@@ -11,31 +11,229 @@ use gocua_tests::{Device, Server, Team, str_field, text};
 /// also Vietnamese written without diacritics (an, to, do, con, can, ...) are
 /// not in it: they cannot tell the languages apart.
 const COMMON_ENGLISH: &[&str] = &[
-    "the", "and", "for", "not", "are", "was", "were", "with", "this", "that", "from", "has",
-    "have", "had", "been", "will", "would", "could", "should", "must", "can't", "cannot",
-    "error", "usage", "options", "option", "commands", "command", "arguments", "argument",
-    "help", "print", "version", "default", "possible", "values", "value", "required",
-    "invalid", "unknown", "found", "missing", "expected", "did", "you", "mean", "your",
-    "please", "try", "again", "retry", "retrying", "attempt", "attempts", "server",
-    "reach", "reached", "network", "connection", "refused", "failed", "sync", "syncing",
-    "done", "sent", "received", "changes", "change", "pending", "waiting", "wait", "household",
-    "households", "member", "members", "visit", "visits", "consent", "consents", "service",
-    "services", "outcome", "outcomes", "group", "groups", "village", "villages", "team",
-    "volunteer", "commune", "province", "address", "phone", "name", "gender", "male",
-    "female", "other", "born", "year", "when", "where", "who", "what", "which", "recorded",
-    "added", "saved", "record", "list", "show", "search", "status", "conflict", "conflicts",
-    "problem", "problems", "yes", "none", "level", "registered", "activated", "account",
-    "bank", "wallet", "public", "health", "book", "digital", "signature", "skills", "basic",
-    "verbal", "written", "app", "smartphone", "feature", "only", "device", "devices", "set",
-    "store", "file", "path", "last", "first", "next", "new", "old", "still", "safe", "kept",
-    "keep", "down", "wrong", "check", "see", "use", "run", "give", "given", "must", "start",
-    "starts", "example", "period", "report", "indicator", "indicators", "today", "period",
-    "minutes", "follow", "feedback", "purpose", "method", "withdrawn", "field", "fields",
-    "values", "shown", "there", "here", "its", "it's", "than", "then", "into", "about",
-    "after", "before", "because", "without", "within", "between", "each", "every", "all",
-    "some", "more", "most", "less", "few", "many", "one", "two", "three", "number",
-    "numbers", "code", "codes", "catalogue", "target", "schema", "version", "enrolled",
-    "enroll", "enrollment", "operator", "officer", "decision", "differently", "set",
+    "the",
+    "and",
+    "for",
+    "not",
+    "are",
+    "was",
+    "were",
+    "with",
+    "this",
+    "that",
+    "from",
+    "has",
+    "have",
+    "had",
+    "been",
+    "will",
+    "would",
+    "could",
+    "should",
+    "must",
+    "can't",
+    "cannot",
+    "error",
+    "usage",
+    "options",
+    "option",
+    "commands",
+    "command",
+    "arguments",
+    "argument",
+    "help",
+    "print",
+    "version",
+    "default",
+    "possible",
+    "values",
+    "value",
+    "required",
+    "invalid",
+    "unknown",
+    "found",
+    "missing",
+    "expected",
+    "did",
+    "you",
+    "mean",
+    "your",
+    "please",
+    "try",
+    "again",
+    "retry",
+    "retrying",
+    "attempt",
+    "attempts",
+    "server",
+    "reach",
+    "reached",
+    "network",
+    "connection",
+    "refused",
+    "failed",
+    "sync",
+    "syncing",
+    "done",
+    "sent",
+    "received",
+    "changes",
+    "change",
+    "pending",
+    "waiting",
+    "wait",
+    "household",
+    "households",
+    "member",
+    "members",
+    "visit",
+    "visits",
+    "consent",
+    "consents",
+    "service",
+    "services",
+    "outcome",
+    "outcomes",
+    "group",
+    "groups",
+    "village",
+    "villages",
+    "team",
+    "volunteer",
+    "commune",
+    "province",
+    "address",
+    "phone",
+    "name",
+    "gender",
+    "male",
+    "female",
+    "other",
+    "born",
+    "year",
+    "when",
+    "where",
+    "who",
+    "what",
+    "which",
+    "recorded",
+    "added",
+    "saved",
+    "record",
+    "list",
+    "show",
+    "search",
+    "status",
+    "conflict",
+    "conflicts",
+    "problem",
+    "problems",
+    "yes",
+    "none",
+    "level",
+    "registered",
+    "activated",
+    "account",
+    "bank",
+    "wallet",
+    "public",
+    "health",
+    "book",
+    "digital",
+    "signature",
+    "skills",
+    "basic",
+    "verbal",
+    "written",
+    "app",
+    "smartphone",
+    "feature",
+    "only",
+    "device",
+    "devices",
+    "set",
+    "store",
+    "file",
+    "path",
+    "last",
+    "first",
+    "next",
+    "new",
+    "old",
+    "still",
+    "safe",
+    "kept",
+    "keep",
+    "down",
+    "wrong",
+    "check",
+    "see",
+    "use",
+    "run",
+    "give",
+    "given",
+    "must",
+    "start",
+    "starts",
+    "example",
+    "period",
+    "report",
+    "indicator",
+    "indicators",
+    "today",
+    "period",
+    "minutes",
+    "follow",
+    "feedback",
+    "purpose",
+    "method",
+    "withdrawn",
+    "field",
+    "fields",
+    "values",
+    "shown",
+    "there",
+    "here",
+    "its",
+    "it's",
+    "than",
+    "then",
+    "into",
+    "about",
+    "after",
+    "before",
+    "because",
+    "without",
+    "within",
+    "between",
+    "each",
+    "every",
+    "all",
+    "some",
+    "more",
+    "most",
+    "less",
+    "few",
+    "many",
+    "one",
+    "two",
+    "three",
+    "number",
+    "numbers",
+    "code",
+    "codes",
+    "catalogue",
+    "target",
+    "schema",
+    "version",
+    "enrolled",
+    "enroll",
+    "enrollment",
+    "operator",
+    "officer",
+    "decision",
+    "differently",
+    "set",
 ];
 
 /// The words of `screen` a person reads as words: what is quoted in
@@ -139,7 +337,14 @@ fn flow(lang: &[&str]) -> (Vec<Screen>, Vec<String>) {
     );
     shown.push(ok(run(
         &d,
-        &["household", "add", "--head", "Lò Thị Mai", "--devices", "2G"],
+        &[
+            "household",
+            "add",
+            "--head",
+            "Lò Thị Mai",
+            "--devices",
+            "2G",
+        ],
     )));
     shown.push(ok(run(&d, &["household", "list"])));
     shown.push(ok(run(&d, &["household", "search", "hanh"])));
@@ -161,10 +366,7 @@ fn flow(lang: &[&str]) -> (Vec<Screen>, Vec<String>) {
             "có",
         ],
     )));
-    let member = str_field(
-        &d.json(&["household", "show", &hid])["members"][0],
-        "id",
-    );
+    let member = str_field(&d.json(&["household", "show", &hid])["members"][0], "id");
     shown.push(ok(run(
         &d,
         &[
@@ -209,9 +411,33 @@ fn flow(lang: &[&str]) -> (Vec<Screen>, Vec<String>) {
         &["household", "add"][..],
         &["househld", "list"][..],
         &["household", "list", "--limit", "nhiều"][..],
-        &["member", "add", &hid, "--name", "An", "--gender", "không rõ"][..],
-        &["init", "--volunteer", "A", "--team", "B", "--commune", "00001", "--village", "C"][..],
-        &["enroll", "--server", "127.0.0.1:8080", "--code", "K7M2-9QXD"][..],
+        &[
+            "member",
+            "add",
+            &hid,
+            "--name",
+            "An",
+            "--gender",
+            "không rõ",
+        ][..],
+        &[
+            "init",
+            "--volunteer",
+            "A",
+            "--team",
+            "B",
+            "--commune",
+            "00001",
+            "--village",
+            "C",
+        ][..],
+        &[
+            "enroll",
+            "--server",
+            "127.0.0.1:8080",
+            "--code",
+            "K7M2-9QXD",
+        ][..],
     ] {
         let s = run(&d, args);
         assert_eq!(s.code, Some(2), "{:?}:\n{}", s.args, s.out);
@@ -293,7 +519,11 @@ fn a_volunteers_flow_in_vietnamese_shows_no_english() {
             leaks.push(format!("{:?}: {found:?}\n{}", s.args, s.out));
         }
     }
-    assert!(leaks.is_empty(), "English on a Vietnamese screen:\n{}", leaks.join("\n\n"));
+    assert!(
+        leaks.is_empty(),
+        "English on a Vietnamese screen:\n{}",
+        leaks.join("\n\n")
+    );
 
     let said = |screens: &[Screen], first: &str| -> String {
         screens
@@ -321,7 +551,10 @@ fn a_volunteers_flow_in_vietnamese_shows_no_english() {
         "6 attempts",
         "wait on this device",
     ] {
-        assert!(offline_en.contains(needed), "{needed:?} missing:\n{offline_en}");
+        assert!(
+            offline_en.contains(needed),
+            "{needed:?} missing:\n{offline_en}"
+        );
     }
     let clash = &vi[vi.len() - 2].out;
     assert!(
@@ -362,10 +595,17 @@ fn usage_errors_are_json_with_json_and_help_exits_zero() {
     assert_eq!(err["kind"], "unknown_argument", "{err}");
     assert_eq!(err["field"], "--hed", "{err}");
     assert!(
-        err["message"].as_str().unwrap_or_default().contains("--head"),
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--head"),
         "{err}"
     );
-    for args in [&["--help"][..], &["household", "--help"][..], &["--version"][..]] {
+    for args in [
+        &["--help"][..],
+        &["household", "--help"][..],
+        &["--version"][..],
+    ] {
         let o = d.run(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
         assert!(!o.stdout.is_empty(), "{args:?}");
@@ -373,7 +613,11 @@ fn usage_errors_are_json_with_json_and_help_exits_zero() {
     let o = d.run(&["--lang", "en", "--help"]);
     assert!(text(&o.stdout).contains("Usage:"), "{}", text(&o.stdout));
     let o = d.run(&["--help"]);
-    assert!(text(&o.stdout).contains("Cách dùng:"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("Cách dùng:"),
+        "{}",
+        text(&o.stdout)
+    );
     // The store is not created by a usage error.
     assert!(!d.home().join("store.sqlite").exists());
 }
@@ -385,7 +629,14 @@ fn enroll_again_keeps_the_name_and_a_refused_init_leaves_nothing() {
     let server = Server::start();
     let team = Team::create(&server, "Thôn Đông");
     let d = team.enroll(&server, &server.url());
-    let volunteer = server.admin(&["volunteer", "add", "--name", "Hà Văn Tú", "--team", &team.team_id]);
+    let volunteer = server.admin(&[
+        "volunteer",
+        "add",
+        "--name",
+        "Hà Văn Tú",
+        "--team",
+        &team.team_id,
+    ]);
     let code = str_field(
         &server.admin(&["enroll-code", "--volunteer", &str_field(&volunteer, "id")]),
         "code",
@@ -394,7 +645,14 @@ fn enroll_again_keeps_the_name_and_a_refused_init_leaves_nothing() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("--again"), "{}", text(&o.stderr));
     let first = d.device_id();
-    let again = d.json(&["enroll", "--server", &server.url(), "--code", &code, "--again"]);
+    let again = d.json(&[
+        "enroll",
+        "--server",
+        &server.url(),
+        "--code",
+        &code,
+        "--again",
+    ]);
     assert_ne!(str_field(&again, "device_id"), first);
     let devices = server.admin(&["devices", "list"]);
     let names: Vec<String> = devices
@@ -402,7 +660,11 @@ fn enroll_again_keeps_the_name_and_a_refused_init_leaves_nothing() {
         .map(|a| a.iter().map(|d| str_field(d, "name")).collect())
         .unwrap_or_default();
     // Team::enroll named the first enrollment "may-1": the second keeps it.
-    assert_eq!(names.iter().filter(|n| *n == "may-1").count(), 2, "{devices}");
+    assert_eq!(
+        names.iter().filter(|n| *n == "may-1").count(),
+        2,
+        "{devices}"
+    );
 
     let fresh = Device::new();
     let home = fresh.home().join("nested");

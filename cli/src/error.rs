@@ -51,6 +51,8 @@ pub enum CliError {
         during: Doing,
         pending: Option<i64>,
     },
+    /// `error`, about the input `what` (`--area 99999`) it concerns.
+    About { what: String, error: Box<CliError> },
     /// `enroll` on a device enrolled already, without `--again`.
     AlreadyEnrolled { server: String },
     /// A commune code of the list before 1 July 2025, and the communes in
@@ -126,7 +128,7 @@ impl CliError {
             | CliError::Diverged
             | CliError::Demo(_)
             | CliError::ServerMissing { .. } => EXIT_OTHER,
-            CliError::Line { error, .. } => error.exit_code(),
+            CliError::Line { error, .. } | CliError::About { error, .. } => error.exit_code(),
         }
     }
 
@@ -158,7 +160,7 @@ impl CliError {
             CliError::Write { .. } => "write_failed",
             CliError::Output(_) => "output_failed",
             CliError::BadFile { .. } => "bad_file",
-            CliError::Line { error, .. } => error.code(),
+            CliError::Line { error, .. } | CliError::About { error, .. } => error.code(),
             CliError::NoDataDir => "no_data_dir",
             CliError::Diverged => "diverged",
             CliError::Demo(_) => "demo_failed",
@@ -176,7 +178,7 @@ impl CliError {
             CliError::Core(CoreError::Invalid(inv)) => Some(inv.field.name()),
             CliError::Core(CoreError::NotFound { kind, .. })
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
-            CliError::Line { error, .. } => error.field(),
+            CliError::Line { error, .. } | CliError::About { error, .. } => error.field(),
             CliError::ReportInput { option, .. } => Some(option.name()),
             CliError::Core(CoreError::BadServerUrl(_)) => Some("server"),
             CliError::LegacyCommune { .. } => Some("commune_code"),

@@ -224,7 +224,10 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Server => ("Máy chủ", "Server"),
         T::NotEnrolledYet => ("chưa đăng ký", "not enrolled"),
         T::LastSync => ("Đồng bộ gần nhất", "Last sync"),
-        T::RefusedChanges => ("Thay đổi bị máy chủ từ chối", "Changes refused by the server"),
+        T::RefusedChanges => (
+            "Thay đổi bị máy chủ từ chối",
+            "Changes refused by the server",
+        ),
     };
     lang.pick(vi, en)
 }
@@ -393,10 +396,11 @@ pub fn path_label(lang: Lang, path: &str) -> String {
 
 /// One value of a conflict with who set it and when.
 pub fn value_set_by(lang: Lang, o: &field_core::ValueSetBy) -> String {
-    let who = o
-        .volunteer_name
-        .clone()
-        .or_else(|| o.volunteer_id.as_deref().map(|i| crate::output::short(i).to_string()));
+    let who = o.volunteer_name.clone().or_else(|| {
+        o.volunteer_id
+            .as_deref()
+            .map(|i| crate::output::short(i).to_string())
+    });
     let when = o.at.as_deref().map(crate::output::local_time);
     let origin = match (who, when) {
         (Some(w), Some(at)) => format!(" ({} {w}, {at})", t(lang, T::SetBy)),
@@ -613,6 +617,7 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             },
         ) => server::unreachable(lang, url, *attempts, *during, *pending),
         (_, CliError::AlreadyEnrolled { server }) => server::already_enrolled(lang, server),
+        (_, CliError::About { what, error }) => format!("{what}: {}", error_message(lang, error)),
         (_, CliError::LegacyCommune {
             code,
             name,
@@ -861,7 +866,11 @@ pub fn changes_quarantined(lang: Lang, n: u64) -> String {
         ),
         Lang::En => format!(
             "{} quarantined because {} not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`).",
-            if n == 1 { "1 received change was".to_string() } else { format!("{n} received changes were") },
+            if n == 1 {
+                "1 received change was".to_string()
+            } else {
+                format!("{n} received changes were")
+            },
             if n == 1 { "it could" } else { "they could" }
         ),
     }
@@ -877,7 +886,11 @@ pub fn quarantined_by_server(lang: Lang, n: u64) -> String {
         ),
         Lang::En => format!(
             "The server set aside {} as damaged (could not be applied); the others were stored. The server's operator has been told.",
-            if n == 1 { "1 of this device's changes".to_string() } else { format!("{n} of this device's changes") }
+            if n == 1 {
+                "1 of this device's changes".to_string()
+            } else {
+                format!("{n} of this device's changes")
+            }
         ),
     }
 }
@@ -907,7 +920,11 @@ pub fn changes_waiting(lang: Lang, n: u64) -> String {
         ),
         Lang::En => format!(
             "{} for earlier changes; {} applied once those arrive.",
-            if n == 1 { "1 change waits".to_string() } else { format!("{n} changes wait") },
+            if n == 1 {
+                "1 change waits".to_string()
+            } else {
+                format!("{n} changes wait")
+            },
             if n == 1 { "it is" } else { "they are" }
         ),
     }

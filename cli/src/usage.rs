@@ -429,7 +429,10 @@ mod tests {
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "household", "add"]);
         assert_eq!(u.kind(), "missing_argument");
-        assert!(m.contains("--head <HỌ_TÊN>") && m.contains("Họ tên chủ hộ"), "{m}");
+        assert!(
+            m.contains("--head <HỌ_TÊN>") && m.contains("Họ tên chủ hộ"),
+            "{m}"
+        );
 
         let (u, m) = error_of(Lang::En, &["gocua", "--lang", "fr", "status"]);
         assert_eq!(u.kind(), "value_not_allowed");
@@ -441,7 +444,10 @@ mod tests {
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "member", "add", "x", "--gender"]);
         assert_eq!(u.kind(), "missing_value");
-        assert!(m.contains("--gender") && m.contains("nam, nữ hoặc khác"), "{m}");
+        assert!(
+            m.contains("--gender") && m.contains("nam, nữ hoặc khác"),
+            "{m}"
+        );
 
         let (u, m) = error_of(Lang::Vi, &["gocua", "visit"]);
         assert_eq!(u.kind(), "missing_command");

@@ -20,5 +20,7 @@ pub use gocua_household::{problems, validate};
 
 pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
-pub use store::{ConflictDetail, DocChanges, DocHeads, SCHEMA_VERSION, Store, ValueSetBy, VisitRow};
+pub use store::{
+    ConflictDetail, DocChanges, DocHeads, SCHEMA_VERSION, Store, ValueSetBy, VisitRow,
+};
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

@@ -50,6 +50,11 @@ async fn enrollment_codes_are_one_time_and_expire() {
         (403, codes::ENROLLMENT_CODE_INVALID)
     );
     assert!(err.message.contains("already been used"));
+    // The reason a device says it by, in its user's language.
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_USED)
+    );
 
     // Expired.
     let expired = secrets::new_enroll_code();
@@ -67,12 +72,20 @@ async fn enrollment_codes_are_one_time_and_expire() {
         (403, codes::ENROLLMENT_CODE_INVALID)
     );
     assert!(err.message.contains("expired"));
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_EXPIRED)
+    );
 
     // Unknown.
     let (status, err) = error_of(enroll(&c, &s, "ABCD-EFGH").await).await;
     assert_eq!(
         (status, err.error.as_str()),
         (401, codes::ENROLLMENT_CODE_INVALID)
+    );
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_UNKNOWN)
     );
     assert_eq!(st.devices().unwrap().len(), 1);
 

@@ -128,7 +128,21 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let done = result.map_err(|e| super::sync::offline(e, &server, Doing::Export, None))?;
+    let done = result.map_err(|e| match e {
+        // The area is named: the officer may have asked for several.
+        field_core::Error::Server {
+            reason: Some(ref r),
+            ..
+        } if r == gocua_protocol::reasons::UNKNOWN_AREA
+            || r == gocua_protocol::reasons::OUTSIDE_AREA =>
+        {
+            CliError::About {
+                what: format!("--area {}", a.area.trim()),
+                error: Box::new(CliError::Core(e)),
+            }
+        }
+        e => super::sync::offline(e, &server, Doing::Export, None),
+    })?;
     let lang = ctx.lang();
     ctx.out.emit(&done, || {
         vec![i18n::exported(lang, &done.path, done.bytes, done.cursor)]

@@ -206,11 +206,7 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
 
     if !h.members.is_empty() {
         lines.push(String::new());
-        lines.push(format!(
-            "{} ({}):",
-            label(T::Persons),
-            h.members.len()
-        ));
+        lines.push(format!("{} ({}):", label(T::Persons), h.members.len()));
         let rows: Vec<Vec<String>> = h
             .members
             .iter()
@@ -315,7 +311,12 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(String::new());
         lines.push(format!("{}:", label(T::Conflicts)));
         for c in &h.conflicts {
-            lines.push(format!("  {}: {}", c.path, c.values.join(" | ")));
+            lines.push(format!(
+                "  {} `{}`: {}",
+                i18n::path_label(lang, &c.path),
+                c.path,
+                c.values.join(" | ")
+            ));
         }
     }
     if !h.problems.is_empty() {
@@ -323,7 +324,8 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(format!("{}:", label(T::Problems)));
         for p in &h.problems {
             lines.push(format!(
-                "  {}: {}",
+                "  {} `{}`: {}",
+                i18n::path_label(lang, &p.path),
                 p.path,
                 i18n::household_problem(lang, p)
             ));

@@ -61,7 +61,8 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<(), CliError> {
 /// reform, naming the communes in force that took it over.
 fn legacy_commune(code: &str) -> Result<Option<CliError>, CliError> {
     let code = code.trim();
-    let reference = |e: gocua_admin_units::Error| CliError::Core(field_core::Error::Reference(e.to_string()));
+    let reference =
+        |e: gocua_admin_units::Error| CliError::Core(field_core::Error::Reference(e.to_string()));
     if gocua_admin_units::current()
         .map_err(reference)?
         .iter()

@@ -58,12 +58,7 @@ fn default_device_name() -> String {
 }
 
 /// An unreachable server, said with what was being done and what waits.
-pub fn offline(
-    e: field_core::Error,
-    url: &str,
-    during: Doing,
-    pending: Option<i64>,
-) -> CliError {
+pub fn offline(e: field_core::Error, url: &str, during: Doing, pending: Option<i64>) -> CliError {
     match e {
         field_core::Error::Unreachable { attempts, .. } => CliError::Unreachable {
             url: url.to_string(),

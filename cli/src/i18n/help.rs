@@ -25,11 +25,7 @@ const ABOUT: &[(&str, &str, &str)] = &[
         "Hộ gia đình: thêm, sửa, xem, liệt kê, tìm, nhập, tạo dữ liệu thử, xuất/nhập tài liệu.",
         "Households: add, edit, show, list, search, import, generate, export/import documents.",
     ),
-    (
-        "household add",
-        "Thêm một hộ.",
-        "Add a household.",
-    ),
+    ("household add", "Thêm một hộ.", "Add a household."),
     (
         "household edit",
         "Sửa thông tin một hộ (chỉ các trường được nêu).",
@@ -40,11 +36,7 @@ const ABOUT: &[(&str, &str, &str)] = &[
         "Xem đầy đủ một hộ: thành viên, lượt hỗ trợ, sự đồng ý.",
         "Show a household in full: members, visits, consents.",
     ),
-    (
-        "household list",
-        "Liệt kê các hộ.",
-        "List the households.",
-    ),
+    ("household list", "Liệt kê các hộ.", "List the households."),
     (
         "household search",
         "Tìm hộ theo tên, địa chỉ hoặc số điện thoại (gõ có dấu hay không dấu đều được).",
@@ -70,11 +62,7 @@ const ABOUT: &[(&str, &str, &str)] = &[
         "Gộp tài liệu một hộ từ tệp .automerge.",
         "Merge a household document from a .automerge file.",
     ),
-    (
-        "member",
-        "Thành viên của hộ.",
-        "Members of a household.",
-    ),
+    ("member", "Thành viên của hộ.", "Members of a household."),
     (
         "member add",
         "Thêm một thành viên vào hộ.",
@@ -85,11 +73,7 @@ const ABOUT: &[(&str, &str, &str)] = &[
         "Sửa thông tin một thành viên (chỉ các trường được nêu).",
         "Edit a member (only the fields given).",
     ),
-    (
-        "visit",
-        "Lượt hỗ trợ.",
-        "Support visits.",
-    ),
+    ("visit", "Lượt hỗ trợ.", "Support visits."),
     (
         "visit record",
         "Ghi một lượt hỗ trợ: dịch vụ, kết quả, người được hỗ trợ.",
@@ -200,102 +184,347 @@ const ABOUT: &[(&str, &str, &str)] = &[
 /// `(command path, arg id, vi, en)`: what an argument means there.
 const ARGS: &[(&str, &str, &str, &str)] = &[
     // gocua init
-    ("init", "volunteer", "Họ tên tình nguyện viên dùng máy này.", "The name of the volunteer using this device."),
-    ("init", "phone", "Số điện thoại của tình nguyện viên.", "The volunteer's phone number."),
-    ("init", "team", "Tên tổ Công nghệ số cộng đồng.", "The name of the Community Digital Technology Team."),
+    (
+        "init",
+        "volunteer",
+        "Họ tên tình nguyện viên dùng máy này.",
+        "The name of the volunteer using this device.",
+    ),
+    (
+        "init",
+        "phone",
+        "Số điện thoại của tình nguyện viên.",
+        "The volunteer's phone number.",
+    ),
+    (
+        "init",
+        "team",
+        "Tên tổ Công nghệ số cộng đồng.",
+        "The name of the Community Digital Technology Team.",
+    ),
     (
         "init",
         "commune",
         "Mã xã/phường (5 chữ số, danh mục có hiệu lực từ 01/07/2025); tìm mã theo tên bằng `gocua catalogue communes TÊN`.",
         "The commune code (5 digits, units in force since 1 July 2025); find it by name with `gocua catalogue communes NAME`.",
     ),
-    ("init", "villages", "Một thôn/tổ dân phố máy này phụ trách (nêu nhiều lần cho nhiều thôn).", "A village this device serves (repeat for several)."),
+    (
+        "init",
+        "villages",
+        "Một thôn/tổ dân phố máy này phụ trách (nêu nhiều lần cho nhiều thôn).",
+        "A village this device serves (repeat for several).",
+    ),
     // gocua household add / edit
-    ("household add", "village", "Thôn của hộ (tên, có dấu hay không dấu đều được); bỏ qua nếu máy chỉ có một thôn.", "The household's village (its name, with or without diacritics); may be left out when the device has one village."),
-    ("household add", "head", "Họ tên chủ hộ.", "The household head's name."),
-    ("household add", "address", "Địa chỉ (xóm, số nhà).", "The address (hamlet, house number)."),
-    ("household add", "phone", "Số điện thoại của hộ.", "The household's phone number."),
-    ("household add", "members", "Số nhân khẩu khai báo của hộ.", "The declared number of members."),
+    (
+        "household add",
+        "village",
+        "Thôn của hộ (tên, có dấu hay không dấu đều được); bỏ qua nếu máy chỉ có một thôn.",
+        "The household's village (its name, with or without diacritics); may be left out when the device has one village.",
+    ),
+    (
+        "household add",
+        "head",
+        "Họ tên chủ hộ.",
+        "The household head's name.",
+    ),
+    (
+        "household add",
+        "address",
+        "Địa chỉ (xóm, số nhà).",
+        "The address (hamlet, house number).",
+    ),
+    (
+        "household add",
+        "phone",
+        "Số điện thoại của hộ.",
+        "The household's phone number.",
+    ),
+    (
+        "household add",
+        "members",
+        "Số nhân khẩu khai báo của hộ.",
+        "The declared number of members.",
+    ),
     (
         "household add",
         "devices",
         "Điện thoại của hộ: thông minh, 2G hoặc không có.",
         "The household's phones: smartphone, feature_phone_only or none.",
     ),
-    ("household add", "groups", "Một nhóm đối tượng (mã, xem `gocua catalogue groups`); nêu nhiều lần cho nhiều nhóm.", "A target group (its code, see `gocua catalogue groups`); repeat for several."),
-    ("household edit", "id", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("household edit", "village", "Thôn mới của hộ.", "The household's new village."),
-    ("household edit", "head", "Họ tên chủ hộ.", "The household head's name."),
-    ("household edit", "address", "Địa chỉ (xóm, số nhà).", "The address (hamlet, house number)."),
-    ("household edit", "phone", "Số điện thoại của hộ (\"\" để xóa).", "The household's phone number (\"\" to clear)."),
-    ("household edit", "members", "Số nhân khẩu khai báo của hộ.", "The declared number of members."),
+    (
+        "household add",
+        "groups",
+        "Một nhóm đối tượng (mã, xem `gocua catalogue groups`); nêu nhiều lần cho nhiều nhóm.",
+        "A target group (its code, see `gocua catalogue groups`); repeat for several.",
+    ),
+    (
+        "household edit",
+        "id",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "household edit",
+        "village",
+        "Thôn mới của hộ.",
+        "The household's new village.",
+    ),
+    (
+        "household edit",
+        "head",
+        "Họ tên chủ hộ.",
+        "The household head's name.",
+    ),
+    (
+        "household edit",
+        "address",
+        "Địa chỉ (xóm, số nhà).",
+        "The address (hamlet, house number).",
+    ),
+    (
+        "household edit",
+        "phone",
+        "Số điện thoại của hộ (\"\" để xóa).",
+        "The household's phone number (\"\" to clear).",
+    ),
+    (
+        "household edit",
+        "members",
+        "Số nhân khẩu khai báo của hộ.",
+        "The declared number of members.",
+    ),
     (
         "household edit",
         "devices",
         "Điện thoại của hộ: thông minh, 2G hoặc không có; \"\" để xóa.",
         "The household's phones: smartphone, feature_phone_only, none, or \"\" to clear.",
     ),
-    ("household edit", "add_groups", "Thêm một nhóm đối tượng (mã); nêu nhiều lần cho nhiều nhóm.", "Add a target group (its code); repeat for several."),
-    ("household edit", "remove_groups", "Bỏ một nhóm đối tượng (mã); nêu nhiều lần cho nhiều nhóm.", "Remove a target group (its code); repeat for several."),
-    ("household show", "id", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("household list", "village", "Chỉ các hộ của thôn này.", "Only the households of this village."),
-    ("household search", "query", "Từ cần tìm: tên, địa chỉ, số điện thoại.", "What to look for: a name, an address, a phone number."),
-    ("household import", "file", "Tệp JSON Lines cần nhập.", "The JSON Lines file to import."),
-    ("household generate", "seed", "Hạt giống ngẫu nhiên (cùng hạt giống, cùng dữ liệu).", "The random seed (same seed, same data)."),
-    ("household generate", "households", "Số hộ cần tạo.", "How many households to make."),
-    ("household generate", "villages", "Một thôn cho các hộ tạo ra; nêu nhiều lần cho nhiều thôn.", "A village for the households made; repeat for several."),
-    ("household export-doc", "id", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("household export-doc", "out", "Tệp .automerge cần ghi.", "The .automerge file to write."),
-    ("household import-doc", "file", "Tệp .automerge cần gộp.", "The .automerge file to merge."),
+    (
+        "household edit",
+        "add_groups",
+        "Thêm một nhóm đối tượng (mã); nêu nhiều lần cho nhiều nhóm.",
+        "Add a target group (its code); repeat for several.",
+    ),
+    (
+        "household edit",
+        "remove_groups",
+        "Bỏ một nhóm đối tượng (mã); nêu nhiều lần cho nhiều nhóm.",
+        "Remove a target group (its code); repeat for several.",
+    ),
+    (
+        "household show",
+        "id",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "household list",
+        "village",
+        "Chỉ các hộ của thôn này.",
+        "Only the households of this village.",
+    ),
+    (
+        "household search",
+        "query",
+        "Từ cần tìm: tên, địa chỉ, số điện thoại.",
+        "What to look for: a name, an address, a phone number.",
+    ),
+    (
+        "household import",
+        "file",
+        "Tệp JSON Lines cần nhập.",
+        "The JSON Lines file to import.",
+    ),
+    (
+        "household generate",
+        "seed",
+        "Hạt giống ngẫu nhiên (cùng hạt giống, cùng dữ liệu).",
+        "The random seed (same seed, same data).",
+    ),
+    (
+        "household generate",
+        "households",
+        "Số hộ cần tạo.",
+        "How many households to make.",
+    ),
+    (
+        "household generate",
+        "villages",
+        "Một thôn cho các hộ tạo ra; nêu nhiều lần cho nhiều thôn.",
+        "A village for the households made; repeat for several.",
+    ),
+    (
+        "household export-doc",
+        "id",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "household export-doc",
+        "out",
+        "Tệp .automerge cần ghi.",
+        "The .automerge file to write.",
+    ),
+    (
+        "household import-doc",
+        "file",
+        "Tệp .automerge cần gộp.",
+        "The .automerge file to merge.",
+    ),
     // gocua member
-    ("member add", "household", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("member add", "name", "Họ tên thành viên.", "The member's name."),
-    ("member edit", "member", "Mã thành viên (vài ký tự cuối là đủ).", "The member's id (its last few characters are enough)."),
-    ("member edit", "name", "Họ tên thành viên.", "The member's name."),
+    (
+        "member add",
+        "household",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "member add",
+        "name",
+        "Họ tên thành viên.",
+        "The member's name.",
+    ),
+    (
+        "member edit",
+        "member",
+        "Mã thành viên (vài ký tự cuối là đủ).",
+        "The member's id (its last few characters are enough).",
+    ),
+    (
+        "member edit",
+        "name",
+        "Họ tên thành viên.",
+        "The member's name.",
+    ),
     // gocua visit
-    ("visit record", "household", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
+    (
+        "visit record",
+        "household",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
     (
         "visit record",
         "services",
         "Dịch vụ đã hỗ trợ: MÃ[:KẾT_QUẢ[:GHI_CHÚ]] (kết quả mặc định: `done`, hoàn thành; mã xem `gocua catalogue`); nêu nhiều lần cho nhiều dịch vụ.",
         "A service supported: CODE[:OUTCOME[:NOTE]] (outcome default: done; see `gocua catalogue`); repeat for several.",
     ),
-    ("visit record", "persons", "Mã thành viên được hỗ trợ; nêu nhiều lần cho nhiều người.", "The id of a member helped; repeat for several."),
+    (
+        "visit record",
+        "persons",
+        "Mã thành viên được hỗ trợ; nêu nhiều lần cho nhiều người.",
+        "The id of a member helped; repeat for several.",
+    ),
     (
         "visit record",
         "at",
         "Thời gian hỗ trợ, \"YYYY-MM-DD HH:MM\" (giờ Việt Nam); mặc định: bây giờ.",
         "When, \"YYYY-MM-DD HH:MM\" (Vietnam time) or RFC 3339; default now.",
     ),
-    ("visit record", "duration", "Thời lượng, tính bằng phút.", "How long it took, in minutes."),
-    ("visit record", "follow_up", "Ngày hẹn quay lại, YYYY-MM-DD.", "The follow-up day, YYYY-MM-DD."),
-    ("visit record", "feedback", "Ý kiến của người dân cần báo lên.", "The residents' feedback to pass upward."),
-    ("visit record", "consent", "Mã bản ghi đồng ý của lượt hỗ trợ.", "The id of the consent the visit relies on."),
-    ("visit record", "with", "Mã tình nguyện viên cùng đi; nêu nhiều lần cho nhiều người.", "The id of a volunteer who came along; repeat for several."),
+    (
+        "visit record",
+        "duration",
+        "Thời lượng, tính bằng phút.",
+        "How long it took, in minutes.",
+    ),
+    (
+        "visit record",
+        "follow_up",
+        "Ngày hẹn quay lại, YYYY-MM-DD.",
+        "The follow-up day, YYYY-MM-DD.",
+    ),
+    (
+        "visit record",
+        "feedback",
+        "Ý kiến của người dân cần báo lên.",
+        "The residents' feedback to pass upward.",
+    ),
+    (
+        "visit record",
+        "consent",
+        "Mã bản ghi đồng ý của lượt hỗ trợ.",
+        "The id of the consent the visit relies on.",
+    ),
+    (
+        "visit record",
+        "with",
+        "Mã tình nguyện viên cùng đi; nêu nhiều lần cho nhiều người.",
+        "The id of a volunteer who came along; repeat for several.",
+    ),
     (
         "visit record",
         "entered_late",
         "Ghi bù: lượt hỗ trợ đã làm từ trước (trước ngày đăng ký hộ hoặc quá một năm).",
         "Entered late: a visit made earlier (before the household's registration or more than a year ago).",
     ),
-    ("visit list", "household", "Chỉ các lượt hỗ trợ của hộ này (mã hộ).", "Only the visits of this household (its id)."),
+    (
+        "visit list",
+        "household",
+        "Chỉ các lượt hỗ trợ của hộ này (mã hộ).",
+        "Only the visits of this household (its id).",
+    ),
     // gocua consent
-    ("consent record", "household", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("consent record", "person", "Mã thành viên đồng ý.", "The id of the member who consents."),
-    ("consent record", "purpose", "Mục đích được đồng ý (ví dụ \"Hỗ trợ VNeID\").", "What the consent is for (e.g. \"VNeID support\")."),
+    (
+        "consent record",
+        "household",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "consent record",
+        "person",
+        "Mã thành viên đồng ý.",
+        "The id of the member who consents.",
+    ),
+    (
+        "consent record",
+        "purpose",
+        "Mục đích được đồng ý (ví dụ \"Hỗ trợ VNeID\").",
+        "What the consent is for (e.g. \"VNeID support\").",
+    ),
     (
         "consent record",
         "method",
         "Hình thức: bằng lời, văn bản hoặc ứng dụng.",
         "How it was given: verbal, written or app.",
     ),
-    ("consent record", "at", "Thời điểm đồng ý, \"YYYY-MM-DD HH:MM\"; mặc định: bây giờ.", "When it was given, \"YYYY-MM-DD HH:MM\"; default now."),
-    ("consent withdraw", "consent", "Mã bản ghi đồng ý.", "The consent's id."),
-    ("consent withdraw", "reason", "Lý do rút lại.", "Why it was withdrawn."),
+    (
+        "consent record",
+        "at",
+        "Thời điểm đồng ý, \"YYYY-MM-DD HH:MM\"; mặc định: bây giờ.",
+        "When it was given, \"YYYY-MM-DD HH:MM\"; default now.",
+    ),
+    (
+        "consent withdraw",
+        "consent",
+        "Mã bản ghi đồng ý.",
+        "The consent's id.",
+    ),
+    (
+        "consent withdraw",
+        "reason",
+        "Lý do rút lại.",
+        "Why it was withdrawn.",
+    ),
     // gocua conflicts resolve
-    ("conflicts resolve", "household", "Mã hộ (vài ký tự cuối là đủ).", "The household's id (its last few characters are enough)."),
-    ("conflicts resolve", "path", "Trường đang xung đột, như `gocua conflicts` hiện ra.", "The field in conflict, as `gocua conflicts` shows it."),
-    ("conflicts resolve", "value", "Giá trị cần giữ (một trong các giá trị đang xung đột).", "The value to keep (one of the conflicting values)."),
+    (
+        "conflicts resolve",
+        "household",
+        "Mã hộ (vài ký tự cuối là đủ).",
+        "The household's id (its last few characters are enough).",
+    ),
+    (
+        "conflicts resolve",
+        "path",
+        "Trường đang xung đột, như `gocua conflicts` hiện ra.",
+        "The field in conflict, as `gocua conflicts` shows it.",
+    ),
+    (
+        "conflicts resolve",
+        "value",
+        "Giá trị cần giữ (một trong các giá trị đang xung đột).",
+        "The value to keep (one of the conflicting values).",
+    ),
     // gocua catalogue
     (
         "catalogue",
@@ -310,13 +539,38 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
         "With communes: the commune name to look for (with or without diacritics).",
     ),
     // gocua changes
-    ("changes export", "out", "Tệp cần ghi.", "The file to write."),
-    ("changes export", "peer_heads", "Tệp trạng thái của máy kia (do `changes heads` ghi): chỉ ghi những gì máy kia còn thiếu.", "The peer's state file (written by `changes heads`): write only what the peer lacks."),
-    ("changes import", "file", "Tệp thay đổi cần nhận.", "The change file to apply."),
+    (
+        "changes export",
+        "out",
+        "Tệp cần ghi.",
+        "The file to write.",
+    ),
+    (
+        "changes export",
+        "peer_heads",
+        "Tệp trạng thái của máy kia (do `changes heads` ghi): chỉ ghi những gì máy kia còn thiếu.",
+        "The peer's state file (written by `changes heads`): write only what the peer lacks.",
+    ),
+    (
+        "changes import",
+        "file",
+        "Tệp thay đổi cần nhận.",
+        "The change file to apply.",
+    ),
     ("changes heads", "out", "Tệp cần ghi.", "The file to write."),
     // gocua enroll
-    ("enroll", "server", "Địa chỉ máy chủ, bắt đầu bằng http:// hoặc https://, ví dụ http://192.0.2.10:8080.", "The server's address, starting with http:// or https://, e.g. http://192.0.2.10:8080."),
-    ("enroll", "code", "Mã đăng ký dùng một lần (ví dụ K7M2-9QXD).", "The one-time enrollment code (e.g. K7M2-9QXD)."),
+    (
+        "enroll",
+        "server",
+        "Địa chỉ máy chủ, bắt đầu bằng http:// hoặc https://, ví dụ http://192.0.2.10:8080.",
+        "The server's address, starting with http:// or https://, e.g. http://192.0.2.10:8080.",
+    ),
+    (
+        "enroll",
+        "code",
+        "Mã đăng ký dùng một lần (ví dụ K7M2-9QXD).",
+        "The one-time enrollment code (e.g. K7M2-9QXD).",
+    ),
     (
         "enroll",
         "device_name",
@@ -330,52 +584,189 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
         "Enroll a device that is enrolled already (e.g. after it was revoked): it gets a new device id.",
     ),
     // gocua report
-    ("report", "period", "Kỳ báo cáo, YYYY-MM, mang tên tháng nó kết thúc (mặc định: kỳ của hôm nay).", "The reporting period, YYYY-MM, named after the month it ends in (default: today's)."),
-    ("report", "periods_start_day", "Ngày bắt đầu kỳ: 1 cho tháng dương lịch, 15 cho từ ngày 15 đến ngày 14.", "The day periods start on: 1 for calendar months, 15 for the 15th to the 14th."),
-    ("report", "level", "Cấp: `team` (tổ), `village` (thôn), `commune` (xã), `province` (tỉnh) hoặc `national` (toàn quốc).", "The level: team, village, commune, province or national."),
-    ("report", "format", "`table` (bảng) hoặc `json` (như --json).", "table or json (json is what --json gives)."),
-    ("report", "today", "Ngày lập báo cáo, YYYY-MM-DD, để tính lịch hẹn đến hạn và quá hạn (mặc định: hôm nay).", "The day the report is made, YYYY-MM-DD, for follow-ups due and overdue (default: today)."),
+    (
+        "report",
+        "period",
+        "Kỳ báo cáo, YYYY-MM, mang tên tháng nó kết thúc (mặc định: kỳ của hôm nay).",
+        "The reporting period, YYYY-MM, named after the month it ends in (default: today's).",
+    ),
+    (
+        "report",
+        "periods_start_day",
+        "Ngày bắt đầu kỳ: 1 cho tháng dương lịch, 15 cho từ ngày 15 đến ngày 14.",
+        "The day periods start on: 1 for calendar months, 15 for the 15th to the 14th.",
+    ),
+    (
+        "report",
+        "level",
+        "Cấp: `team` (tổ), `village` (thôn), `commune` (xã), `province` (tỉnh) hoặc `national` (toàn quốc).",
+        "The level: team, village, commune, province or national.",
+    ),
+    (
+        "report",
+        "format",
+        "`table` (bảng) hoặc `json` (như --json).",
+        "table or json (json is what --json gives).",
+    ),
+    (
+        "report",
+        "today",
+        "Ngày lập báo cáo, YYYY-MM-DD, để tính lịch hẹn đến hạn và quá hạn (mặc định: hôm nay).",
+        "The day the report is made, YYYY-MM-DD, for follow-ups due and overdue (default: today).",
+    ),
     // gocua export
-    ("export", "server", "Địa chỉ máy chủ, ví dụ https://gocua.example.vn.", "The server's address, e.g. https://gocua.example.vn."),
-    ("export", "token", "Mã truy cập của tài khoản cán bộ (do người quản trị máy chủ cấp).", "The officer account's token (given by the server's operator)."),
-    ("export", "area", "Mã tỉnh hoặc xã/phường (danh mục 2025), hoặc mã thôn.", "A province or commune code (2025 list) or a village id."),
-    ("export", "format", "`json` (chỉ tiêu), `csv` (nén zip), `xlsx` hoặc `jsonl` (dữ liệu từng hộ).", "json (the indicators), csv (zipped), xlsx or jsonl (record-level)."),
+    (
+        "export",
+        "server",
+        "Địa chỉ máy chủ, ví dụ https://gocua.example.vn.",
+        "The server's address, e.g. https://gocua.example.vn.",
+    ),
+    (
+        "export",
+        "token",
+        "Mã truy cập của tài khoản cán bộ (do người quản trị máy chủ cấp).",
+        "The officer account's token (given by the server's operator).",
+    ),
+    (
+        "export",
+        "area",
+        "Mã tỉnh hoặc xã/phường (danh mục 2025), hoặc mã thôn.",
+        "A province or commune code (2025 list) or a village id.",
+    ),
+    (
+        "export",
+        "format",
+        "`json` (chỉ tiêu), `csv` (nén zip), `xlsx` hoặc `jsonl` (dữ liệu từng hộ).",
+        "json (the indicators), csv (zipped), xlsx or jsonl (record-level).",
+    ),
     (
         "export",
         "pii",
         "Dữ liệu cá nhân: `pseudonymized` (bí danh; `full` chỉ trên máy chủ); `none` cho chỉ tiêu dạng bảng tính (với --format `csv` hoặc `xlsx`).",
         "Personal data of a record-level extract: pseudonymized (full only on the server machine); none gives the indicators as a spreadsheet (with --format csv or xlsx).",
     ),
-    ("export", "period", "Kỳ của chỉ tiêu, YYYY-MM (mặc định: kỳ của hôm nay).", "The indicators' period, YYYY-MM (default: today's)."),
-    ("export", "level", "Cấp của chỉ tiêu: `team` (tổ), `village` (thôn), `commune` (xã, mặc định), `province` (tỉnh) hoặc `national` (toàn quốc).", "The indicators' level: team, village, commune (the default), province or national."),
-    ("export", "today", "Ngày lập chỉ tiêu, YYYY-MM-DD (mặc định: hôm nay).", "The day the indicators are made, YYYY-MM-DD (default: today)."),
-    ("export", "since", "Chỉ các hộ thay đổi sau mốc này (mốc do lần tải trước báo).", "Only the households changed after this cursor (an earlier extract's)."),
-    ("export", "out", "Tệp cần ghi (không bao giờ ghi dở).", "The file to write (never left half-written)."),
+    (
+        "export",
+        "period",
+        "Kỳ của chỉ tiêu, YYYY-MM (mặc định: kỳ của hôm nay).",
+        "The indicators' period, YYYY-MM (default: today's).",
+    ),
+    (
+        "export",
+        "level",
+        "Cấp của chỉ tiêu: `team` (tổ), `village` (thôn), `commune` (xã, mặc định), `province` (tỉnh) hoặc `national` (toàn quốc).",
+        "The indicators' level: team, village, commune (the default), province or national.",
+    ),
+    (
+        "export",
+        "today",
+        "Ngày lập chỉ tiêu, YYYY-MM-DD (mặc định: hôm nay).",
+        "The day the indicators are made, YYYY-MM-DD (default: today).",
+    ),
+    (
+        "export",
+        "since",
+        "Chỉ các hộ thay đổi sau mốc này (mốc do lần tải trước báo).",
+        "Only the households changed after this cursor (an earlier extract's).",
+    ),
+    (
+        "export",
+        "out",
+        "Tệp cần ghi (không bao giờ ghi dở).",
+        "The file to write (never left half-written).",
+    ),
     // gocua demo
-    ("demo", "keep", "Giữ dữ liệu và tệp thay đổi của các máy trong thư mục này.", "Keep the devices' stores and change files in this directory."),
-    ("demo", "server_bin", "Chương trình gocua-server cần chạy (mặc định: cái cạnh gocua, rồi cái đầu tiên trên PATH).", "The gocua-server program to run (default: the one next to gocua, then the first on PATH)."),
+    (
+        "demo",
+        "keep",
+        "Giữ dữ liệu và tệp thay đổi của các máy trong thư mục này.",
+        "Keep the devices' stores and change files in this directory.",
+    ),
+    (
+        "demo",
+        "server_bin",
+        "Chương trình gocua-server cần chạy (mặc định: cái cạnh gocua, rồi cái đầu tiên trên PATH).",
+        "The gocua-server program to run (default: the one next to gocua, then the first on PATH).",
+    ),
     // gocua help
-    ("help", "subcommand", "Lệnh cần xem hướng dẫn.", "The command to show the help of."),
+    (
+        "help",
+        "subcommand",
+        "Lệnh cần xem hướng dẫn.",
+        "The command to show the help of.",
+    ),
 ];
 
 /// `(arg id, vi, en)`: arguments meaning the same in every command.
 const SHARED: &[(&str, &str, &str)] = &[
-    ("data_dir", "Thư mục dữ liệu (tệp dữ liệu là <THƯ_MỤC>/store.sqlite).", "Data directory (the store is <DIR>/store.sqlite)."),
-    ("json", "Kết quả cho máy đọc: mỗi lệnh in một giá trị JSON; lỗi cũng là JSON, trên luồng lỗi.", "Machine-readable output: one JSON value per command on stdout; errors as JSON on stderr."),
-    ("lang", "Ngôn ngữ: vi (mặc định) hoặc en (cũng là mặc định khi LANG bắt đầu bằng \"en\").", "Language: vi (the default) or en (also the default when LANG starts with \"en\")."),
+    (
+        "data_dir",
+        "Thư mục dữ liệu (tệp dữ liệu là <THƯ_MỤC>/store.sqlite).",
+        "Data directory (the store is <DIR>/store.sqlite).",
+    ),
+    (
+        "json",
+        "Kết quả cho máy đọc: mỗi lệnh in một giá trị JSON; lỗi cũng là JSON, trên luồng lỗi.",
+        "Machine-readable output: one JSON value per command on stdout; errors as JSON on stderr.",
+    ),
+    (
+        "lang",
+        "Ngôn ngữ: vi (mặc định) hoặc en (cũng là mặc định khi LANG bắt đầu bằng \"en\").",
+        "Language: vi (the default) or en (also the default when LANG starts with \"en\").",
+    ),
     ("help", "Xem hướng dẫn.", "Print help."),
     ("version", "Xem phiên bản.", "Print the version."),
-    ("limit", "Hiện nhiều nhất bấy nhiêu dòng.", "Show at most this many rows."),
+    (
+        "limit",
+        "Hiện nhiều nhất bấy nhiêu dòng.",
+        "Show at most this many rows.",
+    ),
     ("birth_year", "Năm sinh.", "The year of birth."),
-    ("gender", "Giới tính: nam, nữ hoặc khác.", "Gender: male, female or other."),
-    ("id_number", "Số định danh cá nhân 12 chữ số.", "The 12-digit personal identification number."),
-    ("vneid", "Tài khoản VNeID: chưa có, đã đăng ký, mức 1 hoặc mức 2.", "The VNeID account: none, registered, level1 or level2."),
-    ("vneid_activated", "VNeID đã kích hoạt: có hoặc không.", "VNeID activated: yes or no."),
-    ("bank_account", "Có tài khoản ngân hàng hoặc ví điện tử: có hoặc không.", "Has a bank or e-wallet account: yes or no."),
-    ("public_service_account", "Có tài khoản dịch vụ công: có hoặc không.", "Has a public-service account: yes or no."),
-    ("ehealth_book", "Có sổ sức khỏe điện tử: có hoặc không.", "Has an electronic health book: yes or no."),
-    ("digital_signature", "Có chữ ký số: có hoặc không.", "Has a digital signature: yes or no."),
-    ("basic_skills", "Đã được chứng nhận kỹ năng số cơ bản trên VNeID: có hoặc không.", "Basic digital skills certified on VNeID: yes or no."),
+    (
+        "gender",
+        "Giới tính: nam, nữ hoặc khác.",
+        "Gender: male, female or other.",
+    ),
+    (
+        "id_number",
+        "Số định danh cá nhân 12 chữ số.",
+        "The 12-digit personal identification number.",
+    ),
+    (
+        "vneid",
+        "Tài khoản VNeID: chưa có, đã đăng ký, mức 1 hoặc mức 2.",
+        "The VNeID account: none, registered, level1 or level2.",
+    ),
+    (
+        "vneid_activated",
+        "VNeID đã kích hoạt: có hoặc không.",
+        "VNeID activated: yes or no.",
+    ),
+    (
+        "bank_account",
+        "Có tài khoản ngân hàng hoặc ví điện tử: có hoặc không.",
+        "Has a bank or e-wallet account: yes or no.",
+    ),
+    (
+        "public_service_account",
+        "Có tài khoản dịch vụ công: có hoặc không.",
+        "Has a public-service account: yes or no.",
+    ),
+    (
+        "ehealth_book",
+        "Có sổ sức khỏe điện tử: có hoặc không.",
+        "Has an electronic health book: yes or no.",
+    ),
+    (
+        "digital_signature",
+        "Có chữ ký số: có hoặc không.",
+        "Has a digital signature: yes or no.",
+    ),
+    (
+        "basic_skills",
+        "Đã được chứng nhận kỹ năng số cơ bản trên VNeID: có hoặc không.",
+        "Basic digital skills certified on VNeID: yes or no.",
+    ),
 ];
 
 /// `(arg id, vi, en)`: the placeholder of an argument's value in usage lines.
@@ -487,7 +878,11 @@ pub fn all() -> Vec<(String, &'static str, &'static str)> {
         ARGS.iter()
             .map(|(p, i, vi, en)| (format!("{p:?} {i}"), *vi, *en)),
     );
-    out.extend(SHARED.iter().map(|(i, vi, en)| (format!("* {i}"), *vi, *en)));
+    out.extend(
+        SHARED
+            .iter()
+            .map(|(i, vi, en)| (format!("* {i}"), *vi, *en)),
+    );
     out
 }
 
@@ -615,21 +1010,45 @@ fn quoted_list(items: &[String]) -> String {
 /// A usage error: what was wrong and what to do.
 pub fn usage(lang: Lang, u: &Usage) -> String {
     match (lang, u) {
-        (Lang::Vi, Usage::UnknownArgument { arg, command, suggestion }) => {
+        (
+            Lang::Vi,
+            Usage::UnknownArgument {
+                arg,
+                command,
+                suggestion,
+            },
+        ) => {
             let hint = suggestion
                 .as_ref()
                 .map(|s| format!(" Có phải ý bạn là {s}?"))
                 .unwrap_or_default();
-            format!("lệnh `{command}` không có tùy chọn {arg}.{hint} Xem các tùy chọn: `{command} --help`.")
+            format!(
+                "lệnh `{command}` không có tùy chọn {arg}.{hint} Xem các tùy chọn: `{command} --help`."
+            )
         }
-        (Lang::En, Usage::UnknownArgument { arg, command, suggestion }) => {
+        (
+            Lang::En,
+            Usage::UnknownArgument {
+                arg,
+                command,
+                suggestion,
+            },
+        ) => {
             let hint = suggestion
                 .as_ref()
                 .map(|s| format!(" Did you mean {s}?"))
                 .unwrap_or_default();
             format!("`{command}` has no option {arg}.{hint} See its options: `{command} --help`.")
         }
-        (Lang::Vi, Usage::UnknownCommand { name, command, suggestion, commands }) => {
+        (
+            Lang::Vi,
+            Usage::UnknownCommand {
+                name,
+                command,
+                suggestion,
+                commands,
+            },
+        ) => {
             let hint = suggestion
                 .as_ref()
                 .map(|s| format!(" Có phải ý bạn là `{command} {s}`?"))
@@ -639,7 +1058,15 @@ pub fn usage(lang: Lang, u: &Usage) -> String {
                 quoted_list(commands)
             )
         }
-        (Lang::En, Usage::UnknownCommand { name, command, suggestion, commands }) => {
+        (
+            Lang::En,
+            Usage::UnknownCommand {
+                name,
+                command,
+                suggestion,
+                commands,
+            },
+        ) => {
             let hint = suggestion
                 .as_ref()
                 .map(|s| format!(" Did you mean `{command} {s}`?"))
@@ -676,19 +1103,47 @@ pub fn usage(lang: Lang, u: &Usage) -> String {
             "`{command}` needs one of its commands: {}. See `{command} --help`.",
             quoted_list(commands)
         ),
-        (Lang::Vi, Usage::NotAllowed { arg, value, allowed }) => format!(
+        (
+            Lang::Vi,
+            Usage::NotAllowed {
+                arg,
+                value,
+                allowed,
+            },
+        ) => format!(
             "{arg} không nhận \"{value}\": chọn một trong {}.",
             quoted_list(allowed)
         ),
-        (Lang::En, Usage::NotAllowed { arg, value, allowed }) => format!(
+        (
+            Lang::En,
+            Usage::NotAllowed {
+                arg,
+                value,
+                allowed,
+            },
+        ) => format!(
             "{arg} does not take \"{value}\": choose one of {}.",
             quoted_list(allowed)
         ),
-        (Lang::Vi, Usage::BadValue { arg, value, meaning }) => match meaning {
+        (
+            Lang::Vi,
+            Usage::BadValue {
+                arg,
+                value,
+                meaning,
+            },
+        ) => match meaning {
             Some(m) => format!("{arg} không nhận \"{value}\". {arg}: {m}"),
             None => format!("{arg} không nhận \"{value}\"."),
         },
-        (Lang::En, Usage::BadValue { arg, value, meaning }) => match meaning {
+        (
+            Lang::En,
+            Usage::BadValue {
+                arg,
+                value,
+                meaning,
+            },
+        ) => match meaning {
             Some(m) => format!("{arg} does not take \"{value}\". {arg}: {m}"),
             None => format!("{arg} does not take \"{value}\"."),
         },

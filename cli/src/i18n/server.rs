@@ -167,12 +167,12 @@ pub fn refusal(lang: Lang, code: &str) -> String {
 pub fn retrying(lang: Lang, url: &str, attempt: u32, attempts: u32) -> String {
     let next = attempt + 1;
     match lang {
-        Lang::Vi => format!(
-            "Không kết nối được máy chủ {url}; đang thử lại (lần {next}/{attempts})..."
-        ),
-        Lang::En => format!(
-            "Cannot reach the server at {url}; retrying (attempt {next} of {attempts})..."
-        ),
+        Lang::Vi => {
+            format!("Không kết nối được máy chủ {url}; đang thử lại (lần {next}/{attempts})...")
+        }
+        Lang::En => {
+            format!("Cannot reach the server at {url}; retrying (attempt {next} of {attempts})...")
+        }
     }
 }
 
@@ -196,9 +196,9 @@ pub fn unreachable(
     let waiting = match (lang, pending) {
         (Lang::Vi, Some(0)) => " Máy này không có thay đổi nào chờ gửi.".to_string(),
         (Lang::En, Some(0)) => " This device has no changes waiting to be sent.".to_string(),
-        (Lang::Vi, Some(n)) => format!(
-            " {n} thay đổi đang chờ gửi trên máy này và vẫn được giữ an toàn."
-        ),
+        (Lang::Vi, Some(n)) => {
+            format!(" {n} thay đổi đang chờ gửi trên máy này và vẫn được giữ an toàn.")
+        }
         (Lang::En, Some(n)) => format!(
             " {} wait on this device; they are kept safe.",
             plural(lang, n.max(0) as u64, "", "change", "changes")
@@ -280,7 +280,10 @@ pub fn enrolled(
 pub fn household_refused(lang: Lang, short: &str, code: &str) -> String {
     match lang {
         Lang::Vi => format!("Máy chủ từ chối hộ {short}: {}", refusal(lang, code)),
-        Lang::En => format!("The server refused household {short}: {}", refusal(lang, code)),
+        Lang::En => format!(
+            "The server refused household {short}: {}",
+            refusal(lang, code)
+        ),
     }
 }
 

@@ -24,7 +24,9 @@ pub struct ValueSetBy {
     pub value: String,
     /// The volunteer's id, as the change names it.
     pub volunteer_id: Option<String>,
-    /// Their name, when this device knows them.
+    /// Their name, when this device knows them (a device knows its own
+    /// volunteer): not serialized, so that every device reads the same.
+    #[serde(skip)]
     pub volunteer_name: Option<String>,
     /// RFC 3339, UTC; none when the change carries no time.
     pub at: Option<String>,
@@ -58,7 +60,8 @@ impl Store {
                                 .then(|| time::OffsetDateTime::from_unix_timestamp(o.at_secs).ok())
                                 .flatten()
                                 .and_then(|t| {
-                                    t.format(&time::format_description::well_known::Rfc3339).ok()
+                                    t.format(&time::format_description::well_known::Rfc3339)
+                                        .ok()
                                 }),
                         })
                     })

@@ -6,6 +6,7 @@
 //! failure at any point leaves the store as it was.
 
 mod actor;
+mod conflict_origins;
 mod docs;
 mod incoming;
 mod legacy;
@@ -13,9 +14,8 @@ mod outbox;
 mod projection;
 mod query;
 mod reissue;
-mod visit_rows;
-mod conflict_origins;
 pub(crate) mod schema;
+mod visit_rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -32,11 +32,11 @@ use crate::model::record_of;
 use crate::model::*;
 use crate::validate as v;
 
+pub use conflict_origins::{ConflictDetail, ValueSetBy};
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use schema::SCHEMA_VERSION;
 pub use visit_rows::VisitRow;
-pub use conflict_origins::{ConflictDetail, ValueSetBy};
 
 /// Where received changes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
