@@ -370,9 +370,9 @@ fn relayed_changes_filed_in_another_villages_document_are_refused() {
         stdout.contains(&format!("Máy chủ từ chối hộ {}", &hid[hid.len() - 8..])),
         "{stdout}"
     );
-    // Said in the volunteer's words (outside_villages), not the server's.
+    // Said by its code (outside_villages), in the volunteer's language.
     assert!(
-        stdout.contains("không thuộc thôn nào máy này phụ trách"),
+        stdout.contains("không thuộc các thôn của máy này"),
         "{stdout}"
     );
     names_no_village(&stdout, &east);

@@ -656,8 +656,9 @@ fn a_crafted_change_is_quarantined_and_the_device_keeps_working() {
     assert_eq!(again["quarantined"], 1, "{again}");
     let en = d.ok(&["--lang", "en", "changes", "import", &poison]);
     assert!(
-        en.contains("1 received changes were quarantined because they could not be applied (damaged or crafted)")
-            && en.contains("team leader or operator"),
+        en.contains(
+            "1 received change was quarantined because it could not be applied (damaged or crafted)"
+        ) && en.contains("team leader or operator"),
         "{en}"
     );
 

@@ -147,14 +147,15 @@ fn an_officer_downloads_the_indicators_and_an_extract_of_the_province() {
     assert_eq!(registered, ["1"]);
 
     // Refused: another province, full data, a wrong format or level; exit
-    // 2, a message naming it, no file.
+    // 2, a message naming it in the user's language (the server's English
+    // message is not shown), no file.
     let refused = desk.file("refused.zip");
     let refused_path = refused.to_string_lossy().to_string();
     for (who, args, says) in [
         (
             far.as_str(),
             vec!["--area", commune_code.as_str(), "--format", "csv"],
-            "outside",
+            "ngoài phạm vi",
         ),
         (
             token.as_str(),
@@ -166,7 +167,7 @@ fn an_officer_downloads_the_indicators_and_an_extract_of_the_province() {
                 "--pii",
                 "full",
             ],
-            "operator",
+            "chỉ được xuất trên chính máy chủ",
         ),
         (
             token.as_str(),

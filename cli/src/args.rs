@@ -58,6 +58,8 @@ pub enum Command {
     Catalogue {
         #[arg(value_enum)]
         kind: Option<CatalogueKind>,
+        /// With `communes`: the name to look for.
+        query: Vec<String>,
         /// Replace the rules of the services to offer next with a province's
         /// own: a JSON file, a list of rules or an object with "suggestions"
         /// (as in the catalogue); checked first, nothing changes if one is bad.
@@ -87,6 +89,9 @@ pub enum Command {
         /// A name for this device in the server's device list.
         #[arg(long)]
         device_name: Option<String>,
+        /// Enroll a device that is enrolled already (a new device id).
+        #[arg(long)]
+        again: bool,
     },
     /// Send this device's changes to the server, then receive everyone else's.
     Sync,
@@ -298,24 +303,6 @@ pub struct CorrectionArgs {
     pub undo: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DevicesArg {
-    Smartphone,
-    #[value(name = "feature_phone_only")]
-    FeaturePhoneOnly,
-    None,
-}
-
-impl DevicesArg {
-    pub fn word(self) -> &'static str {
-        match self {
-            DevicesArg::Smartphone => "smartphone",
-            DevicesArg::FeaturePhoneOnly => "feature_phone_only",
-            DevicesArg::None => "none",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct HouseholdAddArgs {
     #[arg(long)]
@@ -328,8 +315,9 @@ pub struct HouseholdAddArgs {
     pub phone: Option<String>,
     #[arg(long)]
     pub members: Option<i64>,
-    #[arg(long, value_enum)]
-    pub devices: Option<DevicesArg>,
+    /// A code or a word for it (Vietnamese too): checked by the store.
+    #[arg(long)]
+    pub devices: Option<String>,
     #[arg(long = "group")]
     pub groups: Vec<String>,
     /// Add it even when a household of the village is near-certainly the
@@ -410,9 +398,10 @@ pub struct PersonArgs {
 
 fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "có" | "co" => Ok(true),
-        "false" | "no" | "n" | "0" | "không" | "khong" => Ok(false),
-        other => Err(format!("\"{other}\": true | false")),
+        "true" | "yes" | "y" | "1" | "có" | "co" | "rồi" | "roi" | "đã" | "da" => Ok(true),
+        "false" | "no" | "n" | "0" | "không" | "khong" | "chưa" | "chua" => Ok(false),
+        // Said in the user's language by `usage`, from the option's description.
+        other => Err(format!("{other:?}")),
     }
 }
 
@@ -522,6 +511,8 @@ pub enum CatalogueKind {
     Services,
     Outcomes,
     Groups,
+    /// The communes in force (2025 list), searched by name.
+    Communes,
     /// The rules of the services to offer next.
     Suggestions,
 }

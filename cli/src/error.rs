@@ -55,6 +55,33 @@ pub enum CliError {
     ServerMissing { looked: Vec<String> },
     /// A `gocua report` option with a value it cannot take.
     ReportInput { option: ReportOption, value: String },
+    /// The server could not be reached while doing `during`; `pending`
+    /// changes wait on this device (a sync's).
+    Unreachable {
+        url: String,
+        attempts: u32,
+        during: Doing,
+        pending: Option<i64>,
+    },
+    /// `error`, about the input `what` (`--area 99999`) it concerns.
+    About { what: String, error: Box<CliError> },
+    /// `enroll` on a device enrolled already, without `--again`.
+    AlreadyEnrolled { server: String },
+    /// A commune code of the list before 1 July 2025, and the communes in
+    /// force that took it over (`code`, `name`, `province`).
+    LegacyCommune {
+        code: String,
+        name: String,
+        successors: Vec<(String, String, String)>,
+    },
+}
+
+/// What was being done with the server, for what to advise when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Sync,
+    Enroll,
+    Export,
 }
 
 /// The options of `gocua report` whose values are checked by gocua.
@@ -106,15 +133,18 @@ impl CliError {
             | CliError::NoDataDir
             | CliError::NeedsConfirm
             | CliError::ReportInput { .. }
-            | CliError::LikelyDuplicate(_) => EXIT_USER,
+            | CliError::LikelyDuplicate(_)
+            | CliError::AlreadyEnrolled { .. }
+            | CliError::LegacyCommune { .. } => EXIT_USER,
+            CliError::Unreachable { .. } => EXIT_OTHER,
             CliError::Write { .. }
             | CliError::Output(_)
             | CliError::Diverged
             | CliError::Demo(_)
             | CliError::ServerMissing { .. } => EXIT_OTHER,
-            CliError::Line { error, .. } | CliError::ImportStopped { error, .. } => {
-                error.exit_code()
-            }
+            CliError::Line { error, .. }
+            | CliError::ImportStopped { error, .. }
+            | CliError::About { error, .. } => error.exit_code(),
         }
     }
 
@@ -135,6 +165,8 @@ impl CliError {
                 CoreError::Io { .. } => "io",
                 CoreError::NotEnrolled => "not_enrolled",
                 CoreError::Network(_) => "network",
+                CoreError::Unreachable { .. } => "unreachable",
+                CoreError::BadServerUrl(_) => "bad_server_url",
                 CoreError::Server { .. } => "server_refused",
                 CoreError::Revoked(_) => "device_revoked",
                 CoreError::BreaksRule(_) => "breaks_rule",
@@ -145,7 +177,7 @@ impl CliError {
             CliError::Write { .. } => "write_failed",
             CliError::Output(_) => "output_failed",
             CliError::BadFile { .. } => "bad_file",
-            CliError::Line { error, .. } => error.code(),
+            CliError::Line { error, .. } | CliError::About { error, .. } => error.code(),
             CliError::ImportStopped { .. } => "import_stopped",
             CliError::LikelyDuplicate(_) => "likely_duplicate",
             CliError::NoDataDir => "no_data_dir",
@@ -154,6 +186,9 @@ impl CliError {
             CliError::Demo(_) => "demo_failed",
             CliError::ServerMissing { .. } => "server_missing",
             CliError::ReportInput { .. } => "bad_report_option",
+            CliError::Unreachable { .. } => "unreachable",
+            CliError::AlreadyEnrolled { .. } => "already_enrolled",
+            CliError::LegacyCommune { .. } => "legacy_commune",
         }
     }
 
@@ -163,9 +198,13 @@ impl CliError {
             CliError::Core(CoreError::Invalid(inv)) => Some(inv.field.name()),
             CliError::Core(CoreError::NotFound { kind, .. })
             | CliError::Core(CoreError::Ambiguous { kind, .. }) => Some(kind_field(*kind)),
-            CliError::Line { error, .. } | CliError::ImportStopped { error, .. } => error.field(),
+            CliError::Line { error, .. }
+            | CliError::ImportStopped { error, .. }
+            | CliError::About { error, .. } => error.field(),
             CliError::LikelyDuplicate(_) => Some("head_name"),
             CliError::ReportInput { option, .. } => Some(option.name()),
+            CliError::Core(CoreError::BadServerUrl(_)) => Some("server"),
+            CliError::LegacyCommune { .. } => Some("commune_code"),
             CliError::Core(CoreError::BreaksRule(b)) => Some(
                 b.fields
                     .first()

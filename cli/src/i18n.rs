@@ -1,5 +1,10 @@
 //! Every user-facing text, in Vietnamese (the default) and English.
 
+pub mod help;
+pub mod server;
+#[cfg(test)]
+mod tests;
+
 use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
 
 use crate::args::LangArg;
@@ -116,6 +121,17 @@ pub enum T {
     NoRefused,
     Changes,
     RefusedHelp,
+    SeeRefused,
+    ServiceName,
+    OutcomeName,
+    GroupName,
+    CommunesCatalogue,
+    Province,
+    SetBy,
+    Server,
+    NotEnrolledYet,
+    LastSync,
+    RefusedChanges,
 }
 
 pub fn t(lang: Lang, text: T) -> &'static str {
@@ -126,7 +142,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Commune => ("Xã/phường", "Commune"),
         T::Villages => ("Thôn/tổ dân phố", "Villages"),
         T::Households => ("Hộ", "Households"),
-        T::Persons => ("Nhân khẩu đã ghi", "People recorded"),
+        T::Persons => ("Thành viên đã ghi", "Members recorded"),
         T::Visits => ("Lượt hỗ trợ", "Visits"),
         T::PendingChanges => ("Thay đổi chờ gửi", "Pending changes"),
         T::Conflicts => ("Xung đột", "Conflicts"),
@@ -148,7 +164,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::Village => ("Thôn", "Village"),
         T::Address => ("Địa chỉ", "Address"),
         T::Phone => ("Điện thoại", "Phone"),
-        T::Members => ("Nhân khẩu", "Members"),
+        T::Members => ("Số nhân khẩu (khai báo)", "Declared household size"),
         T::LastVisit => ("Lần hỗ trợ cuối", "Last visit"),
         T::Devices => ("Thiết bị", "Devices"),
         T::Groups => ("Nhóm đối tượng", "Target groups"),
@@ -221,6 +237,26 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::RefusedHelp => (
             "Chuyển hộ sang thôn của máy này và giữ mọi thông tin: gocua changes fix MÃ --village THÔN. Bỏ các thay đổi bị từ chối (mất những gì chúng ghi): gocua changes discard MÃ --confirm.",
             "Move the household to one of this device's villages, keeping everything: gocua changes fix ID --village VILLAGE. Drop the refused changes (what they recorded is lost): gocua changes discard ID --confirm.",
+        ),
+        T::SeeRefused => (
+            "Xem và xử lý: `gocua changes refused`.",
+            "See and deal with them: `gocua changes refused`.",
+        ),
+        T::ServiceName => ("Tên dịch vụ", "Service"),
+        T::OutcomeName => ("Kết quả", "Outcome"),
+        T::GroupName => ("Tên nhóm", "Group"),
+        T::CommunesCatalogue => (
+            "Xã/phường có hiệu lực từ 01/07/2025",
+            "Communes in force since 1 July 2025",
+        ),
+        T::Province => ("Tỉnh/thành phố", "Province"),
+        T::SetBy => ("ghi bởi", "set by"),
+        T::Server => ("Máy chủ", "Server"),
+        T::NotEnrolledYet => ("chưa đăng ký", "not enrolled"),
+        T::LastSync => ("Đồng bộ gần nhất", "Last sync"),
+        T::RefusedChanges => (
+            "Thay đổi bị máy chủ từ chối",
+            "Changes refused by the server",
         ),
     };
     lang.pick(vi, en)
@@ -321,7 +357,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         (Lang::En, Problem::OutOfRange { min, max }) => format!("is out of range: it must be between {min} and {max}."),
         (Lang::Vi, Problem::UnknownCode { known }) => format!("không có trong danh mục; các mã hợp lệ: {} (xem `gocua catalogue`).", known.join(", ")),
         (Lang::En, Problem::UnknownCode { known }) => format!("is not in the catalogue; known codes: {} (see `gocua catalogue`).", known.join(", ")),
-        (Lang::Vi, Problem::NotOneOf { allowed }) => format!("không hợp lệ: phải là một trong: {}.", allowed.join(", ")),
+        (Lang::Vi, Problem::NotOneOf { allowed }) => format!("không hợp lệ: phải là một trong: {}.", allowed.iter().map(|w| word(lang, w)).collect::<Vec<_>>().join(", ")),
         (Lang::En, Problem::NotOneOf { allowed }) => format!("is not valid: it must be one of: {}.", allowed.join(", ")),
         (Lang::Vi, Problem::BadDate) => "không đọc được: ghi ngày dạng YYYY-MM-DD, hoặc giờ dạng \"YYYY-MM-DD HH:MM\" (giờ Việt Nam).".into(),
         (Lang::En, Problem::BadDate) => "cannot be read: write a day as YYYY-MM-DD, or a time as \"YYYY-MM-DD HH:MM\" (Vietnam time) or RFC 3339.".into(),
@@ -374,6 +410,48 @@ pub fn key_label(lang: Lang, key: &str) -> String {
             None => word(lang, key),
         },
     }
+}
+
+/// A field's place in a household (`phone`, `members/<id>/name`) as a person
+/// reads it: the field's label, and whose it is below the household.
+pub fn path_label(lang: Lang, path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let field = key_label(lang, parts.last().copied().unwrap_or(path));
+    match parts.as_slice() {
+        ["members", id, _] => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Person),
+            crate::output::short(id)
+        ),
+        ["visits", id, ..] if parts.len() >= 3 => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Visit),
+            crate::output::short(id)
+        ),
+        ["consents", id, _] => format!(
+            "{field} ({} {})",
+            kind_label(lang, Kind::Consent),
+            crate::output::short(id)
+        ),
+        _ => field,
+    }
+}
+
+/// One value of a conflict with who set it and when.
+pub fn value_set_by(lang: Lang, o: &field_core::ValueSetBy) -> String {
+    let who = o.volunteer_name.clone().or_else(|| {
+        o.volunteer_id
+            .as_deref()
+            .map(|i| crate::output::short(i).to_string())
+    });
+    let when = o.at.as_deref().map(crate::output::local_time);
+    let origin = match (who, when) {
+        (Some(w), Some(at)) => format!(" ({} {w}, {at})", t(lang, T::SetBy)),
+        (Some(w), None) => format!(" ({} {w})", t(lang, T::SetBy)),
+        (None, Some(at)) => format!(" ({at})"),
+        (None, None) => String::new(),
+    };
+    format!("{}{origin}", o.value)
 }
 
 /// A problem of a stored record: `số định danh cá nhân "0011..." không khớp ...`.
@@ -468,27 +546,22 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::NotEnrolled) => {
             "this device is not enrolled with a server: run `gocua enroll --server URL --code CODE` first.".into()
         }
-        (Lang::Vi, CoreError::Network(m)) => format!(
-            "không kết nối được máy chủ ({m}). Dữ liệu vẫn an toàn trên máy; thử đồng bộ lại khi có mạng."
-        ),
-        (Lang::En, CoreError::Network(m)) => format!(
-            "the server could not be reached ({m}). Your data is safe on this device; sync again when you have a network."
-        ),
-        (Lang::Vi, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
-            format!("máy chủ dùng phiên bản giao thức khác ({message}): hãy cập nhật gocua.")
+        // The technical detail (English, from the HTTP library) goes to the
+        // log only: `RUST_LOG=debug` shows it.
+        (_, CoreError::Network(_)) => server::connection_broke(lang).to_string(),
+        (_, CoreError::Unreachable { url, attempts }) => {
+            server::unreachable(lang, url, *attempts, crate::error::Doing::Sync, None)
         }
-        (Lang::En, CoreError::Server { code, message, .. }) if code == "protocol_mismatch" => {
-            format!("the server speaks another protocol version ({message}): update gocua.")
+        (_, CoreError::BadServerUrl(url)) => server::bad_server_url(lang, url),
+        (_, CoreError::Server {
+            status,
+            code,
+            reason,
+            ..
+        }) => server::refused(lang, *status, code, reason.as_deref()),
+        (_, CoreError::Revoked(_)) => {
+            server::refused(lang, 403, gocua_protocol::codes::DEVICE_REVOKED, None)
         }
-        (Lang::Vi, CoreError::Server { status, code, message }) => {
-            format!("máy chủ từ chối ({status} {code}): {message}")
-        }
-        (Lang::En, CoreError::Server { status, code, message }) => {
-            format!("the server refused ({status} {code}): {message}")
-        }
-        (Lang::Vi, CoreError::Revoked(m)) => format!(
-            "máy này đã bị quản trị viên thu hồi quyền đồng bộ ({m}). Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa."
-        ),
         (Lang::Vi, CoreError::BreaksRule(b)) => format!(
             "không thể giữ \"{}\" cho trường {}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
             b.value,
@@ -512,9 +585,6 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         ),
         (Lang::En, CoreError::OutsideVillages { id }) => format!(
             "household {id} moved to a village this device does not serve: it can be read, not changed. What you recorded before you learned of the move is still sent at the next sync."
-        ),
-        (Lang::En, CoreError::Revoked(m)) => format!(
-            "this device was revoked by the server's operator ({m}). Ask your commune officer to enroll it again; nothing on the device was deleted."
         ),
         (_, CoreError::BadRule(e)) => bad_rule(lang, e),
     }
@@ -591,6 +661,71 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
                 .into()
         }
         (_, CliError::ReportInput { option, value }) => report_input(lang, *option, value),
+        (
+            _,
+            CliError::Unreachable {
+                url,
+                attempts,
+                during,
+                pending,
+            },
+        ) => server::unreachable(lang, url, *attempts, *during, *pending),
+        (_, CliError::AlreadyEnrolled { server }) => server::already_enrolled(lang, server),
+        (_, CliError::About { what, error }) => format!("{what}: {}", error_message(lang, error)),
+        (_, CliError::LegacyCommune {
+            code,
+            name,
+            successors,
+        }) => legacy_commune(lang, code, name, successors),
+    }
+}
+
+/// A number and its noun: Vietnamese nouns do not change with the number
+/// (`vi` may be empty), English ones do.
+pub fn plural(lang: Lang, n: u64, vi: &str, one: &str, many: &str) -> String {
+    match lang {
+        Lang::Vi if vi.is_empty() => n.to_string(),
+        Lang::Vi => format!("{n} {vi}"),
+        Lang::En => format!("{n} {}", if n == 1 { one } else { many }),
+    }
+}
+
+/// A commune code of the list before the 2025 reform, with the codes in force.
+fn legacy_commune(
+    lang: Lang,
+    code: &str,
+    name: &str,
+    successors: &[(String, String, String)],
+) -> String {
+    let now: Vec<String> = successors
+        .iter()
+        .map(|(c, n, p)| format!("{c} ({n}, {p})"))
+        .collect();
+    match (lang, now.len()) {
+        (Lang::Vi, 0) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025, nay không còn hiệu lực: tìm mã mới theo tên bằng `gocua catalogue communes TÊN`."
+        ),
+        (Lang::En, 0) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025, no longer in force: find the code in force by name with `gocua catalogue communes NAME`."
+        ),
+        (Lang::Vi, 1) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025; nay thuộc {}: hãy dùng --commune {}.",
+            now.join(""),
+            successors.first().map(|s| s.0.as_str()).unwrap_or_default()
+        ),
+        (Lang::En, 1) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025; it is now part of {}: use --commune {}.",
+            now.join(""),
+            successors.first().map(|s| s.0.as_str()).unwrap_or_default()
+        ),
+        (Lang::Vi, _) => format!(
+            "{code} là mã của {name} theo danh mục trước ngày 01/07/2025; nay được chia cho: {}. Hãy dùng mã của xã/phường nơi máy làm việc.",
+            now.join("; ")
+        ),
+        (Lang::En, _) => format!(
+            "{code} is the code of {name} on the list before 1 July 2025; it was divided between: {}. Use the code of the commune this device works in.",
+            now.join("; ")
+        ),
     }
 }
 
@@ -610,13 +745,13 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             "--periods-start-day {value:?} is not valid: periods start on a day from 1 (calendar months) to 28, e.g. 15."
         ),
         (Lang::Vi, O::Level) => format!(
-            "--level {value:?} không phải cấp báo cáo: chọn team, village, commune, province hoặc national."
+            "--level {value:?} không phải cấp báo cáo: chọn `team` (tổ), `village` (thôn), `commune` (xã), `province` (tỉnh) hoặc `national` (toàn quốc)."
         ),
         (Lang::En, O::Level) => format!(
             "--level {value:?} is not a report level: choose team, village, commune, province or national."
         ),
         (Lang::Vi, O::Format) => {
-            format!("--format {value:?} không phải định dạng: chọn table hoặc json.")
+            format!("--format {value:?} không phải định dạng: chọn `table` (bảng) hoặc `json`.")
         }
         (Lang::En, O::Format) => {
             format!("--format {value:?} is not a format: choose table or json.")
@@ -628,7 +763,7 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             format!("--today {value:?} is not a day: write YEAR-MONTH-DAY, e.g. 2026-11-20.")
         }
         (Lang::Vi, O::Pii) => format!(
-            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn pseudonymized (bí danh thay cho tên, điện thoại, số định danh), none (chỉ tiêu tổng hợp, dạng bảng tính) hoặc full (chỉ trên máy chủ)."
+            "--pii {value:?} không phải mức dữ liệu cá nhân: chọn `pseudonymized` (bí danh thay cho tên, điện thoại, số định danh), `none` (chỉ tiêu tổng hợp, dạng bảng tính) hoặc `full` (chỉ trên máy chủ)."
         ),
         (Lang::En, O::Pii) => format!(
             "--pii {value:?} is not a personal-data level: choose pseudonymized (pseudonyms instead of names, phones and ID numbers), none (the indicators, as a spreadsheet) or full (on the server machine only)."
@@ -640,16 +775,28 @@ fn report_input(lang: Lang, option: ReportOption, value: &str) -> String {
             "{value} is for the indicators (--pii none or --format json); a record-level extract holds every period."
         ),
         (Lang::Vi, O::IndicatorsFormat) => format!(
-            "--format {value:?}: với --pii none, chỉ tiêu có dạng csv, xlsx (bảng tính) hoặc json; jsonl chỉ dành cho dữ liệu từng hộ."
+            "--format {value:?}: với --pii none, chỉ tiêu có dạng `csv`, `xlsx` (bảng tính) hoặc `json`; `jsonl` chỉ dành cho dữ liệu từng hộ."
         ),
         (Lang::En, O::IndicatorsFormat) => format!(
             "--format {value:?}: with --pii none the indicators come as csv, xlsx (a spreadsheet) or json; jsonl is for record-level extracts."
         ),
         (Lang::Vi, O::ExportFormat) => format!(
-            "--format {value:?} không phải định dạng: chọn json (chỉ tiêu), csv, xlsx hoặc jsonl (dữ liệu từng hộ)."
+            "--format {value:?} không phải định dạng: chọn `json` (chỉ tiêu), `csv`, `xlsx` hoặc `jsonl` (dữ liệu từng hộ)."
         ),
         (Lang::En, O::ExportFormat) => format!(
             "--format {value:?} is not a format: choose json (the indicators), csv, xlsx or jsonl (record-level)."
+        ),
+    }
+}
+
+/// `catalogue communes` found nothing.
+pub fn no_commune(lang: Lang, query: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Không có xã/phường nào có tên \"{query}\" trong danh mục từ 01/07/2025: thử ít chữ hơn (ví dụ chỉ tên riêng), có dấu hay không dấu đều được."
+        ),
+        Lang::En => format!(
+            "No commune named \"{query}\" on the list in force since 1 July 2025: try fewer words (e.g. the proper name only), with or without diacritics."
         ),
     }
 }
@@ -772,40 +919,6 @@ pub fn corrected(lang: Lang, what: T, c: &field_core::Correction) -> String {
     s
 }
 
-/// Why the server refused a household's changes, by its code.
-pub fn refusal(lang: Lang, code: &str) -> String {
-    use gocua_protocol::codes as r;
-    let (vi, en) = match code {
-        r::OUTSIDE_VILLAGES => (
-            "hộ không thuộc thôn nào máy này phụ trách",
-            "the household is not in one of this device's villages",
-        ),
-        r::MOVES_VILLAGE => (
-            "một thay đổi chuyển hộ sang thôn máy này không phụ trách",
-            "a change moves the household to a village this device does not serve",
-        ),
-        r::MISSING_DEPENDENCIES => (
-            "thiếu thay đổi trước đó; sẽ gửi lại ở lần đồng bộ sau",
-            "earlier changes are missing; offered again at the next sync",
-        ),
-        r::UNKNOWN_DOCUMENT => (
-            "máy chủ không biết hộ này",
-            "the server does not know this household",
-        ),
-        r::BAD_DOCUMENT | r::BAD_CHANGE => ("thay đổi không hợp lệ", "the changes are not valid"),
-        r::FOREIGN_CHANGE => (
-            "thay đổi do máy khác ghi",
-            "the changes were made by another device",
-        ),
-        r::REUSED_SEQUENCE => (
-            "máy này đã được khôi phục từ bản sao cũ",
-            "this device was restored from an old copy",
-        ),
-        other => return other.to_string(),
-    };
-    lang.pick(vi, en).to_string()
-}
-
 pub fn refused_fixed(lang: Lang, short: &str, head: &str) -> String {
     match lang {
         Lang::Vi => format!("Đã chuyển hộ {short} ({head}) sang thôn đã chọn; đồng bộ để gửi đi"),
@@ -855,7 +968,9 @@ pub fn changes_imported(lang: Lang, docs: u64, applied: u64, known: u64, conflic
             "Đã nhận {applied} thay đổi mới cho {docs} hộ ({known} thay đổi đã có); xung đột: {conflicts}."
         ),
         Lang::En => format!(
-            "{applied} new changes applied to {docs} households ({known} already known); conflicts: {conflicts}."
+            "{} applied to {} ({known} already known); conflicts: {conflicts}.",
+            plural(lang, applied, "", "new change", "new changes"),
+            plural(lang, docs, "", "household", "households")
         ),
     }
 }
@@ -867,7 +982,13 @@ pub fn changes_quarantined(lang: Lang, n: u64) -> String {
             "{n} thay đổi nhận được đã bị cách ly vì không áp dụng được (bị hỏng hoặc bị làm giả); dữ liệu còn lại vẫn được ghi. Hãy báo cho tổ trưởng hoặc cán bộ quản trị (xem `gocua changes quarantined`)."
         ),
         Lang::En => format!(
-            "{n} received changes were quarantined because they could not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`)."
+            "{} quarantined because {} not be applied (damaged or crafted); everything else was recorded. Please report it to your team leader or operator (see `gocua changes quarantined`).",
+            if n == 1 {
+                "1 received change was".to_string()
+            } else {
+                format!("{n} received changes were")
+            },
+            if n == 1 { "it could" } else { "they could" }
         ),
     }
 }
@@ -881,7 +1002,12 @@ pub fn quarantined_by_server(lang: Lang, n: u64) -> String {
             "Máy chủ đã để riêng {n} thay đổi của máy này vì bị hỏng (không áp dụng được); các thay đổi khác vẫn được lưu. Cán bộ quản trị máy chủ đã được báo."
         ),
         Lang::En => format!(
-            "The server set aside {n} of this device's changes as damaged (they could not be applied); the others were stored. The server's operator has been told."
+            "The server set aside {} as damaged (could not be applied); the others were stored. The server's operator has been told.",
+            if n == 1 {
+                "1 of this device's changes".to_string()
+            } else {
+                format!("{n} of this device's changes")
+            }
         ),
     }
 }
@@ -896,6 +1022,7 @@ pub fn store_copy_recognized(lang: Lang, reissued: u64) -> String {
             "Dữ liệu trên máy này là một bản sao (khôi phục từ bản sao lưu hoặc chép từ máy khác): {n} thay đổi của máy đã được ghi lại dưới một tên mới để không trùng với bản gốc. Không mất dữ liệu nào."
         ),
         (Lang::En, 0) => "This device's data is a copy (restored from a backup, or copied from another device): its new changes are now recorded under a new name so that they do not clash with the original's. Nothing was lost.".to_string(),
+        (Lang::En, 1) => "This device's data is a copy (restored from a backup, or copied from another device): 1 of its changes was recorded again under a new name so that it does not clash with the original's. Nothing was lost.".to_string(),
         (Lang::En, n) => format!(
             "This device's data is a copy (restored from a backup, or copied from another device): {n} of its changes were recorded again under a new name so that they do not clash with the original's. Nothing was lost."
         ),
@@ -908,9 +1035,15 @@ pub fn changes_waiting(lang: Lang, n: u64) -> String {
         Lang::Vi => format!(
             "{n} thay đổi đang chờ các thay đổi trước nó; chúng sẽ được áp dụng khi nhận đủ."
         ),
-        Lang::En => {
-            format!("{n} changes wait for earlier changes; they are applied once those arrive.")
-        }
+        Lang::En => format!(
+            "{} for earlier changes; {} applied once those arrive.",
+            if n == 1 {
+                "1 change waits".to_string()
+            } else {
+                format!("{n} changes wait")
+            },
+            if n == 1 { "it is" } else { "they are" }
+        ),
     }
 }
 
@@ -943,7 +1076,10 @@ pub fn sync_done(
             },
         ),
         Lang::En => format!(
-            "Sync done: sent {sent} changes ({already} already on the server), received {received} changes of {households} households{}; still to send: {pending}.",
+            "Sync done: sent {} ({already} already on the server), received {} of {}{}; still to send: {pending}.",
+            plural(lang, sent, "", "change", "changes"),
+            plural(lang, received, "", "change", "changes"),
+            plural(lang, households, "", "household", "households"),
             if bootstrapped {
                 " (first download)"
             } else {
@@ -963,7 +1099,10 @@ pub fn changes_exported(lang: Lang, bytes: usize, path: &str) -> String {
 pub fn heads_written(lang: Lang, docs: usize, path: &str) -> String {
     match lang {
         Lang::Vi => format!("Đã ghi trạng thái của {docs} hộ vào {path}"),
-        Lang::En => format!("State of {docs} households written to {path}"),
+        Lang::En => format!(
+            "State of {} written to {path}",
+            plural(lang, docs as u64, "", "household", "households")
+        ),
     }
 }
 
@@ -977,7 +1116,10 @@ pub fn conflict_resolved(lang: Lang, path: &str, value: &str) -> String {
 pub fn rebuilt(lang: Lang, n: u64) -> String {
     match lang {
         Lang::Vi => format!("Đã dựng lại bảng tra cứu từ {n} tài liệu."),
-        Lang::En => format!("Rebuilt the lookup tables from {n} documents."),
+        Lang::En => format!(
+            "Rebuilt the lookup tables from {}.",
+            plural(lang, n, "", "document", "documents")
+        ),
     }
 }
 

@@ -9,20 +9,23 @@ mod commands;
 mod error;
 mod i18n;
 mod output;
+mod usage;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::Cli;
 use crate::error::CliError;
 use crate::i18n::{Lang, T};
 use crate::output::Out;
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let early = usage::prescan(&argv);
+    let cli = match usage::parse(argv, early) {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
     let out = Out {
         lang: Lang::detect(cli.lang),
         json: cli.json,

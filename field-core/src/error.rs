@@ -64,11 +64,20 @@ pub enum Error {
     NotEnrolled,
     #[error("the server could not be reached: {0}")]
     Network(String),
+    /// No connection to the server at `url` after `attempts` tries (no
+    /// network, the server down, a wrong address).
+    #[error("the server at {url} could not be reached ({attempts} attempts)")]
+    Unreachable { url: String, attempts: u32 },
+    /// A server address that is no http:// or https:// URL.
+    #[error("{0:?} is not a server address: it must start with http:// or https://")]
+    BadServerUrl(String),
     #[error("the server refused ({status} {code}): {message}")]
     Server {
         status: u16,
         code: String,
         message: String,
+        /// `gocua_protocol::reasons`, where `code` covers several cases.
+        reason: Option<String>,
     },
     #[error("this device was revoked by the server's operator: {0}")]
     Revoked(String),
@@ -128,6 +137,7 @@ impl Error {
                 | Error::BadChanges(_)
                 | Error::BadDocument { .. }
                 | Error::NotEnrolled
+                | Error::BadServerUrl(_)
                 | Error::BreaksRule(_)
                 | Error::OutsideVillages { .. }
                 | Error::BadRule(_)

@@ -23,5 +23,8 @@ pub use gocua_household::{problems, validate};
 
 pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
-pub use store::{Discarded, DocChanges, DocHeads, RefusedHousehold, SCHEMA_VERSION, Store};
+pub use store::{
+    ConflictDetail, Discarded, DocChanges, DocHeads, RefusedHousehold, SCHEMA_VERSION, Store,
+    ValueSetBy, VisitRow,
+};
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

@@ -36,6 +36,11 @@ pub enum SyncPhase {
 /// Told about progress during [`sync`]; `total` is 0 when unknown.
 pub trait SyncObserver {
     fn progress(&self, phase: SyncPhase, done: u64, total: u64);
+
+    /// The server could not be reached (or was busy) on try `attempt`: try
+    /// `attempt + 1` of `attempts` follows after a pause. Called before the
+    /// pause, so that a person waiting is told at once.
+    fn retrying(&self, _attempt: u32, _attempts: u32) {}
 }
 
 /// What a sync did.
@@ -78,6 +83,9 @@ pub struct RetryPolicy {
     pub first_delay: Duration,
     pub max_delay: Duration,
     pub timeout: Duration,
+    /// How long to wait for a connection: short, so that a device without a
+    /// network says so within seconds instead of looking stuck.
+    pub connect_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -87,37 +95,58 @@ impl Default for RetryPolicy {
             first_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
         }
     }
 }
 
-struct Http {
+struct Http<'o> {
     client: Client,
     base: String,
     token: Option<String>,
     policy: RetryPolicy,
     requests: u64,
     retries: u64,
+    observer: Option<&'o dyn SyncObserver>,
 }
 
 fn network(e: impl std::fmt::Display) -> Error {
     Error::Network(e.to_string())
 }
 
-impl Http {
-    fn new(base: &str, token: Option<String>, policy: RetryPolicy) -> Result<Http> {
+/// `url` as a server's base address: http or https with a host; anything
+/// else (a missing `http://` most often) is refused before any request.
+pub fn check_server_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    match reqwest::Url::parse(trimmed) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(trimmed.to_string())
+        }
+        _ => Err(Error::BadServerUrl(url.trim().to_string())),
+    }
+}
+
+impl<'o> Http<'o> {
+    fn new(
+        base: &str,
+        token: Option<String>,
+        policy: RetryPolicy,
+        observer: Option<&'o dyn SyncObserver>,
+    ) -> Result<Http<'o>> {
+        let base = check_server_url(base)?;
         let client = Client::builder()
             .timeout(policy.timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(policy.connect_timeout)
             .build()
             .map_err(network)?;
         Ok(Http {
             client,
-            base: base.trim_end_matches('/').to_string(),
+            base,
             token,
             policy,
             requests: 0,
             retries: 0,
+            observer,
         })
     }
 
@@ -144,12 +173,23 @@ impl Http {
                     }
                     server_error(resp)
                 }
-                Err(e) => network(e),
+                Err(e) => {
+                    // The request error's text (English, technical) is for the log;
+                    // the person is told the server could not be reached.
+                    tracing::debug!(error = %e, attempt, "request failed");
+                    Error::Unreachable {
+                        url: self.base.clone(),
+                        attempts: attempt,
+                    }
+                }
             };
             if attempt >= self.policy.attempts {
                 return Err(retryable);
             }
             tracing::debug!(attempt, error = %retryable, "retrying after {delay:?}");
+            if let Some(o) = self.observer {
+                o.retrying(attempt, self.policy.attempts);
+            }
             self.retries += 1;
             std::thread::sleep(delay);
             delay = (delay * 2).min(self.policy.max_delay);
@@ -166,11 +206,13 @@ fn server_error(resp: Response) -> Error {
             status,
             code: b.error,
             message: b.message,
+            reason: b.reason,
         },
         None => Error::Server {
             status,
             code: String::new(),
             message: format!("HTTP {status}"),
+            reason: None,
         },
     }
 }
@@ -195,7 +237,18 @@ fn header_u64(resp: &Response, name: &str) -> Option<u64> {
 
 /// Enrolls this device with a one-time code and takes its identity.
 pub fn enroll(store: &Store, server_url: &str, code: &str, device_name: &str) -> Result<Identity> {
-    let mut http = Http::new(server_url, None, RetryPolicy::default())?;
+    enroll_observed(store, server_url, code, device_name, None)
+}
+
+/// [`enroll`], telling `observer` of retries.
+pub fn enroll_observed(
+    store: &Store,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+    observer: Option<&dyn SyncObserver>,
+) -> Result<Identity> {
+    let mut http = Http::new(server_url, None, RetryPolicy::default(), observer)?;
     let req = EnrollRequest {
         code: code.trim().to_string(),
         device_name: device_name.to_string(),
@@ -204,13 +257,15 @@ pub fn enroll(store: &Store, server_url: &str, code: &str, device_name: &str) ->
     };
     let resp = http.send(|c, base| c.post(format!("{base}{}", paths::ENROLL)).json(&req))?;
     let e: EnrollResponse = resp.json().map_err(network)?;
-    store.enroll_with(server_url.trim_end_matches('/'), &e)
+    let identity = store.enroll_with(&http.base, &e)?;
+    store.set_device_name(device_name)?;
+    Ok(identity)
 }
 
 /// Sends the outbox (what is not marked refused) in batches.
 fn push_outbox(
     store: &Store,
-    http: &mut Http,
+    http: &mut Http<'_>,
     report: &mut SyncReport,
     progress: &dyn Fn(SyncPhase, u64, u64),
 ) -> Result<()> {
@@ -267,7 +322,7 @@ pub fn sync_with(
     policy: RetryPolicy,
 ) -> Result<SyncReport> {
     let settings = store.sync_settings()?.ok_or(Error::NotEnrolled)?;
-    let mut http = Http::new(&settings.server_url, Some(settings.token), policy)?;
+    let mut http = Http::new(&settings.server_url, Some(settings.token), policy, observer)?;
     let mut report = SyncReport::default();
     let progress = |phase: SyncPhase, done: u64, total: u64| {
         if let Some(o) = observer {
@@ -367,6 +422,19 @@ pub fn download(
     out: &std::path::Path,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<Downloaded> {
+    download_observed(server_url, token, path, query, out, progress, None)
+}
+
+/// [`download`], telling `observer` of retries.
+pub fn download_observed(
+    server_url: &str,
+    token: &str,
+    path: &str,
+    query: &[(&str, String)],
+    out: &std::path::Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    observer: Option<&dyn SyncObserver>,
+) -> Result<Downloaded> {
     use std::io::Read;
     // An extract of a province is made before its first byte is sent.
     let policy = RetryPolicy {
@@ -374,9 +442,9 @@ pub fn download(
         timeout: Duration::from_secs(30 * 60),
         ..RetryPolicy::default()
     };
-    let mut http = Http::new(server_url, Some(token.trim().to_string()), policy)?;
+    let mut http = Http::new(server_url, Some(token.trim().to_string()), policy, observer)?;
     let url = reqwest::Url::parse_with_params(&format!("{}{path}", http.base), query)
-        .map_err(|e| Error::Network(format!("{server_url}: {e}")))?;
+        .map_err(|_| Error::BadServerUrl(server_url.trim().to_string()))?;
     let mut resp = http.send(|c, _| c.get(url.clone()))?;
     let cursor = header_u64(&resp, HEADER_CURSOR);
     let total = resp.content_length();

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use gocua_protocol::{
     BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR, HEADER_MORE,
     HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION, PushResponse,
-    VillageInfo, codes, paths,
+    VillageInfo, codes, paths, reasons,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -211,11 +211,15 @@ pub(crate) async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::unauthorized("this request needs an Authorization: Bearer token")
+                .because(reasons::NO_TOKEN)
         })?;
     let hash = secrets::token_hash(token);
     let principal = blocking(state, move |s| s.principal(&hash))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown token: enroll this device again"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("unknown token: enroll this device again")
+                .because(reasons::UNKNOWN_TOKEN)
+        })?;
     let revoked = match &principal {
         Principal::Device { revoked, .. } | Principal::Account { revoked, .. } => *revoked,
     };
@@ -265,7 +269,8 @@ async fn readable_villages(
         }
         Principal::Account { .. } => Err(ApiError::forbidden(
             "this account cannot read households over the sync API",
-        )),
+        )
+        .because(reasons::CANNOT_READ_HOUSEHOLDS)),
     }
 }
 
@@ -405,17 +410,17 @@ async fn enroll(
             let (status, reason, message) = match why {
                 CodeRefusal::Unknown => (
                     StatusCode::UNAUTHORIZED,
-                    "unknown",
+                    reasons::CODE_UNKNOWN,
                     "this enrollment code is not valid: check it, or ask for a new one",
                 ),
                 CodeRefusal::Expired => (
                     StatusCode::FORBIDDEN,
-                    "expired",
+                    reasons::CODE_EXPIRED,
                     "this enrollment code has expired: ask for a new one",
                 ),
                 CodeRefusal::Used => (
                     StatusCode::FORBIDDEN,
-                    "used",
+                    reasons::CODE_USED,
                     "this enrollment code has already been used: ask for a new one",
                 ),
             };
@@ -432,11 +437,7 @@ async fn enroll(
                 },
             )
             .await;
-            Err(ApiError::new(
-                status,
-                codes::ENROLLMENT_CODE_INVALID,
-                message,
-            ))
+            Err(ApiError::new(status, codes::ENROLLMENT_CODE_INVALID, message).because(reason))
         }
     }
 }
@@ -453,9 +454,10 @@ async fn push_changes(
         ..
     } = principal
     else {
-        return Err(ApiError::forbidden(
-            "only an enrolled device can push changes",
-        ));
+        return Err(
+            ApiError::forbidden("only an enrolled device can push changes")
+                .because(reasons::NOT_A_DEVICE),
+        );
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

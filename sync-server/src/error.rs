@@ -12,6 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// One of `gocua_protocol::reasons`, where `code` covers several cases.
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -20,7 +22,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            reason: None,
         }
+    }
+
+    /// The same error, with the reason a device translates it by.
+    pub fn because(mut self, reason: &'static str) -> ApiError {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -66,11 +75,21 @@ impl From<StorageError> for ApiError {
 }
 
 pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    reasoned_response(status, code, None, message)
+}
+
+fn reasoned_response(
+    status: StatusCode,
+    code: &str,
+    reason: Option<&str>,
+    message: impl Into<String>,
+) -> Response {
     (
         status,
         Json(ErrorBody {
             error: code.to_string(),
             message: message.into(),
+            reason: reason.map(str::to_string),
         }),
     )
         .into_response()
@@ -78,6 +97,6 @@ pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        error_response(self.status, self.code, self.message)
+        reasoned_response(self.status, self.code, self.reason, self.message)
     }
 }

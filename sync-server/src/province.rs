@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gocua_protocol::HEADER_CURSOR;
+use gocua_protocol::{HEADER_CURSOR, reasons};
 use serde::Deserialize;
 
 use crate::api::{AppState, audit, authenticate, blocking};
@@ -97,7 +97,8 @@ async fn officer_scope(
     else {
         return Err(ApiError::forbidden(
             "only a province officer's account reads reports and extracts",
-        ));
+        )
+        .because(reasons::NOT_AN_OFFICER));
     };
     let wanted = area.trim().to_string();
     let scope = blocking(state, move |s| s.area_scope(&wanted))
@@ -106,6 +107,7 @@ async fn officer_scope(
             ApiError::bad_request(format!(
                 "unknown area {area:?}: give a province or commune code of the 2025 list, or a village id"
             ))
+            .because(reasons::UNKNOWN_AREA)
         })?;
     let checked = scope.clone();
     let inside = match commune_code {
@@ -145,7 +147,8 @@ async fn officer_scope(
         .await;
         return Err(ApiError::forbidden(format!(
             "this account reads {reads} only; {area:?} is outside it"
-        )));
+        ))
+        .because(reasons::OUTSIDE_AREA));
     }
     Ok(scope)
 }
@@ -246,7 +249,8 @@ pub async fn export(
         .await;
         return Err(ApiError::forbidden(
             "full extracts are made on the server machine by its operator (gocua-server export); an officer's account may ask for pseudonymized",
-        ));
+        )
+        .because(reasons::FULL_EXTRACT_ON_SERVER));
     }
     let request = Request {
         format,

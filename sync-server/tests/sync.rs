@@ -50,6 +50,11 @@ async fn enrollment_codes_are_one_time_and_expire() {
         (403, codes::ENROLLMENT_CODE_INVALID)
     );
     assert!(err.message.contains("already been used"));
+    // The reason a device says it by, in its user's language.
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_USED)
+    );
 
     // Expired.
     let expired = secrets::new_enroll_code();
@@ -67,12 +72,20 @@ async fn enrollment_codes_are_one_time_and_expire() {
         (403, codes::ENROLLMENT_CODE_INVALID)
     );
     assert!(err.message.contains("expired"));
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_EXPIRED)
+    );
 
     // Unknown.
     let (status, err) = error_of(enroll(&c, &s, "ABCD-EFGH").await).await;
     assert_eq!(
         (status, err.error.as_str()),
         (401, codes::ENROLLMENT_CODE_INVALID)
+    );
+    assert_eq!(
+        err.reason.as_deref(),
+        Some(gocua_protocol::reasons::CODE_UNKNOWN)
     );
     assert_eq!(st.devices().unwrap().len(), 1);
 
@@ -381,7 +394,8 @@ async fn bad_input_is_refused_and_stores_nothing() {
             404,
             gocua_protocol::ErrorBody {
                 error: codes::NOT_FOUND.into(),
-                message: "no such path: /v1/nothing".into()
+                message: "no such path: /v1/nothing".into(),
+                reason: None,
             }
         )
     );

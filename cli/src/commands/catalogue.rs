@@ -24,6 +24,7 @@ struct Section {
 pub fn run(
     ctx: &Ctx,
     kind: Option<CatalogueKind>,
+    query: &[String],
     load_suggestions: Option<PathBuf>,
 ) -> Result<(), CliError> {
     if let Some(file) = load_suggestions {
@@ -32,8 +33,12 @@ pub fn run(
     if kind == Some(CatalogueKind::Suggestions) {
         return suggestions(ctx);
     }
+    if kind == Some(CatalogueKind::Communes) {
+        return communes(ctx, &query.join(" "));
+    }
     let store = ctx.store()?;
     let kinds: Vec<(&'static str, T)> = match kind {
+        Some(CatalogueKind::Communes) => Vec::new(),
         Some(CatalogueKind::Services) => vec![(SERVICE, T::ServicesCatalogue)],
         Some(CatalogueKind::Outcomes) => vec![(OUTCOME, T::OutcomesCatalogue)],
         Some(CatalogueKind::Groups) => vec![(TARGET_GROUP, T::GroupsCatalogue)],
@@ -73,7 +78,7 @@ pub fn run(
                     vec![e.code.clone(), name]
                 })
                 .collect();
-            let header = [i18n::t(lang, T::Code), i18n::t(lang, T::Name)];
+            let header = [i18n::t(lang, T::Code), i18n::t(lang, entry_label(s.kind))];
             lines.extend(table(&header, &rows));
         }
         lines
@@ -142,4 +147,76 @@ fn load(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
         .emit(&serde_json::json!({ "rules": rules.len() }), || {
             vec![i18n::suggestions_loaded(lang, rules.len())]
         })
+}
+
+/// The name column's header: a service, an outcome, a group (not a person).
+fn entry_label(kind: &str) -> T {
+    match kind {
+        SERVICE => T::ServiceName,
+        OUTCOME => T::OutcomeName,
+        _ => T::GroupName,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CommuneOut {
+    code: String,
+    name: String,
+    province_code: String,
+    province_name: String,
+}
+
+/// The communes in force whose name (or province's) holds every word of
+/// `query`, accents and case aside; all of them without a query.
+fn communes(ctx: &Ctx, query: &str) -> Result<(), CliError> {
+    let all = gocua_admin_units::current()
+        .map_err(|e| CliError::Core(field_core::Error::Reference(e.to_string())))?;
+    let terms = gocua_text::fold_terms(query);
+    let holds_all = |text: &str| {
+        let words: Vec<String> = gocua_text::fold_terms(text);
+        terms.iter().all(|t| words.contains(t))
+    };
+    // By the commune's name; by its name and province's together only when
+    // the name alone matches nothing ("hồng hà hà nội").
+    let by_name: Vec<bool> = all.iter().map(|c| holds_all(&c.name)).collect();
+    let any_by_name = by_name.iter().any(|b| *b);
+    let mut found: Vec<CommuneOut> = all
+        .into_iter()
+        .zip(by_name)
+        .filter(|(c, by_name)| {
+            c.code == query.trim()
+                || *by_name
+                || (!any_by_name && holds_all(&format!("{} {}", c.name, c.province_name)))
+        })
+        .map(|(c, _)| CommuneOut {
+            code: c.code,
+            name: c.name,
+            province_code: c.province_code,
+            province_name: c.province_name,
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        gocua_text::compare(&a.province_name, &b.province_name)
+            .then_with(|| gocua_text::compare(&a.name, &b.name))
+    });
+    let lang = ctx.lang();
+    ctx.out.emit(&found, || {
+        if found.is_empty() {
+            return vec![i18n::no_commune(lang, query)];
+        }
+        let rows: Vec<Vec<String>> = found
+            .iter()
+            .map(|c| vec![c.code.clone(), c.name.clone(), c.province_name.clone()])
+            .collect();
+        let mut lines = vec![format!("{}:", i18n::t(lang, T::CommunesCatalogue))];
+        lines.extend(table(
+            &[
+                i18n::t(lang, T::Code),
+                i18n::t(lang, T::Commune),
+                i18n::t(lang, T::Province),
+            ],
+            &rows,
+        ));
+        lines
+    })
 }

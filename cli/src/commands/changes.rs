@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, cmd: ChangesCmd) -> Result<(), CliError> {
                             short(&r.household_id).to_string(),
                             r.head_name.clone().unwrap_or_default(),
                             r.changes.to_string(),
-                            i18n::refusal(lang, &r.code),
+                            i18n::server::refusal(lang, &r.code),
                         ]
                     })
                     .collect();

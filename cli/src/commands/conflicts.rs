@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<(), CliError> {
     let lang = ctx.lang();
     match action {
         None => {
-            let conflicts = store.conflicts()?;
+            let conflicts = store.conflict_details()?;
             let problems = store.problems()?;
             let value = serde_json::json!({ "conflicts": conflicts, "problems": problems });
             ctx.out.emit(&value, || {
@@ -24,10 +24,23 @@ pub fn run(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<(), CliError> {
                     let rows: Vec<Vec<String>> = conflicts
                         .iter()
                         .map(|c| {
+                            let values: Vec<String> = if c.origins.is_empty() {
+                                c.conflict.values.clone()
+                            } else {
+                                c.origins
+                                    .iter()
+                                    .map(|o| i18n::value_set_by(lang, o))
+                                    .collect()
+                            };
+                            // The label to read, the path to type for `resolve`.
                             vec![
-                                short(&c.household_id).to_string(),
-                                c.path.clone(),
-                                c.values.join(" | "),
+                                short(&c.conflict.household_id).to_string(),
+                                format!(
+                                    "{} `{}`",
+                                    i18n::path_label(lang, &c.conflict.path),
+                                    c.conflict.path
+                                ),
+                                values.join(" | "),
                             ]
                         })
                         .collect();
@@ -43,7 +56,7 @@ pub fn run(ctx: &Ctx, action: Option<ConflictsCmd>) -> Result<(), CliError> {
                         .map(|p| {
                             vec![
                                 short(&p.household_id).to_string(),
-                                p.path.clone(),
+                                i18n::path_label(lang, &p.path),
                                 i18n::household_problem(lang, p),
                             ]
                         })

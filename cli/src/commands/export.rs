@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Ctx;
 use crate::args::ExportArgs;
-use crate::error::{CliError, ReportOption};
+use crate::error::{CliError, Doing, ReportOption};
 use crate::i18n;
 
 fn bad(option: ReportOption, value: &str) -> CliError {
@@ -114,12 +114,35 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> Result<(), CliError> {
             b.set_position(done);
         }
     };
-    let result =
-        field_core::sync::download(&a.server, &a.token, path, &query, &a.out, &mut progress);
+    let server = field_core::sync::check_server_url(&a.server)?;
+    let notice = super::sync::Notice::new(ctx, &server);
+    let result = field_core::sync::download_observed(
+        &server,
+        &a.token,
+        path,
+        &query,
+        &a.out,
+        &mut progress,
+        Some(&notice),
+    );
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let done = result?;
+    let done = result.map_err(|e| match e {
+        // The area is named: the officer may have asked for several.
+        field_core::Error::Server {
+            reason: Some(ref r),
+            ..
+        } if r == gocua_protocol::reasons::UNKNOWN_AREA
+            || r == gocua_protocol::reasons::OUTSIDE_AREA =>
+        {
+            CliError::About {
+                what: format!("--area {}", a.area.trim()),
+                error: Box::new(CliError::Core(e)),
+            }
+        }
+        e => super::sync::offline(e, &server, Doing::Export, None),
+    })?;
     let lang = ctx.lang();
     ctx.out.emit(&done, || {
         vec![i18n::exported(lang, &done.path, done.bytes, done.cursor)]

@@ -92,7 +92,7 @@ fn add(ctx: &Ctx, a: HouseholdAddArgs) -> Result<(), CliError> {
         head_name: a.head,
         phone: a.phone,
         member_count: a.members,
-        device_access: a.devices.map(|d| d.word().to_string()),
+        device_access: a.devices,
         target_groups: a.groups,
     };
     // Bad input is refused by the add itself, with its own message; the
@@ -287,7 +287,7 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         h.members.iter().partition(|m| m.removed.is_none());
     if !members.is_empty() {
         lines.push(String::new());
-        lines.push(format!("{} ({}):", label(T::Members), members.len()));
+        lines.push(format!("{} ({}):", label(T::Persons), members.len()));
         let rows: Vec<Vec<String>> = members
             .iter()
             .map(|m| {
@@ -411,7 +411,12 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(String::new());
         lines.push(format!("{}:", label(T::Conflicts)));
         for c in &h.conflicts {
-            lines.push(format!("  {}: {}", c.path, c.values.join(" | ")));
+            lines.push(format!(
+                "  {} `{}`: {}",
+                i18n::path_label(lang, &c.path),
+                c.path,
+                c.values.join(" | ")
+            ));
         }
     }
     if !h.problems.is_empty() {
@@ -419,7 +424,8 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(format!("{}:", label(T::Problems)));
         for p in &h.problems {
             lines.push(format!(
-                "  {}: {}",
+                "  {} `{}`: {}",
+                i18n::path_label(lang, &p.path),
                 p.path,
                 i18n::household_problem(lang, p)
             ));
@@ -529,7 +535,7 @@ fn summary_lines(
             l(T::Village),
             l(T::Address),
             l(T::Phone),
-            l(T::Members),
+            l(T::Persons),
             l(T::Visits),
             l(T::LastVisit),
         ];

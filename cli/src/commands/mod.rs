@@ -81,14 +81,16 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         Command::Status => status::run(&ctx),
         Command::Catalogue {
             kind,
+            query,
             load_suggestions,
-        } => catalogue::run(&ctx, kind, load_suggestions),
+        } => catalogue::run(&ctx, kind, &query, load_suggestions),
         Command::Changes(c) => changes::run(&ctx, c),
         Command::Enroll {
             server,
             code,
             device_name,
-        } => sync::enroll(&ctx, &server, &code, device_name),
+            again,
+        } => sync::enroll(&ctx, &server, &code, device_name, again),
         Command::Sync => sync::run(&ctx),
         Command::Report(a) => report::run(&ctx, a),
         Command::Todo(a) => work::todo(&ctx, a),

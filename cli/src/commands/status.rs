@@ -63,29 +63,17 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         if let Some(at) = &s.last_change_at {
             lines.push(row(T::LastChange, local_time(at)));
         }
-        let (server_label, never, sync_label, refused_label) = match lang {
-            crate::i18n::Lang::Vi => (
-                "Máy chủ",
-                "chưa đăng ký",
-                "Đồng bộ gần nhất",
-                "Thay đổi bị máy chủ từ chối",
-            ),
-            crate::i18n::Lang::En => (
-                "Server",
-                "not enrolled",
-                "Last sync",
-                "Changes refused by the server",
-            ),
-        };
-        lines.push(format!(
-            "{server_label}: {}",
-            s.server_url.as_deref().unwrap_or(never)
+        lines.push(row(
+            T::Server,
+            s.server_url
+                .clone()
+                .unwrap_or_else(|| i18n::t(lang, T::NotEnrolledYet).to_string()),
         ));
         if let Some(at) = &s.last_sync_at {
-            lines.push(format!("{sync_label}: {}", local_time(at)));
+            lines.push(row(T::LastSync, local_time(at)));
         }
         if s.refused_changes > 0 {
-            lines.push(format!("{refused_label}: {}", s.refused_changes));
+            lines.push(row(T::RefusedChanges, s.refused_changes.to_string()));
         }
         if s.quarantined_changes > 0 {
             lines.push(row(T::Quarantined, s.quarantined_changes.to_string()));

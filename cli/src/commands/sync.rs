@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::Ctx;
-use crate::error::CliError;
+use crate::error::{CliError, Doing};
 use crate::i18n::{self, Lang};
 use crate::output::short;
 
@@ -16,31 +16,37 @@ pub fn enroll(
     server: &str,
     code: &str,
     device_name: Option<String>,
+    again: bool,
 ) -> Result<(), CliError> {
+    // A typo in the address is said before the store is touched.
+    let server = sync::check_server_url(server)?;
     let store = ctx.store()?;
-    let name = device_name.unwrap_or_else(default_device_name);
-    let ident = sync::enroll(&store, server, code, &name)?;
+    if let Some(settings) = store.sync_settings()?
+        && !again
+    {
+        return Err(CliError::AlreadyEnrolled {
+            server: settings.server_url,
+        });
+    }
+    // The device keeps its name in the server's list across enrollments.
+    let name = match device_name.filter(|n| !n.trim().is_empty()) {
+        Some(n) => n,
+        None => store.device_name()?.unwrap_or_else(default_device_name),
+    };
+    let notice = Notice::new(ctx, &server);
+    let ident = sync::enroll_observed(&store, &server, code, &name, Some(&notice))
+        .map_err(|e| offline(e, &server, Doing::Enroll, None))?;
     ctx.out.emit(&ident, || {
         let villages: Vec<&str> = ident.villages.iter().map(|v| v.name.as_str()).collect();
-        let (vi, en) = (
-            format!(
-                "Đã đăng ký máy với {server}: {} — {}, {} ({}). Các thôn: {}.",
-                ident.volunteer_name,
-                ident.team_name,
-                ident.commune_name,
-                ident.province_name,
-                villages.join(", ")
-            ),
-            format!(
-                "Device enrolled with {server}: {} — {}, {} ({}). Villages: {}.",
-                ident.volunteer_name,
-                ident.team_name,
-                ident.commune_name,
-                ident.province_name,
-                villages.join(", ")
-            ),
-        );
-        vec![pick(ctx.lang(), vi, en)]
+        vec![i18n::server::enrolled(
+            ctx.lang(),
+            &server,
+            &ident.volunteer_name,
+            &ident.team_name,
+            &ident.commune_name,
+            &ident.province_name,
+            &villages.join(", "),
+        )]
     })
 }
 
@@ -51,35 +57,73 @@ fn default_device_name() -> String {
         .unwrap_or_else(|| "gocua-cli".into())
 }
 
-fn pick(lang: Lang, vi: String, en: String) -> String {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
+/// An unreachable server, said with what was being done and what waits.
+pub fn offline(e: field_core::Error, url: &str, during: Doing, pending: Option<i64>) -> CliError {
+    match e {
+        field_core::Error::Unreachable { attempts, .. } => CliError::Unreachable {
+            url: url.to_string(),
+            attempts,
+            during,
+            pending,
+        },
+        other => CliError::Core(other),
+    }
+}
+
+/// Tells the person on stderr, as it happens, that the server does not answer
+/// and another try follows (nothing with `--json`: stderr is for the error).
+pub struct Notice {
+    lang: Lang,
+    url: String,
+    quiet: bool,
+}
+
+impl Notice {
+    pub fn new(ctx: &Ctx, url: &str) -> Notice {
+        Notice {
+            lang: ctx.lang(),
+            url: url.to_string(),
+            quiet: ctx.out.json,
+        }
+    }
+}
+
+impl SyncObserver for Notice {
+    fn progress(&self, _phase: SyncPhase, _done: u64, _total: u64) {}
+
+    fn retrying(&self, attempt: u32, attempts: u32) {
+        if !self.quiet {
+            eprintln!(
+                "{}",
+                i18n::server::retrying(self.lang, &self.url, attempt, attempts)
+            );
+        }
     }
 }
 
 /// A progress bar on a terminal's stderr; nothing otherwise.
 struct Bar {
-    bar: ProgressBar,
+    bar: Option<ProgressBar>,
     lang: Lang,
+    notice: Notice,
 }
 
 impl SyncObserver for Bar {
     fn progress(&self, phase: SyncPhase, done: u64, total: u64) {
-        let label = match (self.lang, phase) {
-            (Lang::Vi, SyncPhase::Push) => "Gửi thay đổi",
-            (Lang::En, SyncPhase::Push) => "Sending changes",
-            (Lang::Vi, SyncPhase::Bootstrap) => "Tải dữ liệu ban đầu",
-            (Lang::En, SyncPhase::Bootstrap) => "First download",
-            (Lang::Vi, SyncPhase::Pull) => "Nhận thay đổi",
-            (Lang::En, SyncPhase::Pull) => "Receiving changes",
-        };
-        self.bar.set_message(label);
+        let Some(bar) = &self.bar else { return };
+        bar.set_message(i18n::server::phase(self.lang, phase));
         if total > 0 {
-            self.bar.set_length(total);
-            self.bar.set_position(done);
+            bar.set_length(total);
+            bar.set_position(done);
         } else {
-            self.bar.tick();
+            bar.tick();
+        }
+    }
+
+    fn retrying(&self, attempt: u32, attempts: u32) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.notice.retrying(attempt, attempts)),
+            None => self.notice.retrying(attempt, attempts),
         }
     }
 }
@@ -96,23 +140,33 @@ struct SyncOut<'a> {
 
 pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     let store = ctx.store()?;
-    let bar = if !ctx.out.json && std::io::stderr().is_terminal() {
+    let url = store
+        .sync_settings()?
+        .map(|s| s.server_url)
+        .unwrap_or_default();
+    let bar = (!ctx.out.json && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}") {
             b.set_style(style.progress_chars("=> "));
         }
-        Some(Bar {
-            bar: b,
-            lang: ctx.lang(),
-        })
-    } else {
-        None
+        b
+    });
+    let observer = Bar {
+        bar,
+        lang: ctx.lang(),
+        notice: Notice::new(ctx, &url),
     };
-    let result = sync::sync(&store, bar.as_ref().map(|b| b as &dyn SyncObserver));
-    if let Some(b) = &bar {
-        b.bar.finish_and_clear();
+    let result = sync::sync(&store, Some(&observer));
+    if let Some(b) = &observer.bar {
+        b.finish_and_clear();
     }
-    let report = result?;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let pending = store.pending_changes().ok();
+            return Err(offline(e, &url, Doing::Sync, pending));
+        }
+    };
     let conflicts = store.conflicts()?;
     let out = SyncOut {
         report: &report,
@@ -146,32 +200,17 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             lines.push(i18n::changes_waiting(lang, report.waiting));
         }
         for r in &report.refused {
-            let reason = i18n::refusal(lang, &r.code);
-            lines.push(pick(
+            lines.push(i18n::server::household_refused(
                 lang,
-                format!("Máy chủ từ chối hộ {}: {reason}.", short(&r.doc_id)),
-                format!("The server refused household {}: {reason}.", short(&r.doc_id)),
+                short(&r.doc_id),
+                &r.code,
             ));
         }
         if !report.refused.is_empty() {
-            lines.push(pick(
-                lang,
-                "Xem và xử lý: gocua changes refused.".to_string(),
-                "See and deal with them: gocua changes refused.".to_string(),
-            ));
+            lines.push(i18n::t(lang, i18n::T::SeeRefused).to_string());
         }
         if !conflicts.is_empty() {
-            lines.push(pick(
-                lang,
-                format!(
-                    "{} trường bị sửa khác nhau trên hai máy đang chờ quyết định: xem `gocua conflicts`.",
-                    conflicts.len()
-                ),
-                format!(
-                    "{} fields changed differently on two devices wait for a decision: see `gocua conflicts`.",
-                    conflicts.len()
-                ),
-            ));
+            lines.push(i18n::server::conflicts_waiting(lang, conflicts.len()));
         }
         lines
     })

@@ -99,16 +99,19 @@ fn record(ctx: &Ctx, a: VisitRecordArgs) -> Result<(), CliError> {
 
 fn list(ctx: &Ctx, household: Option<&str>, limit: u32) -> Result<(), CliError> {
     let store = ctx.store()?;
-    let visits = store.list_visits(household, limit)?;
+    let visits = store.list_visit_rows(household, limit)?;
     let names = Names::load(&store, &[SERVICE, OUTCOME])?;
     let lang = ctx.lang();
+    // One household's visits say whose they are in the heading already.
+    let across = household.is_none();
     ctx.out.emit(&visits, || {
         if visits.is_empty() {
             return vec![i18n::t(lang, T::NoVisits).to_string()];
         }
         let rows: Vec<Vec<String>> = visits
             .iter()
-            .map(|v| {
+            .map(|row| {
+                let v = &row.visit;
                 let services: Vec<String> = v
                     .services
                     .iter()
@@ -124,11 +127,23 @@ fn list(ctx: &Ctx, household: Option<&str>, limit: u32) -> Result<(), CliError> 
                 if v.cancelled.is_some() {
                     when.push_str(&format!(" ({})", i18n::t(lang, T::Cancelled)));
                 }
-                vec![short(&v.id).to_string(), when, services.join("; ")]
+                let mut cells = vec![short(&v.id).to_string(), when];
+                if across {
+                    cells.push(format!("{} ({})", row.head_name, short(&row.household_id)));
+                    cells.push(row.volunteer_names.join(", "));
+                }
+                cells.push(services.join("; "));
+                cells
             })
             .collect();
         let l = |t: T| i18n::t(lang, t);
-        table(&[l(T::ShortId), l(T::When), l(T::Services)], &rows)
+        let mut header = vec![l(T::ShortId), l(T::When)];
+        if across {
+            header.push(l(T::Household));
+            header.push(l(T::Volunteer));
+        }
+        header.push(l(T::Services));
+        table(&header, &rows)
     })
 }
 

@@ -79,3 +79,66 @@ pub fn conflict_at_path<D: ReadDoc>(doc: &D, household_id: &str, path: &str) -> 
     }
     conflict_at(doc, household_id, &obj, last, path)
 }
+
+/// One value of a field in conflict, with the change that set it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ValueOrigin {
+    pub value: String,
+    /// The volunteer id the change's message names (`"by"`), if it does.
+    pub by: Option<String>,
+    /// The change's time, seconds since 1970 (0 when the writer gave none).
+    pub at_secs: i64,
+}
+
+/// The values at `path`, in the order [`conflicts`] lists them, each with who
+/// set it and when: the change holding the value's operation, its commit
+/// message's `"by"` and its time (see `Stamp::commit_options`). A value set
+/// alike by several changes is given with the latest of them.
+pub fn value_origins(doc: &automerge::Automerge, path: &str) -> Vec<ValueOrigin> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return Vec::new();
+    };
+    let mut obj = ROOT;
+    for p in parents {
+        match get_map(doc, &obj, p) {
+            Some(o) => obj = o,
+            None => return Vec::new(),
+        }
+    }
+    let values = doc.get_all(&obj, *last).unwrap_or_default();
+    let winner = doc.get(&obj, *last).ok().flatten().map(|(_, id)| id);
+    let changes = doc.get_changes(&[]);
+    let mut found: Vec<(bool, ValueOrigin)> = Vec::new();
+    for (v, id) in &values {
+        let value = value_text(doc, v, id);
+        let change = match id {
+            automerge::ObjId::Id(counter, actor, _) => changes.iter().find(|c| {
+                c.actor_id() == actor
+                    && (c.start_op().get()..c.start_op().get() + c.len() as u64).contains(counter)
+            }),
+            automerge::ObjId::Root => None,
+        };
+        let by = change.and_then(|c| {
+            let message: serde_json::Value = serde_json::from_str(c.message()?).ok()?;
+            message.get("by")?.as_str().map(str::to_string)
+        });
+        let origin = ValueOrigin {
+            value,
+            by,
+            at_secs: change.map_or(0, |c| c.timestamp()),
+        };
+        let shown_later = Some(id) != winner.as_ref();
+        match found.iter_mut().find(|(_, o)| o.value == origin.value) {
+            Some((later, o)) => {
+                *later &= shown_later;
+                if o.at_secs < origin.at_secs {
+                    *o = origin;
+                }
+            }
+            None => found.push((shown_later, origin)),
+        }
+    }
+    found.sort_by(|a, b| (a.0, &a.1.value).cmp(&(b.0, &b.1.value)));
+    found.into_iter().map(|(_, o)| o).collect()
+}

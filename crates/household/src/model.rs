@@ -11,7 +11,7 @@ use crate::invalid::Problem;
 pub use crate::schema::record_of;
 
 macro_rules! word_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $word:literal $([$($alias:literal),* $(,)?])?),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -25,8 +25,26 @@ macro_rules! word_enum {
                 match self { $($name::$variant => $word),+ }
             }
 
+            /// The code exactly as stored: how documents are read.
             pub fn parse(word: &str) -> Option<Self> {
                 match word.trim() { $($word => Some($name::$variant),)+ _ => None }
+            }
+
+            /// What a person types: the code, or a word of theirs for it
+            /// (Vietnamese with or without diacritics, English), in any case.
+            pub fn parse_input(word: &str) -> Option<Self> {
+                if let Some(v) = Self::parse(word) {
+                    return Some(v);
+                }
+                let typed = gocua_text::fold(&word.replace(['_', '-'], " "));
+                $(
+                    if gocua_text::fold(&$word.replace('_', " ")) == typed
+                        $($(|| gocua_text::fold($alias) == typed)*)?
+                    {
+                        return Some($name::$variant);
+                    }
+                )+
+                None
             }
         }
 
@@ -41,36 +59,39 @@ macro_rules! word_enum {
 word_enum!(
     /// What phones the household has.
     DeviceAccess {
-        Smartphone => "smartphone",
-        FeaturePhoneOnly => "feature_phone_only",
-        None => "none",
+        Smartphone => "smartphone" ["điện thoại thông minh", "thông minh", "có điện thoại thông minh"],
+        FeaturePhoneOnly => "feature_phone_only" [
+            "chỉ có điện thoại 2G", "chỉ điện thoại 2G", "điện thoại 2G", "2G", "chỉ 2G",
+            "feature phone",
+        ],
+        None => "none" ["không có", "không", "không có điện thoại"],
     }
 );
 
 word_enum!(
     Gender {
-        Male => "male",
-        Female => "female",
-        Other => "other",
+        Male => "male" ["nam"],
+        Female => "female" ["nữ"],
+        Other => "other" ["khác"],
     }
 );
 
 word_enum!(
     /// The person's VNeID electronic identification.
     VneidLevel {
-        None => "none",
-        Registered => "registered",
-        Level1 => "level1",
-        Level2 => "level2",
+        None => "none" ["chưa có", "chưa", "không", "không có"],
+        Registered => "registered" ["đã đăng ký", "đăng ký"],
+        Level1 => "level1" ["mức 1", "mức1", "level 1"],
+        Level2 => "level2" ["mức 2", "mức2", "level 2"],
     }
 );
 
 word_enum!(
     /// How consent was given.
     ConsentMethod {
-        Verbal => "verbal",
-        Written => "written",
-        App => "app",
+        Verbal => "verbal" ["bằng lời", "lời nói", "nói"],
+        Written => "written" ["bằng văn bản", "văn bản", "giấy"],
+        App => "app" ["qua ứng dụng", "ứng dụng", "trên ứng dụng"],
     }
 );
 
@@ -267,5 +288,49 @@ impl HouseholdProblem {
     /// `consents/<id>`, or `""` for the household's own fields.
     pub fn record(&self) -> &str {
         record_of(&self.path)
+    }
+}
+
+#[cfg(test)]
+mod word_tests {
+    use super::*;
+
+    #[test]
+    fn typed_words_in_vietnamese_or_english_give_the_code() {
+        assert_eq!(Gender::parse_input("nữ"), Some(Gender::Female));
+        assert_eq!(Gender::parse_input("Nu"), Some(Gender::Female));
+        assert_eq!(Gender::parse_input("NAM"), Some(Gender::Male));
+        assert_eq!(Gender::parse_input("khac"), Some(Gender::Other));
+        assert_eq!(Gender::parse_input("female"), Some(Gender::Female));
+        assert_eq!(Gender::parse_input("nữa"), None);
+        assert_eq!(VneidLevel::parse_input("mức 2"), Some(VneidLevel::Level2));
+        assert_eq!(VneidLevel::parse_input("muc 1"), Some(VneidLevel::Level1));
+        assert_eq!(
+            VneidLevel::parse_input("đã đăng ký"),
+            Some(VneidLevel::Registered)
+        );
+        assert_eq!(
+            ConsentMethod::parse_input("bằng lời"),
+            Some(ConsentMethod::Verbal)
+        );
+        assert_eq!(
+            ConsentMethod::parse_input("van ban"),
+            Some(ConsentMethod::Written)
+        );
+        assert_eq!(
+            ConsentMethod::parse_input("ứng dụng"),
+            Some(ConsentMethod::App)
+        );
+        assert_eq!(
+            DeviceAccess::parse_input("feature phone only"),
+            Some(DeviceAccess::FeaturePhoneOnly)
+        );
+        assert_eq!(
+            DeviceAccess::parse_input("điện thoại thông minh"),
+            Some(DeviceAccess::Smartphone)
+        );
+        // Documents keep the exact code: a Vietnamese word stored by another
+        // program is still a problem to show, not a value.
+        assert_eq!(Gender::parse("nữ"), None);
     }
 }

@@ -94,11 +94,47 @@ pub const RETRYABLE_REFUSALS: &[&str] = &[
     codes::OUTSIDE_VILLAGES,
 ];
 
-/// Every error response: `{ "error": code, "message": text }`.
+/// Every error response: `{ "error": code, "message": text }`, with a
+/// `reason` (one of [`reasons`]) where a code covers several cases. `message`
+/// is English, for operators and older clients; a device says it in its user's
+/// language from `error` and `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Machine-readable reasons of an [`ErrorBody`], for the codes that cover
+/// several cases.
+pub mod reasons {
+    // codes::ENROLLMENT_CODE_INVALID
+    /// No such enrollment code (mistyped, or never issued).
+    pub const CODE_UNKNOWN: &str = "unknown";
+    /// The code's validity ran out before it was used.
+    pub const CODE_EXPIRED: &str = "expired";
+    /// The code enrolled another device already.
+    pub const CODE_USED: &str = "used";
+    // codes::UNAUTHORIZED
+    /// The request carried no bearer token.
+    pub const NO_TOKEN: &str = "no_token";
+    /// The token is not one the server issued (or its device was removed).
+    pub const UNKNOWN_TOKEN: &str = "unknown_token";
+    // codes::FORBIDDEN
+    /// Reports and extracts are for a province or commune officer's account.
+    pub const NOT_AN_OFFICER: &str = "not_an_officer";
+    /// The area asked for is outside the officer's province or commune.
+    pub const OUTSIDE_AREA: &str = "outside_area";
+    /// Full (not pseudonymized) extracts are made on the server machine only.
+    pub const FULL_EXTRACT_ON_SERVER: &str = "full_extract_on_server";
+    /// Only an enrolled device pushes changes.
+    pub const NOT_A_DEVICE: &str = "not_a_device";
+    /// This account does not read households over the sync API.
+    pub const CANNOT_READ_HOUSEHOLDS: &str = "cannot_read_households";
+    // codes::BAD_REQUEST
+    /// The area is no province or commune code of the 2025 list, nor a village id.
+    pub const UNKNOWN_AREA: &str = "unknown_area";
 }
 
 /// `GET /v1/info`: who the server is.

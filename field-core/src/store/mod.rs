@@ -6,6 +6,7 @@
 //! failure at any point leaves the store as it was.
 
 mod actor;
+mod conflict_origins;
 mod corrections;
 mod docs;
 mod duplicates;
@@ -19,6 +20,7 @@ mod refused;
 mod reissue;
 pub(crate) mod schema;
 mod search;
+mod visit_rows;
 mod work;
 
 use std::path::{Path, PathBuf};
@@ -36,10 +38,12 @@ use crate::model::record_of;
 use crate::model::*;
 use crate::validate as v;
 
+pub use conflict_origins::{ConflictDetail, ValueSetBy};
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use refused::{Discarded, RefusedHousehold};
 pub use schema::SCHEMA_VERSION;
+pub use visit_rows::VisitRow;
 
 /// Where received changes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,7 +229,7 @@ impl Store {
         let device_access = opt_word(
             Field::DeviceAccess,
             input.device_access.as_deref(),
-            DeviceAccess::parse,
+            DeviceAccess::parse_input,
             DeviceAccess::WORDS,
         )?;
         let groups = check_codes(
@@ -296,7 +300,7 @@ impl Store {
             let d = opt_word(
                 Field::DeviceAccess,
                 Some(d),
-                DeviceAccess::parse,
+                DeviceAccess::parse_input,
                 DeviceAccess::WORDS,
             )?;
             edits.push((
@@ -635,7 +639,7 @@ impl Store {
         let method = v::word(
             Field::ConsentMethod,
             &input.method,
-            ConsentMethod::parse,
+            ConsentMethod::parse_input,
             ConsentMethod::WORDS,
         )?;
         let stamp = stamp(&ident);
@@ -979,7 +983,7 @@ fn person_edits(
         edits.push((key::member::BIRTH_YEAR, doc::opt_int(Some(y))));
     }
     let gender_value = match gender {
-        Some(g) => opt_word(Field::Gender, Some(g), Gender::parse, Gender::WORDS)?,
+        Some(g) => opt_word(Field::Gender, Some(g), Gender::parse_input, Gender::WORDS)?,
         None => existing.and_then(|p| p.gender),
     };
     if gender.is_some() {
@@ -1009,7 +1013,7 @@ fn person_edits(
         let level = opt_word(
             Field::VneidLevel,
             Some(l),
-            VneidLevel::parse,
+            VneidLevel::parse_input,
             VneidLevel::WORDS,
         )?;
         edits.push((

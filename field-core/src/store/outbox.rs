@@ -13,6 +13,8 @@ use gocua_protocol::{DocChanges, EnrollResponse};
 pub(crate) const PULL_CURSOR: &str = "pull_cursor";
 pub(crate) const SERVER_URL: &str = "server_url";
 pub(crate) const DEVICE_TOKEN: &str = "device_token";
+/// The name the device was enrolled under (the server's device list shows it).
+pub(crate) const DEVICE_NAME: &str = "device_name";
 pub(crate) const LAST_SYNC_AT: &str = "last_sync_at";
 
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
@@ -92,6 +94,18 @@ impl Store {
         g.actor = super::actor::current(&g.conn, Some(&identity))?;
         g.identity = Some(identity.clone());
         Ok(identity)
+    }
+
+    /// Keeps the name this device was enrolled under, for the next enrollment.
+    pub fn set_device_name(&self, name: &str) -> Result<()> {
+        let g = self.lock();
+        set_meta(&g.conn, DEVICE_NAME, name)
+    }
+
+    /// The name this device was last enrolled under, if any.
+    pub fn device_name(&self) -> Result<Option<String>> {
+        let g = self.lock();
+        get_meta(&g.conn, DEVICE_NAME)
     }
 
     pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
