@@ -279,7 +279,7 @@ fn refused_changes_are_listed_then_fixed_or_discarded_on_purpose() {
     assert_eq!(codes, ["outside_villages", "outside_villages"], "{refused}");
     let text = d.ok(&["changes", "refused"]);
     assert!(
-        text.contains("không thuộc thôn nào máy này phụ trách"),
+        text.contains("không thuộc các thôn của máy này"),
         "{text}"
     );
 
