@@ -278,10 +278,7 @@ fn refused_changes_are_listed_then_fixed_or_discarded_on_purpose() {
         .unwrap_or_default();
     assert_eq!(codes, ["outside_villages", "outside_villages"], "{refused}");
     let text = d.ok(&["changes", "refused"]);
-    assert!(
-        text.contains("không thuộc các thôn của máy này"),
-        "{text}"
-    );
+    assert!(text.contains("không thuộc các thôn của máy này"), "{text}");
 
     // Dropping needs to be said twice; then the household, which the
     // server never had, leaves the device.
