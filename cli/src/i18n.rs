@@ -906,9 +906,10 @@ pub fn household_in_error(lang: Lang, short: &str, head: &str, marked: bool) -> 
 }
 
 /// Who made a correction, when and why: "bởi X lúc Y: lý do".
-pub fn corrected(lang: Lang, what: T, c: &field_core::Correction) -> String {
+/// `by` is the corrector as shown: this device's volunteer by name, others by
+/// short id (a device knows no other volunteer's name).
+pub fn corrected(lang: Lang, what: T, c: &field_core::Correction, by: &str) -> String {
     let when = crate::output::local_time(&c.at);
-    let by = crate::output::short(&c.by);
     let mut s = match lang {
         Lang::Vi => format!("{} lúc {when}, bởi {by}", t(lang, what)),
         Lang::En => format!("{} at {when}, by {by}", t(lang, what)),

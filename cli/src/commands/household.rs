@@ -234,6 +234,11 @@ fn skills_text(lang: Lang, p: &Person) -> String {
 fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, CliError> {
     let names = Names::load(store, &[SERVICE, OUTCOME, TARGET_GROUP])?;
     let label = |t: T| i18n::t(lang, t);
+    let me = store.identity().ok();
+    let who = |id: &str| match &me {
+        Some(i) if i.volunteer_id == id => i.volunteer_name.clone(),
+        _ => short(id).to_string(),
+    };
     let village = if h.outside_villages {
         label(T::MovedAway).to_string()
     } else {
@@ -249,7 +254,10 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(label(T::ReadOnlyMovedAway).to_string());
     }
     if let Some(c) = &h.in_error {
-        lines.push(format!("!! {}", i18n::corrected(lang, T::InError, c)));
+        lines.push(format!(
+            "!! {}",
+            i18n::corrected(lang, T::InError, c, &who(&c.by))
+        ));
     }
     lines.push(format!("{}: {}", label(T::Head), h.head_name));
     lines.push(format!("{}: {village}", label(T::Village)));
@@ -324,7 +332,7 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
                     "- {} {}: {}",
                     short(&m.id),
                     m.name,
-                    i18n::corrected(lang, T::RemovedMember, c)
+                    i18n::corrected(lang, T::RemovedMember, c, &who(&c.by))
                 ));
             }
         }
@@ -346,10 +354,16 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
             }
             lines.push(head);
             if let Some(c) = &v.cancelled {
-                lines.push(format!("    !! {}", i18n::corrected(lang, T::Cancelled, c)));
+                lines.push(format!(
+                    "    !! {}",
+                    i18n::corrected(lang, T::Cancelled, c, &who(&c.by))
+                ));
             }
             if let Some(c) = &v.edited {
-                lines.push(format!("    {}", i18n::corrected(lang, T::Edited, c)));
+                lines.push(format!(
+                    "    {}",
+                    i18n::corrected(lang, T::Edited, c, &who(&c.by))
+                ));
             }
             for s in &v.services {
                 let mut l = format!(
