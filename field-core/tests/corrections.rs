@@ -161,3 +161,119 @@ fn corrected_records_are_not_found_by_search_nor_duplicates() {
     .unwrap();
     assert!(s.duplicate_candidates(None).unwrap().is_empty());
 }
+
+/// A store of villages A and B whose household, accepted by the server in
+/// A, was then moved to B and given a member; the server refused those
+/// changes (`moves_village`). Returns the store, the household and the
+/// hashes refused.
+fn refused_move(dir: &TempDir) -> (Store, String, Vec<String>) {
+    let s = Store::open(dir.path().join("m.sqlite")).unwrap();
+    s.init(InitRequest {
+        volunteer_name: "Lan".into(),
+        volunteer_phone: None,
+        team_name: "Tổ CNSCĐ".into(),
+        commune_code: "00097".into(),
+        village_names: vec!["Thôn Đông".into(), "Thôn Tây".into()],
+    })
+    .unwrap();
+    let h = s
+        .add_household(NewHousehold {
+            village: "Thôn Đông".into(),
+            head_name: "Đinh Văn Sơn".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let accepted = s.outbox_batch(100, 1 << 20).unwrap();
+    let hashes: Vec<String> = accepted.hashes.iter().map(|(_, h)| h.clone()).collect();
+    s.acknowledge(&hashes).unwrap();
+    s.edit_household(
+        &h,
+        HouseholdEdit {
+            village: Some("Thôn Tây".into()),
+            phone: Some("0912345678".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    s.add_member(
+        &h,
+        NewPerson {
+            name: "Đinh Thị Mây".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let refused: Vec<String> = s
+        .outbox_batch(100, 1 << 20)
+        .unwrap()
+        .hashes
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    assert_eq!(refused.len(), 2);
+    s.mark_refused(
+        &h,
+        "moves_village: a change would put it in another village",
+    )
+    .unwrap();
+    (s, h, refused)
+}
+
+fn change_hashes(s: &Store, h: &str) -> Vec<String> {
+    let doc = automerge::Automerge::load(&s.export_doc(h).unwrap()).unwrap();
+    doc.get_changes(&[])
+        .iter()
+        .map(|c| c.hash().to_string())
+        .collect()
+}
+
+#[test]
+fn a_refused_move_is_fixed_on_what_the_server_accepted_keeping_the_rest() {
+    let dir = TempDir::new().unwrap();
+    let (s, h, refused) = refused_move(&dir);
+    let listed = s.refused().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].code, "moves_village");
+    assert!(!listed[0].never_accepted);
+
+    let fixed = s.fix_refused(&h, "Thôn Đông").unwrap();
+    assert_eq!(fixed.id, h, "the household the server has keeps its id");
+    let east = s.identity().unwrap().villages[0].id.clone();
+    assert_eq!(fixed.village_id, east);
+    assert_eq!(fixed.phone.as_deref(), Some("0912345678"));
+    assert_eq!(fixed.members.len(), 1);
+    assert_eq!(fixed.members[0].name, "Đinh Thị Mây");
+    // The refused changes are gone from the document and the outbox; what
+    // waits is one change on top of the accepted ones.
+    let held = change_hashes(&s, &h);
+    assert!(refused.iter().all(|r| !held.contains(r)), "{held:?}");
+    assert!(s.refused().unwrap().is_empty());
+    assert_eq!(s.pending_changes().unwrap(), 1);
+    assert_eq!(s.household(&h).unwrap(), fixed);
+}
+
+#[test]
+fn a_refused_move_discarded_leaves_what_the_server_accepted() {
+    let dir = TempDir::new().unwrap();
+    let (s, h, refused) = refused_move(&dir);
+    assert!(matches!(
+        s.discard_refused("ffffffff"),
+        Err(Error::NotFound { .. })
+    ));
+    let d = s.discard_refused(&h).unwrap();
+    assert_eq!(d.changes, 2);
+    let back = d.household.expect("the server has it");
+    assert_eq!(back.village_id, s.identity().unwrap().villages[0].id);
+    assert!(back.members.is_empty());
+    assert_eq!(back.phone, None);
+    let held = change_hashes(&s, &h);
+    assert!(refused.iter().all(|r| !held.contains(r)));
+    assert_eq!(s.pending_changes().unwrap(), 0);
+    assert_eq!(s.status().unwrap().persons, 0);
+    // Nothing refused any more: a second discard is refused, with a reason.
+    assert!(matches!(
+        s.discard_refused(&h),
+        Err(Error::Invalid(i)) if i.problem == Problem::NothingRefused
+    ));
+}
