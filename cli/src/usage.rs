@@ -392,6 +392,37 @@ mod tests {
         assert!(gaps.is_empty(), "{}", gaps.join("\n"));
     }
 
+    /// Every argument's value placeholders, through the whole tree.
+    fn placeholders(cmd: &Command, path: &str, out: &mut Vec<(String, Vec<String>)>) {
+        for a in cmd
+            .get_arguments()
+            .filter(|a| a.get_action().takes_values())
+        {
+            let names = a
+                .get_value_names()
+                .map(|v| v.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default();
+            out.push((format!("`{path}` argument {}", a.get_id()), names));
+        }
+        for s in cmd.get_subcommands() {
+            placeholders(s, &format!("{path} {}", s.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn no_placeholder_is_left_in_english() {
+        let (mut vi, mut en) = (Vec::new(), Vec::new());
+        placeholders(&command(Lang::Vi), "gocua", &mut vi);
+        placeholders(&command(Lang::En), "gocua", &mut en);
+        let gaps: Vec<String> = vi
+            .iter()
+            .zip(&en)
+            .filter(|((_, v), (_, e))| !v.is_empty() && v == e)
+            .map(|((what, v), _)| format!("{what}: {v:?}"))
+            .collect();
+        assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+    }
+
     #[test]
     fn value_placeholders_are_in_the_language() {
         let vi = command(Lang::Vi);
