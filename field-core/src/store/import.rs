@@ -12,10 +12,9 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Inner, Store, check_codes, docs, duplicates, new_id, opt_phone, opt_word, person_edits,
+    Inner, Store, check_services, docs, duplicates, household_fields, new_id, person_edits,
     projection, query, stamp,
 };
-use crate::catalogue;
 use crate::doc::schema as key;
 use crate::doc::{self, FieldEdit, Scope};
 use crate::error::{Error, Field, Problem, Result};
@@ -72,35 +71,7 @@ fn prepare(g: &Inner, rec: &HouseholdRecord) -> Result<Prepared> {
     let input = &rec.household;
     let village = query::resolve_village(&ident, &input.village)?;
     let record_key = record_key(rec, &village.id)?;
-    let head_name = v::required_text(Field::HeadName, &input.head_name, v::MAX_NAME)?;
-    let address = v::optional_text(Field::Address, Some(&input.address), v::MAX_ADDRESS)?;
-    let phone = opt_phone(input.phone.as_deref())?;
-    let member_count = input
-        .member_count
-        .map(|n| v::in_range(Field::MemberCount, n, 1, 100))
-        .transpose()?;
-    let device_access = opt_word(
-        Field::DeviceAccess,
-        input.device_access.as_deref(),
-        DeviceAccess::parse,
-        DeviceAccess::WORDS,
-    )?;
-    let groups = check_codes(
-        &g.conn,
-        catalogue::TARGET_GROUP,
-        Field::TargetGroup,
-        &input.target_groups,
-    )?;
-    let edits: Vec<FieldEdit> = vec![
-        (key::HEAD_NAME, doc::str_value(head_name)),
-        (key::ADDRESS, doc::str_value(address.unwrap_or_default())),
-        (key::PHONE, doc::opt_str(phone)),
-        (key::MEMBER_COUNT, doc::opt_int(member_count)),
-        (
-            key::DEVICE_ACCESS,
-            doc::opt_str(device_access.map(|d| d.as_str().to_string())),
-        ),
-    ];
+    let (edits, groups) = household_fields(&g.conn, input)?;
     let stamp = stamp(&ident);
 
     let mut members: Vec<(String, Vec<FieldEdit>)> = Vec::with_capacity(rec.members.len());
@@ -129,20 +100,7 @@ fn prepare(g: &Inner, rec: &HouseholdRecord) -> Result<Prepared> {
         if input.services.is_empty() {
             return Err(Error::invalid(Field::ServiceCode, "", Problem::NoService));
         }
-        let mut services: Vec<ServiceOutcome> = Vec::with_capacity(input.services.len());
-        for s in &input.services {
-            let service =
-                catalogue::check(&g.conn, catalogue::SERVICE, Field::ServiceCode, &s.service)?;
-            let outcome =
-                catalogue::check(&g.conn, catalogue::OUTCOME, Field::OutcomeCode, &s.outcome)?;
-            let note = v::optional_note(Field::Value, s.note.as_deref())?;
-            services.retain(|x| x.service != service);
-            services.push(ServiceOutcome {
-                service,
-                outcome,
-                note,
-            });
-        }
+        let services = check_services(&g.conn, &input.services)?;
         // The people of a new household are its members, by index: ids of
         // records elsewhere cannot belong to it.
         if let Some(p) = input.person_ids.iter().find(|p| !p.trim().is_empty()) {

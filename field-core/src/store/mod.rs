@@ -219,35 +219,7 @@ impl Store {
         let mut g = self.lock();
         let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
         let village = query::resolve_village(&ident, &input.village)?;
-        let head_name = v::required_text(Field::HeadName, &input.head_name, v::MAX_NAME)?;
-        let address = v::optional_text(Field::Address, Some(&input.address), v::MAX_ADDRESS)?;
-        let phone = opt_phone(input.phone.as_deref())?;
-        let member_count = input
-            .member_count
-            .map(|n| v::in_range(Field::MemberCount, n, 1, 100))
-            .transpose()?;
-        let device_access = opt_word(
-            Field::DeviceAccess,
-            input.device_access.as_deref(),
-            DeviceAccess::parse_input,
-            DeviceAccess::WORDS,
-        )?;
-        let groups = check_codes(
-            &g.conn,
-            catalogue::TARGET_GROUP,
-            Field::TargetGroup,
-            &input.target_groups,
-        )?;
-        let edits: Vec<FieldEdit> = vec![
-            (key::HEAD_NAME, doc::str_value(head_name)),
-            (key::ADDRESS, doc::str_value(address.unwrap_or_default())),
-            (key::PHONE, doc::opt_str(phone)),
-            (key::MEMBER_COUNT, doc::opt_int(member_count)),
-            (
-                key::DEVICE_ACCESS,
-                doc::opt_str(device_access.map(|d| d.as_str().to_string())),
-            ),
-        ];
+        let (edits, groups) = household_fields(&g.conn, &input)?;
         let stamp = stamp(&ident);
         // The first change fixes the kind and the village; the id is derived
         // from its hash, so nobody can claim this id without it.
@@ -1142,6 +1114,44 @@ fn self_household(g: &mut Inner, hid: &str) -> Result<Household> {
     });
     g.cache.put(hid, document);
     h
+}
+
+/// A new household's fields, checked: its document edits and its target
+/// groups (what `add_household` and an import write alike).
+fn household_fields(
+    conn: &Connection,
+    input: &NewHousehold,
+) -> Result<(Vec<FieldEdit>, Vec<String>)> {
+    let head_name = v::required_text(Field::HeadName, &input.head_name, v::MAX_NAME)?;
+    let address = v::optional_text(Field::Address, Some(&input.address), v::MAX_ADDRESS)?;
+    let phone = opt_phone(input.phone.as_deref())?;
+    let member_count = input
+        .member_count
+        .map(|n| v::in_range(Field::MemberCount, n, 1, 100))
+        .transpose()?;
+    let device_access = opt_word(
+        Field::DeviceAccess,
+        input.device_access.as_deref(),
+        DeviceAccess::parse_input,
+        DeviceAccess::WORDS,
+    )?;
+    let groups = check_codes(
+        conn,
+        catalogue::TARGET_GROUP,
+        Field::TargetGroup,
+        &input.target_groups,
+    )?;
+    let edits: Vec<FieldEdit> = vec![
+        (key::HEAD_NAME, doc::str_value(head_name)),
+        (key::ADDRESS, doc::str_value(address.unwrap_or_default())),
+        (key::PHONE, doc::opt_str(phone)),
+        (key::MEMBER_COUNT, doc::opt_int(member_count)),
+        (
+            key::DEVICE_ACCESS,
+            doc::opt_str(device_access.map(|d| d.as_str().to_string())),
+        ),
+    ];
+    Ok((edits, groups))
 }
 
 /// Services and outcomes checked against the catalogue; a service named

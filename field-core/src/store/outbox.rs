@@ -232,19 +232,6 @@ impl Store {
         Ok(())
     }
 
-    /// Changes the server refused, per document: (doc id, reason, count).
-    pub fn refused_changes(&self) -> Result<Vec<(String, String, i64)>> {
-        let g = self.lock();
-        let mut stmt = g.conn.prepare(
-            "SELECT doc_id, refused, COUNT(*) FROM outbox WHERE refused IS NOT NULL
-             GROUP BY doc_id, refused ORDER BY doc_id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
     /// Applies a page pulled from the server and stores `cursor` in the same
     /// transaction, so a pull interrupted after this returns resumes after it.
     pub fn apply_pulled(&self, bundle_bytes: &[u8], cursor: u64) -> Result<ImportReport> {

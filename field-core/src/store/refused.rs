@@ -53,7 +53,7 @@ impl Store {
     /// The households whose changes the server refused, with its reason.
     pub fn refused(&self) -> Result<Vec<RefusedHousehold>> {
         let mut g = self.lock();
-        let rows = self_refused_rows(&g.conn)?;
+        let rows = refused_rows(&g.conn)?;
         let mut out = Vec::with_capacity(rows.len());
         for (hid, reason, changes) in rows {
             let (code, message) = match reason.split_once(": ") {
@@ -183,7 +183,7 @@ impl Store {
     }
 }
 
-fn self_refused_rows(conn: &Connection) -> Result<Vec<(String, String, i64)>> {
+fn refused_rows(conn: &Connection) -> Result<Vec<(String, String, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT doc_id, MIN(refused), COUNT(*) FROM outbox WHERE refused IS NOT NULL
          GROUP BY doc_id ORDER BY MIN(seq)",
