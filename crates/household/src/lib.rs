@@ -14,6 +14,7 @@
 pub mod catalogue;
 pub mod conflicts;
 pub mod invalid;
+pub mod merge;
 pub mod model;
 pub mod problems;
 pub mod read;
@@ -35,7 +36,7 @@ pub use schema::{
     CONSENTS, DOC_SCHEMA_VERSION, KIND_HOUSEHOLD, MEMBERS, TARGET_GROUPS, VISITS, is_record_id,
 };
 pub use write::{
-    FieldEdit, Stamp, commit, copy_map, create_household, edit_household, edit_visit,
-    fill_household, new_household, opt_bool, opt_int, opt_str, put_path, put_record, put_visit,
-    str_value,
+    FieldEdit, Stamp, clear_merge, commit, copy_map, create_household, edit_household, edit_visit,
+    fill_household, new_household, opt_bool, opt_int, opt_str, put_merge, put_path, put_record,
+    put_visit, str_value,
 };

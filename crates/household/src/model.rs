@@ -122,6 +122,10 @@ pub struct Household {
     /// Marked as registered by mistake: out of every list and count.
     #[serde(default)]
     pub in_error: Option<Correction>,
+    /// Merged into another household (a duplicate): this document's own
+    /// mark, as written; whether it counts is `crate::merge::roots`' to say.
+    #[serde(default)]
+    pub merged: Option<crate::merge::Merge>,
 }
 
 /// A correction made as an edit, never by deleting: who made it, when and

@@ -190,6 +190,42 @@ impl<D: ReadDoc> Reader<'_, '_, D> {
         })
     }
 
+    /// The household's merge mark ([`crate::merge`]); one without the
+    /// household it names is a problem, and no merge.
+    fn merge(&mut self, root: &ObjId) -> Option<crate::merge::Merge> {
+        use crate::schema::merge as m;
+        let obj = self.map(root, "", schema::MERGED_INTO)?;
+        let prefix = schema::MERGED_INTO;
+        let Some(into) = self.str(&obj, prefix, m::INTO).filter(|s| !s.is_empty()) else {
+            self.out.add(
+                path_at(prefix, m::INTO),
+                &[m::INTO],
+                Problem::Required,
+                String::new(),
+            );
+            return None;
+        };
+        let mut members = std::collections::BTreeMap::new();
+        if let Some(pairs) = self.map(&obj, prefix, m::MEMBERS) {
+            let at = path_at(prefix, m::MEMBERS);
+            let keys: Vec<String> = self.doc.keys(&pairs).collect();
+            for k in keys {
+                if let Some(v) = self.str(&pairs, &at, &k)
+                    && is_record_id(&k)
+                    && is_record_id(&v)
+                {
+                    members.insert(k, v);
+                }
+            }
+        }
+        Some(crate::merge::Merge {
+            into,
+            at: self.str(&obj, prefix, m::AT).unwrap_or_default(),
+            by: self.str(&obj, prefix, m::BY).unwrap_or_default(),
+            members,
+        })
+    }
+
     /// One of a fixed set of words; another word is a problem.
     fn word<T>(
         &mut self,
@@ -329,6 +365,7 @@ fn read_household_of<D: ReadDoc>(
     let visits_obj = r.map(&root, "", VISITS);
     let consents_obj = r.map(&root, "", CONSENTS);
     let groups_obj = r.map(&root, "", TARGET_GROUPS);
+    let merged = r.merge(&root);
 
     let mut members: Vec<Person> = r
         .records(members_obj.as_ref(), MEMBERS)
@@ -382,6 +419,7 @@ fn read_household_of<D: ReadDoc>(
                 schema::IN_ERROR_REASON,
             ],
         ),
+        merged,
         id: id.clone(),
         members,
         visits,

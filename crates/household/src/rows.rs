@@ -296,6 +296,7 @@ mod tests {
             created_at: "2026-11-23T02:00:00Z".into(),
             created_by: "lan".into(),
             in_error: None,
+            merged: None,
             members: vec![Person {
                 id: pid.clone(),
                 name: "Trần Thị Thủy".into(),

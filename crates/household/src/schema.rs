@@ -30,6 +30,19 @@ pub const CREATED_BY: &str = "created_by";
 pub const IN_ERROR_AT: &str = "in_error_at";
 pub const IN_ERROR_BY: &str = "in_error_by";
 pub const IN_ERROR_REASON: &str = "in_error_reason";
+/// A household merged into another (a duplicate): a map of [`merge`]'s keys,
+/// written whole, so that two merges made at once keep one of them whole.
+pub const MERGED_INTO: &str = "merged_into";
+
+/// The keys of the [`MERGED_INTO`] map.
+pub mod merge {
+    /// The id of the household that keeps this one's records.
+    pub const INTO: &str = "into";
+    pub const AT: &str = "at";
+    pub const BY: &str = "by";
+    /// A map of member id here to the member id there that is the same person.
+    pub const MEMBERS: &str = "members";
+}
 
 // The root's maps: a set of codes and the three collections of records, each
 // keyed by record id.

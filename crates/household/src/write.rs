@@ -380,3 +380,32 @@ where
         Err(failure) => Err(failure.error),
     }
 }
+
+/// Marks this household merged into `into` ([`crate::merge`]): the mark is
+/// put whole, as a new map, so that two merges made at once on two devices
+/// keep one of them whole rather than a mix of both.
+pub fn put_merge<T: Transactable>(
+    tx: &mut T,
+    into: &str,
+    stamp: &Stamp,
+    members: &std::collections::BTreeMap<String, String>,
+) -> TxResult<()> {
+    use crate::schema::merge as m;
+    let obj = tx.put_object(ROOT, schema::MERGED_INTO, ObjType::Map)?;
+    tx.put(&obj, m::INTO, into)?;
+    tx.put(&obj, m::AT, stamp.at.as_str())?;
+    tx.put(&obj, m::BY, stamp.volunteer_id.as_str())?;
+    let pairs = tx.put_object(&obj, m::MEMBERS, ObjType::Map)?;
+    for (here, there) in members {
+        tx.put(&pairs, here.as_str(), there.as_str())?;
+    }
+    Ok(())
+}
+
+/// Undoes a merge: the household stands alone again, with its own records.
+pub fn clear_merge<T: Transactable>(tx: &mut T) -> TxResult<()> {
+    if tx.get(ROOT, schema::MERGED_INTO)?.is_some() {
+        tx.delete(ROOT, schema::MERGED_INTO)?;
+    }
+    Ok(())
+}

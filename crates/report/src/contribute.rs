@@ -418,6 +418,7 @@ mod tests {
             problems: Vec::new(),
             outside_villages: false,
             in_error: None,
+            merged: None,
         }
     }
 

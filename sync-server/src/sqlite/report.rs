@@ -954,6 +954,7 @@ mod tests {
                 problems: Vec::new(),
                 outside_villages: false,
                 in_error: None,
+                merged: None,
             },
             household_change: None,
             visit_changes: Vec::new(),

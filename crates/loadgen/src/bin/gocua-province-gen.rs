@@ -169,6 +169,7 @@ fn household_of(
         problems: Vec::new(),
         outside_villages: false,
         in_error: None,
+        merged: None,
     }
 }
 
