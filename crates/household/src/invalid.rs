@@ -197,6 +197,13 @@ pub enum Problem {
     VisitCancelled,
     /// The server refused none of the household's changes.
     NothingRefused,
+    /// A household cannot be merged into itself (or into one already merged
+    /// into it: `into` is where it counts now).
+    SameHousehold { into: String },
+    /// Two households of different villages are not merged: move one first.
+    OtherVillage { village: String },
+    /// The household is merged into another already (`into`): undo that first.
+    AlreadyMerged { into: String },
 }
 
 impl fmt::Display for Problem {
@@ -251,6 +258,16 @@ impl fmt::Display for Problem {
             Problem::AlreadyCorrected => write!(f, "is marked so already"),
             Problem::NotCorrected => write!(f, "is not marked; there is nothing to undo"),
             Problem::NothingRefused => write!(f, "has no changes refused by the server"),
+            Problem::SameHousehold { into } => {
+                write!(f, "is the same household as the one to merge into ({into})")
+            }
+            Problem::OtherVillage { village } => write!(
+                f,
+                "is in another village ({village}): move one household first, then merge"
+            ),
+            Problem::AlreadyMerged { into } => {
+                write!(f, "is merged into {into} already: undo that merge first")
+            }
             Problem::VisitCancelled => write!(
                 f,
                 "is cancelled; restore it first to correct it (gocua visit cancel ID --undo)"

@@ -35,6 +35,17 @@ pub struct Merge {
     pub members: BTreeMap<String, String>,
 }
 
+/// A household merged into another, as the one that keeps it shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Absorbed {
+    pub id: String,
+    pub head_name: String,
+    pub address: String,
+    /// When and by whom it was merged (its own mark).
+    pub at: String,
+    pub by: String,
+}
+
 /// What [`roots`] needs of a household.
 #[derive(Debug, Clone, Copy)]
 pub struct Node<'a> {
@@ -127,6 +138,16 @@ pub fn compose(root: &Household, absorbed: &[&Household]) -> Household {
     let mut parts: Vec<&Household> = absorbed.to_vec();
     parts.sort_by(|a, b| a.id.cmp(&b.id));
     let mut h = root.clone();
+    h.absorbed = parts
+        .iter()
+        .map(|p| Absorbed {
+            id: p.id.clone(),
+            head_name: p.head_name.clone(),
+            address: p.address.clone(),
+            at: p.merged.as_ref().map(|m| m.at.clone()).unwrap_or_default(),
+            by: p.merged.as_ref().map(|m| m.by.clone()).unwrap_or_default(),
+        })
+        .collect();
     for part in &parts {
         h.members.extend(part.members.iter().cloned());
         h.visits.extend(part.visits.iter().cloned());

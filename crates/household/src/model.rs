@@ -126,6 +126,10 @@ pub struct Household {
     /// mark, as written; whether it counts is `crate::merge::roots`' to say.
     #[serde(default)]
     pub merged: Option<crate::merge::Merge>,
+    /// The households merged into this one (set by `crate::merge::compose`;
+    /// a document read alone has none).
+    #[serde(default)]
+    pub absorbed: Vec<crate::merge::Absorbed>,
 }
 
 /// A correction made as an edit, never by deleting: who made it, when and

@@ -420,6 +420,7 @@ fn read_household_of<D: ReadDoc>(
             ],
         ),
         merged,
+        absorbed: Vec::new(),
         id: id.clone(),
         members,
         visits,

@@ -297,6 +297,7 @@ mod tests {
             created_by: "lan".into(),
             in_error: None,
             merged: None,
+            absorbed: Vec::new(),
             members: vec![Person {
                 id: pid.clone(),
                 name: "Trần Thị Thủy".into(),

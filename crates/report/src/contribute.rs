@@ -419,6 +419,7 @@ mod tests {
             outside_villages: false,
             in_error: None,
             merged: None,
+            absorbed: Vec::new(),
         }
     }
 

@@ -15,7 +15,7 @@ pub(super) fn profiles(conn: &Connection, village_id: Option<&str>) -> Result<Ve
     let mut stmt = conn.prepare_cached(
         "SELECT h.id, h.village_id, h.head_name, h.address, h.phone
          FROM households h JOIN villages v ON v.id = h.village_id
-         WHERE (?1 IS NULL OR h.village_id = ?1) AND h.in_error_at IS NULL
+         WHERE (?1 IS NULL OR h.village_id = ?1) AND h.in_error_at IS NULL AND h.merged_into IS NULL
          ORDER BY h.head_key, h.id",
     )?;
     let mut out: Vec<Profile> = stmt
@@ -27,8 +27,7 @@ pub(super) fn profiles(conn: &Connection, village_id: Option<&str>) -> Result<Ve
                 address: r.get(3)?,
                 phone: r.get(4)?,
                 members: Vec::new(),
-                // Filled from `Household::merged_into` once merging exists
-                // (the lead's merge): merged households are never candidates.
+                // The query leaves merged households out.
                 merged_into: None,
             })
         })?

@@ -315,6 +315,7 @@ impl Store {
             let ours: HashSet<ActorId> = actor::ours(&tx, identity.as_ref())?.into_iter().collect();
             let mut report = ImportReport::default();
             let mut loaded = Vec::new();
+            let mut regroup: Vec<String> = Vec::new();
             for (id, changes) in parsed {
                 touched.push(id.clone());
                 let (mut document, stored) = match docs::load_parts(&tx, cache, &id, &actor)? {
@@ -471,11 +472,25 @@ impl Store {
                         }
                     }
                     projection::project_full(&tx, h)?;
+                    if h.merged.is_some() || super::merges::grouped(&tx, &id)? {
+                        regroup.push(id.clone());
+                    }
                     report.documents += 1;
                     report.changes_applied += added as u64;
                     report.conflicts += h.conflicts.len() as u64;
                 }
                 loaded.push((id, r.document));
+            }
+            // A merge made, undone or chained elsewhere changes where each
+            // household of its group counts.
+            if !regroup.is_empty() {
+                let mut read = |id: &str| -> Result<Option<Household>> {
+                    if let Some((_, d)) = loaded.iter().find(|(i, _)| i == id) {
+                        return Ok(doc::read_household_as(d, id, doc::Scope::All).ok());
+                    }
+                    super::merges::store_reader(&tx, cache, &actor)(id)
+                };
+                super::merges::reproject(&tx, &mut read, &regroup)?;
             }
             if let Origin::Server {
                 cursor: Some(cursor),

@@ -13,6 +13,7 @@ mod duplicates;
 mod import;
 mod incoming;
 mod legacy;
+mod merges;
 mod outbox;
 mod projection;
 mod query;
@@ -41,6 +42,7 @@ use crate::validate as v;
 pub use conflict_origins::{ConflictDetail, ValueSetBy};
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
+pub use merges::Merged;
 pub use refused::{Discarded, RefusedHousehold};
 pub use schema::SCHEMA_VERSION;
 pub use visit_rows::VisitRow;
@@ -324,7 +326,8 @@ impl Store {
             }
         });
         cache.put(&id, document);
-        let mut h = h?;
+        let mut read = merges::store_reader(conn, cache, &actor);
+        let mut h = merges::composed(conn, &mut read, h?)?;
         h.problems = projection::with_codes(conn, &h)?;
         h.outside_villages = identity.as_ref().is_some_and(|i| !serves(i, &h.village_id));
         Ok(h)
@@ -357,10 +360,22 @@ impl Store {
             next: None,
         };
         for id in &ids {
+            // A household merged into another is part of that one's record.
+            if query::merged_into(conn, id)?.is_some() {
+                continue;
+            }
             let read = match docs::load(conn, cache, id, &actor) {
                 Ok(Some(document)) => doc::read_household_as(&document, id, Scope::All).ok(),
                 Ok(None) | Err(Error::BadDocument { .. }) => None,
                 Err(e) => return Err(e),
+            };
+            let read = match read {
+                Some(h) => Some(merges::composed(
+                    conn,
+                    &mut merges::store_reader(conn, cache, &actor),
+                    h,
+                )?),
+                None => None,
             };
             match read {
                 Some(mut h) => {
@@ -744,6 +759,7 @@ impl Store {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
+        let mut marked = Vec::new();
         for id in &ids {
             let document = docs::load(&tx, cache, id, &actor)?.ok_or_else(|| Error::NotFound {
                 kind: Kind::Household,
@@ -756,6 +772,12 @@ impl Store {
                 }
             })?;
             projection::project_full(&tx, &h)?;
+            if h.merged.is_some() {
+                marked.push(id.clone());
+            }
+        }
+        if !marked.is_empty() {
+            merges::reproject(&tx, &mut merges::store_reader(&tx, cache, &actor), &marked)?;
         }
         tx.commit()?;
         Ok(ids.len() as u64)
@@ -1341,6 +1363,7 @@ fn persist_local(
         g.cache.put(hid, document);
         return Ok(written);
     };
+    let actor = g.actor.clone();
     let result = (|| -> Result<()> {
         let tx = g
             .conn
@@ -1359,7 +1382,23 @@ fn persist_local(
             )?
             .execute(params![change.hash().to_string(), hid, stamp.at])?;
         }
-        if before.is_none() {
+        // A household of a merge group is projected with its group: where
+        // each counts may have changed, and its records show under another.
+        let grouped = before.is_some()
+            && (written
+                .household
+                .as_ref()
+                .is_some_and(|h| h.merged.is_some())
+                || merges::grouped(&tx, hid)?);
+        if grouped {
+            let mut read = |id: &str| -> Result<Option<Household>> {
+                if id == hid {
+                    return Ok(doc::read_household_as(&document, hid, Scope::All).ok());
+                }
+                merges::store_reader(&tx, &mut g.cache, &actor)(id)
+            };
+            merges::reproject(&tx, &mut read, &[hid.to_string()])?;
+        } else if before.is_none() {
             if let Some(h) = &written.household {
                 projection::project_full(&tx, h)?;
             }
@@ -1374,7 +1413,7 @@ fn persist_local(
         } else if let Some(v) = &visit {
             projection::upsert_visit(&tx, hid, v)?;
         }
-        if before.is_some() {
+        if before.is_some() && !grouped {
             projection::replace_problems(&tx, hid, &record, &record_problems)?;
         }
         projection::recheck_conflicts(&tx, &document, hid)?;

@@ -107,8 +107,33 @@ fn table(kind: Kind) -> &'static str {
 }
 
 /// A full id, or the unique id ending with `wanted` (the short ids the CLI shows),
-/// optionally within one household.
+/// optionally within one household. A household merged into another
+/// resolves to the one it counts under: every reference to it still finds
+/// its records ([`resolve_own`] finds the household itself).
 pub fn resolve(
+    conn: &Connection,
+    kind: Kind,
+    wanted: &str,
+    household: Option<&str>,
+) -> Result<String> {
+    let id = resolve_own(conn, kind, wanted, household)?;
+    if kind != Kind::Household {
+        return Ok(id);
+    }
+    Ok(merged_into(conn, &id)?.unwrap_or(id))
+}
+
+/// The household `id` counts under, when that is another (it was merged).
+pub fn merged_into(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT merged_into FROM households WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Like [`resolve`], without following a merge.
+pub fn resolve_own(
     conn: &Connection,
     kind: Kind,
     wanted: &str,
@@ -191,7 +216,12 @@ pub fn in_error(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 pub fn household_of(conn: &Connection, kind: Kind, id: &str) -> Result<String> {
-    let sql = format!("SELECT household_id FROM {} WHERE id = ?1", table(kind));
+    // The document that holds the record: a record of a household merged
+    // into another is shown under that one but written where it is.
+    let sql = format!(
+        "SELECT COALESCE(doc_id, household_id) FROM {} WHERE id = ?1",
+        table(kind)
+    );
     conn.prepare_cached(&sql)?
         .query_row([id], |r| r.get(0))
         .optional()?
@@ -276,7 +306,7 @@ pub fn list(
     only_served: bool,
     limit: u32,
 ) -> Result<Vec<HouseholdSummary>> {
-    let mut sql = format!("{SUMMARY_SELECT} WHERE h.in_error_at IS NULL");
+    let mut sql = format!("{SUMMARY_SELECT} WHERE h.in_error_at IS NULL AND h.merged_into IS NULL");
     if only_served {
         sql.push_str(" AND v.id IS NOT NULL");
     }
@@ -431,14 +461,16 @@ pub fn problems(conn: &Connection, household: Option<&str>) -> Result<Vec<Househ
 pub fn status(conn: &Connection) -> Result<StoreStatus> {
     let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     Ok(StoreStatus {
-        households: count("SELECT COUNT(*) FROM households WHERE in_error_at IS NULL")?,
+        households: count(
+            "SELECT COUNT(*) FROM households WHERE in_error_at IS NULL AND merged_into IS NULL",
+        )?,
         persons: count(
             "SELECT COUNT(*) FROM persons p JOIN households h ON h.id = p.household_id
-             WHERE p.removed_at IS NULL AND h.in_error_at IS NULL",
+             WHERE p.removed_at IS NULL AND h.in_error_at IS NULL AND h.merged_into IS NULL",
         )?,
         visits: count(
             "SELECT COUNT(*) FROM visits x JOIN households h ON h.id = x.household_id
-             WHERE x.cancelled_at IS NULL AND h.in_error_at IS NULL",
+             WHERE x.cancelled_at IS NULL AND h.in_error_at IS NULL AND h.merged_into IS NULL",
         )?,
         pending_changes: count("SELECT COUNT(*) FROM outbox WHERE refused IS NULL")?,
         conflicts: count("SELECT COUNT(*) FROM conflicts")?,

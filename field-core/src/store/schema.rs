@@ -239,6 +239,21 @@ const MIGRATIONS: &[&str] = &[
         rule TEXT NOT NULL           -- JSON, as in catalogue.json's "suggestions"
     ) STRICT;
     "#,
+    // 10: duplicate households merged (docs/data-model.md, "Merged
+    // households"): a household's own merge mark as written (`merge_target`)
+    // and the household it counts under when that is another
+    // (`merged_into`); a record of an absorbed household is projected under
+    // the household that counts, and `doc_id` says which document holds it
+    // (NULL: the household's own).
+    r#"
+    ALTER TABLE households ADD COLUMN merge_target TEXT;
+    ALTER TABLE households ADD COLUMN merged_into TEXT;
+    CREATE INDEX households_merge_target ON households (merge_target) WHERE merge_target IS NOT NULL;
+    CREATE INDEX households_merged_into ON households (merged_into) WHERE merged_into IS NOT NULL;
+    ALTER TABLE persons ADD COLUMN doc_id TEXT;
+    ALTER TABLE visits ADD COLUMN doc_id TEXT;
+    ALTER TABLE consents ADD COLUMN doc_id TEXT;
+    "#,
 ];
 
 /// The schema version whose migration adds the suggestion rules: a store

@@ -68,7 +68,7 @@ struct Found {
 /// Every household the search column says may match, kept if it does.
 fn ranked(conn: &Connection, terms: &[Term], substrings: bool) -> Result<Vec<Found>> {
     let mut sql = String::from(
-        "SELECT h.id, h.head_key, h.search_text FROM households h WHERE h.in_error_at IS NULL",
+        "SELECT h.id, h.head_key, h.search_text FROM households h WHERE h.in_error_at IS NULL AND h.merged_into IS NULL",
     );
     let mut args = Vec::with_capacity(terms.len());
     for t in terms {

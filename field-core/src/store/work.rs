@@ -25,10 +25,10 @@ use crate::work::*;
 /// SQLite folds into the query, so the tables' indexes still serve it.
 const COUNTED: &str = "WITH
     counted_households AS NOT MATERIALIZED
-        (SELECT * FROM households WHERE in_error_at IS NULL),
+        (SELECT * FROM households WHERE in_error_at IS NULL AND merged_into IS NULL),
     counted_members AS NOT MATERIALIZED (SELECT * FROM persons WHERE removed_at IS NULL),
     counted_visits AS NOT MATERIALIZED (SELECT * FROM visits WHERE cancelled_at IS NULL
-        AND household_id IN (SELECT id FROM households WHERE in_error_at IS NULL))";
+        AND household_id IN (SELECT id FROM households WHERE in_error_at IS NULL AND merged_into IS NULL))";
 
 /// A visit's Vietnam day, `YYYY-MM-DD` (NULL when its time does not read).
 fn day_of(column: &str) -> String {

@@ -955,6 +955,7 @@ mod tests {
                 outside_villages: false,
                 in_error: None,
                 merged: None,
+                absorbed: Vec::new(),
             },
             household_change: None,
             visit_changes: Vec::new(),

@@ -170,6 +170,7 @@ fn household_of(
         outside_villages: false,
         in_error: None,
         merged: None,
+        absorbed: Vec::new(),
     }
 }
 
