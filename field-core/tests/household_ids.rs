@@ -107,7 +107,7 @@ fn a_store_of_protocol_1_is_renamed_when_upgraded_and_reads_older_files() {
         }
         // What later migrations added is taken out again: a store of schema 5.
         c.execute_batch(
-            "DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; 
+            "DROP TABLE same_people; DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; 
              DROP TABLE legacy_ids;
              ALTER TABLE households DROP COLUMN in_error_at;
              ALTER TABLE persons DROP COLUMN removed_at;

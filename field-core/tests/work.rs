@@ -418,7 +418,7 @@ fn a_store_from_before_the_rules_gets_the_default_ones() {
     drop(s);
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; DROP TABLE suggestion_rules; PRAGMA user_version = 8;")
+        conn.execute_batch("DROP TABLE same_people; DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; DROP TABLE suggestion_rules; PRAGMA user_version = 8;")
             .unwrap();
     }
     let s = Store::open(&path).unwrap();

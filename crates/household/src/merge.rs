@@ -44,6 +44,10 @@ pub struct Absorbed {
     /// When and by whom it was merged (its own mark).
     pub at: String,
     pub by: String,
+    /// Its members shown as the same person of the household that counts:
+    /// (its member id, the member id shown).
+    #[serde(default)]
+    pub same_people: Vec<(String, String)>,
 }
 
 /// What [`roots`] needs of a household.
@@ -146,6 +150,7 @@ pub fn compose(root: &Household, absorbed: &[&Household]) -> Household {
             address: p.address.clone(),
             at: p.merged.as_ref().map(|m| m.at.clone()).unwrap_or_default(),
             by: p.merged.as_ref().map(|m| m.by.clone()).unwrap_or_default(),
+            same_people: Vec::new(),
         })
         .collect();
     for part in &parts {
@@ -176,6 +181,15 @@ pub fn compose(root: &Household, absorbed: &[&Household]) -> Household {
         }
         if at != *start && present.contains(at) && !marks.contains_key(at) {
             same.insert(start.to_string(), at.to_string());
+        }
+    }
+    for a in &mut h.absorbed {
+        if let Some(part) = parts.iter().find(|p| p.id == a.id) {
+            a.same_people = part
+                .members
+                .iter()
+                .filter_map(|m| Some((m.id.clone(), same.get(&m.id)?.clone())))
+                .collect();
         }
     }
     if !same.is_empty() {

@@ -31,9 +31,16 @@ pub fn project_full(conn: &Connection, h: &Household) -> Result<()> {
         "visit_services",
         "conflicts",
         "problems",
+        "same_people",
     ] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE household_id = ?1"))?
             .execute([id])?;
+    }
+    for (gone, shown) in h.absorbed.iter().flat_map(|a| &a.same_people) {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO same_people (id, household_id, same_as) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![gone, id, shown])?;
     }
     upsert_root(conn, h)?;
     for p in &h.members {

@@ -116,7 +116,24 @@ pub fn resolve(
     wanted: &str,
     household: Option<&str>,
 ) -> Result<String> {
-    let id = resolve_own(conn, kind, wanted, household)?;
+    let id = match resolve_own(conn, kind, wanted, household) {
+        Err(e @ Error::NotFound { .. }) if kind == Kind::Person => {
+            // A member of an absorbed household shown as the same person as
+            // one of the household that counts.
+            let shown: Option<String> = conn
+                .prepare_cached(
+                    "SELECT same_as FROM same_people
+                     WHERE id = ?1 AND (?2 IS NULL OR household_id = ?2)",
+                )?
+                .query_row(
+                    params![wanted.trim().to_ascii_lowercase(), household],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            return shown.ok_or(e);
+        }
+        other => other?,
+    };
     if kind != Kind::Household {
         return Ok(id);
     }

@@ -253,6 +253,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE persons ADD COLUMN doc_id TEXT;
     ALTER TABLE visits ADD COLUMN doc_id TEXT;
     ALTER TABLE consents ADD COLUMN doc_id TEXT;
+    -- A member of an absorbed household shown as the same person as one of
+    -- the household that counts: its id still finds that one.
+    CREATE TABLE same_people (
+        id TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL,
+        same_as TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX same_people_household ON same_people (household_id);
     "#,
 ];
 
@@ -275,6 +283,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "consents",
     "conflicts",
     "problems",
+    "same_people",
 ];
 
 /// Opens (creating if needed) the SQLite file with the store's settings.
