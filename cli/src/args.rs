@@ -288,6 +288,22 @@ pub enum HouseholdCmd {
     /// Mark a household as registered by mistake (kept, out of every list
     /// and count); --undo takes the mark back.
     InError(CorrectionArgs),
+    /// Merge a household registered twice into the one to keep: that one
+    /// gains its members, visits and consents; --undo separates them again.
+    Merge(MergeArgs),
+}
+
+/// A duplicate household merged into the one to keep, or the merge undone.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The household registered twice (its id then finds the one kept).
+    pub from: String,
+    /// The household to keep.
+    #[arg(required_unless_present = "undo", conflicts_with = "undo")]
+    pub into: Option<String>,
+    /// Undo the merge of FROM: it stands alone again.
+    #[arg(long)]
+    pub undo: bool,
 }
 
 /// A correction of one record: a reason, or --undo.

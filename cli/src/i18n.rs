@@ -911,6 +911,59 @@ pub fn household_in_error(lang: Lang, short: &str, head: &str, marked: bool) -> 
     }
 }
 
+/// A merge made: which household went into which, and the people found to
+/// be the same.
+pub fn household_merged(
+    lang: Lang,
+    from: &str,
+    into: &str,
+    head: &str,
+    members: usize,
+    visits: usize,
+    same: usize,
+) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đã gộp hộ {from} vào hộ {into} ({head}): nay có {members} thành viên, {visits} lượt hỗ trợ; {same} người trùng tên và năm sinh được tính là một. Hoàn tác: gocua household merge {from} --undo"
+        ),
+        Lang::En => format!(
+            "Household {from} merged into {into} ({head}): now {}, {}; {} with the same name and birth year counted once. To undo: gocua household merge {from} --undo",
+            plural(lang, members as u64, "", "member", "members"),
+            plural(lang, visits as u64, "", "visit", "visits"),
+            plural(lang, same as u64, "", "person", "people"),
+        ),
+    }
+}
+
+/// A merge undone.
+pub fn household_unmerged(
+    lang: Lang,
+    id: &str,
+    head: &str,
+    members: usize,
+    visits: usize,
+) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Đã tách hộ {id} ({head}) ra như cũ: {members} thành viên, {visits} lượt hỗ trợ"
+        ),
+        Lang::En => format!(
+            "Household {id} ({head}) separated again: {}, {}",
+            plural(lang, members as u64, "", "member", "members"),
+            plural(lang, visits as u64, "", "visit", "visits"),
+        ),
+    }
+}
+
+/// A household merged into the one shown: when and by whom.
+pub fn absorbed(lang: Lang, id: &str, head: &str, at: &str, by: &str) -> String {
+    let when = crate::output::local_time(at);
+    match lang {
+        Lang::Vi => format!("Đã gộp vào đây: hộ {id} ({head}), bởi {by} lúc {when}"),
+        Lang::En => format!("Merged into this one: household {id} ({head}), by {by} at {when}"),
+    }
+}
+
 /// Who made a correction, when and why: "bởi X lúc Y: lý do".
 /// `by` is the corrector as shown: this device's volunteer by name, others by
 /// short id (a device knows no other volunteer's name).
@@ -1256,6 +1309,7 @@ pub enum FindText {
     HouseholdB,
     NearCertain,
     NoDuplicates,
+    MergeHint,
     Checking,
     Writing,
 }
@@ -1273,6 +1327,10 @@ pub fn find_text(lang: Lang, label: FindText) -> &'static str {
         FindText::HouseholdA => ("Hộ", "Household"),
         FindText::HouseholdB => ("Có thể trùng với", "May be the same as"),
         FindText::NearCertain => ("gần như chắc chắn", "near-certain"),
+        FindText::MergeHint => (
+            "Nếu đúng là một hộ: gocua household merge MÃ_HỘ_TRÙNG MÃ_HỘ_GIỮ (hoàn tác được bằng --undo).",
+            "If they are one household: gocua household merge DUPLICATE KEPT (undone with --undo).",
+        ),
         FindText::NoDuplicates => (
             "Không có cặp hộ nào nghi trùng.",
             "No households look like duplicates.",

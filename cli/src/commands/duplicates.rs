@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, village: Option<&str>) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        table(
+        let mut lines = table(
             &[
                 i18n::find_text(lang, FindText::Score),
                 i18n::find_text(lang, FindText::HouseholdA),
@@ -39,6 +39,8 @@ pub fn run(ctx: &Ctx, village: Option<&str>) -> Result<(), CliError> {
                 i18n::find_text(lang, FindText::Reasons),
             ],
             &rows,
-        )
+        );
+        lines.push(i18n::find_text(lang, FindText::MergeHint).to_string());
+        lines
     })
 }

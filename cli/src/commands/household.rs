@@ -10,7 +10,7 @@ use field_core::{
 };
 
 use super::{Ctx, Names, read_file, write_file};
-use crate::args::{HouseholdAddArgs, HouseholdCmd, HouseholdEditArgs};
+use crate::args::{HouseholdAddArgs, HouseholdCmd, HouseholdEditArgs, MergeArgs};
 use crate::error::CliError;
 use crate::i18n::{self, FindText, Lang, T};
 use crate::output::{local_time, short, table};
@@ -65,6 +65,7 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
                 },
             )
         }
+        HouseholdCmd::Merge(m) => merge(ctx, m),
         HouseholdCmd::InError(c) => {
             let store = ctx.store()?;
             let h = if c.undo {
@@ -78,6 +79,46 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
                     short(&h.id),
                     &h.head_name,
                     h.in_error.is_some(),
+                )]
+            })
+        }
+    }
+}
+
+fn merge(ctx: &Ctx, m: MergeArgs) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let lang = ctx.lang();
+    match (m.undo, m.into) {
+        (false, Some(into)) => {
+            let done = store.merge_households(&m.from, &into)?;
+            let h = &done.household;
+            let from = h
+                .absorbed
+                .iter()
+                .find(|a| a.id.ends_with(m.from.trim()))
+                .map(|a| a.id.clone())
+                .unwrap_or_else(|| m.from.trim().to_string());
+            ctx.out.emit(&done, || {
+                vec![i18n::household_merged(
+                    lang,
+                    short(&from),
+                    short(&h.id),
+                    &h.head_name,
+                    h.members.iter().filter(|p| p.removed.is_none()).count(),
+                    h.visits.iter().filter(|v| v.cancelled.is_none()).count(),
+                    done.same_people.len(),
+                )]
+            })
+        }
+        _ => {
+            let h = store.unmerge_household(&m.from)?;
+            ctx.out.emit(&h, || {
+                vec![i18n::household_unmerged(
+                    lang,
+                    short(&h.id),
+                    &h.head_name,
+                    h.members.iter().filter(|p| p.removed.is_none()).count(),
+                    h.visits.iter().filter(|v| v.cancelled.is_none()).count(),
                 )]
             })
         }
@@ -257,6 +298,15 @@ fn describe(lang: Lang, store: &Store, h: &Household) -> Result<Vec<String>, Cli
         lines.push(format!(
             "!! {}",
             i18n::corrected(lang, T::InError, c, &who(&c.by))
+        ));
+    }
+    for a in &h.absorbed {
+        lines.push(i18n::absorbed(
+            lang,
+            short(&a.id),
+            &a.head_name,
+            &a.at,
+            &who(&a.by),
         ));
     }
     lines.push(format!("{}: {}", label(T::Head), h.head_name));

@@ -11,6 +11,11 @@ use super::Lang;
 /// `(command path, vi, en)`: what a command does.
 const ABOUT: &[(&str, &str, &str)] = &[
     (
+        "household merge",
+        "Gộp một hộ bị ghi hai lần vào hộ được giữ: hộ giữ lại nhận các thành viên, lượt hỗ trợ và sự đồng ý của hộ kia, người trùng tên và năm sinh chỉ tính một lần; mã hộ kia vẫn tìm được hộ giữ lại. --undo để tách ra như cũ.",
+        "Merge a household registered twice into the one to keep: it gains the other's members, visits and consents, people with the same name and birth year counted once; the other's id still finds it. --undo separates them again.",
+    ),
+    (
         "household in-error",
         "Đánh dấu một hộ là đăng ký nhầm (vẫn giữ lại, không còn trong danh sách và số liệu); --undo để bỏ đánh dấu.",
         "Mark a household as registered by mistake (kept, out of every list and count); --undo takes the mark back.",
@@ -244,6 +249,24 @@ const ARGS: &[(&str, &str, &str, &str)] = &[
         "from_line",
         "Bắt đầu từ dòng này của tệp (tiếp tục một lần nhập bị dừng giữa chừng).",
         "Start at this line of the file (resume an import stopped half-way).",
+    ),
+    (
+        "household merge",
+        "from",
+        "Mã hộ bị ghi trùng (hoặc vài ký tự cuối): sau khi gộp, mã này dẫn tới hộ được giữ.",
+        "The id of the household registered twice (or its last characters): after the merge it finds the one kept.",
+    ),
+    (
+        "household merge",
+        "into",
+        "Mã hộ được giữ lại.",
+        "The id of the household to keep.",
+    ),
+    (
+        "household merge",
+        "undo",
+        "Tách hộ đã gộp ra như cũ, với thành viên và lượt hỗ trợ của chính nó.",
+        "Separate the merged household again, with its own members and visits.",
     ),
     (
         "household in-error",
@@ -1048,6 +1071,8 @@ const VALUE_NAMES: &[(&str, &str, &str)] = &[
     ("remove_groups", "NHÓM", "GROUP"),
     ("id", "MÃ", "ID"),
     ("household", "MÃ_HỘ", "HOUSEHOLD"),
+    ("from", "MÃ_HỘ_TRÙNG", "DUPLICATE"),
+    ("into", "MÃ_HỘ_GIỮ", "KEPT"),
     ("limit", "SỐ", "NUMBER"),
     ("query", "TỪ_KHÓA", "WORDS"),
     ("file", "TỆP", "FILE"),
