@@ -701,6 +701,8 @@ fn demo_tells_the_offline_story_and_converges() {
     let v = d.json(&args);
     assert_eq!(v["identical"], true);
     assert_eq!(v["households"], 41);
+    // The household registered twice offline was found and merged.
+    assert_eq!(v["merged"]["found_as_likely_duplicate"], true, "{v}");
     let conflicts = v["conflicts"].as_array().expect("conflicts");
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0]["path"], "phone");

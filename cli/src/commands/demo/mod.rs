@@ -209,15 +209,25 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
         &new_h.id,
         visit("smartphone_replacement", "done", "2026-11-21 10:00"),
     )?;
-    let visits_made = 6 + 6 + 3 + 1;
+    // Hùng meets the same family on his way, not knowing Mai registered it.
+    let twice = hung.add_household(NewHousehold {
+        head_name: "Sung Mi Pao".into(),
+        address: "Xóm Cuối".into(),
+        ..Default::default()
+    })?;
+    hung.record_visit(
+        &twice.id,
+        visit("scam_awareness", "done", "2026-11-21 15:00"),
+    )?;
+    let visits_made = 6 + 6 + 3 + 1 + 1;
     say(
         out,
         format!(
-            "3. Không có mạng: {visits_made} lượt hỗ trợ (có hộ được cả ba người đến), Hùng thêm một thành viên, Mai ghi một hộ mới; Lan và Hùng cùng sửa số điện thoại của hộ {}.",
+            "3. Không có mạng: {visits_made} lượt hỗ trợ (có hộ được cả ba người đến), Hùng thêm một thành viên, Mai ghi một hộ mới và Hùng cũng ghi hộ đó; Lan và Hùng cùng sửa số điện thoại của hộ {}.",
             short(clash)
         ),
         format!(
-            "3. Offline: {visits_made} visits (some households visited by all three), Hùng adds a member, Mai registers a new household; Lan and Hùng both change the phone of household {}.",
+            "3. Offline: {visits_made} visits (some households visited by all three), Hùng adds a member, Mai registers a new household and Hùng registers it too; Lan and Hùng both change the phone of household {}.",
             short(clash)
         ),
     );
@@ -225,6 +235,17 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
     // 4. Back in coverage, each syncs in turn; a second round brings everyone
     //    what the others sent after them.
     for d in [lan, hung, mai, lan, hung] {
+        field_core::sync::sync(d, None)?;
+    }
+    // The household registered twice: found among the village's likely
+    // duplicates, merged by Lan, and the merge synced.
+    let pairs = lan.duplicate_candidates(None)?;
+    let found = pairs.iter().any(|p| {
+        [&p.a.id, &p.b.id] == [&twice.id, &new_h.id] || [&p.a.id, &p.b.id] == [&new_h.id, &twice.id]
+    });
+    let before = lan.status()?.households;
+    lan.merge_households(&twice.id, &new_h.id)?;
+    for d in [lan, hung, mai] {
         field_core::sync::sync(d, None)?;
     }
     let dumps: Vec<Vec<String>> = devices
@@ -238,7 +259,7 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
         out,
         format!(
             "4. Có mạng, mỗi máy đồng bộ: {} hộ, {} lượt hỗ trợ trên mỗi máy; ba máy {}.",
-            st.households,
+            before,
             st.visits,
             if identical {
                 "giống hệt nhau"
@@ -248,7 +269,7 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
         ),
         format!(
             "4. Back in coverage, each device syncs: {} households, {} visits on each; the three devices are {}.",
-            st.households,
+            before,
             st.visits,
             if identical {
                 "identical"
@@ -257,17 +278,43 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
             }
         ),
     );
+    say(
+        out,
+        format!(
+            "5. {} hộ {} và {} (Sùng Mí Páo, Xóm Cuối) có thể là một: Lan gộp hộ của Hùng vào hộ của Mai (gocua household merge), đồng bộ: còn {} hộ, lượt hỗ trợ của cả hai giữ nguyên.",
+            if found {
+                "Danh sách nghi trùng cho thấy"
+            } else {
+                "Lan thấy"
+            },
+            short(&twice.id),
+            short(&new_h.id),
+            st.households
+        ),
+        format!(
+            "5. {} households {} and {} (Sùng Mí Páo, Xóm Cuối) may be one: Lan merges Hùng's into Mai's (gocua household merge) and syncs: {} households left ({} before), both visits kept.",
+            if found {
+                "The likely duplicates show that"
+            } else {
+                "Lan sees that"
+            },
+            short(&twice.id),
+            short(&new_h.id),
+            st.households,
+            before
+        ),
+    );
     for c in &conflicts {
         say(
             out,
             format!(
-                "5. Chờ quyết định: hộ {} trường {}: {} (không mất giá trị nào).",
+                "6. Chờ quyết định: hộ {} trường {}: {} (không mất giá trị nào).",
                 short(&c.household_id),
                 c.path,
                 c.values.join(" | ")
             ),
             format!(
-                "5. Waiting for a decision: household {} field {}: {} (no value lost).",
+                "6. Waiting for a decision: household {} field {}: {} (no value lost).",
                 short(&c.household_id),
                 c.path,
                 c.values.join(" | ")
@@ -300,6 +347,7 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
             "visits": st.visits,
             "visits_recorded_offline": visits_made,
             "identical": identical,
+            "merged": { "duplicate": twice.id, "kept": new_h.id, "found_as_likely_duplicate": found },
             "conflicts": conflicts,
         });
         // A closed stdout is not the demo's failure (see `say`).
