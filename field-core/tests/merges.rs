@@ -309,3 +309,31 @@ fn chains_and_cycles_made_offline_end_at_the_same_household_everywhere() {
         assert_eq!(s.household(b).unwrap().id, *smallest);
     }
 }
+
+#[test]
+fn a_conflict_in_the_absorbed_household_is_listed_and_resolved_there() {
+    let dir = TempDir::new().unwrap();
+    let v = village(&dir);
+    let (a, b) = (&v.households[0], &v.households[1]);
+    for (s, phone) in [(&v.stores[0], "0912000111"), (&v.stores[1], "0987000222")] {
+        s.edit_household(
+            a,
+            HouseholdEdit {
+                phone: Some(phone.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    send(&v.stores[1], &v.stores[0]);
+    let s = &v.stores[0];
+    s.merge_households(a, b).unwrap();
+    let listed = s.conflicts().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].household_id, *a);
+    s.resolve_conflict(a, "phone", "0987000222").unwrap();
+    assert!(s.conflicts().unwrap().is_empty());
+    // Still merged: the resolution was written in A's own document.
+    assert_eq!(s.household(a).unwrap().id, *b);
+    assert_eq!(s.status().unwrap().households, 2);
+}

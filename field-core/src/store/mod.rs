@@ -711,7 +711,7 @@ impl Store {
     pub fn resolve_conflict(&self, household: &str, path: &str, value: &str) -> Result<Household> {
         let mut g = self.lock();
         let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
-        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let hid = query::resolve_own(&g.conn, Kind::Household, household, None)?;
         let conflict = query::conflicts(&g.conn)?
             .into_iter()
             .find(|c| c.household_id == hid && c.path == path)
@@ -869,7 +869,7 @@ impl Store {
     /// Writes a household's document as a standard `.automerge` file's bytes.
     pub fn export_doc(&self, household: &str) -> Result<Vec<u8>> {
         let mut g = self.lock();
-        let id = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let id = query::resolve_own(&g.conn, Kind::Household, household, None)?;
         let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
         let document = docs::load(conn, cache, &id, &actor)?.ok_or_else(|| Error::NotFound {

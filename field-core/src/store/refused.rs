@@ -83,7 +83,7 @@ impl Store {
     /// device. On purpose only: what was recorded in those changes is lost.
     pub fn discard_refused(&self, household: &str) -> Result<Discarded> {
         let mut g = self.lock();
-        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let hid = query::resolve_own(&g.conn, Kind::Household, household, None)?;
         let (refused, kept) = split_refused(&mut g, &hid)?;
         let now = stamp(g.identity.as_ref().ok_or(Error::NotInitialized)?).at;
         let actor = g.actor.clone();
@@ -118,7 +118,7 @@ impl Store {
         let mut g = self.lock();
         let ident = g.identity.clone().ok_or(Error::NotInitialized)?;
         let village = query::resolve_village(&ident, village)?;
-        let hid = query::resolve(&g.conn, Kind::Household, household, None)?;
+        let hid = query::resolve_own(&g.conn, Kind::Household, household, None)?;
         let (refused, kept) = split_refused(&mut g, &hid)?;
         let actor = g.actor.clone();
         let inner = &mut *g;
