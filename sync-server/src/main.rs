@@ -809,6 +809,9 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
         }
         Admin::RebuildReport => {
             let households = s.rebuild_report()?;
+            // Merged households are made whole by the steps the server's
+            // materializer would run.
+            while gocua_server::report::step(&*s)? > 0 {}
             print(json_mode, json!({ "households": households }), || {
                 format!("report projection rebuilt: {households} households")
             });

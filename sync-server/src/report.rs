@@ -20,7 +20,11 @@ use automerge::{Automerge, ROOT, ReadDoc};
 use gocua_household::{Scope, read_household_as, schema};
 
 use crate::isolate::isolated;
-use crate::storage::{ReportRecord, Storage, StorageResult};
+use std::collections::{BTreeSet, HashMap};
+
+use gocua_household::merge;
+
+use crate::storage::{MergeNode, MergeUpdate, ReportRecord, Snapshot, Storage, StorageResult};
 
 /// The administrative units reports are made in: a household recorded under
 /// a pre-2025 commune code is reported under the unit in force now, by the
@@ -103,22 +107,29 @@ const STEP_HOUSEHOLDS: u32 = 500;
 
 /// Reads the households due for new rows (a step's worth) from their
 /// snapshots and writes their rows; returns how many it read.
+///
+/// A household of a merge group (docs/data-model.md, "Merged households")
+/// counts under the household its group's marks lead to: an absorbed one
+/// has no rows, the one that counts has everyone's records. When a step
+/// reads a household whose mark changed, the rest of its group is made due
+/// again; when it reads an absorbed one, the one it counts under is.
 pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
     let due = storage.report_due(STEP_HOUSEHOLDS)?;
     if due.is_empty() {
         return Ok(0);
     }
-    let mut out = Vec::with_capacity(due.len());
-    for s in due {
-        let record = match &s.bytes {
+    let reads: Vec<Option<Read>> = due
+        .iter()
+        .map(|s| match &s.bytes {
             Some(b) => match isolated(|| Automerge::load(b)) {
-                Ok(Ok(doc)) => record_of(&s.doc_id, &doc),
+                Ok(Ok(doc)) => read_for_report(&s.doc_id, &doc),
                 _ => None,
             },
             None => None,
-        };
-        out.push((s, record));
-    }
+        })
+        .collect();
+    let (records, merges) = merged_records(storage, &due, &reads)?;
+    let mut out: Vec<(Snapshot, Option<ReportRecord>)> = due.into_iter().zip(records).collect();
     let hashes: Vec<[u8; 32]> = out
         .iter()
         .filter_map(|(_, r)| r.as_ref())
@@ -132,27 +143,197 @@ pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
         }
     }
     let n = out.len();
-    storage.save_report(&out)?;
+    storage.save_report(&out, &merges)?;
     tracing::debug!(households = n, "report rows written");
     Ok(n)
 }
 
+/// The records of the households `due` (read as `reads`), merges resolved,
+/// and what the step learnt of merges.
+fn merged_records(
+    storage: &dyn Storage,
+    due: &[Snapshot],
+    reads: &[Option<Read>],
+) -> StorageResult<(Vec<Option<ReportRecord>>, MergeUpdate)> {
+    let mut update = MergeUpdate::default();
+    let mut fresh: HashMap<String, MergeNode> = HashMap::new();
+    for (s, r) in due.iter().zip(reads) {
+        match r {
+            Some(r) => {
+                let n = node_of(r);
+                fresh.insert(s.doc_id.clone(), n.clone());
+                update.nodes.push(n);
+            }
+            None => update.gone.push(s.doc_id.clone()),
+        }
+    }
+    let ids: Vec<String> = due.iter().map(|s| s.doc_id.clone()).collect();
+    let stored: HashMap<String, MergeNode> = storage
+        .merge_nodes(&ids)?
+        .into_iter()
+        .map(|n| (n.doc_id.clone(), n))
+        .collect();
+    let pointed: BTreeSet<String> = storage.marked_into(&ids)?.into_iter().collect();
+    // The households whose rows depend on others: marked now or before, or
+    // named by another's mark.
+    let start: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            fresh.get(*id).is_some_and(|n| n.into.is_some())
+                || stored.get(*id).is_some_and(|n| n.into.is_some())
+                || pointed.contains(*id)
+                || stored
+                    .values()
+                    .any(|n| n.into.as_deref() == Some(id.as_str()))
+        })
+        .cloned()
+        .collect();
+    let plain = |r: &Option<Read>| r.as_ref().and_then(|r| finish(r, &[]));
+    if start.is_empty() {
+        return Ok((reads.iter().map(plain).collect(), update));
+    }
+    // The groups: every household linked to those by marks, old or new.
+    let mut nodes: HashMap<String, MergeNode> = HashMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<String> = start;
+    while let Some(id) = queue.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let node = match fresh.get(&id) {
+            Some(n) => Some(n.clone()),
+            None => storage.merge_nodes(std::slice::from_ref(&id))?.pop(),
+        };
+        let mut next: Vec<String> = storage.marked_into(std::slice::from_ref(&id))?;
+        if let Some(n) = &node {
+            next.extend(n.into.clone());
+            nodes.insert(id.clone(), n.clone());
+        }
+        if let Some(old) = stored.get(&id) {
+            next.extend(old.into.clone());
+        }
+        queue.extend(next.into_iter().filter(|n| !seen.contains(n)));
+    }
+    let list: Vec<merge::Node<'_>> = nodes
+        .values()
+        .map(|n| merge::Node {
+            id: &n.doc_id,
+            village_id: &n.village_id,
+            into: n.into.as_deref(),
+            in_error: n.in_error,
+        })
+        .collect();
+    let roots = merge::roots(&list);
+    let in_batch: HashMap<&str, &Read> = due
+        .iter()
+        .zip(reads)
+        .filter_map(|(s, r)| Some((s.doc_id.as_str(), r.as_ref()?)))
+        .collect();
+    // The absorbed households not read in this step, from their snapshots.
+    let mut loaded: HashMap<String, Read> = HashMap::new();
+    for (s, r) in due.iter().zip(reads) {
+        let id = s.doc_id.as_str();
+        if r.is_none() || roots.get(id).map(String::as_str) != Some(id) {
+            continue;
+        }
+        for other in merge::absorbed_into(&roots, id) {
+            if !in_batch.contains_key(other)
+                && !loaded.contains_key(other)
+                && let Some(x) = load_read(storage, other)?
+            {
+                loaded.insert(other.to_string(), x);
+            }
+        }
+    }
+    let mut again: BTreeSet<String> = BTreeSet::new();
+    let mut records = Vec::with_capacity(due.len());
+    for (s, r) in due.iter().zip(reads) {
+        let id = s.doc_id.as_str();
+        let Some(read) = r else {
+            records.push(None);
+            continue;
+        };
+        let Some(root) = roots.get(id) else {
+            records.push(plain(r));
+            continue;
+        };
+        if stored.get(id).map(|n| (&n.into, &n.village_id, n.in_error))
+            != fresh.get(id).map(|n| (&n.into, &n.village_id, n.in_error))
+        {
+            // Where every household of the group counts may have changed.
+            again.extend(seen.iter().cloned());
+        }
+        if root != id {
+            again.insert(root.clone());
+            records.push(None);
+            continue;
+        }
+        let mut parts: Vec<&Read> = Vec::new();
+        for other in merge::absorbed_into(&roots, id) {
+            if let Some(x) = in_batch.get(other).copied().or_else(|| loaded.get(other)) {
+                parts.push(x);
+            }
+        }
+        records.push(finish(read, &parts));
+    }
+    update.due = again
+        .into_iter()
+        .filter(|id| !in_batch.contains_key(id.as_str()))
+        .collect();
+    Ok((records, update))
+}
+
+/// Household `id` read from its current snapshot.
+fn load_read(storage: &dyn Storage, id: &str) -> StorageResult<Option<Read>> {
+    let Some(s) = storage.snapshot(id)? else {
+        return Ok(None);
+    };
+    Ok(match &s.bytes {
+        Some(b) => match isolated(|| Automerge::load(b)) {
+            Ok(Ok(doc)) => read_for_report(id, &doc),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// A household read from its snapshot for the report, before merges are
+/// resolved and before it is counted.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub household: gocua_household::Household,
+    household_change: Option<[u8; 32]>,
+    /// (visit id, the change that created it), for every visit.
+    visit_changes: Vec<(String, [u8; 32])>,
+}
+
+/// What the merge resolution needs of a household read.
+pub fn node_of(r: &Read) -> MergeNode {
+    let h = &r.household;
+    MergeNode {
+        doc_id: h.id.clone(),
+        village_id: h.village_id.clone(),
+        into: h.merged.as_ref().map(|m| m.into.clone()),
+        in_error: h.in_error.is_some(),
+    }
+}
+
 /// The household `doc_id` as the report projection holds it, or `None` when
-/// the document does not read as a household (it then has no rows).
+/// the document does not read as a household (it then has no rows). A
+/// household alone: see [`step`] for merged ones.
 pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
+    finish(&read_for_report(doc_id, doc)?, &[])
+}
+
+/// Household `doc_id` read from its document, with the changes that created
+/// it and its visits; `None` when it does not read as a household.
+pub fn read_for_report(doc_id: &str, doc: &Automerge) -> Option<Read> {
     if doc.get_heads().is_empty() {
         return None;
     }
     // Documents come from devices: a reader panic must not stop the folding.
-    let read = isolated(|| -> Option<ReportRecord> {
+    let read = isolated(|| -> Option<Read> {
         let household = read_household_as(doc, doc_id, Scope::All).ok()?;
-        // Corrections: a household registered in error has no rows (an
-        // incremental extract lists it as gone); removed members and
-        // cancelled visits are in no figure and no extract.
-        if household.in_error.is_some() {
-            return None;
-        }
-        let household = household.counted().into_owned();
         let visits = match doc.get(ROOT, schema::VISITS).ok()? {
             Some((automerge::Value::Object(automerge::ObjType::Map), id)) => Some(id),
             _ => None,
@@ -171,11 +352,10 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
             Some((_, id)) => doc.hash_for_opid(&id).map(|h| h.0),
             None => None,
         };
-        Some(ReportRecord {
+        Some(Read {
             household,
             household_change,
             visit_changes,
-            counted: Default::default(),
         })
     });
     match read {
@@ -185,6 +365,38 @@ pub fn record_of(doc_id: &str, doc: &Automerge) -> Option<ReportRecord> {
             None
         }
     }
+}
+
+/// The record of household `root` with the households merged into it.
+/// Corrections: a household registered in error has no rows (an
+/// incremental extract lists it as gone); removed members and cancelled
+/// visits are in no figure and no extract.
+pub fn finish(root: &Read, absorbed: &[&Read]) -> Option<ReportRecord> {
+    if root.household.in_error.is_some() {
+        return None;
+    }
+    let parts: Vec<&gocua_household::Household> = absorbed.iter().map(|r| &r.household).collect();
+    let composed = match isolated(|| merge::compose(&root.household, &parts)) {
+        Ok(h) => h,
+        Err(panic) => {
+            tracing::error!(doc = %root.household.id, %panic, "composing a merged household failed");
+            return None;
+        }
+    };
+    let household = composed.counted().into_owned();
+    let kept: BTreeSet<&str> = household.visits.iter().map(|v| v.id.as_str()).collect();
+    let visit_changes = std::iter::once(root)
+        .chain(absorbed.iter().copied())
+        .flat_map(|r| r.visit_changes.iter())
+        .filter(|(v, _)| kept.contains(v.as_str()))
+        .cloned()
+        .collect();
+    Some(ReportRecord {
+        household,
+        household_change: root.household_change,
+        visit_changes,
+        counted: Default::default(),
+    })
 }
 
 /// Records listed for review in a report read over HTTP or written to a

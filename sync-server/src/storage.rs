@@ -332,6 +332,28 @@ pub struct ReportRecord {
     pub counted: gocua_report::HouseholdContributions,
 }
 
+/// A household's merge mark as the report projection last read it
+/// (docs/data-model.md, "Merged households"): what
+/// `gocua_household::merge::roots` needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeNode {
+    pub doc_id: String,
+    pub village_id: String,
+    /// The household its own mark names.
+    pub into: Option<String>,
+    pub in_error: bool,
+}
+
+/// What a report step learnt of merges, saved with its rows: the marks of
+/// the households it read (`gone`: those that no longer read as one), and
+/// other households of their merge groups whose rows must be made again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeUpdate {
+    pub nodes: Vec<MergeNode>,
+    pub gone: Vec<String>,
+    pub due: Vec<String>,
+}
+
 /// The part of the country an extract covers (units in force now).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AreaScope {
@@ -495,7 +517,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// `report_due` gave (`None`: the snapshot does not read as a household,
     /// its rows are removed). A household whose snapshot changed meanwhile
     /// stays due.
-    fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()>;
+    fn save_report(
+        &self,
+        records: &[(Snapshot, Option<ReportRecord>)],
+        merges: &MergeUpdate,
+    ) -> StorageResult<()>;
+    /// The merge marks of households `ids` as last read (those it has).
+    fn merge_nodes(&self, ids: &[String]) -> StorageResult<Vec<MergeNode>>;
+    /// The households whose own mark names one of `ids`.
+    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<String>>;
     /// When the server received these changes (unix seconds), by hash.
     fn received_at(
         &self,

@@ -17,8 +17,9 @@ use rusqlite::{
 use crate::storage::{
     Account, AreaScope, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation,
     CodeRefusal, DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
-    EnrollOutcome, ExtractSink, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, Village, Volunteer,
+    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
+    ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
+    UnitsLoaded, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1603,13 +1604,25 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::extract(tx, scope, since, sink))
     }
 
-    fn save_report(&self, records: &[(Snapshot, Option<ReportRecord>)]) -> StorageResult<()> {
+    fn save_report(
+        &self,
+        records: &[(Snapshot, Option<ReportRecord>)],
+        merges: &MergeUpdate,
+    ) -> StorageResult<()> {
         self.write(|tx| {
             for (s, record) in records {
                 report::write_if_current(tx, s, record.as_ref())?;
             }
-            Ok(())
+            report::save_merges(tx, merges)
         })
+    }
+
+    fn merge_nodes(&self, ids: &[String]) -> StorageResult<Vec<MergeNode>> {
+        self.read(|tx| report::merge_nodes(tx, ids))
+    }
+
+    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<String>> {
+        self.read(|tx| report::marked_into(tx, ids))
     }
 }
 

@@ -10,7 +10,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{db_err, i64_of};
 use crate::isolate::isolated;
 use crate::storage::{
-    AreaScope, Cell, ExtractSink, ExtractTable, ReportRecord, Snapshot, StorageResult,
+    AreaScope, Cell, ExtractSink, ExtractTable, MergeNode, MergeUpdate, ReportRecord, Snapshot,
+    StorageResult,
 };
 
 const TABLES: &[&str] = &[
@@ -434,6 +435,7 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
         "report_counts",
         "report_sums",
         "report_removed",
+        "report_merges",
     ]) {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .map_err(db_err)?;
@@ -462,7 +464,11 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
                 continue;
             }
         };
-        let mut record = crate::report::record_of(&id, &doc);
+        let read = crate::report::read_for_report(&id, &doc);
+        if let Some(r) = &read {
+            put_node(tx, &crate::report::node_of(r))?;
+        }
+        let mut record = read.as_ref().and_then(|r| crate::report::finish(r, &[]));
         if let Some(r) = &mut record {
             let hashes: Vec<[u8; 32]> = crate::report::hashes_of(r).collect();
             let received = received_at(tx, &hashes)?;
@@ -476,7 +482,89 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
             u64::try_from(covered).unwrap_or(0),
         )?;
     }
+    // Merged households are made whole by the materializer's next steps:
+    // every household of a merge group is due again.
+    tx.execute(
+        "INSERT OR IGNORE INTO report_due (doc_id, covered_seq)
+         SELECT s.doc_id, s.covered_seq FROM snapshots s
+         WHERE s.doc_id IN (SELECT doc_id FROM report_merges WHERE into_id IS NOT NULL
+                            UNION SELECT into_id FROM report_merges WHERE into_id IS NOT NULL)",
+        [],
+    )
+    .map_err(db_err)?;
     Ok(held)
+}
+
+fn put_node(tx: &Transaction<'_>, n: &MergeNode) -> StorageResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO report_merges (doc_id, village_id, into_id, in_error) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (doc_id) DO UPDATE SET village_id = ?2, into_id = ?3, in_error = ?4",
+    )
+    .map_err(db_err)?
+    .execute(params![n.doc_id, n.village_id, n.into, n.in_error])
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Saves what a report step learnt of merges: the marks read, and the
+/// households to make again (at their current snapshot).
+pub(super) fn save_merges(tx: &Transaction<'_>, m: &MergeUpdate) -> StorageResult<()> {
+    for n in &m.nodes {
+        put_node(tx, n)?;
+    }
+    let mut forget = tx
+        .prepare_cached("DELETE FROM report_merges WHERE doc_id = ?1")
+        .map_err(db_err)?;
+    for id in &m.gone {
+        forget.execute([id]).map_err(db_err)?;
+    }
+    let mut due = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO report_due (doc_id, covered_seq)
+             SELECT doc_id, covered_seq FROM snapshots WHERE doc_id = ?1 AND bytes IS NOT NULL",
+        )
+        .map_err(db_err)?;
+    for id in &m.due {
+        due.execute([id]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(super) fn merge_nodes(tx: &Transaction<'_>, ids: &[String]) -> StorageResult<Vec<MergeNode>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT doc_id, village_id, into_id, in_error FROM report_merges WHERE doc_id = ?1",
+        )
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let n = stmt
+            .query_row([id], |r| {
+                Ok(MergeNode {
+                    doc_id: r.get(0)?,
+                    village_id: r.get(1)?,
+                    into: r.get(2)?,
+                    in_error: r.get(3)?,
+                })
+            })
+            .optional()
+            .map_err(db_err)?;
+        out.extend(n);
+    }
+    Ok(out)
+}
+
+pub(super) fn marked_into(tx: &Transaction<'_>, ids: &[String]) -> StorageResult<Vec<String>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT doc_id FROM report_merges WHERE into_id = ?1")
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        for r in stmt.query_map([id], |r| r.get(0)).map_err(db_err)? {
+            out.push(r.map_err(db_err)?);
+        }
+    }
+    Ok(out)
 }
 
 /// The households of the report in `?2`'s scope (its kind) `?3` (its code)
