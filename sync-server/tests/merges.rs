@@ -1,0 +1,263 @@
+//! Merged households on the server (docs/data-model.md, "Merged
+//! households"): the report projection counts a merge group once, under the
+//! household its marks lead to, whatever order the devices' changes arrive
+//! in (a chain and a cycle made offline on three devices), follows an edit
+//! to an absorbed household and an undo, and a rebuild gives the same rows.
+
+// Test helpers: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+use field_core::{InitRequest, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
+use gocua_server::storage::Storage;
+
+fn store(dir: &Path, name: &str) -> Store {
+    let s = Store::open(dir.join(format!("{name}.sqlite"))).unwrap();
+    s.init(InitRequest {
+        volunteer_name: format!("Tình nguyện viên {name}"),
+        volunteer_phone: None,
+        team_name: "Tổ Thôn Đông".into(),
+        commune_code: COMMUNE.into(),
+        village_names: vec!["Thôn Đông".into()],
+    })
+    .unwrap();
+    s
+}
+
+fn visit(s: &Store, h: &str) {
+    s.record_visit(
+        h,
+        NewVisit {
+            services: vec![ServiceOutcome {
+                service: "vneid_activate".into(),
+                outcome: "done".into(),
+                note: None,
+            }],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+fn send(from: &Store, to: &Store) {
+    let bundle = from.export_changes(Some(&to.doc_heads().unwrap())).unwrap();
+    to.import_changes(&bundle).unwrap();
+}
+
+fn rows(db: &Path, sql: &str) -> BTreeSet<String> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = c.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..n)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join(" "))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// What the report projection says of the households, independent of
+/// receipt times and log positions.
+fn shape(db: &Path) -> Vec<BTreeSet<String>> {
+    [
+        "SELECT id FROM report_households",
+        "SELECT household_id, id FROM report_persons",
+        "SELECT household_id, id FROM report_visits",
+        "SELECT household_id, visit_id, service_code FROM report_visit_services",
+    ]
+    .iter()
+    .map(|q| rows(db, q))
+    .collect()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Waits until the materializer has folded the log up to `seq` and the
+/// report rows follow.
+async fn caught_up(db: &Path, c: &reqwest::Client, s: &TestServer, token: &str, seq: u64) {
+    bootstrap_at(c, s, token, seq).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(db, "SELECT COUNT(*) FROM report_due") > 0
+        || count(
+            db,
+            "SELECT COUNT(*) FROM snapshots s JOIN report_merges m ON m.doc_id = s.doc_id",
+        ) < count(db, "SELECT COUNT(*) FROM snapshots WHERE bytes IS NOT NULL")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "report rows never written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three devices share three households: A and B are one family.
+    let d: Vec<Store> = (0..3).map(|i| store(dir.path(), &i.to_string())).collect();
+    let ids: Vec<String> = ["Nguyễn Văn Hạnh", "Nguyen Van Hanh", "Lê Thị Hoa"]
+        .iter()
+        .map(|head| {
+            let h = d[0]
+                .add_household(NewHousehold {
+                    village: "Thôn Đông".into(),
+                    head_name: (*head).into(),
+                    ..Default::default()
+                })
+                .unwrap()
+                .id;
+            d[0].add_member(
+                &h,
+                NewPerson {
+                    name: "Trần Thị Thủy".into(),
+                    birth_year: Some(1960),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            visit(&d[0], &h);
+            h
+        })
+        .collect();
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    send(&d[0], &d[1]);
+    send(&d[0], &d[2]);
+    // Offline: A into B, B into C (a chain), and C into A (a cycle), with
+    // a visit recorded at A by a device that did not know.
+    d[0].merge_households(a, b).unwrap();
+    d[1].merge_households(b, c).unwrap();
+    d[2].record_visit(
+        a,
+        NewVisit {
+            services: vec![ServiceOutcome {
+                service: "bank_account".into(),
+                outcome: "done".into(),
+                note: None,
+            }],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    d[2].merge_households(c, a).unwrap();
+    let bundles: Vec<Vec<u8>> = d.iter().map(|s| s.export_changes(None).unwrap()).collect();
+
+    let mut shapes = Vec::new();
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let db = dir.path().join(format!("server-{order:?}.sqlite"));
+        let s = TestServer::start(&db).await;
+        let st = admin_storage(&db);
+        let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
+        let cl = client();
+        let dev = device(&cl, &s, st.as_ref(), &t.volunteer_id).await;
+        for i in order {
+            let answer = push(&cl, &s, &dev.token, bundles[i].clone()).await;
+            assert!(answer.refused.is_empty(), "{answer:?}");
+            caught_up(&db, &cl, &s, &dev.token, answer.last_seq).await;
+        }
+        let shape_now = shape(&db);
+        // One household: the cycle ends at the smallest id.
+        let kept: String = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT id FROM report_households", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(&kept, [a, b, c].into_iter().min().unwrap());
+        assert_eq!(shape_now[0].len(), 1, "{shape_now:?}");
+        // Every visit once: three recorded at first, one at A later.
+        assert_eq!(shape_now[2].len(), 4, "{shape_now:?}");
+        // Thủy, the same person in the three households, is one person.
+        assert_eq!(shape_now[1].len(), 1, "{shape_now:?}");
+        // A rebuild from the snapshots gives the same rows.
+        st.rebuild_report().unwrap();
+        while gocua_server::report::step(st.as_ref()).unwrap() > 0 {}
+        assert_eq!(shape(&db), shape_now);
+        shapes.push(shape_now);
+        s.stop().await;
+    }
+    assert!(shapes.windows(2).all(|w| w[0] == w[1]), "{shapes:?}");
+    // The devices agree with the server.
+    for _ in 0..2 {
+        for i in 0..3 {
+            for j in 0..3 {
+                if i != j {
+                    send(&d[i], &d[j]);
+                }
+            }
+        }
+    }
+    let smallest = [a, b, c].into_iter().min().unwrap();
+    for s in &d {
+        assert_eq!(s.status().unwrap().households, 1);
+        assert_eq!(s.household(a).unwrap().id, *smallest);
+        assert_eq!(s.household(a).unwrap().visits.len(), 4);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undone_merge_gives_two_households_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
+    let cl = client();
+    let dev = device(&cl, &s, st.as_ref(), &t.volunteer_id).await;
+    let d = store(dir.path(), "d");
+    let a = d
+        .add_household(NewHousehold {
+            village: "Thôn Đông".into(),
+            head_name: "Phạm Văn Đức".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let b = d
+        .add_household(NewHousehold {
+            village: "Thôn Đông".into(),
+            head_name: "Pham Van Duc".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    visit(&d, &a);
+    visit(&d, &b);
+    d.merge_households(&a, &b).unwrap();
+    let answer = push(&cl, &s, &dev.token, d.export_changes(None).unwrap()).await;
+    caught_up(&db, &cl, &s, &dev.token, answer.last_seq).await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 1);
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM report_visits WHERE household_id = '{b}'")
+        ),
+        2
+    );
+    let heads = d.doc_heads().unwrap();
+    d.unmerge_household(&a).unwrap();
+    visit(&d, &a);
+    let answer = push(&cl, &s, &dev.token, d.export_changes(Some(&heads)).unwrap()).await;
+    caught_up(&db, &cl, &s, &dev.token, answer.last_seq).await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 2);
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM report_visits WHERE household_id = '{a}'")
+        ),
+        2
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_visits"), 3);
+    s.stop().await;
+}
