@@ -811,7 +811,7 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
             let households = s.rebuild_report()?;
             // Merged households are made whole by the steps the server's
             // materializer would run.
-            while gocua_server::report::step(&*s)? > 0 {}
+            while gocua_server::report::step(s)? > 0 {}
             print(json_mode, json!({ "households": households }), || {
                 format!("report projection rebuilt: {households} households")
             });
