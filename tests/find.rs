@@ -124,6 +124,14 @@ fn a_line_whose_household_is_already_there_is_reported_not_added() {
         "line {} is household {ids:?}",
         i + 1
     );
+    // The message says how to insist; insisting adds it, naming the other.
+    assert!(out.contains("--van-them"), "{out}");
+    let out = d.ok(&["household", "import", &again, "--van-them"]);
+    assert!(out.contains("Dòng 1: đã thêm theo yêu cầu"), "{out}");
+    assert_eq!(
+        d.counts()["households"],
+        before["households"].as_u64().unwrap() + 1
+    );
 }
 
 #[test]

@@ -398,6 +398,23 @@ fn flow(lang: &[&str]) -> (Vec<Screen>, Vec<String>) {
         ],
     )));
     shown.push(ok(run(&d, &["visit", "list"])));
+    // The same family registered twice, found and merged, then separated.
+    let twice = str_field(
+        &d.json(&[
+            "household",
+            "add",
+            "--head",
+            "Nguyễn Văn Hạnh",
+            "--address",
+            "Xóm 3",
+            "--insist",
+        ]),
+        "id",
+    );
+    shown.push(ok(run(&d, &["duplicates"])));
+    shown.push(ok(run(&d, &["household", "merge", &twice, &hid])));
+    shown.push(ok(run(&d, &["household", "show", &twice])));
+    shown.push(ok(run(&d, &["household", "merge", &twice, "--undo"])));
     shown.push(ok(run(&d, &["household", "show", &hid])));
     shown.push(ok(run(&d, &["status"])));
     shown.push(ok(run(&d, &["catalogue"])));

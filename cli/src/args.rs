@@ -265,6 +265,10 @@ pub enum HouseholdCmd {
         /// import names; lines imported already are skipped anyway.
         #[arg(long, value_name = "N", visible_alias = "tu-dong")]
         from_line: Option<usize>,
+        /// Import a line even when a household of the village is
+        /// near-certainly the same (it is then named as a warning).
+        #[arg(long, visible_alias = "van-them")]
+        insist: bool,
     },
     /// Write generated households as JSON Lines to stdout.
     Generate {

@@ -1444,11 +1444,25 @@ pub fn maybe_duplicates(lang: Lang, candidates: &[field_core::DuplicateCandidate
 pub fn import_duplicate(lang: Lang, line: usize, c: &field_core::DuplicateCandidate) -> String {
     match lang {
         Lang::Vi => format!(
-            "Dòng {line}: không thêm, hộ đã có: {}",
+            "Dòng {line}: không thêm, hộ đã có: {} (nếu đúng là hộ khác, nhập lại với --van-them)",
             candidate_text(lang, c)
         ),
         Lang::En => format!(
-            "Line {line}: not added, the household is already here: {}",
+            "Line {line}: not added, the household is already here: {} (if it really is another, import again with --insist)",
+            candidate_text(lang, c)
+        ),
+    }
+}
+
+/// A line imported although a household of the village is near-certainly it.
+pub fn import_insisted(lang: Lang, line: usize, c: &field_core::DuplicateCandidate) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Dòng {line}: đã thêm theo yêu cầu, dù có thể trùng với: {} (gộp bằng gocua household merge nếu là một hộ)",
+            candidate_text(lang, c)
+        ),
+        Lang::En => format!(
+            "Line {line}: added as asked, though it may be: {} (merge with gocua household merge if they are one)",
             candidate_text(lang, c)
         ),
     }

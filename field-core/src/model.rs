@@ -245,6 +245,12 @@ pub enum ImportOutcome {
     AlreadyImported { household_id: String },
     /// Not written: a household already in the store is near-certainly this one.
     Duplicate { candidate: Box<DuplicateCandidate> },
+    /// Written, as asked, although a household already in the store is
+    /// near-certainly this one.
+    StoredDespite {
+        household_id: String,
+        candidate: Box<DuplicateCandidate>,
+    },
 }
 
 /// A household that may be the same as another (see [`crate::duplicates`]).

@@ -299,6 +299,14 @@ fn imports_are_idempotent_and_a_second_registration_is_caught() {
         (after.households, after.persons, after.visits),
         (before.households, before.persons, before.visits)
     );
+    // Insisting writes it, naming the household it may be.
+    match s.import_record_as(&second, true).unwrap() {
+        ImportOutcome::StoredDespite { candidate, .. } => {
+            assert_eq!(candidate.household.id, ids[i])
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.status().unwrap().households, before.households + 1);
     // Every household was written whole: members and visits as generated.
     for (r, id) in records.iter().zip(&ids) {
         let h = s.household(id).unwrap();

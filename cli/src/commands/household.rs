@@ -30,7 +30,11 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
             let found = store.search(&query.join(" "), limit)?;
             print_search(ctx, &found)
         }
-        HouseholdCmd::Import { file, from_line } => super::import::import(ctx, &file, from_line),
+        HouseholdCmd::Import {
+            file,
+            from_line,
+            insist,
+        } => super::import::import(ctx, &file, from_line, insist),
         HouseholdCmd::Generate {
             seed,
             households,

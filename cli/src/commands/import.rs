@@ -32,7 +32,12 @@ fn bar(ctx: &Ctx, len: usize, label: FindText) -> ProgressBar {
 }
 
 /// Every line of `path` from `from_line` (1-based), checked then written.
-pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), CliError> {
+pub fn import(
+    ctx: &Ctx,
+    path: &Path,
+    from_line: Option<usize>,
+    insist: bool,
+) -> Result<(), CliError> {
     let file = std::fs::File::open(path).map_err(|source| CliError::Read {
         path: path.to_path_buf(),
         source,
@@ -85,7 +90,7 @@ pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), Cl
     let writing = bar(ctx, records.len(), FindText::Writing);
     let (mut stored, mut already, mut duplicates) = (0usize, 0usize, 0usize);
     for (n, record) in &records {
-        let outcome = store.import_record(record).map_err(|e| {
+        let outcome = store.import_record_as(record, insist).map_err(|e| {
             writing.abandon();
             CliError::ImportStopped {
                 path: path.to_path_buf(),
@@ -103,6 +108,13 @@ pub fn import(ctx: &Ctx, path: &Path, from_line: Option<usize>) -> Result<(), Cl
                 if !ctx.out.json {
                     writing
                         .suspend(|| ctx.out.line(&i18n::import_duplicate(lang, *n, candidate)))?;
+                }
+            }
+            ImportOutcome::StoredDespite { candidate, .. } => {
+                stored += 1;
+                if !ctx.out.json {
+                    writing
+                        .suspend(|| ctx.out.line(&i18n::import_insisted(lang, *n, candidate)))?;
                 }
             }
         }

@@ -239,6 +239,12 @@ const ABOUT: &[(&str, &str, &str)] = &[
 /// `(command path, arg id, vi, en)`: what an argument means there.
 const ARGS: &[(&str, &str, &str, &str)] = &[
     (
+        "household import",
+        "insist",
+        "Vẫn nhập dòng đó dù thôn đã có một hộ gần như chắc chắn là hộ này (hộ đó được nêu để lưu ý); xem `gocua duplicates`, gộp bằng `gocua household merge`.",
+        "Import the line even when a household of the village is near-certainly the same (it is named as a warning); see `gocua duplicates`, merge with `gocua household merge`.",
+    ),
+    (
         "household add",
         "insist",
         "Vẫn thêm dù thôn đã có một hộ gần như chắc chắn là hộ này (cùng chủ hộ và số điện thoại ...); xem `gocua duplicates`.",

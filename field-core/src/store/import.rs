@@ -215,6 +215,12 @@ impl Store {
     /// says it was imported already, or that a household of the village is
     /// near-certainly this one (then nothing is written).
     pub fn import_record(&self, rec: &HouseholdRecord) -> Result<ImportOutcome> {
+        self.import_record_as(rec, false)
+    }
+
+    /// [`Store::import_record`], and with `insist` a record a household of
+    /// the village near-certainly is, is written too (and that one named).
+    pub fn import_record_as(&self, rec: &HouseholdRecord, insist: bool) -> Result<ImportOutcome> {
         let mut g = self.lock();
         // Known already: no need to build it again (a file imported twice).
         let ident = g.identity.as_ref().ok_or(Error::NotInitialized)?;
@@ -223,12 +229,14 @@ impl Store {
             return Ok(ImportOutcome::AlreadyImported { household_id });
         }
         let p = prepare(&g, rec)?;
-        if let Some(candidate) = duplicates::candidates_for(&g, &rec.household, &rec.members)?
+        let twin = duplicates::candidates_for(&g, &rec.household, &rec.members)?
             .into_iter()
-            .find(|c| c.near_certain)
+            .find(|c| c.near_certain);
+        if let Some(candidate) = &twin
+            && !insist
         {
             return Ok(ImportOutcome::Duplicate {
-                candidate: Box::new(candidate),
+                candidate: Box::new(candidate.clone()),
             });
         }
         let tx = g
@@ -252,6 +260,12 @@ impl Store {
         )?;
         tx.commit()?;
         g.cache.put(&p.id, p.document);
-        Ok(ImportOutcome::Stored { household_id: p.id })
+        Ok(match twin {
+            Some(candidate) => ImportOutcome::StoredDespite {
+                household_id: p.id,
+                candidate: Box::new(candidate),
+            },
+            None => ImportOutcome::Stored { household_id: p.id },
+        })
     }
 }
