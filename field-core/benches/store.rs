@@ -229,6 +229,36 @@ fn record_visit(c: &mut Criterion) {
         })
     });
 
+    // A household another was merged into: a visit there projects the merge
+    // group whole (both documents read and composed), against "3_visits".
+    let mut waiting: std::collections::HashMap<String, &(String, String)> = Default::default();
+    let mut roots: Vec<&(String, String)> = Vec::new();
+    for pair in f.small.iter().take(400) {
+        let village = f.store.household(&pair.0).unwrap().village_id;
+        match waiting.remove(&village) {
+            Some(kept) => {
+                f.store.merge_households(&pair.0, &kept.0).unwrap();
+                roots.push(kept);
+            }
+            None => {
+                waiting.insert(village, pair);
+            }
+        }
+    }
+    assert!(
+        !roots.is_empty(),
+        "no two households of one village to merge"
+    );
+    let mut r = 0usize;
+    g.bench_function("3_visits_merged", |b| {
+        b.iter(|| {
+            let (hid, member) = roots[r % roots.len()];
+            let v = visit_for(f, r, member);
+            r += 1;
+            black_box(f.store.record_visit(hid, v).unwrap());
+        })
+    });
+
     // The same households, the document already loaded (warm cache): rotating over
     // four households, each gains about a quarter of the iterations.
     g.sampling_mode(SamplingMode::Flat).sample_size(20);
