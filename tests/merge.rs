@@ -129,6 +129,16 @@ fn merges_made_offline_on_three_devices_converge_and_count_once() {
     assert!(members.iter().any(|m| m["id"] == thuy_b.as_str()));
     assert!(!members.iter().any(|m| m["id"] == thuy_a.as_str()));
     d0.ok(&["member", "edit", &thuy_a, "--gender", "nữ"]);
+    // The duplicate's own document is still its own.
+    let file = d0.file("a.automerge");
+    let exported = d0.json(&[
+        "household",
+        "export-doc",
+        &a,
+        "--out",
+        &file.to_string_lossy(),
+    ]);
+    assert_eq!(exported["household_id"], a.as_str(), "{exported}");
     // The human text says what was merged.
     let text = d1.ok(&["household", "show", &c]);
     assert!(text.contains("Đã gộp vào đây"), "{text}");

@@ -42,13 +42,14 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<(), CliError> {
         } => super::import::generate(ctx, seed, households, villages),
         HouseholdCmd::ExportDoc { id, out } => {
             let store = ctx.store()?;
-            let h = store.household(&id)?;
-            let bytes = store.export_doc(&h.id)?;
+            // The household's own document, merged into another or not.
+            let hid = store.own_household_id(&id)?;
+            let bytes = store.export_doc(&hid)?;
             write_file(&out, &bytes)?;
             let path = out.display().to_string();
             ctx.out.emit(
-                &serde_json::json!({ "household_id": h.id, "file": path, "bytes": bytes.len() }),
-                || vec![i18n::doc_exported(ctx.lang(), short(&h.id), &path)],
+                &serde_json::json!({ "household_id": hid, "file": path, "bytes": bytes.len() }),
+                || vec![i18n::doc_exported(ctx.lang(), short(&hid), &path)],
             )
         }
         HouseholdCmd::ImportDoc { file } => {

@@ -866,6 +866,13 @@ impl Store {
         self.apply_doc_changes(docs, Origin::Peer)
     }
 
+    /// The full id of household `wanted` (a full id or its last characters),
+    /// itself even when it was merged into another: the id of its own
+    /// document.
+    pub fn own_household_id(&self, wanted: &str) -> Result<String> {
+        query::resolve_own(&self.lock().conn, Kind::Household, wanted, None)
+    }
+
     /// Writes a household's document as a standard `.automerge` file's bytes.
     pub fn export_doc(&self, household: &str) -> Result<Vec<u8>> {
         let mut g = self.lock();
