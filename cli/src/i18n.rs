@@ -411,6 +411,8 @@ pub fn key_label(lang: Lang, key: &str) -> String {
         (Lang::En, "person_ids") => "people helped".into(),
         (Lang::Vi, "services") => "dịch vụ".into(),
         (Lang::En, "services") => "services".into(),
+        (Lang::Vi, "merged_into") => "gộp vào hộ".into(),
+        (Lang::En, "merged_into") => "merged into household".into(),
         _ => match Field::from_key(key) {
             Some(f) => field_label(lang, f).to_string(),
             None => word(lang, key),

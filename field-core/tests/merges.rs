@@ -337,3 +337,37 @@ fn a_conflict_in_the_absorbed_household_is_listed_and_resolved_there() {
     assert_eq!(s.household(a).unwrap().id, *b);
     assert_eq!(s.status().unwrap().households, 2);
 }
+
+#[test]
+fn one_household_merged_into_two_others_at_once_is_a_conflict_to_decide() {
+    let dir = TempDir::new().unwrap();
+    let v = village(&dir);
+    let (a, b, c) = (&v.households[0], &v.households[1], &v.households[2]);
+    v.stores[0].merge_households(a, b).unwrap();
+    v.stores[1].merge_households(a, c).unwrap();
+    converge(&v.stores);
+    assert_identical(&v.stores);
+    let listed = v.stores[2].conflicts().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].path, "merged_into");
+    let mut values = listed[0].values.clone();
+    values.sort();
+    let mut both = vec![b.clone(), c.clone()];
+    both.sort();
+    assert_eq!(values, both);
+    // Meanwhile the household counts under one of them, the same everywhere.
+    let shown = v.stores[2].household(a).unwrap().id;
+    assert!(shown == *b || shown == *c);
+    // Decided on one device: merged into C, everywhere.
+    // (by its short id, as the CLI shows it)
+    v.stores[2]
+        .resolve_conflict(a, "merged_into", &c[c.len() - 8..])
+        .unwrap();
+    converge(&v.stores);
+    assert_identical(&v.stores);
+    for s in &v.stores {
+        assert!(s.conflicts().unwrap().is_empty());
+        assert_eq!(s.household(a).unwrap().id, *c);
+        assert_eq!(s.status().unwrap().households, 2);
+    }
+}

@@ -6,7 +6,7 @@ use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::model::Conflict;
 use crate::read::{Scope, get_map, path_at, value_text};
-use crate::schema::VISITS;
+use crate::schema::{self, VISITS};
 
 /// The fields of the document that hold more than one value, sorted by path.
 pub fn conflicts<D: ReadDoc>(doc: &D, household_id: &str, scope: Scope) -> Vec<Conflict> {
@@ -48,7 +48,7 @@ fn conflict_at<D: ReadDoc>(
     let mut texts: Vec<(bool, String)> = values
         .iter()
         .map(|(v, id)| {
-            let text = value_text(doc, v, id);
+            let text = shown_text(doc, key, v, id);
             (Some(id) != winner.as_ref(), text)
         })
         .collect();
@@ -67,6 +67,19 @@ fn conflict_at<D: ReadDoc>(
         path: path.to_string(),
         values: shown,
     })
+}
+
+/// A value as a conflict shows it. Two merge marks made at once are maps:
+/// what tells them apart is the household each names (the same household
+/// twice is no conflict).
+fn shown_text<D: ReadDoc>(doc: &D, key: &str, v: &Value<'_>, id: &ObjId) -> String {
+    if key == schema::MERGED_INTO
+        && matches!(v, Value::Object(ObjType::Map))
+        && let Some(into) = crate::read::get_str(doc, id, schema::merge::INTO)
+    {
+        return into;
+    }
+    value_text(doc, v, id)
 }
 
 /// Whether the conflict at `path` is still there (re-checked after a local write).
@@ -111,7 +124,7 @@ pub fn value_origins(doc: &automerge::Automerge, path: &str) -> Vec<ValueOrigin>
     let changes = doc.get_changes(&[]);
     let mut found: Vec<(bool, ValueOrigin)> = Vec::new();
     for (v, id) in &values {
-        let value = value_text(doc, v, id);
+        let value = shown_text(doc, last, v, id);
         let change = match id {
             automerge::ObjId::Id(counter, actor, _) => changes.iter().find(|c| {
                 c.actor_id() == actor

@@ -229,31 +229,7 @@ impl Store {
                 Problem::SameHousehold { into: into_id },
             ));
         }
-        let from_h = composed_household(&mut g, &from_id)?;
-        let into_h = composed_household(&mut g, &into_id)?;
-        for h in [&from_h, &into_h] {
-            if h.in_error.is_some() {
-                return Err(Error::invalid(
-                    Field::HouseholdId,
-                    h.id.clone(),
-                    Problem::MarkedInError,
-                ));
-            }
-        }
-        if from_h.village_id != into_h.village_id {
-            return Err(Error::invalid(
-                Field::HouseholdId,
-                from_id,
-                Problem::OtherVillage {
-                    village: into_h.village_id.clone(),
-                },
-            ));
-        }
-        let pairs = same_people(&from_h, &into_h);
-        let stamp = stamp(&ident);
-        write_doc(&mut g, &from_id, &stamp, MERGE, Touch::Root, |tx| {
-            doc::put_merge(tx, &into_id, &stamp, &pairs)
-        })?;
+        let pairs = write_merge(&mut g, &ident, &from_id, &into_id, MERGE)?;
         let household = composed_household(&mut g, &into_id)?;
         Ok(Merged {
             household,
@@ -286,6 +262,44 @@ impl Store {
         })?;
         composed_household(&mut g, &from_id)
     }
+}
+
+/// Writes household `from_id`'s merge mark naming `into_id`, after the
+/// checks every merge makes (neither marked in error, one village); returns
+/// the members found to be the same people.
+pub(super) fn write_merge(
+    g: &mut Inner,
+    ident: &Identity,
+    from_id: &str,
+    into_id: &str,
+    action: &str,
+) -> Result<BTreeMap<String, String>> {
+    let from_h = composed_household(g, from_id)?;
+    let into_h = composed_household(g, into_id)?;
+    for h in [&from_h, &into_h] {
+        if h.in_error.is_some() {
+            return Err(Error::invalid(
+                Field::HouseholdId,
+                h.id.clone(),
+                Problem::MarkedInError,
+            ));
+        }
+    }
+    if from_h.village_id != into_h.village_id {
+        return Err(Error::invalid(
+            Field::HouseholdId,
+            from_id,
+            Problem::OtherVillage {
+                village: into_h.village_id.clone(),
+            },
+        ));
+    }
+    let pairs = same_people(&from_h, &into_h);
+    let stamp = stamp(ident);
+    write_doc(g, from_id, &stamp, action, Touch::Root, |tx| {
+        doc::put_merge(tx, into_id, &stamp, &pairs)
+    })?;
+    Ok(pairs)
 }
 
 /// Household `id` read from its document and composed with those merged

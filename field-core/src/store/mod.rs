@@ -716,6 +716,18 @@ impl Store {
             .into_iter()
             .find(|c| c.household_id == hid && c.path == path)
             .ok_or_else(|| Error::invalid(Field::Path, path, Problem::NoConflict))?;
+        // A household is named by its short id as well.
+        let value = match conflict
+            .values
+            .iter()
+            .filter(|x| path == key::MERGED_INTO && x.ends_with(value.trim()))
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [one] if !value.trim().is_empty() => one.to_string(),
+            _ => value.to_string(),
+        };
+        let value = value.as_str();
         if !conflict.values.iter().any(|x| x == value) {
             return Err(Error::invalid(
                 Field::Value,
@@ -724,6 +736,14 @@ impl Store {
                     values: conflict.values,
                 },
             ));
+        }
+        if path == key::MERGED_INTO {
+            // Two merges of this household made at once, into different
+            // households: the one kept is merged into again, whole.
+            let into = query::resolve_own(&g.conn, Kind::Household, value, None)?;
+            merges::write_merge(&mut g, &ident, &hid, &into, "conflict.resolve")?;
+            drop(g);
+            return self.household(&hid);
         }
         let scalar = conflict_scalar(path, value);
         check_resolution(&mut g, &hid, path, value, &scalar)?;
