@@ -20,7 +20,7 @@ use automerge::{Automerge, ROOT, ReadDoc};
 use gocua_household::{Scope, read_household_as, schema};
 
 use crate::isolate::isolated;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gocua_household::merge;
 
@@ -173,7 +173,12 @@ fn merged_records(
         .into_iter()
         .map(|n| (n.doc_id.clone(), n))
         .collect();
-    let pointed: BTreeSet<String> = storage.marked_into(&ids)?.into_iter().collect();
+    // The households of this step that another's mark names.
+    let pointed: BTreeSet<String> = storage
+        .marked_into(&ids)?
+        .into_iter()
+        .map(|(_, into)| into)
+        .collect();
     // The households whose rows depend on others: marked now or before, or
     // named by another's mark.
     let start: Vec<String> = ids
@@ -204,7 +209,11 @@ fn merged_records(
             Some(n) => Some(n.clone()),
             None => storage.merge_nodes(std::slice::from_ref(&id))?.pop(),
         };
-        let mut next: Vec<String> = storage.marked_into(std::slice::from_ref(&id))?;
+        let mut next: Vec<String> = storage
+            .marked_into(std::slice::from_ref(&id))?
+            .into_iter()
+            .map(|(from, _)| from)
+            .collect();
         if let Some(n) = &node {
             next.extend(n.into.clone());
             nodes.insert(id.clone(), n.clone());
@@ -230,7 +239,7 @@ fn merged_records(
         .filter_map(|(s, r)| Some((s.doc_id.as_str(), r.as_ref()?)))
         .collect();
     // The absorbed households not read in this step, from their snapshots.
-    let mut loaded: HashMap<String, Read> = HashMap::new();
+    let mut loaded: HashMap<String, (Read, u64)> = HashMap::new();
     for (s, r) in due.iter().zip(reads) {
         let id = s.doc_id.as_str();
         if r.is_none() || roots.get(id).map(String::as_str) != Some(id) {
@@ -245,7 +254,15 @@ fn merged_records(
             }
         }
     }
-    let mut again: BTreeSet<String> = BTreeSet::new();
+    let mut again: BTreeMap<String, u64> = BTreeMap::new();
+    let cause = |again: &mut BTreeMap<String, u64>, id: &str, seq: u64| {
+        let e = again.entry(id.to_string()).or_insert(seq);
+        *e = (*e).max(seq);
+    };
+    let seq_in_batch: HashMap<&str, u64> = due
+        .iter()
+        .map(|s| (s.doc_id.as_str(), s.covered_seq))
+        .collect();
     let mut records = Vec::with_capacity(due.len());
     for (s, r) in due.iter().zip(reads) {
         let id = s.doc_id.as_str();
@@ -261,36 +278,47 @@ fn merged_records(
             != fresh.get(id).map(|n| (&n.into, &n.village_id, n.in_error))
         {
             // Where every household of the group counts may have changed.
-            again.extend(seen.iter().cloned());
+            for other in &seen {
+                cause(&mut again, other, s.covered_seq);
+            }
         }
         if root != id {
-            again.insert(root.clone());
+            cause(&mut again, root, s.covered_seq);
             records.push(None);
             continue;
         }
         let mut parts: Vec<&Read> = Vec::new();
+        let mut covered = s.covered_seq;
         for other in merge::absorbed_into(&roots, id) {
-            if let Some(x) = in_batch.get(other).copied().or_else(|| loaded.get(other)) {
+            if let Some(x) = in_batch.get(other) {
                 parts.push(x);
+                covered = covered.max(seq_in_batch.get(other).copied().unwrap_or(0));
+            } else if let Some((x, seq)) = loaded.get(other) {
+                parts.push(x);
+                covered = covered.max(*seq);
             }
+        }
+        if !parts.is_empty() {
+            update.covered.insert(id.to_string(), covered);
         }
         records.push(finish(read, &parts));
     }
     update.due = again
         .into_iter()
-        .filter(|id| !in_batch.contains_key(id.as_str()))
+        .filter(|(id, _)| !in_batch.contains_key(id.as_str()))
         .collect();
     Ok((records, update))
 }
 
-/// Household `id` read from its current snapshot.
-fn load_read(storage: &dyn Storage, id: &str) -> StorageResult<Option<Read>> {
+/// Household `id` read from its current snapshot, with the log position
+/// the snapshot covers.
+fn load_read(storage: &dyn Storage, id: &str) -> StorageResult<Option<(Read, u64)>> {
     let Some(s) = storage.snapshot(id)? else {
         return Ok(None);
     };
     Ok(match &s.bytes {
         Some(b) => match isolated(|| Automerge::load(b)) {
-            Ok(Ok(doc)) => read_for_report(id, &doc),
+            Ok(Ok(doc)) => read_for_report(id, &doc).map(|r| (r, s.covered_seq)),
             _ => None,
         },
         None => None,

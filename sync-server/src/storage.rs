@@ -351,7 +351,13 @@ pub struct MergeNode {
 pub struct MergeUpdate {
     pub nodes: Vec<MergeNode>,
     pub gone: Vec<String>,
-    pub due: Vec<String>,
+    /// Households to make again, each with the log position of the change
+    /// that made it so: their rows changed as of then (an incremental
+    /// extract must see them).
+    pub due: Vec<(String, u64)>,
+    /// The log position the rows of a household made with others cover:
+    /// the latest of the group's snapshots.
+    pub covered: std::collections::BTreeMap<String, u64>,
 }
 
 /// The part of the country an extract covers (units in force now).
@@ -524,8 +530,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<()>;
     /// The merge marks of households `ids` as last read (those it has).
     fn merge_nodes(&self, ids: &[String]) -> StorageResult<Vec<MergeNode>>;
-    /// The households whose own mark names one of `ids`.
-    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<String>>;
+    /// The households whose own mark names one of `ids`: (household, the
+    /// one of `ids` it names).
+    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>>;
     /// When the server received these changes (unix seconds), by hash.
     fn received_at(
         &self,

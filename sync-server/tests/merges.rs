@@ -206,6 +206,28 @@ async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
     }
 }
 
+/// A full-data JSON Lines extract of the commune since `cursor`, through
+/// the operator's command: its next cursor and its lines.
+fn extract(db: &Path, cursor: u64) -> (u64, Vec<serde_json::Value>) {
+    let out = db.with_extension(format!("since-{cursor}.jsonl"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+        .arg("--database")
+        .arg(db)
+        .args(["--json", "export", "--area", COMMUNE, "--format", "jsonl"])
+        .args(["--pii", "full", "--since", &cursor.to_string(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lines = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (report["cursor"].as_u64().unwrap(), lines)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undone_merge_gives_two_households_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,9 +256,29 @@ async fn an_undone_merge_gives_two_households_again() {
         .id;
     visit(&d, &a);
     visit(&d, &b);
-    d.merge_households(&a, &b).unwrap();
     let answer = push(&cl, &s, &dev.token, d.export_changes(None).unwrap()).await;
     caught_up(&db, &cl, &s, &dev.token, answer.last_seq).await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 2);
+    let (first, _) = extract(&db, 0);
+    let heads = d.doc_heads().unwrap();
+    d.merge_households(&a, &b).unwrap();
+    let answer = push(&cl, &s, &dev.token, d.export_changes(Some(&heads)).unwrap()).await;
+    caught_up(&db, &cl, &s, &dev.token, answer.last_seq).await;
+    // The province's next incremental extract lists A as gone, and B with
+    // both households' visits.
+    let (second, lines) = extract(&db, first);
+    let gone: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["table"] == "households_removed")
+        .filter_map(|l| l["household_id"].as_str())
+        .collect();
+    assert_eq!(gone, vec![a.as_str()], "{lines:?}");
+    let visits: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["table"] == "visits")
+        .filter_map(|l| l["household_id"].as_str())
+        .collect();
+    assert_eq!(visits, vec![b.as_str(), b.as_str()], "{lines:?}");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM report_households"), 1);
     assert_eq!(
         count(
@@ -259,5 +301,16 @@ async fn an_undone_merge_gives_two_households_again() {
         2
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM report_visits"), 3);
+    // The next incremental extract has both again: B without A's visit.
+    let (_, lines) = extract(&db, second);
+    let mut back: Vec<(&str, u64)> = lines
+        .iter()
+        .filter(|l| l["table"] == "households")
+        .filter_map(|l| Some((l["household_id"].as_str()?, l["visits"].as_u64()?)))
+        .collect();
+    back.sort();
+    let mut want = vec![(a.as_str(), 2), (b.as_str(), 1)];
+    want.sort();
+    assert_eq!(back, want, "{lines:?}");
     s.stop().await;
 }

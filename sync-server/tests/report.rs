@@ -328,6 +328,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
              DROP TABLE report_removed;
              DROP TABLE report_reviews;
              DROP TABLE report_merges;
+             DROP TABLE report_bumps;
              DELETE FROM meta WHERE key = 'report_start_day';
              ALTER TABLE accounts DROP COLUMN commune_code;
              PRAGMA user_version = 5;",

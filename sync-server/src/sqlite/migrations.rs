@@ -354,6 +354,9 @@ const MIGRATIONS: &[&str] = &[
         in_error INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX report_merges_into ON report_merges (into_id) WHERE into_id IS NOT NULL;
+    -- A household made again because another of its group changed: the log
+    -- position its rows then cover, at least.
+    CREATE TABLE report_bumps (doc_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
     "#,
 ];
 

@@ -1611,7 +1611,8 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<()> {
         self.write(|tx| {
             for (s, record) in records {
-                report::write_if_current(tx, s, record.as_ref())?;
+                let covered = merges.covered.get(&s.doc_id).copied().unwrap_or(0);
+                report::write_if_current(tx, s, record.as_ref(), covered)?;
             }
             report::save_merges(tx, merges)
         })
@@ -1621,7 +1622,7 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::merge_nodes(tx, ids))
     }
 
-    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<String>> {
+    fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|tx| report::marked_into(tx, ids))
     }
 }

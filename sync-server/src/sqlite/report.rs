@@ -410,10 +410,14 @@ pub(super) fn due(tx: &Transaction<'_>, limit: u32) -> StorageResult<Vec<Snapsho
 
 /// Writes `record` as the rows of snapshot `s`'s household, unless its
 /// snapshot changed since `s` was read (it then stays due).
+/// The rows cover the log up to `covered` at least (a household made with
+/// others covers their snapshots too, and one made again because another of
+/// its group changed covers that change).
 pub(super) fn write_if_current(
     tx: &Transaction<'_>,
     s: &Snapshot,
     record: Option<&ReportRecord>,
+    covered: u64,
 ) -> StorageResult<()> {
     let gone = tx
         .prepare_cached("DELETE FROM report_due WHERE doc_id = ?1 AND covered_seq <= ?2")
@@ -421,7 +425,17 @@ pub(super) fn write_if_current(
         .execute(params![s.doc_id, i64_of(s.covered_seq)])
         .map_err(db_err)?;
     if gone > 0 {
-        write(tx, &s.doc_id, record, s.covered_seq)?;
+        let bumped: Option<i64> = tx
+            .prepare_cached("DELETE FROM report_bumps WHERE doc_id = ?1 RETURNING seq")
+            .map_err(db_err)?
+            .query_row([&s.doc_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        let seq = s
+            .covered_seq
+            .max(covered)
+            .max(bumped.and_then(|b| u64::try_from(b).ok()).unwrap_or(0));
+        write(tx, &s.doc_id, record, seq)?;
     }
     Ok(())
 }
@@ -436,6 +450,7 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> StorageResult<u64> {
         "report_sums",
         "report_removed",
         "report_merges",
+        "report_bumps",
     ]) {
         tx.execute(&format!("DELETE FROM {t}"), [])
             .map_err(db_err)?;
@@ -524,8 +539,15 @@ pub(super) fn save_merges(tx: &Transaction<'_>, m: &MergeUpdate) -> StorageResul
              SELECT doc_id, covered_seq FROM snapshots WHERE doc_id = ?1 AND bytes IS NOT NULL",
         )
         .map_err(db_err)?;
-    for id in &m.due {
+    let mut bump = tx
+        .prepare_cached(
+            "INSERT INTO report_bumps (doc_id, seq) VALUES (?1, ?2)
+             ON CONFLICT (doc_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+        )
+        .map_err(db_err)?;
+    for (id, seq) in &m.due {
         due.execute([id]).map_err(db_err)?;
+        bump.execute(params![id, i64_of(*seq)]).map_err(db_err)?;
     }
     Ok(())
 }
@@ -554,14 +576,17 @@ pub(super) fn merge_nodes(tx: &Transaction<'_>, ids: &[String]) -> StorageResult
     Ok(out)
 }
 
-pub(super) fn marked_into(tx: &Transaction<'_>, ids: &[String]) -> StorageResult<Vec<String>> {
+pub(super) fn marked_into(
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> StorageResult<Vec<(String, String)>> {
     let mut stmt = tx
         .prepare_cached("SELECT doc_id FROM report_merges WHERE into_id = ?1")
         .map_err(db_err)?;
     let mut out = Vec::new();
     for id in ids {
         for r in stmt.query_map([id], |r| r.get(0)).map_err(db_err)? {
-            out.push(r.map_err(db_err)?);
+            out.push((r.map_err(db_err)?, id.clone()));
         }
     }
     Ok(out)
