@@ -26,9 +26,7 @@ use serde_json::Value;
 /// The device's sync token, as `gocua enroll` stored it.
 fn token(d: &Device) -> String {
     let path = d.home().join("store.sqlite");
-    let conn =
-        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let conn = d.db();
     conn.query_row(
         "SELECT value FROM meta WHERE key = 'device_token'",
         [],
@@ -511,8 +509,7 @@ fn poison_file() -> String {
 /// version, a damaged store): the next sync sends it to the server.
 fn unquarantine_into_outbox(d: &Device) {
     let path = d.home().join("store.sqlite");
-    let conn = rusqlite::Connection::open(&path)
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let conn = d.db();
     conn.execute_batch(
         "BEGIN;
          INSERT INTO doc_changes (doc_id, hash, bytes)

@@ -709,7 +709,13 @@ fn demo_tells_the_offline_story_and_converges() {
     // Each device's store is a normal store the CLI can open.
     for name in ["lan", "hung", "mai"] {
         let dir = path_text(&keep.join(name));
-        let status = d.json(&["--data-dir", &dir, "status"]);
+        let out = d
+            .command(&["--json", "--data-dir", &dir, "status"])
+            .env("GOCUA_PASSPHRASE", "gocua-demo")
+            .output()
+            .expect("run gocua status");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let status: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
         assert_eq!(status["households"], 41, "{name}");
         assert_eq!(status["conflicts"], 1, "{name}");
     }

@@ -139,6 +139,9 @@ fn build(wanted: &[(&str, &str)]) -> BTreeMap<String, PathBuf> {
 
 /// Environment variables that would make a child process talk to something other
 /// than what the test set up.
+/// The passphrase of every test device's store.
+pub const TEST_PASSPHRASE: &str = "mật khẩu thử nghiệm";
+
 const FOREIGN_ENV: &[&str] = &[
     "RUST_LOG",
     "HTTP_PROXY",
@@ -152,6 +155,8 @@ const FOREIGN_ENV: &[&str] = &[
     "GOCUA_MAX_BODY_BYTES",
     "GOCUA_ENROLL_CODE_TTL_HOURS",
     "GOCUA_LOG",
+    "GOCUA_PASSPHRASE",
+    "GOCUA_STORE_UNENCRYPTED",
     "GOCUA_PULL_PAGE_BYTES",
     "GOCUA_READER_CONNECTIONS",
     "GOCUA_LOAD_UNITS",
@@ -238,6 +243,19 @@ impl Device {
         self.dir.path()
     }
 
+    /// The device's store opened directly (it is encrypted with
+    /// [`TEST_PASSPHRASE`]), for a test to read or tamper with.
+    pub fn db(&self) -> rusqlite::Connection {
+        let path = self.home().join("store.sqlite");
+        let conn = rusqlite::Connection::open(&path)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        conn.pragma_update(None, "key", TEST_PASSPHRASE)
+            .unwrap_or_else(|e| panic!("key {}: {e}", path.display()));
+        conn.busy_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("busy_timeout: {e}"));
+        conn
+    }
+
     /// A path for a scratch file next to the store.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -255,6 +273,8 @@ impl Device {
         for var in FOREIGN_ENV {
             cmd.env_remove(var);
         }
+        // Every test device runs encrypted, as a volunteer's does.
+        cmd.env("GOCUA_PASSPHRASE", TEST_PASSPHRASE);
         cmd
     }
 

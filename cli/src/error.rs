@@ -43,6 +43,8 @@ pub enum CliError {
     },
     /// `household add` of a household the village near-certainly has already.
     LikelyDuplicate(Box<field_core::DuplicateCandidate>),
+    /// The store's passphrase is missing or refused (`passphrase`).
+    Passphrase(crate::passphrase::Problem),
     /// No data directory could be found.
     NoDataDir,
     /// A command that loses data was not confirmed (`--confirm`).
@@ -131,6 +133,7 @@ impl CliError {
             CliError::Read { .. }
             | CliError::BadFile { .. }
             | CliError::NoDataDir
+            | CliError::Passphrase(_)
             | CliError::NeedsConfirm
             | CliError::ReportInput { .. }
             | CliError::LikelyDuplicate(_)
@@ -158,6 +161,8 @@ impl CliError {
                 CoreError::NotInitialized => "not_initialized",
                 CoreError::AlreadyInitialized { .. } => "already_initialized",
                 CoreError::TooNew { .. } => "store_too_new",
+                CoreError::WrongKey { .. } => "wrong_key",
+                CoreError::KeyNeeded { .. } => "key_needed",
                 CoreError::BadChanges(_) => "bad_changes",
                 CoreError::BadDocument { .. } => "bad_document",
                 CoreError::Storage(_) => "storage",
@@ -181,6 +186,11 @@ impl CliError {
             CliError::ImportStopped { .. } => "import_stopped",
             CliError::LikelyDuplicate(_) => "likely_duplicate",
             CliError::NoDataDir => "no_data_dir",
+            CliError::Passphrase(p) => match p {
+                crate::passphrase::Problem::Needed => "passphrase_needed",
+                crate::passphrase::Problem::Mismatch => "passphrase_mismatch",
+                crate::passphrase::Problem::TooShort => "passphrase_too_short",
+            },
             CliError::NeedsConfirm => "needs_confirm",
             CliError::Diverged => "diverged",
             CliError::Demo(_) => "demo_failed",

@@ -534,6 +534,18 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::TooNew { path, found, known }) => format!(
             "the store {path} was written by a newer gocua (schema {found}, this one knows up to {known}): update gocua."
         ),
+        (Lang::Vi, CoreError::WrongKey { path }) => format!(
+            "mật khẩu không mở được kho dữ liệu đã mã hoá {path}: hãy kiểm tra mật khẩu (kể cả chữ hoa, dấu) rồi thử lại. Dữ liệu không bị thay đổi."
+        ),
+        (Lang::En, CoreError::WrongKey { path }) => format!(
+            "the passphrase does not open the encrypted store {path}: check it (case and tone marks included) and try again. Nothing was changed."
+        ),
+        (Lang::Vi, CoreError::KeyNeeded { path }) => format!(
+            "kho dữ liệu {path} đã được mã hoá: hãy nhập mật khẩu (hoặc đặt biến GOCUA_PASSPHRASE)."
+        ),
+        (Lang::En, CoreError::KeyNeeded { path }) => format!(
+            "the store {path} is encrypted: give its passphrase (or set GOCUA_PASSPHRASE)."
+        ),
         (Lang::Vi, CoreError::BadChanges(m)) => {
             format!("không phải gói thay đổi hay tài liệu Automerge hợp lệ: {m}")
         }
@@ -643,6 +655,7 @@ pub fn error_message(lang: Lang, e: &CliError) -> String {
             import_stopped(lang, &path.display().to_string(), *line, *stored, &error_message(lang, error))
         }
         (_, CliError::LikelyDuplicate(c)) => likely_duplicate(lang, c),
+        (_, CliError::Passphrase(p)) => crate::passphrase::message(lang, *p),
         (Lang::Vi, CliError::NoDataDir) => {
             "không tìm được thư mục dữ liệu: dùng --data-dir hoặc biến môi trường GOCUA_HOME."
                 .into()

@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod i18n;
 mod output;
+mod passphrase;
 mod usage;
 
 use std::io::Write;

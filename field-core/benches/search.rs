@@ -35,7 +35,7 @@ fn search(c: &mut Criterion) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     let villages: Vec<String> = [
         "Thôn Đông",
         "Thôn Tây",

@@ -83,7 +83,7 @@ fn fixture() -> &'static Fixture {
         let started = Instant::now();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
         store
             .init(InitRequest {
                 volunteer_name: "Nguyễn Thị Hạnh".into(),
@@ -282,7 +282,7 @@ fn record_visit(c: &mut Criterion) {
     let mut k = 0usize;
     g.bench_function("500_visits_cold", |b| {
         b.iter_batched(
-            || Store::open(&f.path).unwrap(),
+            || Store::open(&f.path, &field_core::StoreKey::Unencrypted).unwrap(),
             |s| {
                 let (hid, member) = &f.big[k % f.big.len()];
                 let v = visit_for(f, k, member);
@@ -296,7 +296,7 @@ fn record_visit(c: &mut Criterion) {
     let mut j = 0usize;
     g.bench_function("3_visits_cold", |b| {
         b.iter_batched(
-            || Store::open(&f.path).unwrap(),
+            || Store::open(&f.path, &field_core::StoreKey::Unencrypted).unwrap(),
             |s| {
                 let (hid, member) = &f.small[(j * 7) % f.small.len()];
                 let v = visit_for(f, j, member);
@@ -317,7 +317,9 @@ fn open_store(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     g.bench_function("open_store", |b| {
-        b.iter_with_large_drop(|| Store::open(black_box(&f.path)).unwrap())
+        b.iter_with_large_drop(|| {
+            Store::open(black_box(&f.path), &field_core::StoreKey::Unencrypted).unwrap()
+        })
     });
     g.finish();
 }

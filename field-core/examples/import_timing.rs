@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let households: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(200);
     let repeats: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
     let dir = tempfile::tempdir()?;
-    let source = Store::open(dir.path().join("source.sqlite"))?;
+    let source = Store::open(
+        dir.path().join("source.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )?;
     init(&source, "Nguyễn Thị Lan")?;
     for i in 0..households {
         let h = source.add_household(NewHousehold {
@@ -68,7 +71,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut times: Vec<Duration> = Vec::with_capacity(repeats);
     let mut applied = 0;
     for r in 0..repeats {
-        let target = Store::open(dir.path().join(format!("target-{r}.sqlite")))?;
+        let target = Store::open(
+            dir.path().join(format!("target-{r}.sqlite")),
+            &field_core::StoreKey::Unencrypted,
+        )?;
         init(&target, "Hà Văn Tú")?;
         let start = Instant::now();
         let report = target.import_changes(&bundle)?;

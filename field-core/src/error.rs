@@ -50,6 +50,12 @@ pub enum Error {
         found: i64,
         known: i64,
     },
+    /// The store is encrypted and the key given does not open it.
+    #[error("the key does not open the encrypted store at {path}: check the passphrase")]
+    WrongKey { path: String },
+    /// The store is encrypted and was opened without a key.
+    #[error("the store at {path} is encrypted: give its passphrase")]
+    KeyNeeded { path: String },
     #[error("not a valid change bundle or Automerge document: {0}")]
     BadChanges(String),
     #[error("document {id}: {reason}")]
@@ -137,6 +143,8 @@ impl Error {
                 | Error::BadChanges(_)
                 | Error::BadDocument { .. }
                 | Error::NotEnrolled
+                | Error::WrongKey { .. }
+                | Error::KeyNeeded { .. }
                 | Error::BadServerUrl(_)
                 | Error::BreaksRule(_)
                 | Error::OutsideVillages { .. }

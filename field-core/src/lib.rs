@@ -25,6 +25,6 @@ pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
 pub use store::{
     ConflictDetail, Discarded, DocChanges, DocHeads, RefusedHousehold, SCHEMA_VERSION, Store,
-    ValueSetBy, VisitRow,
+    StoreKey, ValueSetBy, VisitRow,
 };
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

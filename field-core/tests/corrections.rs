@@ -167,7 +167,11 @@ fn corrected_records_are_not_found_by_search_nor_duplicates() {
 /// changes (`moves_village`). Returns the store, the household and the
 /// hashes refused.
 fn refused_move(dir: &TempDir) -> (Store, String, Vec<String>) {
-    let s = Store::open(dir.path().join("m.sqlite")).unwrap();
+    let s = Store::open(
+        dir.path().join("m.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: "Lan".into(),
         volunteer_phone: None,

@@ -31,7 +31,7 @@ fn derived_id(changes: &[Change]) -> String {
 
 fn store(dir: &TempDir, name: &str) -> (Store, std::path::PathBuf) {
     let path = dir.path().join(format!("{name}.sqlite"));
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     s.init(InitRequest {
         volunteer_name: "Lò Thị Mai".into(),
         volunteer_phone: None,
@@ -123,7 +123,7 @@ fn a_store_of_protocol_1_is_renamed_when_upgraded_and_reads_older_files() {
         .unwrap();
     }
 
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     assert_eq!(s.status().unwrap().schema_version, SCHEMA_VERSION);
     let h = s.household(&new_id).unwrap();
     assert_eq!(h.id, new_id);

@@ -280,7 +280,7 @@ proptest! {
                         let closed = stores.remove(who);
                         drop(closed);
                         restore_store(copy.path(), &path);
-                        stores.insert(who, Store::open(&path).unwrap());
+                        stores.insert(who, Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap());
                         holds[who] = held.clone();
                     }
                 }

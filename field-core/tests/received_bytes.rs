@@ -95,7 +95,11 @@ fn source() -> &'static Source {
     static SOURCE: OnceLock<Source> = OnceLock::new();
     SOURCE.get_or_init(|| {
         let dir = TempDir::new().unwrap();
-        let author = Store::open(dir.path().join("author.sqlite")).unwrap();
+        let author = Store::open(
+            dir.path().join("author.sqlite"),
+            &field_core::StoreKey::Unencrypted,
+        )
+        .unwrap();
         init(&author);
         let first = household(&author, "Nguyễn Văn Hạnh");
         let other = household(&author, "Lò Thị Mai");
@@ -103,7 +107,7 @@ fn source() -> &'static Source {
         let saved_doc = author.export_doc(&other).unwrap();
 
         let base = dir.path().join("base.sqlite");
-        let b = Store::open(&base).unwrap();
+        let b = Store::open(&base, &field_core::StoreKey::Unencrypted).unwrap();
         init(&b);
         let mine: Vec<DocChanges> = changes
             .iter()
@@ -126,7 +130,7 @@ fn source() -> &'static Source {
 fn fresh(dir: &TempDir) -> Store {
     let path = dir.path().join("case.sqlite");
     std::fs::copy(&source().base, &path).unwrap();
-    Store::open(&path).unwrap()
+    Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap()
 }
 
 /// Everything a refused input must leave as it was.
@@ -164,7 +168,7 @@ fn usable(s: &Store, path: &Path) -> Result<(), TestCaseError> {
     .unwrap();
     // A store opened afresh (no cache) reads the same.
     let shown = s.household(first).unwrap();
-    let again = Store::open(path).unwrap();
+    let again = Store::open(path, &field_core::StoreKey::Unencrypted).unwrap();
     prop_assert_eq!(again.household(first).unwrap(), shown);
     Ok(())
 }

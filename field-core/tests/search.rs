@@ -25,7 +25,11 @@ fn villages() -> Vec<String> {
 }
 
 fn new_store(dir: &TempDir) -> Store {
-    let s = Store::open(dir.path().join("store.sqlite")).unwrap();
+    let s = Store::open(
+        dir.path().join("store.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: "Lò Thị Mai".into(),
         volunteer_phone: None,

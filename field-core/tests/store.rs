@@ -5,7 +5,11 @@ use field_core::*;
 use tempfile::TempDir;
 
 fn store(dir: &TempDir, name: &str, volunteer: &str) -> Store {
-    let s = Store::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+    let s = Store::open(
+        dir.path().join(format!("{name}.sqlite")),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: volunteer.into(),
         volunteer_phone: Some("0912 345 678".into()),
@@ -329,7 +333,11 @@ fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
     let after = (s.projection_dump().unwrap(), s.status().unwrap());
     assert_eq!(before, after, "a refused write changes nothing");
 
-    let other = Store::open(dir.path().join("b.sqlite")).unwrap();
+    let other = Store::open(
+        dir.path().join("b.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     let bad_commune = other.init(InitRequest {
         volunteer_name: "A".into(),
         team_name: "T".into(),
@@ -382,7 +390,7 @@ fn rebuild_yields_identical_rows_and_reopen_keeps_everything() {
         assert_eq!(s.rebuild_projection().unwrap(), 5);
         assert_eq!(s.projection_dump().unwrap(), before);
     }
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     assert_eq!(s.integrity_check().unwrap(), "ok");
     let before = s.projection_dump().unwrap();
     s.rebuild_projection().unwrap();
@@ -398,10 +406,10 @@ fn rebuild_yields_identical_rows_and_reopen_keeps_everything() {
 fn a_store_from_a_newer_gocua_is_refused() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("new.sqlite");
-    drop(Store::open(&path).unwrap());
+    drop(Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap());
     let conn = rusqlite_bump(&path);
     drop(conn);
-    match Store::open(&path) {
+    match Store::open(&path, &field_core::StoreKey::Unencrypted) {
         Err(Error::TooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
         other => panic!("expected TooNew, got {other:?}"),
     }
@@ -465,7 +473,7 @@ fn a_store_written_by_schema_1_opens_migrates_and_rebuilds_its_projection() {
         c.execute_batch("DROP TABLE same_people; DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; DROP INDEX visits_follow_up; ALTER TABLE outbox DROP COLUMN refused; DROP TABLE quarantine; DROP TABLE waiting_changes; DROP TABLE problems; DROP TABLE legacy_ids; DROP TABLE imported_records; DROP TABLE suggestion_rules; ALTER TABLE households DROP COLUMN in_error_at; ALTER TABLE persons DROP COLUMN removed_at; ALTER TABLE visits DROP COLUMN cancelled_at; ALTER TABLE visits DROP COLUMN cancelled_by; ALTER TABLE visits DROP COLUMN cancel_reason; ALTER TABLE visits DROP COLUMN edited_at; ALTER TABLE visits DROP COLUMN edited_by; UPDATE households SET search_text = ''; DELETE FROM visits; DELETE FROM visit_services; PRAGMA user_version = 1;")
             .unwrap();
     }
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     assert_eq!(s.status().unwrap().schema_version, SCHEMA_VERSION);
     assert_eq!(
         s.projection_dump().unwrap(),

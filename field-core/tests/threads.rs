@@ -97,7 +97,11 @@ fn a_ui_thread_reads_while_a_worker_takes_in_changes_and_records() {
 fn two_handles_on_one_file_write_and_read_each_other() {
     let dir = TempDir::new().unwrap();
     let first = device(&dir, "shared");
-    let second = Store::open(dir.path().join("shared.sqlite")).unwrap();
+    let second = Store::open(
+        dir.path().join("shared.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     let a = first
         .add_household(NewHousehold {
             head_name: "Nguyễn Văn Hạnh".into(),
@@ -144,7 +148,11 @@ fn two_handles_on_one_file_write_and_read_each_other() {
     // lands on top of it, nothing lost.
     first.record_visit(&b, visit()).unwrap();
     second.record_visit(&a, visit()).unwrap();
-    let fresh = Store::open(dir.path().join("shared.sqlite")).unwrap();
+    let fresh = Store::open(
+        dir.path().join("shared.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     assert_eq!(fresh.household(&a).unwrap().visits.len(), 16);
     assert_eq!(fresh.household(&b).unwrap().visits.len(), 16);
 }

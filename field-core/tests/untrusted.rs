@@ -50,7 +50,7 @@ fn template() -> &'static Path {
     let (_, path) = TEMPLATE.get_or_init(|| {
         let dir = TempDir::new().unwrap();
         let path = dir.path().join("template.sqlite");
-        let s = Store::open(&path).unwrap();
+        let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
         init(&s, "Hà Văn Tú");
         drop(s); // the last connection closing folds the WAL into the file
         (dir, path)
@@ -61,7 +61,7 @@ fn template() -> &'static Path {
 fn fresh(dir: &TempDir, name: &str) -> Store {
     let path = dir.path().join(format!("{name}.sqlite"));
     std::fs::copy(template(), &path).unwrap();
-    Store::open(&path).unwrap()
+    Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap()
 }
 
 fn poison() -> Vec<u8> {
@@ -137,7 +137,11 @@ fn the_poison_bundle_is_applied_and_its_crafted_change_quarantined() {
     // A store opened afresh (no cache) reads the same.
     let shown = s.household(&poison_household()).unwrap();
     drop(s);
-    let s = Store::open(dir.path().join("a.sqlite")).unwrap();
+    let s = Store::open(
+        dir.path().join("a.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     assert_eq!(s.household(&poison_household()).unwrap(), shown);
 }
 
@@ -165,7 +169,7 @@ fn source_changes() -> &'static (Store, Vec<DocChanges>) {
             let dir = TempDir::new().unwrap();
             let path = dir.path().join("source.sqlite");
             std::fs::copy(template(), &path).unwrap();
-            let s = Store::open(&path).unwrap();
+            let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
             for (i, head) in ["Nguyễn Văn Hạnh", "Lò Thị Mai", "Đàm Văn Tú"]
                 .iter()
                 .enumerate()
@@ -343,7 +347,7 @@ fn stored_changes_with_missing_dependencies_keep_working() {
         s.household(&d.doc_id).unwrap(),
         source.household(&d.doc_id).unwrap()
     );
-    let reopened = Store::open(s.path()).unwrap();
+    let reopened = Store::open(s.path(), &field_core::StoreKey::Unencrypted).unwrap();
     assert_eq!(
         reopened.household(&d.doc_id).unwrap(),
         source.household(&d.doc_id).unwrap()

@@ -8,7 +8,11 @@ use field_core::*;
 use tempfile::TempDir;
 
 fn store(dir: &TempDir, name: &str, volunteer: &str) -> Store {
-    let s = Store::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+    let s = Store::open(
+        dir.path().join(format!("{name}.sqlite")),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: volunteer.into(),
         volunteer_phone: None,
@@ -421,6 +425,6 @@ fn a_store_from_before_the_rules_gets_the_default_ones() {
         conn.execute_batch("DROP TABLE same_people; DROP INDEX households_merge_target; DROP INDEX households_merged_into; ALTER TABLE households DROP COLUMN merge_target; ALTER TABLE households DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN doc_id; ALTER TABLE visits DROP COLUMN doc_id; ALTER TABLE consents DROP COLUMN doc_id; DROP TABLE suggestion_rules; PRAGMA user_version = 8;")
             .unwrap();
     }
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(&path, &field_core::StoreKey::Unencrypted).unwrap();
     assert_eq!(s.suggestion_rules().unwrap(), defaults);
 }

@@ -249,7 +249,11 @@ async fn setup_with(extra: usize) -> Setup {
     let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
     let c = client();
     let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
-    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let store = Store::open(
+        dir.path().join("device.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     store
         .init(InitRequest {
             volunteer_name: "Nguyễn Thị Lan".into(),

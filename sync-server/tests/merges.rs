@@ -17,7 +17,11 @@ use field_core::{InitRequest, NewHousehold, NewPerson, NewVisit, ServiceOutcome,
 use gocua_server::storage::Storage;
 
 fn store(dir: &Path, name: &str) -> Store {
-    let s = Store::open(dir.join(format!("{name}.sqlite"))).unwrap();
+    let s = Store::open(
+        dir.join(format!("{name}.sqlite")),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: format!("Tình nguyện viên {name}"),
         volunteer_phone: None,

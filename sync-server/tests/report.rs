@@ -142,7 +142,11 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
     let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
 
     // A device records two households, members and visits, offline.
-    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let store = Store::open(
+        dir.path().join("device.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     store
         .init(InitRequest {
             volunteer_name: "Nguyễn Thị Lan".into(),

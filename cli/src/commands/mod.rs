@@ -40,13 +40,15 @@ impl Ctx {
 
     /// Opens (creating when needed) the store.
     pub fn store(&self) -> Result<Store, CliError> {
+        let path = self.store_path();
+        // Asked before anything is created, so a refused passphrase leaves nothing.
+        let key = crate::passphrase::store_key(&path, self.out.lang)?;
         std::fs::create_dir_all(&self.data_dir).map_err(|source| CliError::Write {
             path: self.data_dir.clone(),
             source,
         })?;
-        let path = self.store_path();
         tracing::debug!(path = %path.display(), "opening store");
-        Ok(Store::open(&path)?)
+        Ok(Store::open(&path, &key)?)
     }
 
     /// Opens the store only when its file exists already.

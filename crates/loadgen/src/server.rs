@@ -312,7 +312,7 @@ pub fn real_client(
     code: &str,
     counters: &Counters,
 ) -> Result<RealClient> {
-    let store = field_core::Store::open(store_path)?;
+    let store = field_core::Store::open(store_path, &field_core::StoreKey::Unencrypted)?;
     field_core::sync::enroll(&store, url, code, "loadgen field-core device")?;
     let measure = |f: &dyn Fn() -> Result<u64>| -> Result<Exchange> {
         let t0 = counters.read();

@@ -35,7 +35,11 @@ struct Village {
 
 fn setup(seed: u64, n: usize) -> (tempfile::TempDir, Store, BTreeMap<String, Village>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+    let store = Store::open(
+        dir.path().join("s.sqlite"),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     let names: Vec<String> = ["Thôn Đông", "Thôn Tây", "Xóm Chợ"]
         .iter()
         .map(|s| s.to_string())

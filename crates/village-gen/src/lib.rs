@@ -893,7 +893,8 @@ mod tests {
     #[test]
     fn every_record_is_accepted_by_a_store() {
         let dir = TempDir::new("store");
-        let store = Store::open(dir.0.join("store.db")).unwrap();
+        let store =
+            Store::open(dir.0.join("store.db"), &field_core::StoreKey::Unencrypted).unwrap();
         store
             .init(InitRequest {
                 volunteer_name: "Nguyễn Thị Hạnh".into(),

@@ -6,6 +6,7 @@
 //! failure at any point leaves the store as it was.
 
 mod actor;
+pub mod cipher;
 mod conflict_origins;
 mod corrections;
 mod docs;
@@ -39,6 +40,7 @@ use crate::model::record_of;
 use crate::model::*;
 use crate::validate as v;
 
+pub use cipher::{FileState, StoreKey};
 pub use conflict_origins::{ConflictDetail, ValueSetBy};
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
@@ -92,10 +94,11 @@ fn new_id() -> String {
 pub use gocua_protocol::ids::village_id;
 
 impl Store {
-    /// Opens the store at `path`, creating and migrating it as needed.
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+    /// Opens the store at `path` with `key`, creating and migrating it as
+    /// needed; a plain store opened with a key is encrypted in place first.
+    pub fn open(path: impl AsRef<Path>, key: &StoreKey) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let mut conn = schema::open_connection(&path)?;
+        let mut conn = schema::open_connection(&path, key)?;
         let rebuild = schema::migrate(&mut conn, &path)?;
         let identity = query::identity(&conn)?;
         actor::check_file(&conn, &path, identity.as_ref())?;

@@ -1,13 +1,14 @@
 //! Opening the SQLite file, its migrations and the reference data it is seeded with.
 //!
-//! The store is opened through [`open_connection`] alone, so that an encrypted store
-//! (SQLCipher) can be switched on there without touching the rest.
+//! The store is opened through [`open_connection`] alone, which unlocks an
+//! encrypted store (SQLCipher, `cipher`) before anything else reads it.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 
+use super::cipher::{self, FileState, StoreKey};
 use crate::catalogue;
 use crate::error::{Error, Result};
 
@@ -286,14 +287,25 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "same_people",
 ];
 
-/// Opens (creating if needed) the SQLite file with the store's settings.
-pub fn open_connection(path: &Path) -> Result<Connection> {
+/// Opens (creating if needed) the SQLite file with the store's settings,
+/// encrypted with `key` (a plain store is encrypted in place first).
+pub fn open_connection(path: &Path, key: &StoreKey) -> Result<Connection> {
+    match (cipher::file_state(path)?, key.is_encrypted()) {
+        (FileState::Plain, true) => cipher::encrypt_in_place(path, key)?,
+        (FileState::Encrypted, false) => {
+            return Err(Error::KeyNeeded {
+                path: path.display().to_string(),
+            });
+        }
+        _ => {}
+    }
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    cipher::unlock(&conn, path, key)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     // The write path uses more statements than rusqlite's default cache of 16.
     conn.set_prepared_statement_cache_capacity(128);

@@ -6,7 +6,11 @@ use field_core::*;
 use tempfile::TempDir;
 
 pub fn device(dir: &TempDir, name: &str) -> Store {
-    let s = Store::open(dir.path().join(format!("{name}.sqlite"))).unwrap();
+    let s = Store::open(
+        dir.path().join(format!("{name}.sqlite")),
+        &field_core::StoreKey::Unencrypted,
+    )
+    .unwrap();
     s.init(InitRequest {
         volunteer_name: format!("Tình nguyện viên {name}"),
         volunteer_phone: None,

@@ -113,7 +113,12 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
             path: home.clone(),
             source,
         })?;
-        let store = Store::open(home.join("store.sqlite"))?;
+        // Encrypted as a volunteer's is, with a passphrase the demo tells
+        // (`--keep` leaves the stores to look at).
+        let store = Store::open(
+            home.join("store.sqlite"),
+            &field_core::StoreKey::Passphrase(DEMO_PASSPHRASE.into()),
+        )?;
         field_core::sync::enroll(&store, &server.url, code, name)?;
         devices.push(store);
     }
@@ -323,7 +328,7 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
     }
     if kept {
         let cmd = format!(
-            "gocua --data-dir {} conflicts resolve {} phone 0987654321",
+            "GOCUA_PASSPHRASE={DEMO_PASSPHRASE} gocua --data-dir {} conflicts resolve {} phone 0987654321",
             dir.join("lan").display(),
             short(clash)
         );
@@ -359,3 +364,7 @@ pub fn run(out: Out, keep: Option<PathBuf>, server_bin: Option<PathBuf>) -> Resu
     }
     Ok(())
 }
+
+/// The passphrase of the demo's stores, told with `--keep`: they hold
+/// invented households only.
+pub const DEMO_PASSPHRASE: &str = "gocua-demo";

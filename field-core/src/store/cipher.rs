@@ -1,0 +1,232 @@
+//! The store's encryption at rest (SQLCipher).
+//!
+//! A phone is lost or handed on; the store holds names, ID numbers, health and
+//! ethnicity (sensitive personal data under Decree 13). Every page of the file,
+//! its WAL included, is encrypted with AES-256 by SQLCipher; temporary tables
+//! are kept in memory so nothing plaintext reaches a temporary file.
+//!
+//! An unencrypted store (from an older gocua, or a test store) is encrypted in
+//! place: a copy is exported encrypted beside it, synced, and renamed over the
+//! original, so a process killed at any point leaves either the old store or
+//! the new one, never neither.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Error, Result};
+
+/// How the store file is protected.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreKey {
+    /// A random 256-bit key kept by the platform's keystore (Android
+    /// Keystore, iOS Keychain): used as is, no key derivation on open.
+    Raw([u8; 32]),
+    /// A passphrase typed by the user, stretched by SQLCipher's key derivation
+    /// (PBKDF2-HMAC-SHA512, 256,000 iterations) on every open. Normalized to
+    /// NFC first, so the same words typed on keyboards that compose Vietnamese
+    /// tones differently open the same store.
+    Passphrase(String),
+    /// No encryption: test and benchmark stores only. An encrypted store does
+    /// not open with it.
+    Unencrypted,
+}
+
+impl fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreKey::Raw(_) => "StoreKey::Raw(..)",
+            StoreKey::Passphrase(_) => "StoreKey::Passphrase(..)",
+            StoreKey::Unencrypted => "StoreKey::Unencrypted",
+        })
+    }
+}
+
+impl StoreKey {
+    /// The value of SQLCipher's `PRAGMA key`, or `None` for no encryption.
+    fn pragma_value(&self) -> Option<String> {
+        match self {
+            StoreKey::Raw(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                // SQLCipher reads x'...' as the raw key, skipping its KDF.
+                Some(format!("x'{hex}'"))
+            }
+            StoreKey::Passphrase(p) => Some(p.nfc().collect()),
+            StoreKey::Unencrypted => None,
+        }
+    }
+
+    /// A new random 256-bit key from the operating system, for an app to keep
+    /// in its platform keystore.
+    pub fn generate() -> Result<StoreKey> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| Error::Io {
+            path: "(system random source)".into(),
+            message: e.to_string(),
+        })?;
+        Ok(StoreKey::Raw(key))
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        !matches!(self, StoreKey::Unencrypted)
+    }
+}
+
+/// What lies at the store's path, read from the file's first bytes: a plain
+/// SQLite file starts with a known header, an encrypted one with random salt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    Missing,
+    Plain,
+    Encrypted,
+}
+
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether the store at `path` is missing, plain or encrypted.
+pub fn file_state(path: &Path) -> Result<FileState> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Missing),
+        Err(e) => return Err(io(path, e)),
+    };
+    let mut head = Vec::with_capacity(16);
+    file.by_ref()
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(|e| io(path, e))?;
+    Ok(if head.is_empty() {
+        // SQLite creates the file empty and writes its header with the first
+        // table: an empty file holds nothing yet.
+        FileState::Missing
+    } else if head.as_slice() == PLAIN_HEADER {
+        FileState::Plain
+    } else {
+        FileState::Encrypted
+    })
+}
+
+/// Applies `key` to a freshly opened connection and checks that it opens the
+/// file: a wrong key is told as such, not as "file is not a database".
+pub(crate) fn unlock(conn: &Connection, path: &Path, key: &StoreKey) -> Result<()> {
+    // SQLCipher logs a failed page check to stderr itself; the wrong key is
+    // told once, as an error the caller words.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
+    if let Some(value) = key.pragma_value() {
+        conn.pragma_update(None, "key", &value)?;
+    }
+    // Temporary tables and indices (sorts, the search's work) in memory, so
+    // nothing decrypted reaches a temporary file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(match key {
+                StoreKey::Unencrypted => Error::KeyNeeded {
+                    path: path.display().to_string(),
+                },
+                _ => Error::WrongKey {
+                    path: path.display().to_string(),
+                },
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The file an encryption in progress writes before it replaces the store.
+pub fn encrypting_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".encrypting");
+    path.with_file_name(name)
+}
+
+/// Steps of [`encrypt_in_place`] a test can stop the process at
+/// (`GOCUA_TEST_ABORT_ENCRYPTING=<step>`), as a power cut or kill -9 would.
+const ABORT_ENV: &str = "GOCUA_TEST_ABORT_ENCRYPTING";
+
+fn abort_point(step: &str) {
+    if std::env::var(ABORT_ENV).is_ok_and(|s| s == step) {
+        tracing::warn!(step, "aborting the encryption on request ({ABORT_ENV})");
+        std::process::abort();
+    }
+}
+
+/// Encrypts the plain store at `path` with `key`, in place.
+pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
+    let Some(value) = key.pragma_value() else {
+        return Ok(());
+    };
+    let target = encrypting_path(path);
+    // What a killed earlier attempt left: the store itself is still the plain one.
+    remove_if_present(&target)?;
+    remove_if_present(&journal_of(&target))?;
+    tracing::info!(path = %path.display(), "encrypting the store");
+    {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Out of WAL: the main file then holds every committed page, and no
+        // plain WAL is left beside the encrypted file that replaces it.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        abort_point("checkpointed");
+        conn.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            rusqlite::params![target.to_string_lossy(), value],
+        )?;
+        conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        conn.pragma_update(Some("encrypted"), "user_version", version)?;
+        conn.execute("DETACH DATABASE encrypted", [])?;
+    }
+    abort_point("exported");
+    std::fs::File::open(&target)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(&target, e))?;
+    abort_point("synced");
+    std::fs::rename(&target, path).map_err(|e| io(path, e))?;
+    abort_point("renamed");
+    sync_dir(path);
+    tracing::info!(path = %path.display(), "store encrypted");
+    Ok(())
+}
+
+fn journal_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push("-journal");
+    PathBuf::from(name)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(path, e)),
+    }
+}
+
+/// Makes the rename durable; where a platform cannot sync a directory the
+/// rename is still atomic, only perhaps not yet on disk at a power cut.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
