@@ -163,6 +163,7 @@ impl CliError {
                 CoreError::TooNew { .. } => "store_too_new",
                 CoreError::WrongKey { .. } => "wrong_key",
                 CoreError::KeyNeeded { .. } => "key_needed",
+                CoreError::InUse { .. } => "store_in_use",
                 CoreError::BadChanges(_) => "bad_changes",
                 CoreError::BadDocument { .. } => "bad_document",
                 CoreError::Storage(_) => "storage",

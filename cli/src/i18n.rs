@@ -540,6 +540,12 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
         (Lang::En, CoreError::WrongKey { path }) => format!(
             "the passphrase does not open the encrypted store {path}: check it (case and tone marks included) and try again. Nothing was changed."
         ),
+        (Lang::Vi, CoreError::InUse { path }) => format!(
+            "kho dữ liệu {path} đang được một chương trình khác mở: hãy đóng chương trình đó rồi thử lại."
+        ),
+        (Lang::En, CoreError::InUse { path }) => format!(
+            "the store {path} is open in another program: close it and try again."
+        ),
         (Lang::Vi, CoreError::KeyNeeded { path }) => format!(
             "kho dữ liệu {path} đã được mã hoá: hãy nhập mật khẩu (hoặc đặt biến GOCUA_PASSPHRASE)."
         ),

@@ -53,6 +53,9 @@ pub enum Error {
     /// The store is encrypted and the key given does not open it.
     #[error("the key does not open the encrypted store at {path}: check the passphrase")]
     WrongKey { path: String },
+    /// The store cannot be encrypted while another program has it open.
+    #[error("the store at {path} is open in another program: close it and try again")]
+    InUse { path: String },
     /// The store is encrypted and was opened without a key.
     #[error("the store at {path} is encrypted: give its passphrase")]
     KeyNeeded { path: String },

@@ -174,27 +174,49 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
     tracing::info!(path = %path.display(), "encrypting the store");
     {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(std::time::Duration::from_secs(2))?;
         // Out of WAL: the main file then holds every committed page, and no
-        // plain WAL is left beside the encrypted file that replaces it.
-        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        // plain WAL is left beside the encrypted file that replaces it. SQLite
+        // refuses the switch while another connection has the store open,
+        // whose later writes would go to the file being replaced.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) =>
+                {
+                    in_use(path)
+                }
+                e => e.into(),
+            })?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(in_use(path));
+        }
         abort_point("checkpointed");
         conn.execute(
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![target.to_string_lossy(), value],
         )?;
+        // Held until the file is replaced: no other process writes to the
+        // plain file meanwhile.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        conn.execute_batch("BEGIN EXCLUSIVE")?;
         conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         conn.pragma_update(Some("encrypted"), "user_version", version)?;
+        conn.execute_batch("COMMIT")?;
         conn.execute("DETACH DATABASE encrypted", [])?;
+        abort_point("exported");
+        std::fs::File::open(&target)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(&target, e))?;
+        abort_point("synced");
+        std::fs::rename(&target, path).map_err(|e| io(path, e))?;
+        abort_point("renamed");
     }
-    abort_point("exported");
-    std::fs::File::open(&target)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io(&target, e))?;
-    abort_point("synced");
-    std::fs::rename(&target, path).map_err(|e| io(path, e))?;
-    abort_point("renamed");
     sync_dir(path);
     tracing::info!(path = %path.display(), "store encrypted");
     Ok(())
@@ -224,9 +246,39 @@ fn sync_dir(path: &Path) {
     }
 }
 
+fn in_use(path: &Path) -> Error {
+    Error::InUse {
+        path: path.display().to_string(),
+    }
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Sorts and temporary tables stay in memory: SQLite would otherwise
+    /// write them, decrypted, to a temporary file it unlinks at once, where
+    /// no scan of the disk could see them.
+    #[test]
+    fn temporary_data_stays_in_memory() {
+        let dir = std::env::temp_dir().join(format!("gocua-cipher-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        unlock(&conn, &path, &StoreKey::Raw([1; 32])).unwrap();
+        let mode: i64 = conn
+            .pragma_query_value(None, "temp_store", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, 2, "temp_store is MEMORY");
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
