@@ -41,14 +41,24 @@ fn an_enrolled_device_keeps_no_name_number_or_token_in_the_clear() {
     let [a, b] = [&devices[0], &devices[1]];
     let hid = a.add_household(&["--head", "Hoàng Thị Xuyến", "--phone", "0971234568"]);
     a.ok(&[
-        "member", "add", &hid, "--name", "Lò Văn Quỳnh", "--birth-year", "1988", "--id-number",
+        "member",
+        "add",
+        &hid,
+        "--name",
+        "Lò Văn Quỳnh",
+        "--birth-year",
+        "1988",
+        "--id-number",
         "001088004567",
     ]);
     a.ok(&["visit", "record", &hid, "--service", "vneid_activate"]);
     a.sync();
     b.sync();
     // b received it all through sync: it is in b's store too, encrypted.
-    assert_eq!(b.json(&["household", "show", &hid])["head_name"], "Hoàng Thị Xuyến");
+    assert_eq!(
+        b.json(&["household", "show", &hid])["head_name"],
+        "Hoàng Thị Xuyến"
+    );
 
     for d in [a, b] {
         let token: String = d
@@ -121,7 +131,11 @@ fn passphrase_mistakes_are_told_and_change_nothing() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("GOCUA_PASSPHRASE"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("GOCUA_PASSPHRASE"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Asked to stay unencrypted, an encrypted store says it needs its key.
     let out = d
@@ -130,20 +144,41 @@ fn passphrase_mistakes_are_told_and_change_nothing() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("đã được mã hoá"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("đã được mã hoá"),
+        "{}",
+        text(&out.stderr)
+    );
 
-    assert_eq!(std::fs::read(&store).unwrap_or_else(|e| panic!("{e}")), before);
+    assert_eq!(
+        std::fs::read(&store).unwrap_or_else(|e| panic!("{e}")),
+        before
+    );
     assert_eq!(d.counts()["households"], 1);
 
     // A new store refuses a passphrase too short, and leaves nothing.
     let fresh = Device::new();
     let out = fresh
-        .command(&["init", "--volunteer", "A", "--team", "T", "--commune", "00004", "--village", "X"])
+        .command(&[
+            "init",
+            "--volunteer",
+            "A",
+            "--team",
+            "T",
+            "--commune",
+            "00004",
+            "--village",
+            "X",
+        ])
         .env("GOCUA_PASSPHRASE", "ngắn")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("quá ngắn"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("quá ngắn"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!fresh.home().join("store.sqlite").exists());
 }
 
@@ -160,10 +195,24 @@ fn plain_device(n: usize) -> Device {
         text(&out.stdout)
     };
     plain(&[
-        "init", "--volunteer", "Lò Thị Mai", "--team", "Tổ 1", "--commune", "00004", "--village",
+        "init",
+        "--volunteer",
+        "Lò Thị Mai",
+        "--team",
+        "Tổ 1",
+        "--commune",
+        "00004",
+        "--village",
         "Thôn Đông",
     ]);
-    let generated = plain(&["household", "generate", "--seed", "5", "--households", &n.to_string()]);
+    let generated = plain(&[
+        "household",
+        "generate",
+        "--seed",
+        "5",
+        "--households",
+        &n.to_string(),
+    ]);
     let file = d.write("village.jsonl", generated.as_bytes());
     plain(&["household", "import", &file]);
     assert_eq!(file_head(&d.home().join("store.sqlite")), PLAIN_HEADER);

@@ -199,6 +199,23 @@ fn a_plain_store_is_encrypted_in_place_with_everything_in_it() {
     drop(s2);
     assert_eq!(leaks(dir.path()), Vec::<String>::new());
     assert!(!cipher::encrypting_path(&path).exists());
+    // The same store, not a copy: its actor was kept, none retired.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(
+        None,
+        "key",
+        "x'0707070707070707070707070707070707070707070707070707070707070707'",
+    )
+    .unwrap();
+    let retired: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'retired_actors'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    assert_eq!(retired.unwrap_or_default(), "");
+    drop(conn);
     let none = Store::open(&path, &StoreKey::Unencrypted).unwrap_err();
     assert!(matches!(none, Error::KeyNeeded { .. }), "{none:?}");
 }

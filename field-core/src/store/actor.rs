@@ -102,7 +102,7 @@ pub(super) fn renew(conn: &Connection, old: &ActorId, why: &str) -> Result<Actor
 
 /// What identifies the database file itself (not its contents): a copy or a
 /// restore of it is another file.
-fn file_identity(path: &Path) -> Option<String> {
+pub(super) fn file_identity(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -125,17 +125,24 @@ fn file_identity(path: &Path) -> Option<String> {
 }
 
 /// On open: renews the actor when the database file is not the one this store
-/// was last opened as, and records the file. True if it renewed.
+/// was last opened as, and records the file. True if it renewed. `replaced`
+/// is the file this one replaced on this open (its encryption in place): the
+/// same store, not a copy.
 pub(super) fn check_file(
     conn: &Connection,
     path: &Path,
     identity: Option<&Identity>,
+    replaced: Option<&str>,
 ) -> Result<bool> {
     let Some(now) = file_identity(path) else {
         return Ok(false);
     };
     let before = get_meta(conn, STORE_FILE)?;
     if before.as_deref() == Some(now.as_str()) {
+        return Ok(false);
+    }
+    if before.is_some() && before.as_deref() == replaced {
+        set_meta(conn, STORE_FILE, &now)?;
         return Ok(false);
     }
     let renewed = match (&before, identity) {

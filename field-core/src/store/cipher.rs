@@ -162,11 +162,14 @@ fn abort_point(step: &str) {
     }
 }
 
-/// Encrypts the plain store at `path` with `key`, in place.
-pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
+/// Encrypts the plain store at `path` with `key`, in place. Returns the
+/// identity of the plain file it replaced (`actor::file_identity`), so that
+/// the store does not take the new file for a copy.
+pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<Option<String>> {
     let Some(value) = key.pragma_value() else {
-        return Ok(());
+        return Ok(None);
     };
+    let replaced = super::actor::file_identity(path);
     let target = encrypting_path(path);
     // What a killed earlier attempt left: the store itself is still the plain one.
     remove_if_present(&target)?;
@@ -219,7 +222,7 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
     }
     sync_dir(path);
     tracing::info!(path = %path.display(), "store encrypted");
-    Ok(())
+    Ok(replaced)
 }
 
 fn journal_of(path: &Path) -> PathBuf {
