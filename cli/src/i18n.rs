@@ -585,9 +585,18 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
             reason,
             ..
         }) => server::refused(lang, *status, code, reason.as_deref()),
-        (_, CoreError::Revoked(_)) => {
-            server::refused(lang, 403, gocua_protocol::codes::DEVICE_REVOKED, None)
-        }
+        (_, CoreError::Revoked { wipe, .. }) => server::refused(
+            lang,
+            403,
+            gocua_protocol::codes::DEVICE_REVOKED,
+            wipe.then_some(gocua_protocol::reasons::WIPE),
+        ),
+        (Lang::Vi, CoreError::Wiped { reported }) => format!(
+            "máy này đã bị quản trị viên thu hồi và dữ liệu trên máy đã được xoá. Trước khi xoá, {reported} thay đổi chưa đồng bộ đã được gửi cho quản trị viên, không mất gì. Liên hệ cán bộ xã nếu cần đăng ký lại máy."
+        ),
+        (Lang::En, CoreError::Wiped { reported }) => format!(
+            "this device was revoked by the server's operator and its data was wiped. Before the wipe, the {reported} changes it had not synced were sent to the operator: nothing was lost. Ask your commune officer if the device is to be enrolled again."
+        ),
         (Lang::Vi, CoreError::BreaksRule(b)) => format!(
             "không thể giữ \"{}\" cho trường {}: bản ghi sẽ vi phạm quy tắc về {}: {} \"{}\" {} Hãy sửa bằng lệnh chỉnh sửa thông thường (ví dụ `gocua member edit`), lệnh này kiểm tra giá trị.",
             b.value,

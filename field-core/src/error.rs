@@ -88,8 +88,17 @@ pub enum Error {
         /// `gocua_protocol::reasons`, where `code` covers several cases.
         reason: Option<String>,
     },
-    #[error("this device was revoked by the server's operator: {0}")]
-    Revoked(String),
+    /// The operator revoked this device. With `wipe`, it was told to wipe its
+    /// data but could not report its unsent changes yet (no network): it
+    /// keeps everything until the next sync reports them.
+    #[error("this device was revoked by the server's operator: {message}")]
+    Revoked { message: String, wipe: bool },
+    /// The operator revoked this device and had its data wiped: the
+    /// `reported` changes it had not sent were reported to the server first.
+    #[error(
+        "this device was revoked by the server's operator and its data wiped; the {reported} changes it had not sent were reported to the server first"
+    )]
+    Wiped { reported: u64 },
     #[error("{0}")]
     BreaksRule(Box<BrokenRule>),
     /// The household is in a village this device does not serve (it moved

@@ -201,7 +201,10 @@ fn server_error(resp: Response) -> Error {
     let status = resp.status().as_u16();
     let body: Option<ErrorBody> = resp.json().ok();
     match body {
-        Some(b) if b.error == codes::DEVICE_REVOKED => Error::Revoked(b.message),
+        Some(b) if b.error == codes::DEVICE_REVOKED => Error::Revoked {
+            wipe: b.reason.as_deref() == Some(gocua_protocol::reasons::WIPE),
+            message: b.message,
+        },
         Some(b) => Error::Server {
             status,
             code: b.error,
@@ -323,6 +326,67 @@ pub fn sync_with(
 ) -> Result<SyncReport> {
     let settings = store.sync_settings()?.ok_or(Error::NotEnrolled)?;
     let mut http = Http::new(&settings.server_url, Some(settings.token), policy, observer)?;
+    match exchange(store, &mut http, observer) {
+        Err(Error::Revoked { wipe: true, .. }) => report_and_wipe(store, &mut http),
+        other => other,
+    }
+}
+
+/// A lost or stolen phone: the operator revoked it and asked for its data to
+/// be wiped. What it had not sent goes to the server first (kept aside for
+/// the operator); only once the server has all of it is the store wiped.
+/// Without a network the data stays, and the next sync tries again.
+fn report_and_wipe(store: &Store, http: &mut Http<'_>) -> Result<SyncReport> {
+    let mut after = 0;
+    let mut reported = 0;
+    loop {
+        let (batch, last) = store.unsent_batch(after, PUSH_BATCH, PUSH_BYTES)?;
+        if batch.hashes.is_empty() {
+            break;
+        }
+        let (body, compressed) = gzip(bundle::encode(&batch.docs));
+        let sent = http.send(|c, base| {
+            let r = c
+                .post(format!("{base}{}", paths::UNSENT))
+                .header(reqwest::header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)
+                .body(body.clone());
+            if compressed {
+                r.header(reqwest::header::CONTENT_ENCODING, "gzip")
+            } else {
+                r
+            }
+        });
+        let answer: gocua_protocol::UnsentResponse = match sent {
+            Ok(resp) => resp.json().map_err(network)?,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not report the unsent changes: the data stays");
+                return Err(Error::Revoked {
+                    message: e.to_string(),
+                    wipe: true,
+                });
+            }
+        };
+        if answer.changes != batch.hashes.len() as u64 {
+            return Err(Error::Network(format!(
+                "the server took {} of {} unsent changes: the data stays",
+                answer.changes,
+                batch.hashes.len()
+            )));
+        }
+        reported += answer.changes;
+        after = last;
+    }
+    store.wipe_local_data()?;
+    tracing::warn!(reported, "revoked with a wipe: the store's data was wiped");
+    Err(Error::Wiped { reported })
+}
+
+/// Pull then push, over `http`.
+fn exchange(
+    store: &Store,
+    http: &mut Http<'_>,
+    observer: Option<&dyn SyncObserver>,
+) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     let progress = |phase: SyncPhase, done: u64, total: u64| {
         if let Some(o) = observer {
@@ -391,7 +455,7 @@ pub fn sync_with(
     // server had not received yet, change numbers another copy of this store
     // used) are offered again once per sync.
     store.reoffer_refused(gocua_protocol::RETRYABLE_REFUSALS)?;
-    push_outbox(store, &mut http, &mut report, &progress)?;
+    push_outbox(store, http, &mut report, &progress)?;
 
     report.cursor = cursor;
     report.requests = http.requests;

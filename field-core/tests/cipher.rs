@@ -230,3 +230,23 @@ fn one_service() -> NewVisit {
         ..Default::default()
     }
 }
+
+#[test]
+fn a_wiped_store_is_as_new_and_keeps_the_reference_data() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let s = Store::open(&path, &StoreKey::Raw(KEY)).unwrap();
+    fill(&s);
+    let communes = s.catalogue("services").unwrap().len();
+    s.wipe_local_data().unwrap();
+    assert!(matches!(s.identity(), Err(Error::NotInitialized)));
+    assert_eq!(s.doc_heads().unwrap(), vec![]);
+    assert_eq!(s.pending_changes().unwrap(), 0);
+    assert_eq!(s.catalogue("services").unwrap().len(), communes);
+    drop(s);
+    // Reopened: as new, and it can be set up again.
+    let s = Store::open(&path, &StoreKey::Raw(KEY)).unwrap();
+    assert!(matches!(s.identity(), Err(Error::NotInitialized)));
+    fill(&s);
+    assert_eq!(s.list_households(None, 10).unwrap().len(), 1);
+}

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use gocua_protocol::{
     BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR, HEADER_MORE,
     HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION, PushResponse,
-    VillageInfo, codes, paths, reasons,
+    UnsentResponse, VillageInfo, codes, paths, reasons,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INFO, get(info))
         .route(paths::ENROLL, post(enroll))
         .route(paths::PUSH, post(push_changes))
+        .route(paths::UNSENT, post(unsent))
         .route(paths::PULL, get(pull))
         .route(paths::BOOTSTRAP, get(bootstrap))
         .route(paths::REPORT, get(crate::province::report))
@@ -203,6 +204,39 @@ pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Principal, ApiError> {
+    let principal = identify(state, headers).await?;
+    let (revoked, wipe) = match &principal {
+        Principal::Device { revoked, wipe, .. } => (*revoked, *wipe),
+        Principal::Account { revoked, .. } => (*revoked, false),
+    };
+    if revoked {
+        audit(
+            state,
+            AuditEntry {
+                at: now(),
+                actor: principal.actor(),
+                action: "revoked_access_refused".into(),
+                subject: String::new(),
+                detail: String::new(),
+            },
+        )
+        .await;
+        let refusal = ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::DEVICE_REVOKED,
+            "this device has been revoked by the administrator: it can no longer sync; ask your team leader to enroll it again",
+        );
+        return Err(if wipe {
+            refusal.because(reasons::WIPE)
+        } else {
+            refusal
+        });
+    }
+    Ok(principal)
+}
+
+/// Who the bearer token belongs to, revoked or not; refuses unknown tokens.
+async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -220,27 +254,6 @@ pub(crate) async fn authenticate(
             ApiError::unauthorized("unknown token: enroll this device again")
                 .because(reasons::UNKNOWN_TOKEN)
         })?;
-    let revoked = match &principal {
-        Principal::Device { revoked, .. } | Principal::Account { revoked, .. } => *revoked,
-    };
-    if revoked {
-        audit(
-            state,
-            AuditEntry {
-                at: now(),
-                actor: principal.actor(),
-                action: "revoked_access_refused".into(),
-                subject: String::new(),
-                detail: String::new(),
-            },
-        )
-        .await;
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            codes::DEVICE_REVOKED,
-            "this device has been revoked by the administrator: it can no longer sync; ask your team leader to enroll it again",
-        ));
-    }
     Ok(principal)
 }
 
@@ -442,6 +455,83 @@ async fn enroll(
     }
 }
 
+/// A revoked device's last word: the changes it had not sent, kept for the
+/// operator (`gocua-server admin devices unsent`), applied to nothing, before
+/// it wipes its data. The token of a revoked device is taken here only.
+async fn unsent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<UnsentResponse>, ApiError> {
+    let principal = identify(&state, &headers).await?;
+    let Principal::Device {
+        device_id, revoked, ..
+    } = principal
+    else {
+        return Err(
+            ApiError::forbidden("only an enrolled device reports its unsent changes")
+                .because(reasons::NOT_A_DEVICE),
+        );
+    };
+    if !revoked {
+        return Err(ApiError::bad_request(
+            "this device is not revoked: it pushes its changes (POST /v1/push)",
+        )
+        .because(reasons::NOT_REVOKED));
+    }
+    require_bundle(&headers)?;
+    let body = body.map_err(body_rejection)?;
+    let device = device_id.clone();
+    let result = blocking(&state, move |s| {
+        let docs = match push::inspect(&body) {
+            Ok(d) => d,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let changes: u64 = docs.iter().map(|d| d.changes.len() as u64).sum();
+        let documents = docs.len() as u64;
+        s.save_unsent(&device, &body, changes, documents, now())?;
+        Ok(Ok(UnsentResponse { changes, documents }))
+    })
+    .await?;
+    match result {
+        Ok(answer) => {
+            tracing::warn!(
+                device = %device_id,
+                changes = answer.changes,
+                "a revoked device reported its unsent changes"
+            );
+            Ok(axum::Json(answer))
+        }
+        Err(bad) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            bad.code,
+            bad.message,
+        )),
+    }
+}
+
+/// Refuses a body that is not a change bundle.
+fn require_bundle(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if content_type.as_deref() != Some(BUNDLE_CONTENT_TYPE) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            format!("the body must be {BUNDLE_CONTENT_TYPE}"),
+        ));
+    }
+    Ok(())
+}
+
 async fn push_changes(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -459,23 +549,7 @@ async fn push_changes(
                 .because(reasons::NOT_A_DEVICE),
         );
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    if content_type.as_deref() != Some(BUNDLE_CONTENT_TYPE) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            codes::UNSUPPORTED_MEDIA_TYPE,
-            format!("a push's body must be {BUNDLE_CONTENT_TYPE}"),
-        ));
-    }
+    require_bundle(&headers)?;
     let body = body.map_err(body_rejection)?;
     let device = device_id.clone();
     let cache = state.documents.clone();

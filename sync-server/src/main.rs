@@ -222,6 +222,24 @@ enum DevicesCmd {
     /// Revoke a device: its token stops working at once.
     Revoke {
         device_id: String,
+        /// Also tell the device, at its next contact, to wipe its data (a
+        /// lost or stolen phone). It reports the changes it had not sent
+        /// first: see `devices unsent`.
+        #[arg(long)]
+        wipe: bool,
+    },
+    /// The changes revoked devices reported they had not sent, kept aside.
+    Unsent {
+        /// Only this device's reports.
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Write one report's changes to a file a volunteer's device can take
+    /// in with `gocua changes import FILE`, after the operator checked them.
+    UnsentExport {
+        report_id: i64,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -691,26 +709,90 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                             time_text(d.enrolled_at),
                             d.revoked_at
                                 .map(|r| format!("  REVOKED {}", time_text(r)))
-                                .unwrap_or_default()
-                        )
+                                .unwrap_or_default(),
+                        ) + if d.wipe_requested {
+                            "  WIPE REQUESTED"
+                        } else {
+                            ""
+                        } + &if d.unsent_reports > 0 {
+                            format!("  UNSENT REPORTS {}", d.unsent_reports)
+                        } else {
+                            String::new()
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
         }
         Admin::Devices {
-            command: DevicesCmd::Revoke { device_id },
+            command: DevicesCmd::Revoke { device_id, wipe },
         } => {
-            let changed = s.revoke_device(device_id.trim(), gocua_server::now())?;
+            let changed = s.revoke_device(device_id.trim(), gocua_server::now(), wipe)?;
             print(
                 json_mode,
-                json!({ "device_id": device_id, "revoked": true, "was_already_revoked": !changed }),
+                json!({
+                    "device_id": device_id,
+                    "revoked": true,
+                    "was_already_revoked": !changed,
+                    "wipe_requested": wipe,
+                }),
                 || {
-                    if changed {
+                    let done = if changed {
                         format!("device {device_id} revoked")
                     } else {
                         format!("device {device_id} was already revoked")
+                    };
+                    if wipe {
+                        format!(
+                            "{done}; at its next contact it reports the changes it had not sent \
+                             (`devices unsent`), then wipes its data"
+                        )
+                    } else {
+                        done
                     }
+                },
+            );
+        }
+        Admin::Devices {
+            command: DevicesCmd::Unsent { device },
+        } => {
+            let reports = s.unsent_reports(device.as_deref().map(str::trim))?;
+            print(json_mode, json!(reports), || {
+                if reports.is_empty() {
+                    return "no unsent changes reported".to_string();
+                }
+                let mut lines = vec!["report  device                                received             changes  households".to_string()];
+                lines.extend(reports.iter().map(|r| {
+                    format!(
+                        "{:<6}  {:<36}  {:<19}  {:>7}  {:>10}",
+                        r.id,
+                        r.device_id,
+                        time_text(r.received_at),
+                        r.changes,
+                        r.documents
+                    )
+                }));
+                lines.join("\n")
+            });
+        }
+        Admin::Devices {
+            command: DevicesCmd::UnsentExport { report_id, out },
+        } => {
+            let bundle = s
+                .unsent_bundle(report_id)?
+                .ok_or_else(|| BadInput(format!("no unsent-changes report {report_id}")))?;
+            std::fs::write(&out, &bundle)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            print(
+                json_mode,
+                json!({ "report_id": report_id, "out": out.display().to_string(), "bytes": bundle.len() }),
+                || {
+                    format!(
+                        "report {report_id} written to {} ({} bytes): `gocua changes import {}` on a device of the team takes it in",
+                        out.display(),
+                        bundle.len(),
+                        out.display()
+                    )
                 },
             );
         }

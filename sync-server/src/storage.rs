@@ -122,6 +122,8 @@ pub enum Principal {
         /// The villages of the volunteer's team, as they are now.
         villages: Vec<String>,
         revoked: bool,
+        /// Revoked and told to wipe its data.
+        wipe: bool,
     },
     Account {
         account_id: String,
@@ -152,6 +154,21 @@ pub struct DeviceRow {
     pub team_id: String,
     pub enrolled_at: i64,
     pub revoked_at: Option<i64>,
+    /// Told to wipe its data at its next contact (`devices revoke --wipe`).
+    pub wipe_requested: bool,
+    /// Reports of unsent changes it sent when revoked.
+    pub unsent_reports: i64,
+}
+
+/// What a revoked device reported it had not sent (`POST /v1/unsent`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnsentReport {
+    pub id: i64,
+    pub device_id: String,
+    pub received_at: i64,
+    pub changes: i64,
+    pub documents: i64,
+    pub bytes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -448,7 +465,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn add_account(&self, account: &Account, token_hash: &str, now: i64) -> StorageResult<()>;
     fn devices(&self) -> StorageResult<Vec<DeviceRow>>;
     /// Revokes a device; false when it was already revoked.
-    fn revoke_device(&self, device_id: &str, now: i64) -> StorageResult<bool>;
+    /// Revokes a device (true if it was not revoked yet); with `wipe`, it is
+    /// told to wipe its data at its next contact (also when revoked before).
+    fn revoke_device(&self, device_id: &str, now: i64, wipe: bool) -> StorageResult<bool>;
+    /// Keeps a revoked device's unsent changes (`bundle`, checked) for the
+    /// operator, once per distinct bundle, with an audit entry.
+    fn save_unsent(
+        &self,
+        device_id: &str,
+        bundle: &[u8],
+        changes: u64,
+        documents: u64,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// The unsent-change reports, of one device or all.
+    fn unsent_reports(&self, device_id: Option<&str>) -> StorageResult<Vec<UnsentReport>>;
+    /// One report's bundle, as `gocua changes import` takes it.
+    fn unsent_bundle(&self, id: i64) -> StorageResult<Option<Vec<u8>>>;
     fn audit(&self, entry: &AuditEntry) -> StorageResult<()>;
     fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditRow>>;
 

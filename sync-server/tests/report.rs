@@ -335,6 +335,8 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows() {
              DROP TABLE report_bumps;
              DELETE FROM meta WHERE key = 'report_start_day';
              ALTER TABLE accounts DROP COLUMN commune_code;
+             DROP TABLE unsent_reports;
+             ALTER TABLE devices DROP COLUMN wipe_requested;
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -146,7 +146,7 @@ async fn tokens_are_checked_and_revoked_devices_refused() {
     let p = push(&c, &s, &dev.token, one(&id, vec![first.clone()])).await;
     assert_eq!(p.stored, 1);
     assert!(
-        st.revoke_device(&dev.device_id, gocua_server::now())
+        st.revoke_device(&dev.device_id, gocua_server::now(), false)
             .unwrap()
     );
     let (_, _, other) = new_household(&t.villages[0]);

@@ -30,6 +30,10 @@ pub fn refused(lang: Lang, status: u16, code: &str, reason: Option<&str>) -> Str
             "máy chủ không nhận ra máy này hoặc mã truy cập này: xin cán bộ xã mã đăng ký mới rồi chạy `gocua enroll --again`.",
             "the server does not recognise this device or token: ask the commune officer for a new code and run `gocua enroll --again`.",
         ),
+        (codes::DEVICE_REVOKED, Some(reasons::WIPE)) => (
+            "máy này đã bị quản trị viên thu hồi và cần xoá dữ liệu, nhưng chưa gửi được các thay đổi chưa đồng bộ cho máy chủ: dữ liệu vẫn được giữ. Hãy đồng bộ lại khi có mạng.",
+            "this device was revoked by the server's operator and is to wipe its data, but could not yet send its unsent changes to the server: the data is kept. Sync again once there is a network.",
+        ),
         (codes::DEVICE_REVOKED, _) => (
             "máy này đã bị quản trị viên thu hồi quyền đồng bộ. Liên hệ cán bộ xã để đăng ký lại; dữ liệu trên máy không bị xóa.",
             "this device was revoked by the server's operator. Ask your commune officer to enroll it again; nothing on the device was deleted.",

@@ -413,13 +413,27 @@ fn errors_exist_in_both_languages() {
             attempts: 6,
         },
         CoreError::BadServerUrl("h".into()),
-        CoreError::Revoked("gone".into()),
+        CoreError::Revoked {
+            message: "gone".into(),
+            wipe: false,
+        },
+        CoreError::Revoked {
+            message: "gone".into(),
+            wipe: true,
+        },
+        CoreError::Wiped { reported: 3 },
+        CoreError::WrongKey { path: "p".into() },
+        CoreError::KeyNeeded { path: "p".into() },
+        CoreError::InUse { path: "p".into() },
         CoreError::OutsideVillages { id: "x".into() },
     ];
     for e in core {
         both(&format!("{e:?}"), |l| core_error(l, &e));
     }
     let cli = [
+        CliError::Passphrase(crate::passphrase::Problem::Needed),
+        CliError::Passphrase(crate::passphrase::Problem::Mismatch),
+        CliError::Passphrase(crate::passphrase::Problem::TooShort),
         CliError::NoDataDir,
         CliError::Diverged,
         CliError::Demo("x".into()),

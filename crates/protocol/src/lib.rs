@@ -44,6 +44,9 @@ pub mod paths {
     pub const REPORT: &str = "/v1/report";
     /// An officer's record-level extract of an area (docs/reports.md).
     pub const EXPORT: &str = "/v1/export";
+    /// A revoked device told to wipe reports the changes it had not sent
+    /// (docs/protocol.md, "Revoked devices").
+    pub const UNSENT: &str = "/v1/unsent";
 }
 
 /// Machine-readable error codes of [`ErrorBody`] and [`Refusal`].
@@ -132,6 +135,12 @@ pub mod reasons {
     pub const NOT_A_DEVICE: &str = "not_a_device";
     /// This account does not read households over the sync API.
     pub const CANNOT_READ_HOUSEHOLDS: &str = "cannot_read_households";
+    // codes::DEVICE_REVOKED
+    /// The operator asked the device to wipe its data: it reports what it had
+    /// not sent ([`paths::UNSENT`](crate::paths::UNSENT)), then wipes.
+    pub const WIPE: &str = "wipe";
+    /// `POST /v1/unsent` from a device that is not revoked: it pushes instead.
+    pub const NOT_REVOKED: &str = "not_revoked";
     // codes::BAD_REQUEST
     /// The area is no province or commune code of the 2025 list, nor a village id.
     pub const UNKNOWN_AREA: &str = "unknown_area";
@@ -202,6 +211,16 @@ pub struct PushResponse {
     /// [`PullQuery::mine_after`].
     #[serde(default)]
     pub last_seq: u64,
+}
+
+/// `POST /v1/unsent` (body: a change bundle) from a revoked device: the
+/// server keeps the changes aside for the operator, applied to nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsentResponse {
+    /// The changes the server now holds from this request (all of the
+    /// bundle's; a bundle received before counts again, stored once).
+    pub changes: u64,
+    pub documents: u64,
 }
 
 /// `GET /v1/pull?cursor=N&limit=M`: the changes of the device's villages after

@@ -23,6 +23,7 @@ mod reissue;
 pub(crate) mod schema;
 mod search;
 mod visit_rows;
+mod wipe;
 mod work;
 
 use std::path::{Path, PathBuf};

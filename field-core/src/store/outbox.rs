@@ -145,24 +145,49 @@ impl Store {
 
     /// The oldest unsent changes, at most `max_changes` and about `max_bytes`.
     pub fn outbox_batch(&self, max_changes: usize, max_bytes: usize) -> Result<OutboxBatch> {
+        self.outbox_rows(false, 0, max_changes, max_bytes)
+            .map(|(batch, _)| batch)
+    }
+
+    /// Every change this device has not had stored by the server, refused
+    /// ones included, after outbox position `after`; with the last position
+    /// taken. What a revoked device reports before it wipes its data.
+    pub fn unsent_batch(
+        &self,
+        after: i64,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<(OutboxBatch, i64)> {
+        self.outbox_rows(true, after, max_changes, max_bytes)
+    }
+
+    fn outbox_rows(
+        &self,
+        with_refused: bool,
+        after: i64,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<(OutboxBatch, i64)> {
         let mut g = self.lock();
         let actor = g.actor.clone();
         let Inner { conn, cache, .. } = &mut *g;
-        let rows: Vec<(String, String, Option<Vec<u8>>)> = conn
+        let rows: Vec<(i64, String, String, Option<Vec<u8>>)> = conn
             .prepare_cached(
-                "SELECT o.doc_id, o.hash, c.bytes FROM outbox o
+                "SELECT o.seq, o.doc_id, o.hash, c.bytes FROM outbox o
                  LEFT JOIN doc_changes c ON c.hash = o.hash
-                 WHERE o.refused IS NULL ORDER BY o.seq LIMIT ?1",
+                 WHERE (o.refused IS NULL OR ?2) AND o.seq > ?3 ORDER BY o.seq LIMIT ?1",
             )?
-            .query_map([max_changes as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            .query_map(params![max_changes as i64, with_refused, after], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
         let mut batch = OutboxBatch::default();
-        for (doc_id, hash, bytes) in rows {
+        let mut last = after;
+        for (seq, doc_id, hash, bytes) in rows {
             if batch.bytes >= max_bytes && !batch.hashes.is_empty() {
                 break;
             }
+            last = seq;
             let bytes = match bytes {
                 Some(b) => b,
                 // Compacted into the snapshot: the loaded document still has it.
@@ -191,8 +216,9 @@ impl Store {
                 }),
             }
             batch.hashes.push((doc_id, hash));
+            last = seq;
         }
-        Ok(batch)
+        Ok((batch, last))
     }
 
     /// The server stored these changes: they leave the outbox.

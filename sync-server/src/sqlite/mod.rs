@@ -19,7 +19,7 @@ use crate::storage::{
     CodeRefusal, DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
     EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
     ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
-    UnitsLoaded, Village, Volunteer,
+    UnitsLoaded, UnsentReport, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -787,7 +787,9 @@ impl Storage for SqliteStorage {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at
+                "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
+                        d.wipe_requested,
+                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id)
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id ORDER BY d.enrolled_at, d.id",
             )
             .map_err(db_err)?;
@@ -801,45 +803,135 @@ impl Storage for SqliteStorage {
                     team_id: r.get(4)?,
                     enrolled_at: r.get(5)?,
                     revoked_at: r.get(6)?,
+                    wipe_requested: r.get::<_, i64>(7)? != 0,
+                    unsent_reports: r.get(8)?,
                 })
             })
             .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
-    fn revoke_device(&self, device_id: &str, now: i64) -> StorageResult<bool> {
+    fn revoke_device(&self, device_id: &str, now: i64, wipe: bool) -> StorageResult<bool> {
         self.write(|tx| {
-            let revoked: Option<Option<i64>> = tx
+            let found: Option<(Option<i64>, i64)> = tx
                 .query_row(
-                    "SELECT revoked_at FROM devices WHERE id = ?1",
+                    "SELECT revoked_at, wipe_requested FROM devices WHERE id = ?1",
                     [device_id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .map_err(db_err)?;
-            match revoked {
-                None => Err(StorageError::NotFound(format!("no device {device_id}"))),
-                Some(Some(_)) => Ok(false),
-                Some(None) => {
-                    tx.execute(
-                        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1",
-                        params![device_id, now],
-                    )
-                    .map_err(db_err)?;
-                    insert_audit(
-                        tx,
-                        &AuditEntry {
-                            at: now,
-                            actor: "admin".into(),
-                            action: "device_revoked".into(),
-                            subject: format!("device:{device_id}"),
-                            detail: String::new(),
-                        },
-                    )?;
-                    Ok(true)
-                }
+            let Some((revoked_at, wiping)) = found else {
+                return Err(StorageError::NotFound(format!("no device {device_id}")));
+            };
+            let newly = revoked_at.is_none();
+            if newly {
+                tx.execute(
+                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1",
+                    params![device_id, now],
+                )
+                .map_err(db_err)?;
+                insert_audit(
+                    tx,
+                    &AuditEntry {
+                        at: now,
+                        actor: "admin".into(),
+                        action: "device_revoked".into(),
+                        subject: format!("device:{device_id}"),
+                        detail: String::new(),
+                    },
+                )?;
             }
+            if wipe && wiping == 0 {
+                tx.execute(
+                    "UPDATE devices SET wipe_requested = 1 WHERE id = ?1",
+                    [device_id],
+                )
+                .map_err(db_err)?;
+                insert_audit(
+                    tx,
+                    &AuditEntry {
+                        at: now,
+                        actor: "admin".into(),
+                        action: "device_wipe_requested".into(),
+                        subject: format!("device:{device_id}"),
+                        detail: String::new(),
+                    },
+                )?;
+            }
+            Ok(newly)
         })
+    }
+
+    fn save_unsent(
+        &self,
+        device_id: &str,
+        bundle: &[u8],
+        changes: u64,
+        documents: u64,
+        now: i64,
+    ) -> StorageResult<()> {
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(bundle)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.write(|tx| {
+            let stored = tx
+                .execute(
+                    "INSERT INTO unsent_reports (device_id, received_at, changes, documents, digest, bundle)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (digest) DO NOTHING",
+                    params![device_id, now, changes as i64, documents as i64, digest, bundle],
+                )
+                .map_err(db_err)?;
+            if stored > 0 {
+                insert_audit(
+                    tx,
+                    &AuditEntry {
+                        at: now,
+                        actor: format!("device:{device_id}"),
+                        action: "unsent_reported".into(),
+                        subject: format!("device:{device_id}"),
+                        detail: format!("{changes} changes in {documents} households"),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn unsent_reports(&self, device_id: Option<&str>) -> StorageResult<Vec<UnsentReport>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, device_id, received_at, changes, documents, length(bundle)
+                 FROM unsent_reports WHERE ?1 IS NULL OR device_id = ?1 ORDER BY id",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([device_id], |r| {
+                Ok(UnsentReport {
+                    id: r.get(0)?,
+                    device_id: r.get(1)?,
+                    received_at: r.get(2)?,
+                    changes: r.get(3)?,
+                    documents: r.get(4)?,
+                    bytes: r.get(5)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn unsent_bundle(&self, id: i64) -> StorageResult<Option<Vec<u8>>> {
+        let conn = self.reader();
+        conn.query_row(
+            "SELECT bundle FROM unsent_reports WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)
     }
 
     fn audit(&self, entry: &AuditEntry) -> StorageResult<()> {
@@ -970,16 +1062,18 @@ impl Storage for SqliteStorage {
 
     fn principal(&self, token_hash: &str) -> StorageResult<Option<Principal>> {
         self.read(|tx| {
-            let device: Option<(String, String, String, Option<i64>)> = tx
+            type DeviceAuth = (String, String, String, Option<i64>, i64);
+            let device: Option<DeviceAuth> = tx
                 .query_row(
-                    "SELECT d.id, d.volunteer_id, v.team_id, d.revoked_at FROM devices d
+                    "SELECT d.id, d.volunteer_id, v.team_id, d.revoked_at, d.wipe_requested
+                     FROM devices d
                      JOIN volunteers v ON v.id = d.volunteer_id WHERE d.token_hash = ?1",
                     [token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()
                 .map_err(db_err)?;
-            if let Some((device_id, volunteer_id, team_id, revoked_at)) = device {
+            if let Some((device_id, volunteer_id, team_id, revoked_at, wipe)) = device {
                 let mut stmt = tx
                     .prepare_cached("SELECT village_id FROM team_villages WHERE team_id = ?1")
                     .map_err(db_err)?;
@@ -993,6 +1087,7 @@ impl Storage for SqliteStorage {
                     volunteer_id,
                     villages,
                     revoked: revoked_at.is_some(),
+                    wipe: revoked_at.is_some() && wipe != 0,
                 }));
             }
             type AccountRow = (
