@@ -313,3 +313,61 @@ fn a_plain_store_killed_mid_export_by_sigkill_opens_old_or_new() {
     assert_ne!(file_head(&d.home().join("store.sqlite")), PLAIN_HEADER);
     assert!(!encrypting.exists());
 }
+
+#[test]
+fn the_passphrase_changes_and_a_kill_mid_change_leaves_the_old_or_the_new() {
+    let d = Device::new();
+    d.init("Lò Thị Mai", &["Thôn Đông"]);
+    d.add_household(&["--head", "Vừ A Dính"]);
+    let new = "mật khẩu mới của Mai";
+    let with = |args: &[&str], old: &str, new: &str| {
+        d.command(args)
+            .env("GOCUA_PASSPHRASE", old)
+            .env("GOCUA_NEW_PASSPHRASE", new)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // A wrong current passphrase changes nothing.
+    let out = with(&["passphrase", "change"], "sai mật khẩu", new);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Killed just before the new file replaces the store: the old one opens.
+    let out = d
+        .command(&["passphrase", "change"])
+        .env("GOCUA_NEW_PASSPHRASE", new)
+        .env("GOCUA_TEST_ABORT_ENCRYPTING", "synced")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), None, "killed");
+    assert_eq!(d.counts()["households"], 1);
+    // Too short a new one is refused.
+    let out = with(&["passphrase", "change"], TEST_PASSPHRASE, "ngắn");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("quá ngắn"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = with(
+        &["--lang", "en", "passphrase", "change"],
+        TEST_PASSPHRASE,
+        new,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Passphrase changed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let old = d.run(&["status"]);
+    assert_eq!(
+        old.status.code(),
+        Some(2),
+        "the old passphrase still opens it"
+    );
+    let out = with(&["--json", "status"], new, "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["households"], 1);
+    assert!(!d.home().join("store.sqlite.encrypting").exists());
+}

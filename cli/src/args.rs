@@ -71,6 +71,9 @@ pub enum Command {
     Changes(ChangesCmd),
     /// Rewrite the tables used for lists and search from the documents.
     Rebuild,
+    /// The passphrase that encrypts the data on this device.
+    #[command(subcommand)]
+    Passphrase(PassphraseCmd),
     /// Households of one village that may be the same one registered twice
     /// (same phone, head name, members, address), with their reasons and score.
     Duplicates {
@@ -535,6 +538,13 @@ pub enum CatalogueKind {
     Communes,
     /// The rules of the services to offer next.
     Suggestions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassphraseCmd {
+    /// Change it: the current one as always (asked, or GOCUA_PASSPHRASE), the
+    /// new one asked twice (or GOCUA_NEW_PASSPHRASE).
+    Change,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,8 @@ use crate::i18n::Lang;
 pub const ENV_PASSPHRASE: &str = "GOCUA_PASSPHRASE";
 /// Set to `1` to keep a store unencrypted: test stores only (docs/mobile.md).
 pub const ENV_UNENCRYPTED: &str = "GOCUA_STORE_UNENCRYPTED";
+/// The variable a script gives the new passphrase in (`passphrase change`).
+pub const ENV_NEW_PASSPHRASE: &str = "GOCUA_NEW_PASSPHRASE";
 /// The shortest passphrase a new store takes.
 pub const MIN_CHARS: usize = 8;
 
@@ -59,6 +61,28 @@ pub fn store_key(path: &Path, lang: Lang) -> Result<StoreKey, CliError> {
         let p = ask("Mật khẩu kho dữ liệu: ", "Store passphrase: ")?;
         return Ok(StoreKey::Passphrase(p));
     }
+    new_passphrase(lang, None)
+}
+
+/// A new passphrase: from `env` when set, else asked twice.
+fn new_passphrase(lang: Lang, env: Option<&str>) -> Result<StoreKey, CliError> {
+    if let Some(p) = env.and_then(std::env::var_os) {
+        let p = p.to_string_lossy().into_owned();
+        if p.chars().count() < MIN_CHARS {
+            return Err(CliError::Passphrase(Problem::TooShort));
+        }
+        return Ok(StoreKey::Passphrase(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Passphrase(Problem::Needed));
+    }
+    let ask = |vi: &str, en: &str| {
+        let prompt = match lang {
+            Lang::Vi => vi,
+            Lang::En => en,
+        };
+        rpassword::prompt_password(prompt).map_err(CliError::Output)
+    };
     let first = ask(
         "Đặt mật khẩu để mã hoá dữ liệu trên máy (ít nhất 8 ký tự): ",
         "Choose a passphrase to encrypt the data on this device (at least 8 characters): ",
@@ -71,6 +95,28 @@ pub fn store_key(path: &Path, lang: Lang) -> Result<StoreKey, CliError> {
         return Err(CliError::Passphrase(Problem::Mismatch));
     }
     Ok(StoreKey::Passphrase(first))
+}
+
+/// `gocua passphrase change`.
+pub fn change(ctx: &crate::commands::Ctx) -> Result<(), CliError> {
+    let path = ctx.store_path();
+    if cipher::file_state(&path)? == FileState::Missing {
+        return Err(field_core::Error::NotInitialized.into());
+    }
+    let lang = ctx.out.lang;
+    let old = store_key(&path, lang)?;
+    let new = new_passphrase(lang, Some(ENV_NEW_PASSPHRASE))?;
+    cipher::change_key(&path, &old, &new)?;
+    ctx.out.emit(&serde_json::json!({ "changed": true }), || {
+        vec![match lang {
+            Lang::Vi => {
+                "Đã đổi mật khẩu. Từ nay dùng mật khẩu mới để mở dữ liệu trên máy này.".into()
+            }
+            Lang::En => {
+                "Passphrase changed. From now on the new one opens the data on this device.".into()
+            }
+        }]
+    })
 }
 
 /// The message for `problem`.

@@ -250,3 +250,39 @@ fn a_wiped_store_is_as_new_and_keeps_the_reference_data() {
     fill(&s);
     assert_eq!(s.list_households(None, 10).unwrap().len(), 1);
 }
+
+#[test]
+fn the_key_changes_with_everything_kept_and_not_while_the_store_is_open() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let s = Store::open(&path, &StoreKey::Raw(KEY)).unwrap();
+    fill(&s);
+    let rows = s.projection_dump().unwrap();
+    let busy = cipher::change_key(&path, &StoreKey::Raw(KEY), &StoreKey::Raw([9; 32])).unwrap_err();
+    assert!(matches!(busy, Error::InUse { .. }), "{busy:?}");
+    drop(s);
+    let wrong =
+        cipher::change_key(&path, &StoreKey::Raw([1; 32]), &StoreKey::Raw([9; 32])).unwrap_err();
+    assert!(matches!(wrong, Error::WrongKey { .. }), "{wrong:?}");
+    cipher::change_key(&path, &StoreKey::Raw(KEY), &StoreKey::Raw([9; 32])).unwrap();
+    let old = Store::open(&path, &StoreKey::Raw(KEY)).unwrap_err();
+    assert!(matches!(old, Error::WrongKey { .. }), "{old:?}");
+    let s = Store::open(&path, &StoreKey::Raw([9; 32])).unwrap();
+    assert_eq!(s.projection_dump().unwrap(), rows);
+    drop(s);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "key", format!("x'{}'", "09".repeat(32)))
+        .unwrap();
+    let retired: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'retired_actors'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    assert_eq!(
+        retired.unwrap_or_default(),
+        "",
+        "a changed key is not a copied store"
+    );
+}

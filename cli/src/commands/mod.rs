@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use field_core::{CatalogueEntry, Store};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, PassphraseCmd};
 use crate::error::CliError;
 use crate::i18n::Lang;
 use crate::output::Out;
@@ -100,6 +100,7 @@ pub fn run(cli: Cli, out: Out) -> Result<(), CliError> {
         Command::Export(a) => export::run(&ctx, a),
         Command::Demo { keep, server_bin } => demo::run(ctx.out, keep, server_bin),
         Command::Duplicates { village } => duplicates::run(&ctx, village.as_deref()),
+        Command::Passphrase(PassphraseCmd::Change) => crate::passphrase::change(&ctx),
         Command::Rebuild => {
             let store = ctx.store()?;
             let n = store.rebuild_projection()?;

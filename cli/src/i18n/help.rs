@@ -205,6 +205,16 @@ const ABOUT: &[(&str, &str, &str)] = &[
         "Rewrite the tables used for lists and search from the documents.",
     ),
     (
+        "passphrase",
+        "Mật khẩu mã hoá dữ liệu trên máy này.",
+        "The passphrase that encrypts the data on this device.",
+    ),
+    (
+        "passphrase change",
+        "Đổi mật khẩu: mật khẩu hiện tại như mọi lệnh (nhập, hoặc GOCUA_PASSPHRASE), mật khẩu mới nhập hai lần (hoặc GOCUA_NEW_PASSPHRASE).",
+        "Change it: the current one as for every command (typed, or GOCUA_PASSPHRASE), the new one typed twice (or GOCUA_NEW_PASSPHRASE).",
+    ),
+    (
         "enroll",
         "Đăng ký máy này với máy chủ đồng bộ bằng mã dùng một lần do xã cấp.",
         "Enroll this device with a sync server using a one-time code from the commune.",

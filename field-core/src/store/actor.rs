@@ -31,7 +31,7 @@ use crate::model::Identity;
 
 const ACTOR: &str = "actor";
 const RETIRED_ACTORS: &str = "retired_actors";
-const STORE_FILE: &str = "store_file";
+pub(super) const STORE_FILE: &str = "store_file";
 /// The highest server log position of a change this store pushed and the
 /// server stored: its own changes up to there need not come back on a pull.
 const OWN_THROUGH: &str = "own_through";
@@ -125,24 +125,18 @@ pub(super) fn file_identity(path: &Path) -> Option<String> {
 }
 
 /// On open: renews the actor when the database file is not the one this store
-/// was last opened as, and records the file. True if it renewed. `replaced`
-/// is the file this one replaced on this open (its encryption in place): the
-/// same store, not a copy.
+/// was last opened as, and records the file. True if it renewed. (A file
+/// written anew by `cipher` carries its own identity over.)
 pub(super) fn check_file(
     conn: &Connection,
     path: &Path,
     identity: Option<&Identity>,
-    replaced: Option<&str>,
 ) -> Result<bool> {
     let Some(now) = file_identity(path) else {
         return Ok(false);
     };
     let before = get_meta(conn, STORE_FILE)?;
     if before.as_deref() == Some(now.as_str()) {
-        return Ok(false);
-    }
-    if before.is_some() && before.as_deref() == replaced {
-        set_meta(conn, STORE_FILE, &now)?;
         return Ok(false);
     }
     let renewed = match (&before, identity) {

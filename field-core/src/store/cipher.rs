@@ -162,21 +162,49 @@ fn abort_point(step: &str) {
     }
 }
 
-/// Encrypts the plain store at `path` with `key`, in place. Returns the
-/// identity of the plain file it replaced (`actor::file_identity`), so that
-/// the store does not take the new file for a copy.
-pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<Option<String>> {
-    let Some(value) = key.pragma_value() else {
-        return Ok(None);
-    };
+/// Encrypts the plain store at `path` with `key`, in place.
+pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
+    if !key.is_encrypted() {
+        return Ok(());
+    }
+    rewrite(path, &StoreKey::Unencrypted, key)
+}
+
+/// Changes the key of the store at `path` from `old` to `new` (the user's
+/// passphrase leaked, or the app moves to a keystore key), the same way a
+/// plain store is encrypted: a copy under the new key replaces the store, so
+/// a kill at any point leaves it under the old key or the new one. No
+/// [`Store`](super::Store) may have the store open meanwhile (`Error::InUse`).
+/// A wrong `old` is `Error::WrongKey`, and changes nothing.
+pub fn change_key(path: &Path, old: &StoreKey, new: &StoreKey) -> Result<()> {
+    if file_state(path)? == FileState::Missing {
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            message: "no store here".into(),
+        });
+    }
+    if !new.is_encrypted() {
+        // Decrypting a store is not something a volunteer needs.
+        return Err(Error::KeyNeeded {
+            path: path.display().to_string(),
+        });
+    }
+    rewrite(path, old, new)
+}
+
+/// Writes the store at `path`, opened with `from`, into a copy under `to` and
+/// renames the copy over it.
+fn rewrite(path: &Path, from: &StoreKey, to: &StoreKey) -> Result<()> {
+    let value = to.pragma_value().unwrap_or_default();
     let replaced = super::actor::file_identity(path);
     let target = encrypting_path(path);
-    // What a killed earlier attempt left: the store itself is still the plain one.
+    // What a killed earlier attempt left: the store itself is still the old one.
     remove_if_present(&target)?;
     remove_if_present(&journal_of(&target))?;
     tracing::info!(path = %path.display(), "encrypting the store");
     {
         let conn = Connection::open(path)?;
+        unlock(&conn, path, from)?;
         conn.busy_timeout(std::time::Duration::from_secs(2))?;
         // Out of WAL: the main file then holds every committed page, and no
         // plain WAL is left beside the encrypted file that replaces it. SQLite
@@ -210,6 +238,21 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<Option<Str
         conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         conn.pragma_update(Some("encrypted"), "user_version", version)?;
+        // The same store in a new file (its inode survives the rename): not
+        // to be taken for a copy, whose actor would be renewed.
+        if let (Some(old), Some(new)) = (&replaced, super::actor::file_identity(&target)) {
+            let has_meta: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM encrypted.sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get(0),
+            )?;
+            if has_meta > 0 {
+                conn.execute(
+                    "UPDATE encrypted.meta SET value = ?1 WHERE key = ?2 AND value = ?3",
+                    rusqlite::params![new, super::actor::STORE_FILE, old],
+                )?;
+            }
+        }
         conn.execute_batch("COMMIT")?;
         conn.execute("DETACH DATABASE encrypted", [])?;
         abort_point("exported");
@@ -222,7 +265,7 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<Option<Str
     }
     sync_dir(path);
     tracing::info!(path = %path.display(), "store encrypted");
-    Ok(replaced)
+    Ok(())
 }
 
 fn journal_of(path: &Path) -> PathBuf {

@@ -99,10 +99,10 @@ impl Store {
     /// needed; a plain store opened with a key is encrypted in place first.
     pub fn open(path: impl AsRef<Path>, key: &StoreKey) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let (mut conn, replaced) = schema::open_connection(&path, key)?;
+        let mut conn = schema::open_connection(&path, key)?;
         let rebuild = schema::migrate(&mut conn, &path)?;
         let identity = query::identity(&conn)?;
-        actor::check_file(&conn, &path, identity.as_ref(), replaced.as_deref())?;
+        actor::check_file(&conn, &path, identity.as_ref())?;
         let actor = actor::current(&conn, identity.as_ref())?;
         let store = Store {
             inner: Mutex::new(Inner {

@@ -288,12 +288,10 @@ pub const PROJECTION_TABLES: &[&str] = &[
 ];
 
 /// Opens (creating if needed) the SQLite file with the store's settings,
-/// encrypted with `key` (a plain store is encrypted in place first). Returns
-/// the identity of the plain file replaced, if one was.
-pub fn open_connection(path: &Path, key: &StoreKey) -> Result<(Connection, Option<String>)> {
-    let mut replaced = None;
+/// encrypted with `key` (a plain store is encrypted in place first).
+pub fn open_connection(path: &Path, key: &StoreKey) -> Result<Connection> {
     match (cipher::file_state(path)?, key.is_encrypted()) {
-        (FileState::Plain, true) => replaced = cipher::encrypt_in_place(path, key)?,
+        (FileState::Plain, true) => cipher::encrypt_in_place(path, key)?,
         (FileState::Encrypted, false) => {
             return Err(Error::KeyNeeded {
                 path: path.display().to_string(),
@@ -317,7 +315,7 @@ pub fn open_connection(path: &Path, key: &StoreKey) -> Result<(Connection, Optio
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok((conn, replaced))
+    Ok(conn)
 }
 
 /// Brings the schema up to [`SCHEMA_VERSION`], seeding reference data on creation.
