@@ -16,7 +16,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::error::CliError;
-use crate::i18n::{Lang, T};
+use crate::i18n::T;
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     let out = Out {
-        lang: Lang::detect(cli.lang),
+        lang: crate::i18n::detect_lang(cli.lang),
         json: cli.json,
     };
     match commands::run(cli, out) {

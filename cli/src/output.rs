@@ -3,9 +3,6 @@
 use std::io::Write;
 
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
 
 use crate::error::CliError;
 use crate::i18n::Lang;
@@ -56,28 +53,7 @@ impl Out {
     }
 }
 
-/// The short id shown to people: the last 8 characters of the UUID.
-pub fn short(id: &str) -> &str {
-    let n = id.len();
-    if n > 8 && id.is_char_boundary(n - 8) {
-        &id[n - 8..]
-    } else {
-        id
-    }
-}
-
-/// An RFC 3339 moment in Vietnam time, `YYYY-MM-DD HH:MM`; other text unchanged.
-pub fn local_time(rfc3339: &str) -> String {
-    let Ok(t) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
-        return rfc3339.to_string();
-    };
-    let Ok(vn) = time::UtcOffset::from_hms(7, 0, 0) else {
-        return rfc3339.to_string();
-    };
-    t.to_offset(vn)
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
-        .unwrap_or_else(|_| rfc3339.to_string())
-}
+pub use field_core::messages::{local_time, short};
 
 /// Width in columns of a text (NFC Vietnamese: one column per character).
 fn width(s: &str) -> usize {

@@ -44,7 +44,7 @@ pub fn prescan(argv: &[OsString]) -> Early {
         _ => None,
     };
     Early {
-        lang: Lang::detect(arg),
+        lang: crate::i18n::detect_lang(arg),
         json,
     }
 }

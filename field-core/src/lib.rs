@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod duplicates;
 pub mod error;
 mod isolate;
+pub mod messages;
 pub mod model;
 pub mod search;
 pub mod store;

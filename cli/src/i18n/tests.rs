@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use field_core::messages::field_label;
 use field_core::{Error as CoreError, Field, Invalid, Kind, Problem};
 
 use super::*;
