@@ -176,6 +176,7 @@ impl CliError {
                 CoreError::Server { .. } => "server_refused",
                 CoreError::Revoked { .. } => "device_revoked",
                 CoreError::Wiped { .. } => "device_wiped",
+                CoreError::Cancelled => "cancelled",
                 CoreError::BreaksRule(_) => "breaks_rule",
                 CoreError::OutsideVillages { .. } => "outside_villages",
                 CoreError::BadRule(_) => "bad_rule",

@@ -362,6 +362,8 @@ pub fn core_error(lang: Lang, e: &CoreError) -> String {
             gocua_protocol::codes::DEVICE_REVOKED,
             wipe.then_some(gocua_protocol::reasons::WIPE),
         ),
+        (Lang::Vi, CoreError::Cancelled) => "đã dừng đồng bộ: những gì đã gửi và nhận vẫn được giữ; lần đồng bộ sau sẽ tiếp tục.".into(),
+        (Lang::En, CoreError::Cancelled) => "the sync was stopped: what was sent and received is kept; the next sync goes on from there.".into(),
         (Lang::Vi, CoreError::Wiped { reported }) => format!(
             "máy này đã bị quản trị viên thu hồi và dữ liệu trên máy đã được xoá. Trước khi xoá, {reported} thay đổi chưa đồng bộ đã được gửi cho quản trị viên, không mất gì. Liên hệ cán bộ xã nếu cần đăng ký lại máy."
         ),

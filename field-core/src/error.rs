@@ -93,6 +93,10 @@ pub enum Error {
     /// keeps everything until the next sync reports them.
     #[error("this device was revoked by the server's operator: {message}")]
     Revoked { message: String, wipe: bool },
+    /// The sync was cancelled (`SyncObserver::cancelled`); what it did before
+    /// stays done.
+    #[error("the sync was cancelled")]
+    Cancelled,
     /// The operator revoked this device and had its data wiped: the
     /// `reported` changes it had not sent were reported to the server first.
     #[error(

@@ -41,6 +41,13 @@ pub trait SyncObserver {
     /// `attempt + 1` of `attempts` follows after a pause. Called before the
     /// pause, so that a person waiting is told at once.
     fn retrying(&self, _attempt: u32, _attempts: u32) {}
+
+    /// Asked before every request and during pauses: true stops the sync
+    /// there with [`Error::Cancelled`]. What was pulled or pushed before
+    /// stays done; the next sync resumes after it.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// What a sync did.
@@ -151,10 +158,18 @@ impl<'o> Http<'o> {
     }
 
     /// Sends the request `make` builds, retrying network errors and 5xx/429.
+    fn check_cancelled(&self) -> Result<()> {
+        if self.observer.is_some_and(|o| o.cancelled()) {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
     fn send(&mut self, make: impl Fn(&Client, &str) -> RequestBuilder) -> Result<Response> {
         let mut delay = self.policy.first_delay;
         let mut attempt = 0;
         loop {
+            self.check_cancelled()?;
             attempt += 1;
             self.requests += 1;
             let mut req = make(&self.client, &self.base)
@@ -191,7 +206,12 @@ impl<'o> Http<'o> {
                 o.retrying(attempt, self.policy.attempts);
             }
             self.retries += 1;
-            std::thread::sleep(delay);
+            // In short steps: a cancel is heard during the pause too.
+            let until = std::time::Instant::now() + delay;
+            while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                self.check_cancelled()?;
+                std::thread::sleep(left.min(Duration::from_millis(100)));
+            }
             delay = (delay * 2).min(self.policy.max_delay);
         }
     }
