@@ -73,6 +73,31 @@ fn binaries() -> &'static Binaries {
 
 /// Builds `(package, binary)` pairs in one cargo run; returns binary name -> path.
 fn build(wanted: &[(&str, &str)]) -> BTreeMap<String, PathBuf> {
+    let mut args = Vec::new();
+    for (package, _) in wanted {
+        args.extend(["-p", package]);
+    }
+    for (_, bin) in wanted {
+        args.extend(["--bin", bin]);
+    }
+    let profile_dir = cargo_build(&args);
+    wanted
+        .iter()
+        .map(|(package, name)| {
+            let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            assert!(
+                bin.exists(),
+                "{} missing after `cargo build -p {package}`",
+                bin.display()
+            );
+            (name.to_string(), bin)
+        })
+        .collect()
+}
+
+/// `cargo build ARGS` of the workspace, in the tests' own target directory
+/// and profile; returns the profile's directory (where binaries land).
+pub fn cargo_build(args: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
     // <target>/<profile>/deps/<test exe>
     let profile_dir = exe
@@ -89,23 +114,14 @@ fn build(wanted: &[(&str, &str)]) -> BTreeMap<String, PathBuf> {
         .and_then(|n| n.to_str())
         .unwrap_or("debug")
         .to_string();
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap_or_else(|| panic!("no workspace above {}", env!("CARGO_MANIFEST_DIR")))
-        .to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
         .arg("--manifest-path")
-        .arg(workspace.join("Cargo.toml"))
+        .arg(workspace_dir().join("Cargo.toml"))
         .arg("--quiet")
-        .env("CARGO_TARGET_DIR", &target_dir);
-    for (package, _) in wanted {
-        cmd.args(["-p", package]);
-    }
-    for (_, bin) in wanted {
-        cmd.args(["--bin", bin]);
-    }
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .args(args);
     match profile.as_str() {
         "debug" => {}
         "release" => {
@@ -115,26 +131,22 @@ fn build(wanted: &[(&str, &str)]) -> BTreeMap<String, PathBuf> {
             cmd.args(["--profile", other]);
         }
     }
-    let packages: Vec<&str> = wanted.iter().map(|(p, _)| *p).collect();
     let status = cmd
         .status()
-        .unwrap_or_else(|e| panic!("could not run cargo to build {packages:?}: {e}"));
+        .unwrap_or_else(|e| panic!("could not run cargo build {args:?}: {e}"));
     assert!(
         status.success(),
-        "`cargo build` of {packages:?} failed ({status}); fix the build, or set GOCUA_BIN and GOCUA_SERVER_BIN"
+        "`cargo build {args:?}` failed ({status}); fix the build, or set GOCUA_BIN and GOCUA_SERVER_BIN"
     );
-    wanted
-        .iter()
-        .map(|(package, name)| {
-            let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-            assert!(
-                bin.exists(),
-                "{} missing after `cargo build -p {package}`",
-                bin.display()
-            );
-            (name.to_string(), bin)
-        })
-        .collect()
+    profile_dir
+}
+
+/// The workspace's root directory.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| panic!("no workspace above {}", env!("CARGO_MANIFEST_DIR")))
+        .to_path_buf()
 }
 
 /// Environment variables that would make a child process talk to something other

@@ -249,8 +249,23 @@ impl FieldStore {
         })
     }
 
-    /// A catalogue: `services`, `outcomes`, `target_groups` ...
+    /// A catalogue: `service`, `outcome` or `target_group`.
     pub fn catalogue(&self, kind: String) -> Result<Vec<CatalogueEntry>> {
+        use field_core::doc::catalogue::{OUTCOME, SERVICE, TARGET_GROUP};
+        if ![SERVICE, OUTCOME, TARGET_GROUP].contains(&kind.as_str()) {
+            return Err(GocuaError::Invalid {
+                field: "kind".into(),
+                problem: "not_one_of".into(),
+                message: match self.lang {
+                    Lang::Vi => format!(
+                        "không có danh mục \"{kind}\": chọn {SERVICE}, {OUTCOME} hoặc {TARGET_GROUP}."
+                    ),
+                    Lang::En => format!(
+                        "no catalogue \"{kind}\": choose {SERVICE}, {OUTCOME} or {TARGET_GROUP}."
+                    ),
+                },
+            });
+        }
         self.call(|s| {
             s.catalogue(&kind).map(|l| {
                 l.into_iter()

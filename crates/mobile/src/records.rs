@@ -54,9 +54,11 @@ impl From<core::Identity> for Identity {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct InitRequest {
     pub volunteer_name: String,
+    #[uniffi(default)]
     pub volunteer_phone: Option<String>,
     pub team_name: String,
     pub commune_code: String,
+    #[uniffi(default)]
     pub village_names: Vec<String>,
 }
 
@@ -78,9 +80,13 @@ pub struct NewHousehold {
     pub village: String,
     pub address: String,
     pub head_name: String,
+    #[uniffi(default)]
     pub phone: Option<String>,
+    #[uniffi(default)]
     pub member_count: Option<i64>,
+    #[uniffi(default)]
     pub device_access: Option<String>,
+    #[uniffi(default)]
     pub target_groups: Vec<String>,
 }
 
@@ -101,13 +107,21 @@ impl From<NewHousehold> for core::NewHousehold {
 /// `None` leaves a field as it is; an empty string clears it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct HouseholdEdit {
+    #[uniffi(default)]
     pub village: Option<String>,
+    #[uniffi(default)]
     pub address: Option<String>,
+    #[uniffi(default)]
     pub head_name: Option<String>,
+    #[uniffi(default)]
     pub phone: Option<String>,
+    #[uniffi(default)]
     pub member_count: Option<i64>,
+    #[uniffi(default)]
     pub device_access: Option<String>,
+    #[uniffi(default)]
     pub add_target_groups: Vec<String>,
+    #[uniffi(default)]
     pub remove_target_groups: Vec<String>,
 }
 
@@ -128,12 +142,19 @@ impl From<HouseholdEdit> for core::HouseholdEdit {
 
 #[derive(Debug, Clone, Default, uniffi::Record)]
 pub struct Skills {
+    #[uniffi(default)]
     pub vneid_level: Option<String>,
+    #[uniffi(default)]
     pub vneid_activated: Option<bool>,
+    #[uniffi(default)]
     pub bank_account: Option<bool>,
+    #[uniffi(default)]
     pub public_service_account: Option<bool>,
+    #[uniffi(default)]
     pub ehealth_book: Option<bool>,
+    #[uniffi(default)]
     pub digital_signature: Option<bool>,
+    #[uniffi(default)]
     pub basic_skills_certified: Option<bool>,
 }
 
@@ -154,9 +175,13 @@ impl From<Skills> for core::SkillsEdit {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NewPerson {
     pub name: String,
+    #[uniffi(default)]
     pub birth_year: Option<i64>,
+    #[uniffi(default)]
     pub gender: Option<String>,
+    #[uniffi(default)]
     pub id_number: Option<String>,
+    #[uniffi(default)]
     pub skills: Skills,
 }
 
@@ -175,10 +200,15 @@ impl From<NewPerson> for core::NewPerson {
 /// `None` leaves a field as it is; an empty string clears it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PersonEdit {
+    #[uniffi(default)]
     pub name: Option<String>,
+    #[uniffi(default)]
     pub birth_year: Option<i64>,
+    #[uniffi(default)]
     pub gender: Option<String>,
+    #[uniffi(default)]
     pub id_number: Option<String>,
+    #[uniffi(default)]
     pub skills: Skills,
 }
 
@@ -224,16 +254,25 @@ impl From<core::ServiceOutcome> for ServiceOutcome {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NewVisit {
     /// RFC 3339; `None` for now.
+    #[uniffi(default)]
     pub visited_at: Option<String>,
+    #[uniffi(default)]
     pub person_ids: Vec<String>,
+    #[uniffi(default)]
     pub services: Vec<ServiceOutcome>,
+    #[uniffi(default)]
     pub duration_minutes: Option<i64>,
     /// YYYY-MM-DD
+    #[uniffi(default)]
     pub follow_up_on: Option<String>,
+    #[uniffi(default)]
     pub feedback: Option<String>,
+    #[uniffi(default)]
     pub consent_id: Option<String>,
+    #[uniffi(default)]
     pub other_volunteer_ids: Vec<String>,
     /// Entered late on purpose (from paper).
+    #[uniffi(default)]
     pub entered_late: bool,
 }
 
@@ -258,6 +297,7 @@ pub struct NewConsent {
     pub person_id: String,
     pub purpose: String,
     pub method: String,
+    #[uniffi(default)]
     pub given_at: Option<String>,
 }
 
