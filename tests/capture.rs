@@ -23,18 +23,6 @@ use gocua_protocol::codes;
 use gocua_tests::*;
 use serde_json::Value;
 
-/// The device's sync token, as `gocua enroll` stored it.
-fn token(d: &Device) -> String {
-    let path = d.home().join("store.sqlite");
-    let conn = d.db();
-    conn.query_row(
-        "SELECT value FROM meta WHERE key = 'device_token'",
-        [],
-        |r| r.get(0),
-    )
-    .unwrap_or_else(|e| panic!("no device token in {}: {e}", path.display()))
-}
-
 /// `POST /v1/push` of `docs` as device `d` would, but crafted by the test.
 /// Returns the server's answer (the push must be answered 200).
 fn push_as(server: &Server, d: &Device, docs: Vec<DocChanges>) -> Value {
@@ -45,7 +33,7 @@ fn push_as(server: &Server, d: &Device, docs: Vec<DocChanges>) -> Value {
             gocua_protocol::HEADER_PROTOCOL,
             gocua_protocol::PROTOCOL_VERSION.to_string(),
         )
-        .header("authorization", format!("Bearer {}", token(d)))
+        .header("authorization", format!("Bearer {}", d.token()))
         .header("content-type", gocua_protocol::BUNDLE_CONTENT_TYPE)
         .body(body)
         .send()

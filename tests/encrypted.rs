@@ -61,14 +61,7 @@ fn an_enrolled_device_keeps_no_name_number_or_token_in_the_clear() {
     );
 
     for d in [a, b] {
-        let token: String = d
-            .db()
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'device_token'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("token: {e}"));
+        let token = d.token();
         assert!(token.len() >= 20, "{token}");
         let wanted = [
             "Hoàng Thị Xuyến",

@@ -6,16 +6,6 @@ use gocua_protocol::bundle;
 use gocua_tests::*;
 use serde_json::Value;
 
-fn token(d: &Device) -> String {
-    d.db()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'device_token'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("no device token: {e}"))
-}
-
 /// `POST /v1/unsent` with `body` as device `d`; the status and the answer.
 fn post_unsent(server: &Server, token: &str, body: Vec<u8>) -> (u16, Value) {
     let resp = reqwest::blocking::Client::new()
@@ -156,7 +146,7 @@ fn only_a_revoked_device_reports_unsent_changes_and_only_a_bundle() {
     let server = Server::start();
     let (_team, devices) = enrolled_devices(&server, 1);
     let d = &devices[0];
-    let token = token(d);
+    let token = d.token();
     let empty = bundle::encode(&[]);
 
     let (status, body) = post_unsent(&server, &token, empty.clone());

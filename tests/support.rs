@@ -268,6 +268,17 @@ impl Device {
         conn
     }
 
+    /// The device's sync token, as `gocua enroll` stored it (in the store).
+    pub fn token(&self) -> String {
+        self.db()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'device_token'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("no device token in {}: {e}", self.home().display()))
+    }
+
     /// A path for a scratch file next to the store.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

@@ -40,57 +40,53 @@ pub fn store_key(path: &Path, lang: Lang) -> Result<StoreKey, CliError> {
     // A passphrase that will encrypt the store (a new one, or an old plain
     // one) must be long enough; an existing one is taken as it is.
     let new = state != FileState::Encrypted;
-    if let Some(p) = std::env::var_os(ENV_PASSPHRASE) {
-        let p = p.to_string_lossy().into_owned();
-        if new && p.chars().count() < MIN_CHARS {
-            return Err(CliError::Passphrase(Problem::TooShort));
-        }
-        return Ok(StoreKey::Passphrase(p));
+    if let Some(key) = from_env(ENV_PASSPHRASE, new)? {
+        return Ok(key);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::Passphrase(Problem::Needed));
-    }
-    let ask = |vi: &str, en: &str| {
-        let prompt = match lang {
-            Lang::Vi => vi,
-            Lang::En => en,
-        };
-        rpassword::prompt_password(prompt).map_err(CliError::Output)
-    };
     if !new {
-        let p = ask("Mật khẩu kho dữ liệu: ", "Store passphrase: ")?;
+        let p = ask(lang, "Mật khẩu kho dữ liệu: ", "Store passphrase: ")?;
         return Ok(StoreKey::Passphrase(p));
     }
     new_passphrase(lang, None)
 }
 
-/// A new passphrase: from `env` when set, else asked twice.
-fn new_passphrase(lang: Lang, env: Option<&str>) -> Result<StoreKey, CliError> {
-    if let Some(p) = env.and_then(std::env::var_os) {
-        let p = p.to_string_lossy().into_owned();
-        if p.chars().count() < MIN_CHARS {
-            return Err(CliError::Passphrase(Problem::TooShort));
-        }
-        return Ok(StoreKey::Passphrase(p));
+/// The passphrase a script gave in `var`, if it did; a new one (`new`) must
+/// be long enough.
+fn from_env(var: &str, new: bool) -> Result<Option<StoreKey>, CliError> {
+    let Some(p) = std::env::var_os(var) else {
+        return Ok(None);
+    };
+    let p = p.to_string_lossy().into_owned();
+    if new && p.chars().count() < MIN_CHARS {
+        return Err(CliError::Passphrase(Problem::TooShort));
     }
+    Ok(Some(StoreKey::Passphrase(p)))
+}
+
+/// Asks on the terminal, without echo.
+fn ask(lang: Lang, vi: &str, en: &str) -> Result<String, CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Passphrase(Problem::Needed));
     }
-    let ask = |vi: &str, en: &str| {
-        let prompt = match lang {
-            Lang::Vi => vi,
-            Lang::En => en,
-        };
-        rpassword::prompt_password(prompt).map_err(CliError::Output)
-    };
+    rpassword::prompt_password(lang.pick(vi, en)).map_err(CliError::Output)
+}
+
+/// A new passphrase: from the variable `env` when set, else asked twice.
+fn new_passphrase(lang: Lang, env: Option<&str>) -> Result<StoreKey, CliError> {
+    if let Some(var) = env
+        && let Some(key) = from_env(var, true)?
+    {
+        return Ok(key);
+    }
     let first = ask(
+        lang,
         "Đặt mật khẩu để mã hoá dữ liệu trên máy (ít nhất 8 ký tự): ",
         "Choose a passphrase to encrypt the data on this device (at least 8 characters): ",
     )?;
     if first.chars().count() < MIN_CHARS {
         return Err(CliError::Passphrase(Problem::TooShort));
     }
-    let again = ask("Nhập lại mật khẩu: ", "Type the passphrase again: ")?;
+    let again = ask(lang, "Nhập lại mật khẩu: ", "Type the passphrase again: ")?;
     if again != first {
         return Err(CliError::Passphrase(Problem::Mismatch));
     }

@@ -200,22 +200,7 @@ fn a_plain_store_is_encrypted_in_place_with_everything_in_it() {
     assert_eq!(leaks(dir.path()), Vec::<String>::new());
     assert!(!cipher::encrypting_path(&path).exists());
     // The same store, not a copy: its actor was kept, none retired.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(
-        None,
-        "key",
-        "x'0707070707070707070707070707070707070707070707070707070707070707'",
-    )
-    .unwrap();
-    let retired: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'retired_actors'",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
-    assert_eq!(retired.unwrap_or_default(), "");
-    drop(conn);
+    assert_eq!(retired_actors(&path, KEY), "");
     let none = Store::open(&path, &StoreKey::Unencrypted).unwrap_err();
     assert!(matches!(none, Error::KeyNeeded { .. }), "{none:?}");
 }
@@ -270,19 +255,24 @@ fn the_key_changes_with_everything_kept_and_not_while_the_store_is_open() {
     let s = Store::open(&path, &StoreKey::Raw([9; 32])).unwrap();
     assert_eq!(s.projection_dump().unwrap(), rows);
     drop(s);
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}'", "09".repeat(32)))
-        .unwrap();
-    let retired: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'retired_actors'",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
     assert_eq!(
-        retired.unwrap_or_default(),
+        retired_actors(&path, [9; 32]),
         "",
         "a changed key is not a copied store"
     );
+}
+
+/// The actors the store at `path` retired (renewed when it took its file for
+/// a copy), read directly with its raw `key`.
+fn retired_actors(path: &Path, key: [u8; 32]) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    conn.pragma_update(None, "key", format!("x'{hex}'"))
+        .unwrap();
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'retired_actors'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or_default()
 }
