@@ -263,6 +263,10 @@ impl Device {
             .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
         conn.pragma_update(None, "key", TEST_PASSPHRASE)
             .unwrap_or_else(|e| panic!("key {}: {e}", path.display()));
+        // gocua's stores authenticate pages with HMAC-SHA256 (field-core's
+        // store::cipher), not SQLCipher's default; set after the key.
+        conn.pragma_update(None, "cipher_hmac_algorithm", "HMAC_SHA256")
+            .unwrap_or_else(|e| panic!("cipher_hmac_algorithm: {e}"));
         conn.busy_timeout(Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("busy_timeout: {e}"));
         conn

@@ -265,14 +265,19 @@ fn the_key_changes_with_everything_kept_and_not_while_the_store_is_open() {
 /// The actors the store at `path` retired (renewed when it took its file for
 /// a copy), read directly with its raw `key`.
 fn retired_actors(path: &Path, key: [u8; 32]) -> String {
+    use rusqlite::OptionalExtension;
     let conn = rusqlite::Connection::open(path).unwrap();
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     conn.pragma_update(None, "key", format!("x'{hex}'"))
+        .unwrap();
+    conn.pragma_update(None, "cipher_hmac_algorithm", cipher::HMAC)
         .unwrap();
     conn.query_row(
         "SELECT value FROM meta WHERE key = 'retired_actors'",
         [],
         |r| r.get(0),
     )
+    .optional()
+    .unwrap()
     .unwrap_or_default()
 }
