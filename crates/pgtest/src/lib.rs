@@ -104,6 +104,11 @@ impl PgCluster {
         self.port
     }
 
+    /// The cluster's directory (its data and log), deleted on drop.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Runs `sql` with `psql` on the `gocua` database; its output, unaligned,
     /// without headers.
     pub fn psql(&self, sql: &str) -> String {
