@@ -21,6 +21,17 @@ pub struct Config {
     pub pull_page_bytes: usize,
     pub reader_connections: usize,
     pub load_units: bool,
+    pub database_pool: u32,
+    pub statement_timeout_seconds: u64,
+    pub migrate_on_start: bool,
+}
+
+/// Where the database is, as `database` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// The URL, password included: never print it (`postgres::redacted`).
+    Postgres(String),
 }
 
 impl Default for Config {
@@ -34,6 +45,9 @@ impl Default for Config {
             pull_page_bytes: 1024 * 1024,
             reader_connections: 4,
             load_units: true,
+            database_pool: 16,
+            statement_timeout_seconds: 30,
+            migrate_on_start: true,
         }
     }
 }
@@ -90,18 +104,63 @@ impl Config {
         if let Some(v) = var("GOCUA_READER_CONNECTIONS") {
             self.reader_connections = num("GOCUA_READER_CONNECTIONS", &v)?;
         }
+        fn flag(key: &str, v: &str) -> Result<bool, ConfigError> {
+            match v.trim() {
+                "1" | "true" | "yes" => Ok(true),
+                "0" | "false" | "no" => Ok(false),
+                _ => Err(ConfigError(format!("{key}={v:?} is not true or false"))),
+            }
+        }
         if let Some(v) = var("GOCUA_LOAD_UNITS") {
-            self.load_units = match v.trim() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                _ => {
-                    return Err(ConfigError(format!(
-                        "GOCUA_LOAD_UNITS={v:?} is not true or false"
-                    )));
-                }
-            };
+            self.load_units = flag("GOCUA_LOAD_UNITS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_DATABASE_POOL") {
+            self.database_pool = num("GOCUA_DATABASE_POOL", &v)?;
+        }
+        if let Some(v) = var("GOCUA_STATEMENT_TIMEOUT_SECONDS") {
+            self.statement_timeout_seconds = num("GOCUA_STATEMENT_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_MIGRATE_ON_START") {
+            self.migrate_on_start = flag("GOCUA_MIGRATE_ON_START", &v)?;
         }
         Ok(())
+    }
+
+    /// The database `database` names: `postgres://` or `postgresql://` URLs
+    /// are PostgreSQL; `sqlite://PATH` and any other text a SQLite file.
+    pub fn backend(&self) -> Database {
+        let text = self.database.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Database::Postgres(text.into_owned());
+        }
+        match text.strip_prefix("sqlite://") {
+            Some(path) => Database::Sqlite(PathBuf::from(path)),
+            None => Database::Sqlite(self.database.clone()),
+        }
+    }
+
+    /// The database for messages and logs: a PostgreSQL URL without its
+    /// password.
+    pub fn database_text(&self) -> String {
+        match self.backend() {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => crate::postgres::redacted(&url),
+        }
+    }
+
+    /// How the PostgreSQL backend connects, if `database` names one.
+    pub fn postgres(&self) -> Option<crate::postgres::PgSettings> {
+        match self.backend() {
+            Database::Postgres(url) => Some(crate::postgres::PgSettings {
+                url,
+                pool_size: self.database_pool,
+                statement_timeout: std::time::Duration::from_secs(
+                    self.statement_timeout_seconds.max(1),
+                ),
+                migrate: self.migrate_on_start,
+            }),
+            Database::Sqlite(_) => None,
+        }
     }
 
     /// A configuration for a server whose database lives in `dir`.
@@ -140,5 +199,30 @@ mod tests {
                 .is_err()
         );
         assert!(Config::from_toml("listne = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_database_names_its_backend() {
+        let with = |db: &str| Config {
+            database: PathBuf::from(db),
+            ..Config::default()
+        };
+        assert_eq!(
+            with("data/s.sqlite").backend(),
+            Database::Sqlite(PathBuf::from("data/s.sqlite"))
+        );
+        assert_eq!(
+            with("sqlite:///var/lib/gocua/s.sqlite").backend(),
+            Database::Sqlite(PathBuf::from("/var/lib/gocua/s.sqlite"))
+        );
+        let url = "postgres://gocua:secret@db.internal:5433/gocua";
+        assert_eq!(with(url).backend(), Database::Postgres(url.into()));
+        assert!(matches!(
+            with("postgresql://localhost/gocua").backend(),
+            Database::Postgres(_)
+        ));
+        let text = with(url).database_text();
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("db.internal:5433/gocua"), "{text}");
     }
 }

@@ -8,8 +8,10 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod group_commit;
 pub mod isolate;
 pub mod materializer;
+pub mod postgres;
 pub mod province;
 pub mod push;
 pub mod report;
@@ -24,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 pub use config::Config;
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 pub use storage::{Storage, StorageError};
 
@@ -47,7 +50,7 @@ pub fn now() -> i64 {
 /// Opens the configured database, migrating it, and loads the administrative
 /// units into an empty one.
 pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
-    let storage = SqliteStorage::open(&config.database, config.reader_connections)?;
+    let storage = open_database(config)?;
     if config.load_units && !storage.units_loaded()? {
         let loaded = storage.load_units()?;
         tracing::info!(
@@ -56,7 +59,21 @@ pub fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
             "administrative units loaded"
         );
     }
-    Ok(Arc::new(storage))
+    Ok(storage)
+}
+
+/// Opens the database `config.database` names (SQLite or PostgreSQL), as
+/// the admin commands do: migrated, nothing loaded.
+pub fn open_database(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    Ok(match config.postgres() {
+        Some(settings) => Arc::new(PgStorage::open(&settings)?),
+        None => {
+            let config::Database::Sqlite(path) = config.backend() else {
+                return Err(ServerError::Task("no database configured".into()));
+            };
+            Arc::new(SqliteStorage::open(&path, config.reader_connections)?)
+        }
+    })
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes the requests

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gocua_server::config::DEFAULT_CONFIG;
 use gocua_server::storage::{Role, Storage};
-use gocua_server::{Config, SqliteStorage, admin};
+use gocua_server::{Config, admin};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -17,8 +17,9 @@ struct Cli {
     /// A TOML configuration file (see `gocua-server default-config`).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The SQLite database file (overrides the configuration).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// The database (overrides the configuration): a SQLite file, as a path
+    /// or `sqlite://PATH`, or PostgreSQL as `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    #[arg(long, global = true, value_name = "PATH|URL")]
     database: Option<PathBuf>,
     /// Keep the database in DIR/gocua-server.sqlite.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "database")]
@@ -40,6 +41,9 @@ enum Command {
     },
     /// Print a commented example configuration.
     DefaultConfig,
+    /// Apply the database's migrations and exit (replicas started after it
+    /// with `migrate_on_start = false` find it ready).
+    Migrate,
     /// Administration, directly on the database.
     Admin {
         #[command(subcommand)]
@@ -298,6 +302,40 @@ fn print(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> Strin
     }
 }
 
+/// Applies the migrations the database lacks; on PostgreSQL under the
+/// migration lock, so that replicas and operators never race on them.
+fn migrate(config: &Config, json_mode: bool) -> Result<()> {
+    init_logs(&format!("warn,{}", config.log));
+    let place = config.database_text();
+    match config.postgres() {
+        Some(mut settings) => {
+            settings.migrate = true;
+            let done = gocua_server::PgStorage::migrate(&settings)
+                .with_context(|| format!("cannot migrate {place}"))?;
+            print(
+                json_mode,
+                json!({"database": place, "from": done.from, "to": done.to}),
+                || {
+                    if done.from == done.to {
+                        format!("{place}: up to date (schema {})", done.to)
+                    } else {
+                        format!("{place}: migrated from schema {} to {}", done.from, done.to)
+                    }
+                },
+            );
+        }
+        None => {
+            // SQLite migrates as it opens, under its own write lock.
+            gocua_server::open_database(config)
+                .with_context(|| format!("cannot migrate {place}"))?;
+            print(json_mode, json!({"database": place}), || {
+                format!("{place}: up to date")
+            });
+        }
+    }
+    Ok(())
+}
+
 fn serve(config: Config, listen: Option<String>) -> Result<()> {
     let mut config = config;
     if let Some(l) = listen {
@@ -310,9 +348,9 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         .context("cannot start the async runtime")?;
     // Open (and on a fresh database, fill) the database before announcing the
     // address, so that whoever waits for the line finds a server ready.
-    tracing::info!(database = %config.database.display(), "opening the database");
+    tracing::info!(database = %config.database_text(), "opening the database");
     let storage = gocua_server::open_storage(&config)
-        .with_context(|| format!("cannot open {}", config.database.display()))?;
+        .with_context(|| format!("cannot open {}", config.database_text()))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -405,9 +443,9 @@ fn report(
         period,
         today,
     } = report_terms(level, period.as_deref(), today.as_deref())?;
-    let storage = SqliteStorage::open(&config.database, 1)
-        .with_context(|| format!("cannot open {}", config.database.display()))?;
-    let s: &dyn Storage = &storage;
+    let storage = gocua_server::open_database(&config)
+        .with_context(|| format!("cannot open {}", config.database_text()))?;
+    let s: &dyn Storage = &*storage;
     let scope = scope_of(s, area)?;
     let report = gocua_server::report::indicators(s, &scope, level, period, today, reviews)?;
     if json_mode {
@@ -530,9 +568,9 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
         }
         None
     };
-    let storage = SqliteStorage::open(&config.database, 1)
-        .with_context(|| format!("cannot open {}", config.database.display()))?;
-    let s: &dyn Storage = &storage;
+    let storage = gocua_server::open_database(&config)
+        .with_context(|| format!("cannot open {}", config.database_text()))?;
+    let s: &dyn Storage = &*storage;
     let scope = scope_of(s, &a.area)?;
     let request = Request {
         format,
@@ -621,8 +659,8 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
 
 fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
     init_logs(&format!("warn,{}", config.log));
-    let storage = SqliteStorage::open(&config.database, 1)
-        .with_context(|| format!("cannot open {}", config.database.display()))?;
+    let storage = gocua_server::open_database(&config)
+        .with_context(|| format!("cannot open {}", config.database_text()))?;
     // A fresh database gets the administrative units here too, so that an
     // operator may set up villages before the first `serve`.
     if config.load_units
@@ -633,7 +671,7 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
             .load_units()
             .context("cannot load the administrative units")?;
     }
-    let s: &dyn Storage = &storage;
+    let s: &dyn Storage = &*storage;
     match cmd {
         Admin::LoadUnits => {
             let n = s.load_units()?;
@@ -912,6 +950,7 @@ fn main() -> ExitCode {
                 print!("{DEFAULT_CONFIG}");
                 Ok(())
             }
+            Command::Migrate => migrate(&config, json_mode),
             Command::Serve { listen } => serve(config, listen),
             Command::Admin { command } => run_admin(config, json_mode, command),
             Command::Report {

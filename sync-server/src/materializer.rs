@@ -27,6 +27,8 @@ pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 const FLUSH_BYTES: usize = 4 * 1024 * 1024;
 /// After a failure, the next try waits this long (or for the next push).
 const RETRY: Duration = Duration::from_secs(5);
+/// How often the materializer looks at a log other processes write to.
+const POLL_SHARED: Duration = Duration::from_millis(250);
 /// While the log keeps growing, the report rows of the households folded
 /// are written at least this often (a step of them); once caught up, all of
 /// them. Reading a household for the report costs more than folding a
@@ -55,6 +57,10 @@ pub async fn run(
             reported = Instant::now();
         }
         let result = tokio::task::spawn_blocking(move || {
+            if !s.materializer_lease()? {
+                // Another replica runs it; this one waits to take over.
+                return Ok(0);
+            }
             let done = step(s.as_ref())?;
             if report_too {
                 // A bounded share of the time: the pushes come first.
@@ -78,9 +84,12 @@ pub async fn run(
         if again {
             continue;
         }
+        // Other replicas' pushes do not wake this one: with a shared
+        // database, it looks at the log again soon.
+        let idle = if storage.shared() { POLL_SHARED } else { RETRY };
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(RETRY) => {}
+            _ = tokio::time::sleep(idle) => {}
             changed = shutdown.changed() => {
                 if changed.is_err() {
                     break;

@@ -439,6 +439,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Answers when the database does.
     fn health(&self) -> StorageResult<()>;
 
+    /// Whether this process may run the materializer now. Several replicas
+    /// on one database run one materializer: the one holding the lease,
+    /// which passes to another when its process dies. One process on its
+    /// own database always may.
+    fn materializer_lease(&self) -> StorageResult<bool> {
+        Ok(true)
+    }
+
+    /// Whether other server processes may write to this database (replicas):
+    /// what they store does not wake this process's materializer.
+    fn shared(&self) -> bool {
+        false
+    }
+
     // ---- reference data and administration ----
     fn units_loaded(&self) -> StorageResult<bool>;
     /// (Re)loads the embedded administrative units.

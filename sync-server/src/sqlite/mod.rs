@@ -1643,7 +1643,7 @@ impl Storage for SqliteStorage {
                 )
                 .optional()
                 .map_err(db_err)?;
-            if let Some(hex) = found.as_deref().and_then(from_hex) {
+            if let Some(hex) = found.as_deref().and_then(crate::secrets::from_hex) {
                 return Ok(hex);
             }
             let key = crate::secrets::random_bytes::<32>().to_vec();
@@ -1720,14 +1720,4 @@ impl Storage for SqliteStorage {
     fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|tx| report::marked_into(tx, ids))
     }
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }

@@ -1,0 +1,944 @@
+//! The report projection's tables on PostgreSQL: the same rows and the same
+//! rules as `sqlite::report` (whose comments say why), checked by the same
+//! tests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::Automerge;
+use gocua_household::rows::HouseholdRows;
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+
+use super::conn::{Param, PgConn, get};
+use super::{i64_of, u64_of};
+use crate::isolate::isolated;
+use crate::storage::{
+    AreaScope, Cell, ExtractSink, ExtractTable, MergeNode, MergeUpdate, ReportRecord, Snapshot,
+    StorageResult,
+};
+
+/// Replaces household `doc_id`'s rows by `record`'s (none when `None`), as of
+/// log seq `covered_seq`.
+pub(super) fn write(
+    c: &mut PgConn,
+    doc_id: &str,
+    record: Option<&ReportRecord>,
+    covered_seq: u64,
+) -> StorageResult<()> {
+    let before = c
+        .query_opt(
+            "SELECT province_code, commune_now, village_id FROM report_households WHERE id = $1",
+            &[&doc_id],
+        )?
+        .map(|r| -> StorageResult<(String, String, String)> {
+            Ok((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?))
+        })
+        .transpose()?;
+    // One statement per table: the text must be static to be cached.
+    for sql in [
+        "DELETE FROM report_households WHERE id = $1",
+        "DELETE FROM report_persons WHERE household_id = $1",
+        "DELETE FROM report_visits WHERE household_id = $1",
+        "DELETE FROM report_visit_services WHERE household_id = $1",
+        "DELETE FROM report_consents WHERE household_id = $1",
+        "DELETE FROM report_reviews WHERE household_id = $1",
+    ] {
+        c.execute(sql, &[&doc_id])?;
+    }
+    let record = record.filter(|r| r.household.id == doc_id);
+    let contributions = record.map_or(&[][..], |r| &r.counted.contributions[..]);
+    replace_counts(c, doc_id, contributions)?;
+    let rows = record.map(|r| HouseholdRows::of(&r.household));
+    let now = rows.as_ref().map(|rows| {
+        let r = &rows.household;
+        let (province, commune, _) = crate::report::areas().resolve(r.commune_code, r.created_at);
+        (province, commune, r.village_id.to_string())
+    });
+    note_removal(c, doc_id, before, now.as_ref(), covered_seq)?;
+    let (Some(record), Some(rows), Some((province, commune_now, _))) = (record, &rows, now) else {
+        return Ok(());
+    };
+    let h = &record.household;
+    let r = &rows.household;
+    c.execute(
+        "INSERT INTO report_households (id, village_id, commune_code, commune_now, province_code,
+            address, head_name, phone, member_count, device_access, target_groups, created_at,
+            created_by, schema_version, conflicts, problems, updated_seq)
+         VALUES ($1, $2, $3, $16, $17, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        &[
+            &r.id,
+            &r.village_id,
+            &r.commune_code,
+            &r.address,
+            &r.head_name,
+            &r.phone,
+            &r.member_count,
+            &r.device_access,
+            &r.target_groups,
+            &r.created_at,
+            &r.created_by,
+            &r.schema_version,
+            &(h.conflicts.len() as i64),
+            &(h.problems.len() as i64),
+            &i64_of(covered_seq),
+            &commune_now,
+            &province,
+        ],
+    )?;
+    for p in &rows.persons {
+        c.execute(
+            "INSERT INTO report_persons (household_id, id, name, birth_year, gender,
+                id_number, vneid_level, vneid_activated, bank_account, public_service_account,
+                ehealth_book, digital_signature, basic_skills_certified, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT DO NOTHING",
+            &[
+                &p.household_id,
+                &p.id,
+                &p.name,
+                &p.birth_year,
+                &p.gender,
+                &p.id_number,
+                &p.vneid_level,
+                &p.vneid_activated,
+                &p.bank_account,
+                &p.public_service_account,
+                &p.ehealth_book,
+                &p.digital_signature,
+                &p.basic_skills_certified,
+                &p.created_at,
+                &p.created_by,
+            ],
+        )?;
+    }
+    for v in &rows.visits {
+        // The receipt time of the change that created the visit.
+        let created_by = record
+            .visit_changes
+            .iter()
+            .find(|(id, _)| id == v.id)
+            .map(|(_, hash)| hash.to_vec());
+        c.execute(
+            "INSERT INTO report_visits (household_id, id, visited_at, received_at,
+                team_id, volunteer_ids, person_ids, duration_minutes, follow_up_on, feedback,
+                consent_id, recorded_at, recorded_by)
+             VALUES ($1, $2, $3, (SELECT received_at FROM changes WHERE hash = $4),
+                $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT DO NOTHING",
+            &[
+                &v.household_id,
+                &v.id,
+                &v.visited_at,
+                &created_by,
+                &v.team_id,
+                &v.volunteer_ids,
+                &v.person_ids,
+                &v.duration_minutes,
+                &v.follow_up_on,
+                &v.feedback,
+                &v.consent_id,
+                &v.recorded_at,
+                &v.recorded_by,
+            ],
+        )?;
+    }
+    for s in &rows.visit_services {
+        c.execute(
+            "INSERT INTO report_visit_services (household_id, visit_id, service_code,
+                outcome, note) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+            &[
+                &s.household_id,
+                &s.visit_id,
+                &s.service_code,
+                &s.outcome,
+                &s.note,
+            ],
+        )?;
+    }
+    for r in &record.counted.reviews {
+        c.execute(
+            "INSERT INTO report_reviews (household_id, province, commune, village, review)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &doc_id,
+                &r.area.province,
+                &r.area.commune,
+                &r.area.village,
+                &json(r),
+            ],
+        )?;
+    }
+    for k in &rows.consents {
+        c.execute(
+            "INSERT INTO report_consents (household_id, id, person_id, purpose, method,
+                given_at, recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT DO NOTHING",
+            &[
+                &k.household_id,
+                &k.id,
+                &k.person_id,
+                &k.purpose,
+                &k.method,
+                &k.given_at,
+                &k.recorded_by,
+                &k.withdrawn_at,
+                &k.withdrawn_by,
+                &k.withdrawal_reason,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn note_removal(
+    c: &mut PgConn,
+    doc_id: &str,
+    before: Option<(String, String, String)>,
+    now: Option<&(String, String, String)>,
+    seq: u64,
+) -> StorageResult<()> {
+    if let Some((_, _, village)) = now {
+        c.execute(
+            "DELETE FROM report_removed WHERE household_id = $1 AND village = $2",
+            &[&doc_id, village],
+        )?;
+    }
+    if let Some(old) = before
+        && Some(&old) != now
+    {
+        c.execute(
+            "INSERT INTO report_removed (household_id, province, commune, village, seq)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (household_id, village)
+             DO UPDATE SET province = excluded.province, commune = excluded.commune,
+                 seq = excluded.seq",
+            &[&doc_id, &old.0, &old.1, &old.2, &i64_of(seq)],
+        )?;
+    }
+    Ok(())
+}
+
+fn replace_counts(
+    c: &mut PgConn,
+    doc_id: &str,
+    contributions: &[gocua_report::Contribution],
+) -> StorageResult<()> {
+    let before = take_counts(c, doc_id)?;
+    let after = counts_of(c, contributions)?;
+    add_to_sums(c, &before, &after)?;
+    if !after.is_empty() {
+        c.execute(
+            "INSERT INTO report_counts (household_id, counts) VALUES ($1, $2)",
+            &[&doc_id, &counts_text(&after)],
+        )?;
+    }
+    Ok(())
+}
+
+/// What one household adds to `report_sums`: by area, each key's count.
+type Counts = BTreeMap<[String; 3], BTreeMap<i64, i64>>;
+/// `Counts` as stored in `report_counts` (JSON).
+type StoredCounts = Vec<([String; 3], Vec<(i64, i64)>)>;
+
+fn counts_of(
+    c: &mut PgConn,
+    contributions: &[gocua_report::Contribution],
+) -> StorageResult<Counts> {
+    let mut out = Counts::new();
+    for con in contributions {
+        let k = &con.key;
+        let parts = (json(&k.indicator), json(&k.basis), json(&k.breakdown));
+        let found = c.query_opt(
+            "SELECT id FROM report_keys WHERE indicator = $1 AND basis = $2 AND breakdown = $3",
+            &[&parts.0, &parts.1, &parts.2],
+        )?;
+        let id: i64 = match found {
+            Some(r) => get(&r, 0)?,
+            // Only the materializer's one connection numbers keys, so no
+            // other transaction races this insert.
+            None => get(
+                &c.query_one(
+                    "INSERT INTO report_keys (indicator, basis, breakdown) VALUES ($1, $2, $3)
+                     ON CONFLICT (indicator, basis, breakdown)
+                     DO UPDATE SET indicator = excluded.indicator
+                     RETURNING id",
+                    &[&parts.0, &parts.1, &parts.2],
+                )?,
+                0,
+            )?,
+        };
+        let area = [
+            k.area.province.clone(),
+            k.area.commune.clone(),
+            k.area.village.clone(),
+        ];
+        *out.entry(area).or_default().entry(id).or_default() += i64_of(con.count);
+    }
+    Ok(out)
+}
+
+fn counts_text(counts: &Counts) -> String {
+    let groups: StoredCounts = counts
+        .iter()
+        .map(|(area, keys)| (area.clone(), keys.iter().map(|(k, n)| (*k, *n)).collect()))
+        .collect();
+    json(&groups)
+}
+
+fn take_counts(c: &mut PgConn, doc_id: &str) -> StorageResult<Counts> {
+    let row = c.query_opt(
+        "DELETE FROM report_counts WHERE household_id = $1 RETURNING counts",
+        &[&doc_id],
+    )?;
+    let Some(row) = row else {
+        return Ok(Counts::new());
+    };
+    let text: String = get(&row, 0)?;
+    match serde_json::from_str::<StoredCounts>(&text) {
+        Ok(groups) => Ok(groups
+            .into_iter()
+            .map(|(area, keys)| (area, keys.into_iter().collect()))
+            .collect()),
+        Err(e) => {
+            tracing::error!(doc = %doc_id, error = %e, "stored report counts do not read; run admin rebuild-report");
+            Ok(Counts::new())
+        }
+    }
+}
+
+fn add_to_sums(c: &mut PgConn, before: &Counts, after: &Counts) -> StorageResult<()> {
+    let mut delta: BTreeMap<(&[String; 3], i64), i64> = BTreeMap::new();
+    for (area, keys) in after {
+        for (k, n) in keys {
+            *delta.entry((area, *k)).or_default() += n;
+        }
+    }
+    for (area, keys) in before {
+        for (k, n) in keys {
+            *delta.entry((area, *k)).or_default() -= n;
+        }
+    }
+    for ((area, k), n) in delta {
+        if n == 0 {
+            continue;
+        }
+        c.execute(
+            "INSERT INTO report_sums (province, commune, village, key_id, count)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (province, commune, village, key_id)
+             DO UPDATE SET count = report_sums.count + excluded.count",
+            &[&area[0], &area[1], &area[2], &k, &n],
+        )?;
+        if n < 0 {
+            c.execute(
+                "DELETE FROM report_sums WHERE province = $1 AND commune = $2 AND village = $3
+                 AND key_id = $4 AND count = 0",
+                &[&area[0], &area[1], &area[2], &k],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Up to `limit` households due for new rows, with their snapshots.
+pub(super) fn due(c: &mut PgConn, limit: u32) -> StorageResult<Vec<Snapshot>> {
+    let rows = c.query(
+        "SELECT s.doc_id, s.village_id, s.bytes, s.covered_seq
+         FROM report_due d JOIN snapshots s ON s.doc_id = d.doc_id
+         ORDER BY d.covered_seq, d.doc_id COLLATE \"C\" LIMIT $1",
+        &[&i64::from(limit)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Snapshot {
+                doc_id: get(r, 0)?,
+                village_id: get(r, 1)?,
+                bytes: get(r, 2)?,
+                covered_seq: u64_of(get(r, 3)?),
+                pending: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn write_if_current(
+    c: &mut PgConn,
+    s: &Snapshot,
+    record: Option<&ReportRecord>,
+    covered: u64,
+) -> StorageResult<()> {
+    let gone = c.execute(
+        "DELETE FROM report_due WHERE doc_id = $1 AND covered_seq <= $2",
+        &[&s.doc_id, &i64_of(s.covered_seq)],
+    )?;
+    if gone > 0 {
+        let bumped: Option<i64> = match c.query_opt(
+            "DELETE FROM report_bumps WHERE doc_id = $1 RETURNING seq",
+            &[&s.doc_id],
+        )? {
+            Some(r) => Some(get(&r, 0)?),
+            None => None,
+        };
+        let seq = s
+            .covered_seq
+            .max(covered)
+            .max(bumped.map(u64_of).unwrap_or(0));
+        write(c, &s.doc_id, record, seq)?;
+    }
+    Ok(())
+}
+
+/// Clears the report projection and fills it again from the snapshots, one
+/// household at a time; returns how many households it holds.
+pub(super) fn rebuild(c: &mut PgConn) -> StorageResult<u64> {
+    // The keys' numbers stay: they are only names.
+    c.batch(
+        "DELETE FROM report_households; DELETE FROM report_persons; DELETE FROM report_visits;
+         DELETE FROM report_visit_services; DELETE FROM report_consents;
+         DELETE FROM report_reviews; DELETE FROM report_due; DELETE FROM report_counts;
+         DELETE FROM report_sums; DELETE FROM report_removed; DELETE FROM report_merges;
+         DELETE FROM report_bumps",
+    )?;
+    let ids: Vec<String> = c
+        .query(
+            "SELECT doc_id FROM snapshots WHERE bytes IS NOT NULL ORDER BY doc_id COLLATE \"C\"",
+            &[],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect::<StorageResult<_>>()?;
+    let start_day = start_day(c)?;
+    let mut held = 0;
+    for id in ids {
+        let row = c.query_one(
+            "SELECT bytes, covered_seq FROM snapshots WHERE doc_id = $1",
+            &[&id],
+        )?;
+        let bytes: Vec<u8> = get(&row, 0)?;
+        let covered: i64 = get(&row, 1)?;
+        let doc = match isolated(|| Automerge::load(&bytes)) {
+            Ok(Ok(d)) => d,
+            _ => {
+                tracing::warn!(doc = %id, "snapshot does not load: left out of the report");
+                continue;
+            }
+        };
+        let read = crate::report::read_for_report(&id, &doc);
+        if let Some(r) = &read {
+            put_node(c, &crate::report::node_of(r))?;
+        }
+        let mut record = read.as_ref().and_then(|r| crate::report::finish(r, &[]));
+        if let Some(r) = &mut record {
+            let hashes: Vec<[u8; 32]> = crate::report::hashes_of(r).collect();
+            let received = received_at(c, &hashes)?;
+            crate::report::count(r, &received, start_day);
+        }
+        held += u64::from(record.is_some());
+        write(c, &id, record.as_ref(), u64_of(covered))?;
+    }
+    c.execute(
+        "INSERT INTO report_due (doc_id, covered_seq)
+         SELECT s.doc_id, s.covered_seq FROM snapshots s
+         WHERE s.doc_id IN (SELECT doc_id FROM report_merges WHERE into_id IS NOT NULL
+                            UNION SELECT into_id FROM report_merges WHERE into_id IS NOT NULL)
+         ON CONFLICT DO NOTHING",
+        &[],
+    )?;
+    Ok(held)
+}
+
+fn put_node(c: &mut PgConn, n: &MergeNode) -> StorageResult<()> {
+    c.execute(
+        "INSERT INTO report_merges (doc_id, village_id, into_id, in_error) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (doc_id) DO UPDATE SET village_id = $2, into_id = $3, in_error = $4",
+        &[&n.doc_id, &n.village_id, &n.into, &n.in_error],
+    )?;
+    Ok(())
+}
+
+pub(super) fn save_merges(c: &mut PgConn, m: &MergeUpdate) -> StorageResult<()> {
+    for n in &m.nodes {
+        put_node(c, n)?;
+    }
+    for id in &m.gone {
+        c.execute("DELETE FROM report_merges WHERE doc_id = $1", &[id])?;
+    }
+    for (id, seq) in &m.due {
+        c.execute(
+            "INSERT INTO report_due (doc_id, covered_seq)
+             SELECT doc_id, covered_seq FROM snapshots WHERE doc_id = $1 AND bytes IS NOT NULL
+             ON CONFLICT DO NOTHING",
+            &[id],
+        )?;
+        c.execute(
+            "INSERT INTO report_bumps (doc_id, seq) VALUES ($1, $2)
+             ON CONFLICT (doc_id) DO UPDATE SET seq = GREATEST(report_bumps.seq, excluded.seq)",
+            &[id, &i64_of(*seq)],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn merge_nodes(c: &mut PgConn, ids: &[String]) -> StorageResult<Vec<MergeNode>> {
+    let rows = c.query(
+        "SELECT doc_id, village_id, into_id, in_error FROM report_merges WHERE doc_id = ANY($1)",
+        &[&ids],
+    )?;
+    let mut by_id: HashMap<String, MergeNode> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let n = MergeNode {
+            doc_id: get(r, 0)?,
+            village_id: get(r, 1)?,
+            into: get(r, 2)?,
+            in_error: get(r, 3)?,
+        };
+        by_id.insert(n.doc_id.clone(), n);
+    }
+    // In the order asked, as the SQLite backend answers.
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+pub(super) fn marked_into(c: &mut PgConn, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for id in ids {
+        for r in c.query(
+            "SELECT doc_id FROM report_merges WHERE into_id = $1 ORDER BY doc_id COLLATE \"C\"",
+            &[id],
+        )? {
+            out.push((get(&r, 0)?, id.clone()));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn area_scope(c: &mut PgConn, code: &str) -> StorageResult<Option<AreaScope>> {
+    let code = code.trim();
+    let level: Option<String> = match c.query_opt(
+        "SELECT level FROM areas WHERE list = '2025' AND code = $1
+         ORDER BY level = 'province' DESC LIMIT 1",
+        &[&code],
+    )? {
+        Some(r) => Some(get(&r, 0)?),
+        None => None,
+    };
+    Ok(match level.as_deref() {
+        Some("province") => Some(AreaScope::Province(code.to_string())),
+        Some("commune") => Some(AreaScope::Commune(code.to_string())),
+        _ => {
+            let village: bool = get(
+                &c.query_one(
+                    "SELECT EXISTS (SELECT 1 FROM villages WHERE id = $1)",
+                    &[&code],
+                )?,
+                0,
+            )?;
+            village.then(|| AreaScope::Village(code.to_string()))
+        }
+    })
+}
+
+/// Column `i` as the SQLite backend gives it: flags as 0/1 integers (typed
+/// by the export's column).
+fn cell(r: &Row, i: usize) -> StorageResult<Cell> {
+    let ty = r.columns().get(i).map(|c| c.type_().clone());
+    Ok(match ty {
+        Some(Type::INT8) => get::<Option<i64>>(r, i)?.map_or(Cell::Null, Cell::Int),
+        Some(Type::INT4) => get::<Option<i32>>(r, i)?.map_or(Cell::Null, |n| Cell::Int(n.into())),
+        Some(Type::BOOL) => {
+            get::<Option<bool>>(r, i)?.map_or(Cell::Null, |b| Cell::Int(i64::from(b)))
+        }
+        Some(Type::TEXT | Type::VARCHAR) => {
+            get::<Option<String>>(r, i)?.map_or(Cell::Null, Cell::Text)
+        }
+        _ => Cell::Null,
+    })
+}
+
+/// The households of the report in `$2`'s scope (its kind) `$3` (its code)
+/// whose rows changed after cursor `$1`, in the units in force now.
+macro_rules! scoped {
+    ($select:literal) => {
+        concat!(
+            "WITH scoped AS (
+                SELECT h.*, c.name AS commune_name, p.name AS province_name, v.name AS village_name
+                FROM report_households h
+                LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = h.commune_now
+                LEFT JOIN areas p ON p.list = '2025' AND p.level = 'province' AND p.code = h.province_code
+                LEFT JOIN villages v ON v.id = h.village_id
+                WHERE h.updated_seq > $1
+                  AND ($2 = 'country'
+                       OR ($2 = 'province' AND h.province_code = $3)
+                       OR ($2 = 'commune' AND h.commune_now = $3)
+                       OR ($2 = 'village' AND h.village_id = $3))
+            ) ",
+            $select
+        )
+    };
+}
+
+/// Streams the scoped rows of every extract table; see `Storage::extract`.
+pub(super) fn extract(
+    c: &mut PgConn,
+    scope: &AreaScope,
+    since: u64,
+    sink: &mut dyn ExtractSink,
+) -> StorageResult<u64> {
+    let (kind, code) = scope_params(scope);
+    let since = i64_of(since);
+    let cursor: i64 = get(
+        &c.query_one(
+            "SELECT GREATEST($1::BIGINT,
+                COALESCE((SELECT MAX(updated_seq) FROM report_households), 0),
+                COALESCE((SELECT MAX(seq) FROM report_removed), 0))",
+            &[&since],
+        )?,
+        0,
+    )?;
+    // Column order: crate::export::columns.
+    let queries: [(ExtractTable, &str); 5] = [
+        (
+            ExtractTable::Households,
+            scoped!(
+                "SELECT id, province_code, province_name, commune_now, commune_name,
+                    commune_code, village_id, village_name, head_name, address, phone,
+                    member_count, device_access, target_groups, created_at, conflicts, problems,
+                    updated_seq,
+                    (SELECT COUNT(*) FROM report_visits v WHERE v.household_id = scoped.id)
+                 FROM scoped ORDER BY province_code COLLATE \"C\", commune_now COLLATE \"C\",
+                    village_id COLLATE \"C\", id COLLATE \"C\""
+            ),
+        ),
+        (
+            ExtractTable::Persons,
+            scoped!(
+                "SELECT p.household_id, p.id, p.name, p.birth_year, p.gender, p.id_number,
+                    p.vneid_level, p.vneid_activated, p.bank_account, p.public_service_account,
+                    p.ehealth_book, p.digital_signature, p.basic_skills_certified,
+                    EXISTS (SELECT 1 FROM report_consents c WHERE c.household_id = p.household_id
+                            AND c.person_id = p.id AND c.withdrawn_at IS NULL)
+                 FROM scoped s JOIN report_persons p ON p.household_id = s.id
+                 ORDER BY s.province_code COLLATE \"C\", s.commune_now COLLATE \"C\",
+                    s.village_id COLLATE \"C\", p.household_id COLLATE \"C\", p.id COLLATE \"C\""
+            ),
+        ),
+        (
+            ExtractTable::Visits,
+            scoped!(
+                "SELECT v.household_id, v.id, v.visited_at, v.received_at, v.team_id,
+                    v.volunteer_ids, v.person_ids, v.duration_minutes, v.follow_up_on, v.feedback
+                 FROM scoped s JOIN report_visits v ON v.household_id = s.id
+                 ORDER BY s.province_code COLLATE \"C\", s.commune_now COLLATE \"C\",
+                    s.village_id COLLATE \"C\", v.household_id COLLATE \"C\",
+                    v.visited_at COLLATE \"C\", v.id COLLATE \"C\""
+            ),
+        ),
+        (
+            ExtractTable::VisitServices,
+            scoped!(
+                "SELECT x.household_id, x.visit_id, x.service_code, x.outcome, x.note
+                 FROM scoped s JOIN report_visit_services x ON x.household_id = s.id
+                 ORDER BY s.province_code COLLATE \"C\", s.commune_now COLLATE \"C\",
+                    s.village_id COLLATE \"C\", x.household_id COLLATE \"C\",
+                    x.visit_id COLLATE \"C\", x.service_code COLLATE \"C\""
+            ),
+        ),
+        (
+            ExtractTable::Removed,
+            // One row per household (its latest removal in the scope), as
+            // SQLite's GROUP BY gives.
+            "SELECT household_id, province, commune, village, seq FROM (
+                SELECT DISTINCT ON (r.household_id) r.household_id, r.province, r.commune,
+                    r.village, r.seq
+                FROM report_removed r
+                WHERE $1::BIGINT > 0 AND r.seq > $1
+                  AND ($2 = 'country'
+                       OR ($2 = 'province' AND r.province = $3)
+                       OR ($2 = 'commune' AND r.commune = $3)
+                       OR ($2 = 'village' AND r.village = $3))
+                  AND NOT EXISTS (SELECT 1 FROM report_households h WHERE h.id = r.household_id
+                       AND ($2 = 'country'
+                            OR ($2 = 'province' AND h.province_code = $3)
+                            OR ($2 = 'commune' AND h.commune_now = $3)
+                            OR ($2 = 'village' AND h.village_id = $3)))
+                ORDER BY r.household_id, r.seq DESC
+             ) gone
+             ORDER BY province COLLATE \"C\", commune COLLATE \"C\", village COLLATE \"C\",
+                household_id COLLATE \"C\"",
+        ),
+    ];
+    let params: [Param<'_>; 3] = [&since, &kind, &code];
+    for (table, sql) in queries {
+        sink.table(table)?;
+        c.for_each(sql, &params, |r| {
+            let cells = (0..r.len())
+                .map(|i| cell(r, i))
+                .collect::<StorageResult<Vec<_>>>()?;
+            sink.row(cells)
+        })?;
+    }
+    Ok(u64_of(cursor).max(u64_of(since)))
+}
+
+/// `serde_json` text of a key part, as gocua-report serializes it.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+pub(super) fn received_at(
+    c: &mut PgConn,
+    hashes: &[[u8; 32]],
+) -> StorageResult<HashMap<[u8; 32], i64>> {
+    let keys: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+    let rows = c.query(
+        "SELECT hash, received_at FROM changes WHERE hash = ANY($1)",
+        &[&keys],
+    )?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let hash: Vec<u8> = get(r, 0)?;
+        if let Ok(h) = <[u8; 32]>::try_from(hash.as_slice()) {
+            out.insert(h, get(r, 1)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn start_day(c: &mut PgConn) -> StorageResult<u8> {
+    let v: Option<String> =
+        match c.query_opt("SELECT value FROM meta WHERE key = 'report_start_day'", &[])? {
+            Some(r) => Some(get(&r, 0)?),
+            None => None,
+        };
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(1))
+}
+
+pub(super) fn set_start_day(c: &mut PgConn, day: u8) -> StorageResult<u64> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('report_start_day', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&day.to_string()],
+    )?;
+    rebuild(c)
+}
+
+fn scope_params(scope: &AreaScope) -> (&'static str, &str) {
+    match scope {
+        AreaScope::Country => ("country", ""),
+        AreaScope::Province(c) => ("province", c.as_str()),
+        AreaScope::Commune(c) => ("commune", c.as_str()),
+        AreaScope::Village(c) => ("village", c.as_str()),
+    }
+}
+
+type KeyParts = (
+    gocua_report::Indicator,
+    gocua_report::Basis,
+    gocua_report::Breakdown,
+);
+
+fn keys(c: &mut PgConn) -> StorageResult<HashMap<i64, KeyParts>> {
+    let rows = c.query(
+        "SELECT id, indicator, basis, breakdown FROM report_keys",
+        &[],
+    )?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        let id: i64 = get(r, 0)?;
+        let part = |i: usize| get::<String>(r, i).ok();
+        let parsed = (|| -> Option<KeyParts> {
+            Some((
+                serde_json::from_str(&part(1)?).ok()?,
+                serde_json::from_str(&part(2)?).ok()?,
+                serde_json::from_str(&part(3)?).ok()?,
+            ))
+        })();
+        match parsed {
+            Some(k) => {
+                out.insert(id, k);
+            }
+            None => tracing::warn!(
+                key = id,
+                "a stored report key does not read; rebuild the report"
+            ),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn sums(
+    c: &mut PgConn,
+    scope: &AreaScope,
+    level: gocua_report::Level,
+    f: &mut dyn FnMut(gocua_report::Contribution),
+) -> StorageResult<()> {
+    use gocua_report::Level;
+    let by_village = matches!(level, Level::Team | Level::Village);
+    // One statement per scope kind, so each uses that column's index.
+    let (kind, code) = scope_params(scope);
+    let sql = match (by_village, kind) {
+        (true, "province") => {
+            "SELECT key_id, province, commune, village, count FROM report_sums
+             WHERE province = $1 ORDER BY village COLLATE \"C\""
+        }
+        (true, "commune") => {
+            "SELECT key_id, province, commune, village, count FROM report_sums
+             WHERE commune = $1 ORDER BY village COLLATE \"C\""
+        }
+        (true, "village") => {
+            "SELECT key_id, province, commune, village, count FROM report_sums
+             WHERE village = $1 ORDER BY village COLLATE \"C\""
+        }
+        (true, _) => {
+            "SELECT key_id, province, commune, village, count FROM report_sums
+             WHERE $1 = '' ORDER BY village COLLATE \"C\""
+        }
+        (false, "province") => {
+            "SELECT key_id, province, commune, '', SUM(count)::BIGINT FROM report_sums
+             WHERE province = $1 GROUP BY key_id, province, commune"
+        }
+        (false, "commune") => {
+            "SELECT key_id, province, commune, '', SUM(count)::BIGINT FROM report_sums
+             WHERE commune = $1 GROUP BY key_id, province, commune"
+        }
+        (false, "village") => {
+            "SELECT key_id, province, commune, '', SUM(count)::BIGINT FROM report_sums
+             WHERE village = $1 GROUP BY key_id, province, commune"
+        }
+        (false, _) => {
+            "SELECT key_id, province, commune, '', SUM(count)::BIGINT FROM report_sums
+             WHERE $1 = '' GROUP BY key_id, province, commune"
+        }
+    };
+    let keys = keys(c)?;
+    c.for_each(sql, &[&code], |r| {
+        let Some((indicator, basis, breakdown)) = keys.get(&get::<i64>(r, 0)?) else {
+            return Ok(());
+        };
+        let count: i64 = get(r, 4)?;
+        f(gocua_report::Contribution {
+            key: gocua_report::Key {
+                indicator: *indicator,
+                basis: *basis,
+                breakdown: breakdown.clone(),
+                area: gocua_report::Area {
+                    province: get(r, 1)?,
+                    commune: get(r, 2)?,
+                    village: get(r, 3)?,
+                },
+            },
+            count: u64_of(count),
+        });
+        Ok(())
+    })
+}
+
+pub(super) fn reviews(
+    c: &mut PgConn,
+    scope: &AreaScope,
+    limit: u32,
+) -> StorageResult<Vec<gocua_report::Review>> {
+    let (kind, code) = scope_params(scope);
+    let sql = match kind {
+        "province" => {
+            "SELECT review FROM report_reviews WHERE province = $1
+             ORDER BY province COLLATE \"C\", commune COLLATE \"C\", village COLLATE \"C\",
+                household_id COLLATE \"C\" LIMIT $2"
+        }
+        "commune" => {
+            "SELECT review FROM report_reviews WHERE commune = $1
+             ORDER BY province COLLATE \"C\", commune COLLATE \"C\", village COLLATE \"C\",
+                household_id COLLATE \"C\" LIMIT $2"
+        }
+        "village" => {
+            "SELECT review FROM report_reviews WHERE village = $1
+             ORDER BY province COLLATE \"C\", commune COLLATE \"C\", village COLLATE \"C\",
+                household_id COLLATE \"C\" LIMIT $2"
+        }
+        _ => {
+            "SELECT review FROM report_reviews WHERE $1 = ''
+             ORDER BY province COLLATE \"C\", commune COLLATE \"C\", village COLLATE \"C\",
+                household_id COLLATE \"C\" LIMIT $2"
+        }
+    };
+    let rows = c.query(sql, &[&code, &i64::from(limit)])?;
+    let mut out = Vec::new();
+    for r in &rows {
+        if let Ok(review) = serde_json::from_str(&get::<String>(r, 0)?) {
+            out.push(review);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn roster(c: &mut PgConn, scope: &AreaScope) -> StorageResult<gocua_report::Roster> {
+    let (kind, code) = scope_params(scope);
+    let rows = c.query(
+        "SELECT v.id, v.commune_code, (SELECT tv.team_id FROM team_villages tv
+             WHERE tv.village_id = v.id ORDER BY tv.team_id COLLATE \"C\" LIMIT 1)
+         FROM villages v
+         LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = v.commune_code
+         WHERE $1 = 'country'
+            OR ($1 = 'province' AND c.parent_code = $2)
+            OR ($1 = 'commune' AND v.commune_code = $2)
+            OR ($1 = 'village' AND v.id = $2)
+         ORDER BY v.id COLLATE \"C\"",
+        &[&kind, &code],
+    )?;
+    let villages: Vec<gocua_report::RosterVillage> = rows
+        .iter()
+        .map(|r| {
+            Ok(gocua_report::RosterVillage {
+                id: get(r, 0)?,
+                commune_code: get(r, 1)?,
+                team_id: get(r, 2)?,
+            })
+        })
+        .collect::<StorageResult<_>>()?;
+    let mut teams: Vec<gocua_report::RosterTeam> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for v in &villages {
+        if let Some(t) = &v.team_id
+            && seen.insert(t.clone())
+        {
+            let n: i64 = get(
+                &c.query_one("SELECT COUNT(*) FROM volunteers WHERE team_id = $1", &[t])?,
+                0,
+            )?;
+            teams.push(gocua_report::RosterTeam {
+                id: t.clone(),
+                volunteers: u64::try_from(n).ok(),
+            });
+        }
+    }
+    Ok(gocua_report::Roster { villages, teams })
+}
+
+pub(super) fn scope_province(c: &mut PgConn, scope: &AreaScope) -> StorageResult<Option<String>> {
+    fn parent_of(c: &mut PgConn, commune: &str) -> StorageResult<Option<String>> {
+        match c.query_opt(
+            "SELECT parent_code FROM areas WHERE list = '2025' AND level = 'commune' AND code = $1",
+            &[&commune],
+        )? {
+            Some(r) => get(&r, 0),
+            None => Ok(None),
+        }
+    }
+    match scope {
+        AreaScope::Country => Ok(None),
+        AreaScope::Province(p) => Ok(Some(p.clone())),
+        AreaScope::Commune(k) => parent_of(c, k),
+        AreaScope::Village(v) => {
+            let commune: Option<String> =
+                match c.query_opt("SELECT commune_code FROM villages WHERE id = $1", &[v])? {
+                    Some(r) => Some(get(&r, 0)?),
+                    None => None,
+                };
+            match commune {
+                Some(k) => parent_of(c, &k),
+                None => Ok(None),
+            }
+        }
+    }
+}
