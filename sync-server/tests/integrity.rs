@@ -15,7 +15,7 @@ use common::*;
 use gocua_protocol::bundle::{self, DocChanges};
 use gocua_protocol::codes;
 use gocua_server::admin;
-use gocua_server::storage::{Storage, Village};
+use gocua_server::storage::Village;
 use sha2::{Digest, Sha256};
 
 const POISON: &[u8] = include_bytes!("../../fixtures/integrity/poison-household.changes");
@@ -59,10 +59,7 @@ fn apply_all(pulled: &[(String, Vec<u8>)]) -> std::collections::BTreeMap<String,
     docs
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crashing_change_is_quarantined_and_the_village_keeps_syncing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn a_crashing_change_is_quarantined_and_the_village_keeps_syncing(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let poison = bundle::decode(POISON).unwrap();
@@ -199,14 +196,11 @@ impl Rng {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutated_changes_never_stop_the_server_and_good_ones_still_flow() {
+async fn mutated_changes_never_stop_the_server_and_good_ones_still_flow(db: common::TestDb) {
     let cases: usize = std::env::var("GOCUA_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -329,18 +323,11 @@ async fn mutated_changes_never_stop_the_server_and_good_ones_still_flow() {
     s.stop().await;
 }
 
-fn st_last_seq(db: &std::path::Path) -> u64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .unwrap() as u64
+fn st_last_seq(db: &TestDb) -> u64 {
+    db.int("SELECT coalesce(max(seq), 0) FROM changes") as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_belongs_to_one_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn a_change_belongs_to_one_document(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let east = team(st.as_ref(), "Đông", &["Thôn Đông"]);
@@ -434,3 +421,9 @@ async fn a_change_belongs_to_one_document() {
     apply_all(&served);
     s.stop().await;
 }
+
+common::on_both!(
+    mutated_changes_never_stop_the_server_and_good_ones_still_flow,
+    a_crashing_change_is_quarantined_and_the_village_keeps_syncing,
+    a_change_belongs_to_one_document,
+);

@@ -14,7 +14,6 @@ use std::path::Path;
 
 use common::*;
 use field_core::{InitRequest, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
-use gocua_server::storage::Storage;
 
 fn store(dir: &Path, name: &str) -> Store {
     let s = Store::open(
@@ -53,24 +52,13 @@ fn send(from: &Store, to: &Store) {
     to.import_changes(&bundle).unwrap();
 }
 
-fn rows(db: &Path, sql: &str) -> BTreeSet<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = c.prepare(sql).unwrap();
-    let n = stmt.column_count();
-    stmt.query_map([], |r| {
-        Ok((0..n)
-            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-            .collect::<Vec<_>>()
-            .join(" "))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+fn rows(db: &TestDb, sql: &str) -> BTreeSet<String> {
+    db.rows(sql).into_iter().collect()
 }
 
 /// What the report projection says of the households, independent of
 /// receipt times and log positions.
-fn shape(db: &Path) -> Vec<BTreeSet<String>> {
+fn shape(db: &TestDb) -> Vec<BTreeSet<String>> {
     [
         "SELECT id FROM report_households",
         "SELECT household_id, id FROM report_persons",
@@ -82,16 +70,13 @@ fn shape(db: &Path) -> Vec<BTreeSet<String>> {
     .collect()
 }
 
-fn count(db: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+fn count(db: &TestDb, sql: &str) -> i64 {
+    db.int(sql)
 }
 
 /// Waits until the materializer has folded the log up to `seq` and the
 /// report rows follow.
-async fn caught_up(db: &Path, c: &reqwest::Client, s: &TestServer, token: &str, seq: u64) {
+async fn caught_up(db: &TestDb, c: &reqwest::Client, s: &TestServer, token: &str, seq: u64) {
     bootstrap_at(c, s, token, seq).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while count(db, "SELECT COUNT(*) FROM report_due") > 0
@@ -108,11 +93,11 @@ async fn caught_up(db: &Path, c: &reqwest::Client, s: &TestServer, token: &str, 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
-    let dir = tempfile::tempdir().unwrap();
+async fn merge_groups_count_once_whatever_order_their_changes_arrive_in(db: common::TestDb) {
     // Three devices share three households: A and B are one family.
-    let d: Vec<Store> = (0..3).map(|i| store(dir.path(), &i.to_string())).collect();
+    let d: Vec<Store> = (0..3)
+        .map(|i| store(db.dir.path(), &i.to_string()))
+        .collect();
     let ids: Vec<String> = ["Nguyễn Văn Hạnh", "Nguyen Van Hanh", "Lê Thị Hoa"]
         .iter()
         .map(|head| {
@@ -161,7 +146,7 @@ async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
 
     let mut shapes = Vec::new();
     for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
-        let db = dir.path().join(format!("server-{order:?}.sqlite"));
+        let db = db.another(&format!("server_{}{}{}", order[0], order[1], order[2]));
         let s = TestServer::start(&db).await;
         let st = admin_storage(&db);
         let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
@@ -174,10 +159,7 @@ async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
         }
         let shape_now = shape(&db);
         // One household: the cycle ends at the smallest id.
-        let kept: String = rusqlite::Connection::open(&db)
-            .unwrap()
-            .query_row("SELECT id FROM report_households", [], |r| r.get(0))
-            .unwrap();
+        let kept = db.rows("SELECT id FROM report_households").join(",");
         assert_eq!(&kept, [a, b, c].into_iter().min().unwrap());
         assert_eq!(shape_now[0].len(), 1, "{shape_now:?}");
         // Every visit once: three recorded at first, one at A later.
@@ -212,8 +194,8 @@ async fn merge_groups_count_once_whatever_order_their_changes_arrive_in() {
 
 /// A full-data JSON Lines extract of the commune since `cursor`, through
 /// the operator's command: its next cursor and its lines.
-fn extract(db: &Path, cursor: u64) -> (u64, Vec<serde_json::Value>) {
-    let out = db.with_extension(format!("since-{cursor}.jsonl"));
+fn extract(db: &TestDb, cursor: u64) -> (u64, Vec<serde_json::Value>) {
+    let out = db.dir.path().join(format!("since-{cursor}.jsonl"));
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_gocua-server"))
         .arg("--database")
         .arg(db)
@@ -232,16 +214,13 @@ fn extract(db: &Path, cursor: u64) -> (u64, Vec<serde_json::Value>) {
     (report["cursor"].as_u64().unwrap(), lines)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_undone_merge_gives_two_households_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn an_undone_merge_gives_two_households_again(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
     let cl = client();
     let dev = device(&cl, &s, st.as_ref(), &t.volunteer_id).await;
-    let d = store(dir.path(), "d");
+    let d = store(db.dir.path(), "d");
     let a = d
         .add_household(NewHousehold {
             village: "Thôn Đông".into(),
@@ -318,3 +297,8 @@ async fn an_undone_merge_gives_two_households_again() {
     assert_eq!(back, want, "{lines:?}");
     s.stop().await;
 }
+
+common::on_both!(
+    merge_groups_count_once_whatever_order_their_changes_arrive_in,
+    an_undone_merge_gives_two_households_again,
+);

@@ -70,16 +70,11 @@ impl Device {
     }
 }
 
-fn max_position(db: &std::path::Path) -> u64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT MAX(position) FROM feed", [], |r| r.get::<_, i64>(0))
-        .unwrap() as u64
+fn max_position(db: &TestDb) -> u64 {
+    db.int("SELECT MAX(position) FROM feed") as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_household_moves_and_back_and_every_visit_reaches_its_village() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn a_household_moves_and_back_and_every_visit_reaches_its_village(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let both = team(st.as_ref(), "Cả hai", &["Thôn Một", "Thôn Hai"]);
@@ -189,10 +184,9 @@ async fn a_household_moves_and_back_and_every_visit_reaches_its_village() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_made_before_the_move_are_taken_in_one_push_and_later_ones_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn changes_made_before_the_move_are_taken_in_one_push_and_later_ones_refused(
+    db: common::TestDb,
+) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let both = team(st.as_ref(), "Cả hai", &["Thôn Một", "Thôn Hai"]);
@@ -238,3 +232,8 @@ async fn changes_made_before_the_move_are_taken_in_one_push_and_later_ones_refus
     assert_eq!(visits(&on_a), ["d1", "d2"].map(String::from).into());
     s.stop().await;
 }
+
+common::on_both!(
+    a_household_moves_and_back_and_every_visit_reaches_its_village,
+    changes_made_before_the_move_are_taken_in_one_push_and_later_ones_refused,
+);

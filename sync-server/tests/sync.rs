@@ -11,12 +11,9 @@ use gocua_protocol::bundle::{self, DocChanges};
 use gocua_protocol::{HEADER_PROTOCOL, codes};
 use gocua_server::admin;
 use gocua_server::secrets;
-use gocua_server::storage::{Role, Storage};
+use gocua_server::storage::Role;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrollment_codes_are_one_time_and_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn enrollment_codes_are_one_time_and_expire(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "Tổ thôn Đông", &["Thôn Đông", "Thôn Tây"]);
@@ -117,10 +114,7 @@ async fn enrollment_codes_are_one_time_and_expire() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_are_checked_and_revoked_devices_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn tokens_are_checked_and_revoked_devices_refused(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -172,10 +166,7 @@ async fn tokens_are_checked_and_revoked_devices_refused() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pushing_twice_stores_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn pushing_twice_stores_once(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -200,10 +191,7 @@ async fn pushing_twice_stores_once() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn devices_push_only_their_villages() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn devices_push_only_their_villages(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let east = team(st.as_ref(), "Đông", &["Thôn Đông"]);
@@ -287,10 +275,7 @@ async fn devices_push_only_their_villages() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_refused_and_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn bad_input_is_refused_and_stores_nothing(db: common::TestDb) {
     let limit = 64 * 1024;
     let s = TestServer::start_with(&db, |c| c.max_body_bytes = limit).await;
     let st = admin_storage(&db);
@@ -422,12 +407,9 @@ async fn bad_input_is_refused_and_stores_nothing() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pull_pages_and_no_change_is_skipped_under_concurrent_pushes() {
+async fn pull_pages_and_no_change_is_skipped_under_concurrent_pushes(db: common::TestDb) {
     const WRITERS: usize = 8;
     const PUSHES: usize = 200;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
     let s = std::sync::Arc::new(TestServer::start(&db).await);
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông", "Thôn Tây"]);
@@ -516,10 +498,7 @@ fn load(items: &[Vec<u8>]) -> Automerge {
     doc
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bootstrap_snapshots_cover_the_cursor_and_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn bootstrap_snapshots_cover_the_cursor_and_survive_a_restart(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -589,10 +568,7 @@ async fn bootstrap_snapshots_cover_the_cursor_and_survive_a_restart() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn officers_read_their_province_and_operators_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn officers_read_their_province_and_operators_nothing(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -634,10 +610,7 @@ async fn officers_read_their_province_and_operators_nothing() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_info_and_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn health_info_and_headers(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let c = client();
     let r = c.get(s.url("/health")).send().await.unwrap();
@@ -663,11 +636,8 @@ async fn health_info_and_headers() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_requests_and_responses() {
+async fn gzip_requests_and_responses(db: common::TestDb) {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -737,10 +707,7 @@ async fn enroll_as(
 /// On a weak network the answer to an enrollment can be lost after the server
 /// used the code: the device's retry (same request id) must get the same device
 /// back, not "code already used"; anybody else's attempt is still refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retried_enrollment_gets_the_same_device() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn a_retried_enrollment_gets_the_same_device(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "Tổ thôn Đông", &["Thôn Đông"]);
@@ -780,10 +747,7 @@ async fn a_retried_enrollment_gets_the_same_device() {
 }
 
 /// A device is not sent its own changes back, but its cursor moves past them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_does_not_download_its_own_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn a_device_does_not_download_its_own_changes(db: common::TestDb) {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "T", &["Thôn Đông"]);
@@ -800,3 +764,18 @@ async fn a_device_does_not_download_its_own_changes() {
     assert_eq!(theirs[0].1, first);
     s.stop().await;
 }
+
+common::on_both!(
+    pull_pages_and_no_change_is_skipped_under_concurrent_pushes,
+    gzip_requests_and_responses,
+    enrollment_codes_are_one_time_and_expire,
+    tokens_are_checked_and_revoked_devices_refused,
+    pushing_twice_stores_once,
+    devices_push_only_their_villages,
+    bad_input_is_refused_and_stores_nothing,
+    bootstrap_snapshots_cover_the_cursor_and_survive_a_restart,
+    officers_read_their_province_and_operators_nothing,
+    health_info_and_headers,
+    a_retried_enrollment_gets_the_same_device,
+    a_device_does_not_download_its_own_changes,
+);

@@ -109,9 +109,25 @@ impl PgCluster {
         self.dir.path()
     }
 
+    /// `postgres://postgres@127.0.0.1:PORT/DATABASE`.
+    pub fn url_of(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates another (empty) database in the cluster; its URL.
+    pub fn create_database(&self, name: &str) -> String {
+        self.psql(&format!("CREATE DATABASE \"{name}\""));
+        self.url_of(name)
+    }
+
     /// Runs `sql` with `psql` on the `gocua` database; its output, unaligned,
     /// without headers.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("gocua", sql)
+    }
+
+    /// `psql` on database `database`.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let out = self.output(
             "psql",
             &[
@@ -122,7 +138,7 @@ impl PgCluster {
                 "-U",
                 "postgres",
                 "-d",
-                "gocua",
+                database,
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-A",

@@ -1,6 +1,6 @@
 //! A real server on 127.0.0.1:0, a reqwest client, and household-shaped
 //! Automerge changes.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 // Test helpers: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,16 +10,159 @@ use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT};
+use gocua_pgtest::PgCluster;
 use gocua_protocol::bundle::{self, DocChanges};
 use gocua_protocol::{
     BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, HEADER_CURSOR, HEADER_MORE,
     HEADER_PROTOCOL, PushResponse,
 };
 use gocua_server::storage::Storage;
-use gocua_server::{Config, SqliteStorage, admin};
+use gocua_server::{Config, admin};
 use tokio::sync::oneshot;
 
 pub const COMMUNE: &str = "00097";
+
+/// The database a conformance test runs on: each test is written once and
+/// run on both backends (`on_both!`).
+pub struct TestDb {
+    /// What `Config::database` holds: a SQLite path or a PostgreSQL URL.
+    pub database: PathBuf,
+    /// Beside the database: device stores, exports.
+    pub dir: tempfile::TempDir,
+    /// The cluster, shared by the test's databases, and this one's name.
+    pub pg: Option<(Arc<PgCluster>, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        TestDb {
+            database: dir.path().join("s.sqlite"),
+            dir,
+            pg: None,
+        }
+    }
+
+    /// A fresh cluster of its own; a missing PostgreSQL fails the test.
+    pub fn postgres() -> TestDb {
+        let pg = PgCluster::start();
+        TestDb {
+            database: PathBuf::from(pg.url()),
+            dir: tempfile::tempdir().unwrap(),
+            pg: Some((Arc::new(pg), "gocua".into())),
+        }
+    }
+
+    /// Another empty database on the same backend (and cluster).
+    pub fn another(&self, name: &str) -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        match &self.pg {
+            Some((pg, _)) => TestDb {
+                database: PathBuf::from(pg.create_database(name)),
+                dir,
+                pg: Some((pg.clone(), name.into())),
+            },
+            None => TestDb {
+                database: dir.path().join(format!("{name}.sqlite")),
+                dir,
+                pg: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// Runs `sql` (written to read the same on both) and returns its rows,
+    /// each as its cells joined by `|`.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match &self.pg {
+            Some((pg, name)) => {
+                let out = pg.psql_in(name, sql);
+                out.lines()
+                    .map(str::to_string)
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            }
+            None => {
+                let conn = rusqlite::Connection::open(&self.database).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    let cells: Vec<String> = (0..n)
+                        .map(|i| match r.get_ref(i).unwrap() {
+                            rusqlite::types::ValueRef::Null => String::new(),
+                            rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                        })
+                        .collect();
+                    Ok(cells.join("|"))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+        }
+    }
+
+    /// The one integer `sql` selects.
+    pub fn int(&self, sql: &str) -> i64 {
+        let rows = self.rows(sql);
+        assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+        rows[0]
+            .parse()
+            .unwrap_or_else(|_| panic!("{sql}: {rows:?}"))
+    }
+
+    pub fn config(&self) -> Config {
+        Config {
+            database: self.database.clone(),
+            ..Config::default()
+        }
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TestDb {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.database.as_os_str()
+    }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.database
+    }
+}
+
+/// Runs each named `async fn(TestDb)` as two tests, `sqlite::NAME` and
+/// `postgres::NAME`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::TestDb::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::TestDb::postgres()).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both;
 
 pub struct TestServer {
     pub base: String,
@@ -87,9 +230,14 @@ impl TestServer {
     }
 }
 
-/// The database opened beside the server, as `gocua-server admin` does.
-pub fn admin_storage(db: &Path) -> Arc<SqliteStorage> {
-    Arc::new(SqliteStorage::open(db, 1).unwrap())
+/// The database opened beside the server, as `gocua-server admin` does:
+/// `db` is a SQLite path or a PostgreSQL URL.
+pub fn admin_storage(db: &Path) -> Arc<dyn Storage> {
+    let config = Config {
+        database: db.to_path_buf(),
+        ..Config::default()
+    };
+    gocua_server::open_database(&config).unwrap()
 }
 
 pub struct Setup {
