@@ -598,26 +598,77 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> 
 /// How long a server may take to start and answer `/health`.
 const SERVER_START: Duration = Duration::from_secs(60);
 
-/// A `gocua-server` process on a temporary data directory, listening on a
-/// loopback port; killed when dropped.
+/// The database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One process on a SQLite file in its data directory.
+    Sqlite,
+    /// `replicas` processes on one throw-away PostgreSQL cluster, behind a
+    /// round-robin TCP balancer (each new connection to the next replica).
+    Postgres { replicas: usize },
+}
+
+/// The backend the end-to-end suite runs on by default: `GOCUA_TEST_BACKEND`
+/// = `sqlite` (the default) or `postgres` (two replicas).
+pub fn backend_from_env() -> Backend {
+    match std::env::var("GOCUA_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres { replicas: 2 },
+        _ => Backend::Sqlite,
+    }
+}
+
+/// A `gocua-server` on a temporary database, listening on loopback ports;
+/// killed when dropped. On PostgreSQL, several replicas behind a balancer:
+/// `addr` is the balancer's.
 #[derive(Debug)]
 pub struct Server {
     dir: tempfile::TempDir,
-    child: Option<Child>,
+    /// One per replica, `None` while killed.
+    children: Vec<Option<Child>>,
+    /// Each replica's own address.
+    replicas: Vec<SocketAddr>,
     addr: SocketAddr,
+    pg: Option<gocua_pgtest::PgCluster>,
+    balancer: Option<Proxy>,
 }
 
 impl Server {
-    /// Starts a server on a new, empty database (`serve --listen 127.0.0.1:0`)
-    /// and waits until it answers `/health` (the administrative units loaded).
+    /// Starts a server on a new, empty SQLite database (`serve --listen
+    /// 127.0.0.1:0`) and waits until it answers `/health` (the administrative
+    /// units loaded).
     pub fn start() -> Server {
+        Server::start_on(Backend::Sqlite)
+    }
+
+    /// Starts a server on `backend`; on PostgreSQL its replicas start at
+    /// once, racing on the migrations and the units' loading as replicas
+    /// deployed together do.
+    pub fn start_on(backend: Backend) -> Server {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0")
-            .unwrap_or_else(|e| panic!("gocua-server did not start: {e}"));
+        let (pg, n) = match backend {
+            Backend::Sqlite => (None, 1),
+            Backend::Postgres { replicas } => {
+                (Some(gocua_pgtest::PgCluster::start()), replicas.max(1))
+            }
+        };
+        let db = database_args(dir.path(), pg.as_ref());
+        let spawned: Vec<_> = (0..n)
+            .map(|i| {
+                spawn_server(dir.path(), &db, "127.0.0.1:0", i)
+                    .unwrap_or_else(|e| panic!("gocua-server did not start: {e}"))
+            })
+            .collect();
+        let replicas: Vec<SocketAddr> = spawned.iter().map(|(_, a)| *a).collect();
+        let children = spawned.into_iter().map(|(c, _)| Some(c)).collect();
+        let balancer = pg.as_ref().map(|_| Proxy::round_robin(&replicas));
+        let addr = balancer.as_ref().map_or(replicas[0], Proxy::addr);
         let server = Server {
             dir,
-            child: Some(child),
+            children,
+            replicas,
             addr,
+            pg,
+            balancer,
         };
         server.wait_healthy();
         server
@@ -636,45 +687,74 @@ impl Server {
         self.dir.path()
     }
 
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// Each replica's own address (one on SQLite).
+    pub fn replica_addrs(&self) -> &[SocketAddr] {
+        &self.replicas
+    }
+
+    /// Connections the balancer passed to each replica (PostgreSQL only).
+    pub fn balanced(&self) -> Vec<u64> {
+        self.balancer
+            .as_ref()
+            .map(|b| b.per_upstream())
+            .unwrap_or_default()
+    }
+
     /// The SQLite database (`--data-dir` puts it there).
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("gocua-server.sqlite")
     }
 
-    /// The server's log (stderr, every run appended).
+    /// The servers' logs (stderr, every run appended), replica by replica.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        (0..self.children.len())
+            .map(|i| std::fs::read_to_string(log_path(self.dir.path(), i)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n--- next replica ---\n")
     }
 
+    /// Whether every replica runs.
     pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
+        self.children.iter_mut().all(|c| match c {
             Some(c) => matches!(c.try_wait(), Ok(None)),
             None => false,
-        }
+        })
     }
 
     fn wait_healthy(&self) {
         let deadline = Instant::now() + SERVER_START;
-        loop {
-            match http_get(self.addr, "/health") {
-                Ok((200, _)) => return,
-                other => assert!(
-                    Instant::now() < deadline,
-                    "gocua-server at {} not healthy after {SERVER_START:?}: {other:?}\nlog:\n{}",
-                    self.addr,
-                    self.log()
-                ),
+        for addr in self.replicas.iter().chain([&self.addr]) {
+            loop {
+                match http_get(*addr, "/health") {
+                    Ok((200, _)) => break,
+                    other => assert!(
+                        Instant::now() < deadline,
+                        "gocua-server at {addr} not healthy after {SERVER_START:?}: {other:?}\nlog:\n{}",
+                        self.log()
+                    ),
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// SIGKILL: no graceful shutdown, requests in flight are cut.
+    /// SIGKILL to every replica: no graceful shutdown, requests in flight
+    /// are cut.
     pub fn kill9(&mut self) {
-        let mut child = self
-            .child
+        for i in 0..self.children.len() {
+            self.kill9_replica(i);
+        }
+    }
+
+    /// SIGKILL to replica `i` alone; the others keep serving.
+    pub fn kill9_replica(&mut self, i: usize) {
+        let mut child = self.children[i]
             .take()
-            .unwrap_or_else(|| panic!("kill9: the server is not running"));
+            .unwrap_or_else(|| panic!("kill9: replica {i} is not running"));
         child
             .kill()
             .unwrap_or_else(|e| panic!("kill gocua-server: {e}")); // SIGKILL on Unix
@@ -684,18 +764,28 @@ impl Server {
         assert!(!status.success(), "gocua-server exited normally: {status}");
     }
 
-    /// Starts the server again on the same database and the same port (so
-    /// enrolled devices find it), after killing it if it still runs.
+    /// Starts every replica again on the same database and the same ports
+    /// (so enrolled devices find it), after killing those that still run.
     pub fn restart(&mut self) {
-        if self.child.is_some() {
-            self.kill9();
+        for i in 0..self.children.len() {
+            if self.children[i].is_some() {
+                self.kill9_replica(i);
+            }
+            self.restart_replica(i);
         }
-        let listen = self.addr.to_string();
+        self.wait_healthy();
+    }
+
+    /// Starts replica `i` again on its port (it must not be running).
+    pub fn restart_replica(&mut self, i: usize) {
+        assert!(self.children[i].is_none(), "replica {i} still runs");
+        let listen = self.replicas[i].to_string();
+        let db = database_args(self.dir.path(), self.pg.as_ref());
         let deadline = Instant::now() + SERVER_START;
         let child = loop {
-            match spawn_server(self.dir.path(), &listen) {
+            match spawn_server(self.dir.path(), &db, &listen, i) {
                 Ok((child, addr)) => {
-                    assert_eq!(addr, self.addr, "restarted on another address");
+                    assert_eq!(addr, self.replicas[i], "restarted on another address");
                     break child;
                 }
                 // The port is not free yet: try again until the deadline.
@@ -706,15 +796,13 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        self.child = Some(child);
-        self.wait_healthy();
+        self.children[i] = Some(child);
     }
 
-    /// `gocua-server --data-dir DIR --json admin ARGS`, whatever its outcome.
+    /// `gocua-server --database DB --json admin ARGS`, whatever its outcome.
     pub fn admin_run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(server_bin());
-        cmd.arg("--data-dir")
-            .arg(self.dir.path())
+        cmd.args(database_args(self.dir.path(), self.pg.as_ref()))
             .args(["--json", "admin"])
             .args(args)
             .stdin(Stdio::null())
@@ -748,8 +836,21 @@ impl Server {
             .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e}): {stdout}"))
     }
 
-    /// Runs `sql` (one row of integers) on the server's database, read-only.
+    /// Runs `sql` (one row of integers, written to read the same on both
+    /// backends) on the server's database, read-only.
     pub fn query_ints(&self, sql: &str) -> Vec<i64> {
+        if let Some(pg) = &self.pg {
+            let out = pg.psql(sql);
+            return out
+                .trim()
+                .split('|')
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .unwrap_or_else(|e| panic!("{sql}: {out:?}: {e}"))
+                })
+                .collect();
+        }
         let conn = rusqlite::Connection::open_with_flags(
             self.database(),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -768,23 +869,46 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        for child in self.children.iter_mut().filter_map(Option::take) {
+            let mut child = child;
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 }
 
+/// How `gocua-server` finds the database: the data directory's SQLite
+/// file, or the cluster's URL.
+fn database_args(dir: &Path, pg: Option<&gocua_pgtest::PgCluster>) -> Vec<String> {
+    match pg {
+        Some(pg) => vec!["--database".into(), pg.url()],
+        None => vec!["--data-dir".into(), path_text(dir)],
+    }
+}
+
+fn log_path(dir: &Path, replica: usize) -> PathBuf {
+    if replica == 0 {
+        dir.join("server.log")
+    } else {
+        dir.join(format!("server-{replica}.log"))
+    }
+}
+
 /// Spawns `gocua-server serve` and reads the address it prints.
-fn spawn_server(dir: &Path, listen: &str) -> Result<(Child, SocketAddr), String> {
+fn spawn_server(
+    dir: &Path,
+    db: &[String],
+    listen: &str,
+    replica: usize,
+) -> Result<(Child, SocketAddr), String> {
+    let log_file = log_path(dir, replica);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join("server.log"))
-        .map_err(|e| format!("server.log: {e}"))?;
+        .open(&log_file)
+        .map_err(|e| format!("{}: {e}", log_file.display()))?;
     let mut cmd = Command::new(server_bin());
-    cmd.arg("--data-dir")
-        .arg(dir)
+    cmd.args(db)
         .args(["serve", "--listen", listen])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -814,7 +938,7 @@ fn spawn_server(dir: &Path, listen: &str) -> Result<(Child, SocketAddr), String>
     let fail = |mut child: Child, why: String| {
         let _ = child.kill();
         let status = child.wait();
-        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
         let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
         Err(format!("{why} ({status:?}); log: {tail}"))
     };
@@ -954,7 +1078,10 @@ const MAX_CUT_BYTES: u64 = 1024;
 
 #[derive(Debug)]
 struct ProxyShared {
-    upstream: SocketAddr,
+    /// Each new connection goes to the next one (round robin).
+    upstreams: Vec<SocketAddr>,
+    /// Connections passed to each upstream.
+    per_upstream: Vec<AtomicU64>,
     seed: u64,
     stop: AtomicBool,
     /// The drop probability in millionths.
@@ -982,13 +1109,25 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy that cuts each connection with probability `drop_probability`.
     pub fn start(upstream: SocketAddr, drop_probability: f64, seed: u64) -> Proxy {
+        Proxy::balancing(&[upstream], drop_probability, seed)
+    }
+
+    /// A load balancer that never cuts: connection n goes to
+    /// `upstreams[n % len]`, as a TCP load balancer in front of replicas does.
+    pub fn round_robin(upstreams: &[SocketAddr]) -> Proxy {
+        Proxy::balancing(upstreams, 0.0, 0)
+    }
+
+    fn balancing(upstreams: &[SocketAddr], drop_probability: f64, seed: u64) -> Proxy {
+        assert!(!upstreams.is_empty(), "a proxy needs an upstream");
         let listener = TcpListener::bind("127.0.0.1:0")
             .unwrap_or_else(|e| panic!("proxy: bind 127.0.0.1:0: {e}"));
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("proxy: local_addr: {e}"));
         let shared = Arc::new(ProxyShared {
-            upstream,
+            upstreams: upstreams.to_vec(),
+            per_upstream: upstreams.iter().map(|_| AtomicU64::new(0)).collect(),
             seed,
             stop: AtomicBool::new(false),
             drop_ppm: AtomicU64::new(0),
@@ -1032,6 +1171,15 @@ impl Proxy {
     /// Connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections passed to each upstream so far.
+    pub fn per_upstream(&self) -> Vec<u64> {
+        self.shared
+            .per_upstream
+            .iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .collect()
     }
 
     /// Connections cut so far.
@@ -1089,12 +1237,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<ProxyShared>) {
             at: rng.below(MAX_CUT_BYTES),
         });
         let shared = shared.clone();
-        std::thread::spawn(move || relay(client, cut, &shared));
+        let k = (n as usize) % shared.upstreams.len();
+        std::thread::spawn(move || relay(client, k, cut, &shared));
     }
 }
 
-fn relay(client: TcpStream, cut: Option<Cut>, shared: &Arc<ProxyShared>) {
-    let server = match TcpStream::connect_timeout(&shared.upstream, Duration::from_secs(5)) {
+fn relay(client: TcpStream, upstream: usize, cut: Option<Cut>, shared: &Arc<ProxyShared>) {
+    shared.per_upstream[upstream].fetch_add(1, Ordering::SeqCst);
+    let to = shared.upstreams[upstream];
+    let server = match TcpStream::connect_timeout(&to, Duration::from_secs(5)) {
         Ok(s) => s,
         Err(_) => {
             // Nobody upstream (the server is down): the client sees the

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use gocua_tests::{
-    Device, Proxy, Server, enrolled_devices, enrolled_devices_at, str_field, text, u64_field,
-    wait_for_exit,
+    Backend, Device, Proxy, Server, enrolled_devices, enrolled_devices_at, str_field, text,
+    u64_field, wait_for_exit,
 };
 use serde_json::Value;
 
@@ -67,9 +67,9 @@ fn sorted_strings(v: &Value) -> Vec<String> {
 /// Three devices, one village; a first sync, then offline edits that touch the
 /// same household on several devices; then sync in `order` (twice round, then a
 /// third round that must bring nothing).
-fn converge_in_order(order: [usize; 3]) {
+fn converge_in_order(backend: Backend, order: [usize; 3]) {
     let started = Instant::now();
-    let server = Server::start();
+    let server = Server::start_on(backend);
     let (_team, devices) = enrolled_devices(&server, 3);
     let [d0, d1, d2] = [&devices[0], &devices[1], &devices[2]];
 
@@ -262,36 +262,79 @@ fn converge_in_order(order: [usize; 3]) {
         assert_eq!(d.json(&["status"])["pending_changes"], 0);
     }
     eprintln!("order {order:?}: converged in {:?}", started.elapsed());
+    every_replica_served(&server);
 }
+
+/// On several replicas, the balancer gave each some of the connections: the
+/// devices' requests did reach more than one.
+fn every_replica_served(server: &Server) {
+    let spread = server.balanced();
+    assert!(
+        !server.is_postgres() || (spread.len() > 1 && spread.iter().all(|n| *n > 0)),
+        "connections by replica: {spread:?}"
+    );
+}
+
+const TWO_REPLICAS: Backend = Backend::Postgres { replicas: 2 };
 
 #[test]
 fn three_devices_converge_order_012() {
-    converge_in_order([0, 1, 2]);
+    converge_in_order(Backend::Sqlite, [0, 1, 2]);
+}
+
+#[test]
+fn three_devices_converge_order_012_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [0, 1, 2]);
 }
 
 #[test]
 fn three_devices_converge_order_021() {
-    converge_in_order([0, 2, 1]);
+    converge_in_order(Backend::Sqlite, [0, 2, 1]);
+}
+
+#[test]
+fn three_devices_converge_order_021_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [0, 2, 1]);
 }
 
 #[test]
 fn three_devices_converge_order_102() {
-    converge_in_order([1, 0, 2]);
+    converge_in_order(Backend::Sqlite, [1, 0, 2]);
+}
+
+#[test]
+fn three_devices_converge_order_102_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [1, 0, 2]);
 }
 
 #[test]
 fn three_devices_converge_order_120() {
-    converge_in_order([1, 2, 0]);
+    converge_in_order(Backend::Sqlite, [1, 2, 0]);
+}
+
+#[test]
+fn three_devices_converge_order_120_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [1, 2, 0]);
 }
 
 #[test]
 fn three_devices_converge_order_201() {
-    converge_in_order([2, 0, 1]);
+    converge_in_order(Backend::Sqlite, [2, 0, 1]);
+}
+
+#[test]
+fn three_devices_converge_order_201_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [2, 0, 1]);
 }
 
 #[test]
 fn three_devices_converge_order_210() {
-    converge_in_order([2, 1, 0]);
+    converge_in_order(Backend::Sqlite, [2, 1, 0]);
+}
+
+#[test]
+fn three_devices_converge_order_210_on_two_postgres_replicas() {
+    converge_in_order(TWO_REPLICAS, [2, 1, 0]);
 }
 
 /// Imports `n` generated households (seed `seed`); returns the changes waiting.
@@ -360,7 +403,16 @@ fn kill_server_during_sync(
 /// the same database each time: nothing is lost, nothing is stored twice.
 #[test]
 fn server_killed_during_push_loses_and_duplicates_nothing() {
-    let mut server = Server::start();
+    server_killed_during_push_loses_and_duplicates_nothing_on(Backend::Sqlite);
+}
+
+#[test]
+fn server_killed_during_push_loses_and_duplicates_nothing_on_two_postgres_replicas() {
+    server_killed_during_push_loses_and_duplicates_nothing_on(TWO_REPLICAS);
+}
+
+fn server_killed_during_push_loses_and_duplicates_nothing_on(backend: Backend) {
+    let mut server = Server::start_on(backend);
     // The device talks to the server through a proxy that tells when the first
     // request bytes have reached the server, or cuts the server's answer.
     let proxy = Proxy::transparent(server.addr());
@@ -434,7 +486,16 @@ fn server_killed_during_push_loses_and_duplicates_nothing() {
 /// connections at random points; they converge, every visit kept.
 #[test]
 fn flaky_network_converges() {
-    let server = Server::start();
+    flaky_network_converges_on(Backend::Sqlite);
+}
+
+#[test]
+fn flaky_network_converges_on_two_postgres_replicas() {
+    flaky_network_converges_on(TWO_REPLICAS);
+}
+
+fn flaky_network_converges_on(backend: Backend) {
+    let server = Server::start_on(backend);
     let proxy = Proxy::transparent(server.addr());
     let (_team, devices) = enrolled_devices_at(&server, &proxy.url(), 3);
     let households: Vec<String> = ["Nguyễn Văn Hạnh", "Đàm Thị Lan", "Lò Văn Pá"]
@@ -512,13 +573,23 @@ fn flaky_network_converges() {
             "{r}"
         );
     }
+    every_replica_served(&server);
 }
 
 /// A revoked device cannot sync, is told so (in Vietnamese by default), and
 /// keeps its data.
 #[test]
 fn revoked_device_is_refused_and_keeps_its_data() {
-    let server = Server::start();
+    revoked_device_is_refused_and_keeps_its_data_on(Backend::Sqlite);
+}
+
+#[test]
+fn revoked_device_is_refused_and_keeps_its_data_on_two_postgres_replicas() {
+    revoked_device_is_refused_and_keeps_its_data_on(TWO_REPLICAS);
+}
+
+fn revoked_device_is_refused_and_keeps_its_data_on(backend: Backend) {
+    let server = Server::start_on(backend);
     let (_team, devices) = enrolled_devices(&server, 2);
     let [a, b] = [&devices[0], &devices[1]];
     let hid = a.add_household(&["--head", "Nguyễn Văn Hạnh", "--phone", "0912345678"]);

@@ -26,19 +26,17 @@ const WITHDRAWN: &str = "Hà Văn Tú";
 const NEVER_ASKED: &str = "Vũ Thị Thu";
 
 struct Setup {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+    db: TestDb,
     out: PathBuf,
     /// As the device holds them: what figures are checked against.
     households: Vec<gocua_household::Household>,
 }
 
 /// An officer's province reads its area over HTTP, and nothing else.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_province() {
+async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_province(db: TestDb) {
     use gocua_server::admin;
     use gocua_server::storage::Role;
-    let s = setup().await;
+    let s = setup(db).await;
     let server = TestServer::start(&s.db).await;
     let st = admin_storage(&s.db);
     let province = st.commune_province(COMMUNE).unwrap().unwrap();
@@ -235,22 +233,20 @@ async fn an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_pr
 /// A village of commune 00097 with one household of three members: one who
 /// consented, one who withdrew, one never asked; an ethnic-minority household
 /// with a visit; pushed by a real device and in the report projection.
-async fn setup() -> Setup {
-    setup_with(0).await
+async fn setup(db: TestDb) -> Setup {
+    setup_with(db, 0).await
 }
 
 /// [`setup`], and `extra` more households of no members in the village,
 /// every other one visited.
-async fn setup_with(extra: usize) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.sqlite");
+async fn setup_with(db: TestDb, extra: usize) -> Setup {
     let s = TestServer::start(&db).await;
     let st = admin_storage(&db);
     let t = team(st.as_ref(), "Tổ Thôn Đông", &["Thôn Đông"]);
     let c = client();
     let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
     let store = Store::open(
-        dir.path().join("device.sqlite"),
+        db.dir.path().join("device.sqlite"),
         &field_core::StoreKey::Unencrypted,
     )
     .unwrap();
@@ -374,10 +370,7 @@ async fn setup_with(extra: usize) -> Setup {
     bootstrap_at(&c, &s, &observer.token, answer.last_seq).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let due: i64 = rusqlite::Connection::open(&db)
-            .unwrap()
-            .query_row("SELECT COUNT(*) FROM report_due", [], |r| r.get(0))
-            .unwrap();
+        let due = db.int("SELECT COUNT(*) FROM report_due");
         if due == 0 {
             break;
         }
@@ -385,10 +378,9 @@ async fn setup_with(extra: usize) -> Setup {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     s.stop().await;
-    let out = dir.path().join("out");
+    let out = db.dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     Setup {
-        _dir: dir,
         db,
         out,
         households,
@@ -446,9 +438,8 @@ fn column(rows: &[Vec<String>], header: &str) -> Vec<String> {
     rows[1..].iter().map(|r| r[i].clone()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn csv_full_keeps_text_and_leaves_out_who_did_not_consent() {
-    let s = setup().await;
+async fn csv_full_keeps_text_and_leaves_out_who_did_not_consent(db: TestDb) {
+    let s = setup(db).await;
     let st = admin_storage(&s.db);
     let key = PseudonymKey::new(st.pseudonym_key().unwrap());
     let mut r = request(Format::Csv, Pii::Full);
@@ -520,9 +511,8 @@ async fn csv_full_keeps_text_and_leaves_out_who_did_not_consent() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pseudonymized_extracts_are_stable_and_change_with_the_key() {
-    let s = setup().await;
+async fn pseudonymized_extracts_are_stable_and_change_with_the_key(db: TestDb) {
+    let s = setup(db).await;
     let st = admin_storage(&s.db);
     let key = PseudonymKey::new(st.pseudonym_key().unwrap());
     let r = request(Format::Csv, Pii::Pseudonymized);
@@ -555,9 +545,8 @@ async fn pseudonymized_extracts_are_stable_and_change_with_the_key() {
     assert_ne!(other, names, "another key, other pseudonyms");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
-    let s = setup().await;
+async fn xlsx_has_its_sheets_typed_cells_and_a_chart(db: TestDb) {
+    let s = setup(db).await;
     let st = admin_storage(&s.db);
     let key = PseudonymKey::new(st.pseudonym_key().unwrap());
     let out = s.out.join("x.xlsx");
@@ -642,9 +631,8 @@ async fn xlsx_has_its_sheets_typed_cells_and_a_chart() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jsonl_and_bad_input_through_the_command() {
-    let s = setup().await;
+async fn jsonl_and_bad_input_through_the_command(db: TestDb) {
+    let s = setup(db).await;
     let bin = env!("CARGO_BIN_EXE_gocua-server");
     let run = |args: &[&str]| {
         Command::new(bin)
@@ -699,14 +687,8 @@ async fn jsonl_and_bad_input_through_the_command() {
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["rows"]["households"], 0, "{report}");
     // The export was audited.
-    let audit: i64 = rusqlite::Connection::open(&s.db)
-        .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM audit WHERE action = 'export_pseudonymized'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let audit =
+        s.db.int("SELECT COUNT(*) FROM audit WHERE action = 'export_pseudonymized'");
     assert_eq!(audit, 2);
 
     // Bad input: exit 2, a message naming what was wrong, no file.
@@ -782,9 +764,8 @@ fn indicator_row<'a>(
 
 /// `--pii none`: the indicators as a spreadsheet, the same report as
 /// `gocua-server report`, checked against what the device recorded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pii_none_gives_the_indicators_as_a_spreadsheet() {
-    let s = setup_with(4).await;
+async fn pii_none_gives_the_indicators_as_a_spreadsheet(db: TestDb) {
+    let s = setup_with(db, 4).await;
     // Counted here from the device's own households, not from the server.
     let registered = s.households.len() as f64;
     let visited = s.households.iter().filter(|h| !h.visits.is_empty()).count() as f64;
@@ -949,3 +930,12 @@ async fn pii_none_gives_the_indicators_as_a_spreadsheet() {
         assert!(!bad.exists());
     }
 }
+
+common::on_both!(
+    an_officer_reads_the_indicators_and_a_pseudonymized_extract_of_their_province,
+    csv_full_keeps_text_and_leaves_out_who_did_not_consent,
+    pseudonymized_extracts_are_stable_and_change_with_the_key,
+    xlsx_has_its_sheets_typed_cells_and_a_chart,
+    jsonl_and_bad_input_through_the_command,
+    pii_none_gives_the_indicators_as_a_spreadsheet,
+);
