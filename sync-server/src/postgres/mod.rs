@@ -178,6 +178,12 @@ fn connect_first(
         .enable_all()
         .build()
         .map_err(|e| StorageError::Backend(format!("cannot start the database runtime: {e}")))?;
+    let mut config = config;
+    if config.get_application_name().is_none() {
+        // Tells the replicas apart in pg_stat_activity (and the tests find
+        // which one holds the materializer's lock).
+        config.application_name(format!("gocua-server/{}", std::process::id()));
+    }
     let options = ConnectOptions {
         config,
         statement_timeout: settings.statement_timeout,
@@ -1508,13 +1514,20 @@ impl Storage for PgStorage {
                     .map(|r| get(&r, 0))
                     .transpose()?;
                 let v = v.unwrap_or_else(|| s.village_id.clone());
-                c.execute(
+                // Never backwards: a replica that lost the materializer's
+                // lease mid-step (its lock connection cut) may still save
+                // what it made; the newer snapshot stays.
+                let saved = c.execute(
                     "INSERT INTO snapshots (doc_id, village_id, bytes, covered_seq, updated_at)
                      VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes,
-                        covered_seq = excluded.covered_seq, updated_at = excluded.updated_at",
+                        covered_seq = excluded.covered_seq, updated_at = excluded.updated_at
+                     WHERE snapshots.covered_seq <= excluded.covered_seq",
                     &[&s.doc_id, &v, &s.bytes, &i64_of(s.covered_seq), &now],
                 )?;
+                if saved == 0 {
+                    continue;
+                }
                 c.execute(
                     "DELETE FROM snapshot_pending WHERE doc_id = $1",
                     &[&s.doc_id],
@@ -1536,8 +1549,9 @@ impl Storage for PgStorage {
             }
             if let Some(w) = watermark {
                 c.execute(
-                    "UPDATE meta SET value = $1 WHERE key = 'materialized_seq'",
-                    &[&w.to_string()],
+                    "UPDATE meta SET value = GREATEST(value::BIGINT, $1::BIGINT)::TEXT
+                     WHERE key = 'materialized_seq'",
+                    &[&i64_of(w)],
                 )?;
             }
             Ok(())

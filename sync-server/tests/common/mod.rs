@@ -216,6 +216,16 @@ impl TestServer {
         server
     }
 
+    /// A server already running elsewhere (another process) at `base`.
+    pub fn at(base: String) -> TestServer {
+        TestServer {
+            base,
+            db: PathBuf::new(),
+            stop: None,
+            task: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
