@@ -688,42 +688,119 @@ async fn pull(
     ))
 }
 
+/// Bytes of a bootstrap written before they are handed to the connection.
+const BOOTSTRAP_CHUNK: usize = 256 * 1024;
+/// Chunks made ahead of a slow connection: with the chunk size, the memory
+/// one bootstrap takes (besides the document being read).
+const BOOTSTRAP_AHEAD: usize = 4;
+/// A connection that takes none of the bootstrap for this long is given up,
+/// so that it does not hold a database read open.
+const BOOTSTRAP_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The snapshots of the caller's villages, streamed: read from the database
+/// one document at a time and sent as they are read, so that the server
+/// never holds a whole bootstrap (docs/protocol.md, "Bootstrap").
 async fn bootstrap(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let principal = authenticate(&state, &headers).await?;
     let villages = readable_villages(&state, &principal).await?;
-    let set = blocking(&state, move |s| s.bootstrap(&villages)).await?;
-    if let Principal::Account { .. } = principal {
-        audit(
-            &state,
-            AuditEntry {
-                at: now(),
-                actor: principal.actor(),
-                action: "bootstrap".into(),
-                subject: format!("documents={}", set.docs.len()),
-                detail: format!("cursor={}", set.cursor),
+    let (cursor_tx, cursor_rx) = tokio::sync::oneshot::channel::<u64>();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(BOOTSTRAP_AHEAD);
+    let storage = state.storage.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let account = matches!(principal, Principal::Account { .. }).then(|| principal.actor());
+    let task = tokio::task::spawn_blocking(move || {
+        let send = |chunk: Vec<u8>| -> StorageResult<()> {
+            let sent = runtime.block_on(async {
+                tokio::time::timeout(BOOTSTRAP_STALL, tx.send(Ok(Bytes::from(chunk)))).await
+            });
+            match sent {
+                Ok(Ok(())) => Ok(()),
+                // The device went away or stopped reading: stop reading too.
+                _ => Err(crate::storage::StorageError::Busy(
+                    "the bootstrap's connection closed or stalled".into(),
+                )),
+            }
+        };
+        let mut cursor_tx = Some(cursor_tx);
+        let mut at = 0;
+        let mut buf = Vec::with_capacity(BOOTSTRAP_CHUNK + 64 * 1024);
+        buf.extend_from_slice(gocua_protocol::bundle::MAGIC);
+        let mut count = 0u64;
+        let result = storage.bootstrap_stream(
+            &villages,
+            &mut |c| {
+                at = c;
+                if let Some(tx) = cursor_tx.take() {
+                    let _ = tx.send(c);
+                }
+                Ok(())
             },
-        )
-        .await;
-    }
-    let docs: Vec<DocChanges> = set
-        .docs
-        .into_iter()
-        .map(|d| DocChanges {
-            doc_id: d.doc_id,
-            changes: d
-                .bytes
-                .into_iter()
-                .chain(d.pending.into_iter().map(|p| p.1))
-                .collect(),
-        })
-        .filter(|d| !d.changes.is_empty())
-        .collect();
-    Ok(bundle_response(
-        gocua_protocol::bundle::encode(&docs),
-        set.cursor,
-        None,
-    ))
+            &mut |d| {
+                let changes: Vec<Vec<u8>> = d
+                    .bytes
+                    .into_iter()
+                    .chain(d.pending.into_iter().map(|p| p.1))
+                    .collect();
+                if changes.is_empty() {
+                    return Ok(());
+                }
+                gocua_protocol::bundle::encode_doc(&mut buf, &d.doc_id, &changes);
+                count += 1;
+                if buf.len() >= BOOTSTRAP_CHUNK {
+                    send(std::mem::replace(
+                        &mut buf,
+                        Vec::with_capacity(BOOTSTRAP_CHUNK + 64 * 1024),
+                    ))?;
+                }
+                Ok(())
+            },
+        );
+        let result = result.and_then(|()| if buf.is_empty() { Ok(()) } else { send(buf) });
+        match &result {
+            Ok(()) => {
+                if let Some(actor) = account
+                    && let Err(e) = storage.audit(&AuditEntry {
+                        at: now(),
+                        actor,
+                        action: "bootstrap".into(),
+                        subject: format!("documents={count}"),
+                        detail: format!("cursor={at}"),
+                    })
+                {
+                    tracing::error!(error = ?e, "audit entry not written");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, documents = count, "bootstrap cut short");
+                // The device sees the body end early, and tries again.
+                let _ = runtime.block_on(tx.send(Err(std::io::Error::other(e.to_string()))));
+            }
+        }
+        result
+    });
+    let cursor = match cursor_rx.await {
+        Ok(c) => c,
+        // Failed before anything was sent: an ordinary error answer.
+        Err(_) => {
+            return match task.await {
+                Ok(Err(e)) => Err(ApiError::from(e)),
+                _ => Err(ApiError::internal()),
+            };
+        }
+    };
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let mut resp = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(BUNDLE_CONTENT_TYPE),
+        )],
+        body,
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(HEADER_CURSOR, HeaderValue::from(cursor));
+    Ok(resp)
 }

@@ -549,8 +549,34 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         max_bytes: usize,
     ) -> StorageResult<PullPage>;
     /// The stored snapshots of `villages` and the watermark they cover, read
-    /// consistently.
-    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet>;
+    /// consistently, one at a time: `cursor` first, then `doc` with each
+    /// snapshot (with its pending changes) as it is read, none kept, so that
+    /// a bootstrap of any size takes the memory of one document. An error
+    /// from either callback stops the read and is returned.
+    fn bootstrap_stream(
+        &self,
+        villages: &[String],
+        cursor: &mut dyn FnMut(u64) -> StorageResult<()>,
+        doc: &mut dyn FnMut(Snapshot) -> StorageResult<()>,
+    ) -> StorageResult<()>;
+
+    /// [`Storage::bootstrap_stream`], collected (tests and small reads).
+    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet> {
+        let mut at = 0;
+        let mut docs = Vec::new();
+        self.bootstrap_stream(
+            villages,
+            &mut |c| {
+                at = c;
+                Ok(())
+            },
+            &mut |d| {
+                docs.push(d);
+                Ok(())
+            },
+        )?;
+        Ok(BootstrapSet { cursor: at, docs })
+    }
     fn change_count(&self) -> StorageResult<u64>;
 
     // ---- the materializer ----

@@ -766,6 +766,7 @@ async fn a_device_does_not_download_its_own_changes(db: common::TestDb) {
 }
 
 common::on_both!(
+    bootstrap_is_streamed_one_document_at_a_time,
     pull_pages_and_no_change_is_skipped_under_concurrent_pushes,
     gzip_requests_and_responses,
     enrollment_codes_are_one_time_and_expire,
@@ -779,3 +780,75 @@ common::on_both!(
     a_retried_enrollment_gets_the_same_device,
     a_device_does_not_download_its_own_changes,
 );
+
+/// A bootstrap larger than the server's chunks arrives whole and the same as
+/// the stored snapshots, and the backends read it one document at a time: a
+/// reader that stops after three documents is given no more.
+async fn bootstrap_is_streamed_one_document_at_a_time(db: common::TestDb) {
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let t = team(st.as_ref(), "T", &["Thôn Đông"]);
+    let c = client();
+    let dev = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    // About 1.2 MB of snapshots: several of the server's 256 KiB chunks.
+    let mut last = 0;
+    for batch in 0..6 {
+        let docs: Vec<DocChanges> = (0..50)
+            .map(|i| {
+                let (id, mut doc, first) = new_household(&t.villages[0]);
+                // Random text: Automerge compresses what repeats.
+                let mut x = (batch * 1000 + i) as u64 + 1;
+                let note: String = (0..6000)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(b'!' + (x % 90) as u8)
+                    })
+                    .collect();
+                let second = edit(&mut doc, "address", &note);
+                DocChanges {
+                    doc_id: id,
+                    changes: vec![first, second],
+                }
+            })
+            .collect();
+        last = push(&c, &s, &dev.token, bundle::encode(&docs))
+            .await
+            .last_seq;
+    }
+    let reader = device(&c, &s, st.as_ref(), &t.volunteer_id).await;
+    let got = bootstrap_at(&c, &s, &reader.token, last).await;
+    assert_eq!(got.len(), 300);
+    let stored = st.bootstrap(&t.villages).unwrap();
+    let expected: Vec<(String, Vec<Vec<u8>>)> = stored
+        .docs
+        .into_iter()
+        .map(|d| {
+            let changes = d
+                .bytes
+                .into_iter()
+                .chain(d.pending.into_iter().map(|p| p.1))
+                .collect();
+            (d.doc_id, changes)
+        })
+        .collect();
+    let received: Vec<(String, Vec<Vec<u8>>)> =
+        got.into_iter().map(|d| (d.doc_id, d.changes)).collect();
+    assert_eq!(received, expected);
+    let total: usize = received.iter().flat_map(|d| &d.1).map(Vec::len).sum();
+    assert!(total > 3 * 256 * 1024, "{total} bytes: too small to stream");
+    // A reader that gives up after three documents stops the read there.
+    let mut seen = 0;
+    let stopped = st.bootstrap_stream(&t.villages, &mut |_| Ok(()), &mut |_| {
+        seen += 1;
+        if seen == 3 {
+            Err(gocua_server::StorageError::Busy("enough".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(stopped.is_err());
+    assert_eq!(seen, 3);
+    s.stop().await;
+}

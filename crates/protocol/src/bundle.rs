@@ -36,15 +36,22 @@ pub fn encode(docs: &[DocChanges]) -> Vec<u8> {
     let mut out = Vec::with_capacity(MAGIC.len() + size);
     out.extend_from_slice(MAGIC);
     for d in docs {
-        out.extend_from_slice(&(d.doc_id.len() as u16).to_be_bytes());
-        out.extend_from_slice(d.doc_id.as_bytes());
-        out.extend_from_slice(&(d.changes.len() as u32).to_be_bytes());
-        for c in &d.changes {
-            out.extend_from_slice(&(c.len() as u32).to_be_bytes());
-            out.extend_from_slice(c);
-        }
+        encode_doc(&mut out, &d.doc_id, &d.changes);
     }
     out
+}
+
+/// Appends one document's changes to a bundle being written piece by piece
+/// (after [`MAGIC`]): a bundle too large to hold whole, such as a bootstrap,
+/// is sent as it is made. `doc_id` is at most 64 bytes (the caller's ids are).
+pub fn encode_doc(out: &mut Vec<u8>, doc_id: &str, changes: &[Vec<u8>]) {
+    out.extend_from_slice(&(doc_id.len() as u16).to_be_bytes());
+    out.extend_from_slice(doc_id.as_bytes());
+    out.extend_from_slice(&(changes.len() as u32).to_be_bytes());
+    for c in changes {
+        out.extend_from_slice(&(c.len() as u32).to_be_bytes());
+        out.extend_from_slice(c);
+    }
 }
 
 struct Reader<'a> {

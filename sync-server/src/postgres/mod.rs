@@ -17,11 +17,11 @@ use tokio_postgres::Row;
 
 use crate::group_commit::GroupCommit;
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation,
-    CodeRefusal, DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
-    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
-    ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
-    UnitsLoaded, UnsentReport, Village, Volunteer,
+    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
+    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
+    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
+    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
+    Volunteer,
 };
 use conn::{ConnectOptions, Manager, PgConn, get};
 
@@ -1430,7 +1430,12 @@ impl Storage for PgStorage {
         })
     }
 
-    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet> {
+    fn bootstrap_stream(
+        &self,
+        villages: &[String],
+        on_cursor: &mut dyn FnMut(u64) -> StorageResult<()>,
+        on_doc: &mut dyn FnMut(Snapshot) -> StorageResult<()>,
+    ) -> StorageResult<()> {
         self.read(|c| {
             let watermark = materialized(c)?;
             // As in the SQLite backend: the cursor is the last position
@@ -1446,19 +1451,27 @@ impl Storage for PgStorage {
                 (None, Some(p)) => u64_of(p),
                 (None, None) => 0,
             };
-            let mut docs = c
-                .query(
-                    "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots
-                     WHERE village_id = ANY($1) ORDER BY doc_id COLLATE \"C\"",
-                    &[&villages],
-                )?
-                .iter()
-                .map(snapshot_of)
-                .collect::<StorageResult<Vec<_>>>()?;
-            for d in &mut docs {
-                d.pending = load_pending(c, &d.doc_id)?;
-            }
-            Ok(BootstrapSet { cursor, docs })
+            on_cursor(cursor)?;
+            // Rows arrive as the database sends them (the connection cannot
+            // run another query meanwhile: the pending changes come in the
+            // same row).
+            c.for_each(
+                "SELECT s.doc_id, s.village_id, s.bytes, s.covered_seq,
+                    ARRAY(SELECT p.seq FROM snapshot_pending p
+                          WHERE p.doc_id = s.doc_id ORDER BY p.seq),
+                    ARRAY(SELECT ch.bytes FROM snapshot_pending p JOIN changes ch ON ch.seq = p.seq
+                          WHERE p.doc_id = s.doc_id ORDER BY p.seq)
+                 FROM snapshots s
+                 WHERE s.village_id = ANY($1) ORDER BY s.doc_id COLLATE \"C\"",
+                &[&villages],
+                |r| {
+                    let mut d = snapshot_of(r)?;
+                    let seqs: Vec<i64> = get(r, 4)?;
+                    let bytes: Vec<Vec<u8>> = get(r, 5)?;
+                    d.pending = seqs.into_iter().map(u64_of).zip(bytes).collect();
+                    on_doc(d)
+                },
+            )
         })
     }
 

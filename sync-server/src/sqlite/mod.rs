@@ -15,11 +15,11 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, BootstrapSet, ChangeLocation,
-    CodeRefusal, DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
-    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
-    ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
-    UnitsLoaded, UnsentReport, Village, Volunteer,
+    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
+    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
+    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
+    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
+    Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1404,7 +1404,12 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn bootstrap(&self, villages: &[String]) -> StorageResult<BootstrapSet> {
+    fn bootstrap_stream(
+        &self,
+        villages: &[String],
+        on_cursor: &mut dyn FnMut(u64) -> StorageResult<()>,
+        on_doc: &mut dyn FnMut(Snapshot) -> StorageResult<()>,
+    ) -> StorageResult<()> {
         let villages = villages_json(villages)?;
         self.read(|tx| {
             let cursor: String = tx
@@ -1442,22 +1447,20 @@ impl Storage for SqliteStorage {
                      WHERE village_id IN (SELECT value FROM json_each(?1)) ORDER BY doc_id",
                 )
                 .map_err(db_err)?;
-            let rows = stmt
-                .query_map([villages], |r| {
-                    Ok(Snapshot {
-                        doc_id: r.get(0)?,
-                        village_id: r.get(1)?,
-                        bytes: r.get(2)?,
-                        covered_seq: u64_of(r.get(3)?),
-                        pending: Vec::new(),
-                    })
-                })
-                .map_err(db_err)?;
-            let mut docs = rows.collect::<Result<Vec<_>, _>>().map_err(db_err)?;
-            for d in &mut docs {
+            on_cursor(cursor)?;
+            let mut rows = stmt.query([villages]).map_err(db_err)?;
+            while let Some(r) = rows.next().map_err(db_err)? {
+                let mut d = Snapshot {
+                    doc_id: r.get(0).map_err(db_err)?,
+                    village_id: r.get(1).map_err(db_err)?,
+                    bytes: r.get(2).map_err(db_err)?,
+                    covered_seq: u64_of(r.get(3).map_err(db_err)?),
+                    pending: Vec::new(),
+                };
                 d.pending = load_pending(tx, &d.doc_id)?;
+                on_doc(d)?;
             }
-            Ok(BootstrapSet { cursor, docs })
+            Ok(())
         })
     }
 
