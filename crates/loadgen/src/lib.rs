@@ -89,6 +89,19 @@ pub struct Options {
     /// then cannot be told apart from the load generator's).
     #[arg(long)]
     pub in_process: bool,
+    /// Run on PostgreSQL: a throw-away cluster started for the run from the
+    /// machine's PostgreSQL binaries (as the tests start one), its CPU and
+    /// memory measured beside the server's.
+    #[arg(long, conflicts_with_all = ["database", "in_process"])]
+    pub postgres: bool,
+    /// Run on this empty PostgreSQL database (`postgres://...`) instead; its
+    /// processes are not measured.
+    #[arg(long, value_name = "URL", conflicts_with = "in_process")]
+    pub database: Option<String>,
+    /// `gocua-server` processes on the one database, behind a round-robin
+    /// balancer (PostgreSQL only).
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
     /// Keep the server's database in DIR (default: a temporary directory,
     /// removed at the end). DIR must not hold a database already.
     #[arg(long, value_name = "DIR")]
@@ -190,6 +203,9 @@ pub struct Report {
     pub gzip: bool,
     pub pulls_during_ingest: bool,
     pub server: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub replicas: usize,
     pub prebuild_seconds: f64,
     /// The timed phase: every device pushing (and pulling) at once.
     pub ingest_seconds: f64,
@@ -234,6 +250,27 @@ pub struct Report {
     pub server_after_materializer: Option<ProcStats>,
     pub server_end: Option<ProcStats>,
     pub loadgen_end: Option<ProcStats>,
+    /// The PostgreSQL cluster's processes (with `--postgres`).
+    pub database_start: Option<ProcStats>,
+    pub database_after_ingest: Option<ProcStats>,
+    pub database_after_materializer: Option<ProcStats>,
+}
+
+impl Report {
+    /// CPU milliseconds per visit stored, of the replicas and of the
+    /// database, from the start until the materializer caught up (its work
+    /// and the report's included): what one visit costs each side.
+    pub fn cpu_ms_per_visit(&self) -> (Option<f64>, Option<f64>) {
+        let per = |a: &Option<ProcStats>, b: &Option<ProcStats>| -> Option<f64> {
+            let (a, b) = (a.as_ref()?, b.as_ref()?);
+            (self.visits_stored > 0)
+                .then(|| (b.cpu_seconds - a.cpu_seconds) * 1000.0 / self.visits_stored as f64)
+        };
+        (
+            per(&self.server_start, &self.server_after_materializer),
+            per(&self.database_start, &self.database_after_materializer),
+        )
+    }
 }
 
 /// An HTTP client speaking protocol v1 like a device, gzip by hand.
@@ -493,16 +530,56 @@ pub async fn run(opts: &Options) -> Result<Report> {
         bail!("--devices and --villages must be at least 1");
     }
     let max = Duration::from_secs(opts.max_seconds.max(1));
+    if opts.replicas == 0 {
+        bail!("--replicas must be at least 1");
+    }
+    if opts.replicas > 1 && !opts.postgres && opts.database.is_none() {
+        bail!("several replicas share one PostgreSQL database: add --postgres or --database URL");
+    }
     let tmp = tempfile::tempdir()?;
     let data_dir = match &opts.data_dir {
         Some(d) => d.clone(),
         None => tmp.path().join("server"),
     };
     std::fs::create_dir_all(&data_dir)?;
-    let db = data_dir.join(gocua_server::config::DEFAULT_DATABASE);
-    if db.exists() {
-        bail!("{} exists already: give an empty --data-dir", db.display());
-    }
+    // The database: a SQLite file in the data directory, a throw-away
+    // cluster, or the one given.
+    let cluster = if opts.postgres {
+        let started = tokio::task::spawn_blocking(|| {
+            std::panic::catch_unwind(gocua_pgtest::PgCluster::start)
+        })
+        .await?;
+        Some(started.map_err(|e| {
+            let why = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            anyhow!("cannot start a PostgreSQL cluster: {why}")
+        })?)
+    } else {
+        None
+    };
+    let url = cluster.as_ref().map(|c| c.url()).or(opts.database.clone());
+    let (db, server_args) = match &url {
+        Some(url) => (
+            PathBuf::from(url),
+            vec!["--database".to_string(), url.clone()],
+        ),
+        None => {
+            let db = data_dir.join(gocua_server::config::DEFAULT_DATABASE);
+            if db.exists() {
+                bail!("{} exists already: give an empty --data-dir", db.display());
+            }
+            (
+                db,
+                vec![
+                    "--data-dir".to_string(),
+                    data_dir.to_string_lossy().into_owned(),
+                ],
+            )
+        }
+    };
 
     // Villages, teams, volunteers and codes, on the database itself.
     let plan = {
@@ -514,15 +591,22 @@ pub async fn run(opts: &Options) -> Result<Report> {
         Server::in_process(&db).await?
     } else {
         let bin = server::find_server_bin(opts.server_bin.as_deref())?;
-        Server::spawn(&bin, &data_dir).await?
+        Server::spawn(&bin, &server_args, opts.replicas).await?
     };
     eprintln!("gocua-loadgen: server {}", server.describe());
-    let result = drive(opts, &plan, &server, tmp.path(), max).await;
+    let database_stats = {
+        let data = cluster.as_ref().map(|c| c.dir().join("data"));
+        move || data.as_deref().and_then(server::postgres_stats)
+    };
+    let result = drive(opts, &plan, &server, tmp.path(), max, &database_stats).await;
     let end = server.stats();
     server.stop().await;
     let mut report = result?;
     report.server_end = end;
     report.loadgen_end = server::proc_stats(std::process::id());
+    report.backend = if url.is_some() { "postgres" } else { "sqlite" }.into();
+    report.replicas = opts.replicas;
+    drop(cluster);
     Ok(report)
 }
 
@@ -532,10 +616,11 @@ async fn drive(
     server: &Server,
     tmp: &std::path::Path,
     max: Duration,
+    database_stats: &dyn Fn() -> Option<ProcStats>,
 ) -> Result<Report> {
-    let push_proxy = Proxy::start(server.addr).await?;
-    let pull_proxy = Proxy::start(server.addr).await?;
-    let other_proxy = Proxy::start(server.addr).await?;
+    let push_proxy = Proxy::balancing(server.addrs.clone()).await?;
+    let pull_proxy = Proxy::balancing(server.addrs.clone()).await?;
+    let other_proxy = Proxy::balancing(server.addrs.clone()).await?;
     let http = Http::new(opts.gzip)?;
     let base = other_proxy.url();
     server.wait_healthy(&base, max).await?;
@@ -546,6 +631,7 @@ async fn drive(
         pulls_during_ingest: !opts.no_pull,
         server: server.describe(),
         server_start: server.stats(),
+        database_start: database_stats(),
         ..Report::default()
     };
 
@@ -694,6 +780,7 @@ async fn drive(
         Err(e) => report.errors.push(format!("report freshness: {e:#}")),
     }
     report.server_after_ingest = server.stats();
+    report.database_after_ingest = database_stats();
     eprintln!("gocua-loadgen: timed phase done in {elapsed:.1} s; checking, bootstrapping");
     let runs: Vec<DeviceRun> = runs.into_iter().flatten().collect();
     report.push_traffic = push_proxy.traffic().since(push0);
@@ -788,16 +875,17 @@ async fn drive(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     report.server_after_materializer = server.stats();
+    report.database_after_materializer = database_stats();
 
     // The pull feed's cost alone: the whole log from the start, on a quiet server.
-    let quiet = Proxy::start(server.addr).await?;
+    let quiet = Proxy::balancing(server.addrs.clone()).await?;
     let t = Instant::now();
     let (_, changes, requests) = pull_to_end(&http, &quiet.url(), &observer.token, 0).await?;
     report.full_pull = Exchange::of(quiet.traffic(), requests, t.elapsed().as_secs_f64());
     report.full_pull_changes = changes;
 
     // A fresh device of every village bootstraps, then pulls to the end.
-    let quiet = Proxy::start(server.addr).await?;
+    let quiet = Proxy::balancing(server.addrs.clone()).await?;
     let qbase = quiet.url();
     let t0 = quiet.traffic();
     let t = Instant::now();
@@ -821,7 +909,7 @@ async fn drive(
         report.fresh_bootstrap.bytes_total as f64 / report.households.max(1) as f64;
 
     // An idle sync: one pull with nothing new, by the device holding everything.
-    let quiet = Proxy::start(server.addr).await?;
+    let quiet = Proxy::balancing(server.addrs.clone()).await?;
     let t = Instant::now();
     let (_, changes, requests) =
         pull_to_end(&http, &quiet.url(), &observer.token, observer_end).await?;
@@ -835,7 +923,7 @@ async fn drive(
     // One new visit in an existing household, pushed alone on a new connection.
     if let Some((last, id)) = last_doc {
         let body = workload::one_more_visit(last, &id, opts.gzip)?;
-        let quiet = Proxy::start(server.addr).await?;
+        let quiet = Proxy::balancing(server.addrs.clone()).await?;
         let t = Instant::now();
         let r = http.push(&quiet.url(), &id.token, &body).await?;
         report.one_visit_push = Exchange::of(quiet.traffic(), 1, t.elapsed().as_secs_f64());
@@ -849,7 +937,7 @@ async fn drive(
     if !opts.skip_real_client {
         let code = plan.real_code.clone();
         let store_path = tmp.join("real-device.sqlite");
-        let proxy = Proxy::start(server.addr).await?;
+        let proxy = Proxy::balancing(server.addrs.clone()).await?;
         let counters = proxy.counters.clone();
         let url = proxy.url();
         let real = tokio::task::spawn_blocking(move || {
@@ -913,7 +1001,7 @@ impl Report {
             self.gzip,
             self.pulls_during_ingest
         ));
-        line(format!("server: {}", self.server));
+        line(format!("server: {} on {}", self.server, self.backend));
         line(format!(
             "changes pre-built in {:.2} s",
             self.prebuild_seconds
@@ -1022,6 +1110,27 @@ impl Report {
         line(format!(
             "load generator at end:       {}",
             mem(&self.loadgen_end)
+        ));
+        if self.database_start.is_some() {
+            line(format!(
+                "database at start:           {}",
+                mem(&self.database_start)
+            ));
+            line(format!(
+                "database after ingest:       {}",
+                mem(&self.database_after_ingest)
+            ));
+            line(format!(
+                "database after materializer: {}",
+                mem(&self.database_after_materializer)
+            ));
+        }
+        let (replica_ms, db_ms) = self.cpu_ms_per_visit();
+        let ms = |v: Option<f64>| v.map_or("not measured".to_string(), |v| format!("{v:.2} ms"));
+        line(format!(
+            "CPU per visit, start to materializer caught up: server {}, database {}",
+            ms(replica_ms),
+            ms(db_ms)
         ));
         for e in &self.errors {
             line(format!("error: {e}"));

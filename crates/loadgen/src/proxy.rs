@@ -68,6 +68,15 @@ impl Drop for Proxy {
 
 impl Proxy {
     pub async fn start(target: SocketAddr) -> std::io::Result<Proxy> {
+        Proxy::balancing(vec![target]).await
+    }
+
+    /// Forwards connection n to `targets[n % len]`: a TCP load balancer in
+    /// front of several replicas, counting as `start` does.
+    pub async fn balancing(targets: Vec<SocketAddr>) -> std::io::Result<Proxy> {
+        if targets.is_empty() {
+            return Err(std::io::Error::other("a proxy needs a target"));
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
@@ -78,7 +87,8 @@ impl Proxy {
                 let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
-                c.connections.fetch_add(1, Ordering::Relaxed);
+                let n = c.connections.fetch_add(1, Ordering::Relaxed);
+                let target = targets[(n as usize) % targets.len()];
                 let c = c.clone();
                 conns.spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {

@@ -143,8 +143,9 @@ pub fn find_server_bin(explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 enum Kind {
-    Child {
-        child: Child,
+    /// One child per replica.
+    Children {
+        children: Vec<Child>,
         bin: PathBuf,
     },
     InProcess {
@@ -155,14 +156,15 @@ enum Kind {
 
 /// The running server.
 pub struct Server {
-    pub addr: SocketAddr,
+    /// Each replica's address (one in-process).
+    pub addrs: Vec<SocketAddr>,
     kind: Kind,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("addr", &self.addr)
+            .field("addrs", &self.addrs)
             .field("server", &self.describe())
             .finish()
     }
@@ -170,67 +172,35 @@ impl std::fmt::Debug for Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Kind::Child { child, .. } = &mut self.kind {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Kind::Children { children, .. } = &mut self.kind {
+            for child in children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }
 
 impl Server {
-    /// Starts `gocua-server --data-dir DIR serve --listen 127.0.0.1:0` and
-    /// reads the address it prints.
-    pub async fn spawn(bin: &Path, data_dir: &Path) -> Result<Server> {
-        let mut child = Command::new(bin)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("GOCUA_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let out = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow!("no stdout from the server"))?;
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        // Reads the address line, then drains the rest so the server never blocks.
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in std::io::BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if !sent && line.contains("listening on http://") {
-                    let _ = tx.send(line);
-                    sent = true;
-                }
-            }
-        });
-        let line =
-            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await?;
-        let server = |addr| Server {
-            addr,
-            kind: Kind::Child {
-                child,
+    /// Starts `replicas` processes of `gocua-server DATABASE serve --listen
+    /// 127.0.0.1:0` (`database`: `--data-dir DIR` or `--database URL`) and
+    /// reads the address each prints.
+    pub async fn spawn(bin: &Path, database: &[String], replicas: usize) -> Result<Server> {
+        let mut server = Server {
+            addrs: Vec::new(),
+            kind: Kind::Children {
+                children: Vec::new(),
                 bin: bin.to_path_buf(),
             },
         };
-        let line = match line {
-            Ok(l) => l,
-            Err(_) => {
-                drop(server(SocketAddr::from(([127, 0, 0, 1], 0))));
-                bail!("{} did not say where it listens", bin.display());
+        for _ in 0..replicas.max(1) {
+            let (child, addr) = spawn_one(bin, database).await?;
+            server.addrs.push(addr);
+            if let Kind::Children { children, .. } = &mut server.kind {
+                children.push(child);
             }
-        };
-        let addr: SocketAddr = line
-            .rsplit("http://")
-            .next()
-            .unwrap_or("")
-            .trim()
-            .parse()
-            .with_context(|| format!("cannot read the server's address in {line:?}"))?;
-        Ok(server(addr))
+        }
+        Ok(server)
     }
 
     /// The server in this process, on the database at `db`.
@@ -250,7 +220,7 @@ impl Server {
             },
         ));
         Ok(Server {
-            addr,
+            addrs: vec![addr],
             kind: Kind::InProcess {
                 stop: Some(stop),
                 task,
@@ -260,17 +230,28 @@ impl Server {
 
     pub fn describe(&self) -> String {
         match &self.kind {
-            Kind::Child { child, bin } => {
-                format!("child process {} (pid {})", bin.display(), child.id())
+            Kind::Children { children, bin } => {
+                let pids: Vec<String> = children.iter().map(|c| c.id().to_string()).collect();
+                match children.len() {
+                    1 => format!("child process {} (pid {})", bin.display(), pids[0]),
+                    n => format!(
+                        "{n} replicas of {} (pids {}) behind a round-robin balancer",
+                        bin.display(),
+                        pids.join(", ")
+                    ),
+                }
             }
             Kind::InProcess { .. } => "in-process (memory not measured apart)".into(),
         }
     }
 
-    /// The server process's memory and CPU; `None` in-process.
+    /// The server processes' memory and CPU, summed over the replicas;
+    /// `None` in-process.
     pub fn stats(&self) -> Option<ProcStats> {
         match &self.kind {
-            Kind::Child { child, .. } => proc_stats(child.id()),
+            Kind::Children { children, .. } => {
+                sum_stats(children.iter().map(|c| proc_stats(c.id())))
+            }
             Kind::InProcess { .. } => None,
         }
     }
@@ -301,6 +282,95 @@ impl Server {
         }
         // A child is killed on drop.
     }
+}
+
+/// The sum of some processes' figures (peaks summed: an upper bound of
+/// their peak together); `None` if any cannot be read.
+pub fn sum_stats(stats: impl Iterator<Item = Option<ProcStats>>) -> Option<ProcStats> {
+    let mut total = ProcStats::default();
+    for s in stats {
+        let s = s?;
+        total.rss_kib += s.rss_kib;
+        total.hwm_kib += s.hwm_kib;
+        total.cpu_seconds += s.cpu_seconds;
+    }
+    Some(total)
+}
+
+/// The processes of a PostgreSQL cluster whose data directory is `data`:
+/// the postmaster (`postmaster.pid`'s first line) and its children (the
+/// backends serving each connection, the writers).
+pub fn postgres_stats(data: &Path) -> Option<ProcStats> {
+    let pid: u32 = std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut pids = vec![pid];
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // Field 4, after the command name: the parent.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(pid) {
+            pids.push(child);
+        }
+    }
+    // A backend that exits between the listing and the read is left out.
+    sum_stats(pids.into_iter().map(|p| Some(proc_stats(p).unwrap_or_default())))
+}
+
+async fn spawn_one(bin: &Path, database: &[String]) -> Result<(Child, SocketAddr)> {
+    let mut child = Command::new(bin)
+        .args(database)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("GOCUA_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no stdout from the server"))?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // Reads the address line, then drains the rest so the server never blocks.
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if !sent && line.contains("listening on http://") {
+                let _ = tx.send(line);
+                sent = true;
+            }
+        }
+    });
+    let line =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60))).await?;
+    let Ok(line) = line else {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("{} did not say where it listens", bin.display());
+    };
+    let addr: SocketAddr = match line.rsplit("http://").next().unwrap_or("").trim().parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("cannot read the server's address in {line:?}: {e}");
+        }
+    };
+    Ok((child, addr))
 }
 
 /// The real device side: a field-core store enrolled in village 1 through the
