@@ -144,10 +144,7 @@ pub fn find_server_bin(explicit: Option<&Path>) -> Result<PathBuf> {
 
 enum Kind {
     /// One child per replica.
-    Children {
-        children: Vec<Child>,
-        bin: PathBuf,
-    },
+    Children { children: Vec<Child>, bin: PathBuf },
     InProcess {
         stop: Option<tokio::sync::oneshot::Sender<()>>,
         task: tokio::task::JoinHandle<Result<(), gocua_server::ServerError>>,
@@ -326,7 +323,10 @@ pub fn postgres_stats(data: &Path) -> Option<ProcStats> {
         }
     }
     // A backend that exits between the listing and the read is left out.
-    sum_stats(pids.into_iter().map(|p| Some(proc_stats(p).unwrap_or_default())))
+    sum_stats(
+        pids.into_iter()
+            .map(|p| Some(proc_stats(p).unwrap_or_default())),
+    )
 }
 
 async fn spawn_one(bin: &Path, database: &[String]) -> Result<(Child, SocketAddr)> {

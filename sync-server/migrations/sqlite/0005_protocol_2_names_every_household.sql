@@ -1,0 +1,3 @@
+-- 5: protocol 2 names every household by the id derived from its first
+-- change; households stored under a random id are renamed (see `after`).
+-- (no schema change: see `after` in sync-server/src/sqlite/migrations.rs)
