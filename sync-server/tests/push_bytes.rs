@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers, not input paths
 
 use automerge::{Automerge, ROOT, transaction::Transactable};
+use gocua_pgtest::PgCluster;
 use gocua_protocol::bundle::{self, DocChanges};
-use gocua_server::SqliteStorage;
 use gocua_server::push::{self, DocCache};
 use gocua_server::storage::{Storage, Village};
 use proptest::prelude::*;
@@ -58,7 +58,7 @@ fn edit(doc: &mut Automerge, key: &str, value: &str) -> Vec<u8> {
 
 struct Server {
     _dir: TempDir,
-    storage: SqliteStorage,
+    storage: std::sync::Arc<dyn Storage>,
     cache: DocCache,
     villages: Vec<String>,
     hid: String,
@@ -66,10 +66,24 @@ struct Server {
     genuine: Vec<Vec<u8>>,
 }
 
-/// A server database holding one household of the village.
-fn server() -> Server {
+/// A server database holding one household of the village: a new SQLite
+/// file, or a new database in `pg`.
+fn server(pg: Option<&PgCluster>) -> Server {
+    static DATABASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = TempDir::new().unwrap();
-    let storage = SqliteStorage::open(dir.path().join("s.sqlite"), 1).unwrap();
+    let database = match pg {
+        Some(pg) => std::path::PathBuf::from(pg.create_database(&format!(
+            "case_{}",
+            DATABASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ))),
+        None => dir.path().join("s.sqlite"),
+    };
+    let storage = gocua_server::open_database(&gocua_server::Config {
+        database,
+        load_units: false,
+        ..gocua_server::Config::default()
+    })
+    .unwrap();
     storage
         .add_village(
             &Village {
@@ -107,14 +121,14 @@ fn one(doc_id: &str, changes: Vec<Vec<u8>>) -> Vec<u8> {
 fn send(s: &Server, device: &str, body: &[u8]) -> Option<gocua_protocol::PushResponse> {
     let docs = push::inspect(body).ok()?;
     Some(
-        push::push(&s.storage, &s.cache, device, &s.villages, docs, 1)
+        push::push(s.storage.as_ref(), &s.cache, device, &s.villages, docs, 1)
             .expect("a push of readable bytes is answered"),
     )
 }
 
 /// The log, the quarantine, and the household as stored, still loading.
 fn log_state(s: &Server) -> (u64, usize) {
-    push::load_document(&s.storage, &s.hid).expect("the stored household loads");
+    push::load_document(s.storage.as_ref(), &s.hid).expect("the stored household loads");
     (
         s.storage.change_count().unwrap(),
         s.storage.quarantine(100_000).unwrap().len(),
@@ -172,73 +186,108 @@ fn attack(s: &Server, body: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(48),
+type Picks = Vec<(bool, usize, Vec<(f64, u8)>)>;
+
+fn picks() -> impl Strategy<Value = Picks> {
+    proptest::collection::vec(
+        (
+            any::<bool>(),
+            any::<usize>(),
+            proptest::collection::vec((0.0..1.0f64, 1..=255u8), 1..4),
+        ),
+        1..4,
+    )
+}
+
+/// New changes on top of the household and its genuine changes, with bytes
+/// of their bodies changed and the checksum made right again.
+fn damaged_changes(s: &Server, picks: &Picks) -> Result<(), TestCaseError> {
+    let mut sent = Vec::new();
+    for (i, (fresh, which, xors)) in picks.iter().enumerate() {
+        let mut bytes = if *fresh {
+            let mut fork = s.doc.fork();
+            edit(&mut fork, "member_count", &i.to_string())
+        } else {
+            s.genuine[which % s.genuine.len()].clone()
+        };
+        // Inside the body, after the chunk type and length, where the
+        // damage reaches Automerge rather than the chunk reader.
+        let start = body_start(&bytes);
+        for (at, xor) in xors {
+            let k = start + ((bytes.len() - start) as f64 * at) as usize;
+            let k = k.min(bytes.len() - 1);
+            bytes[k] ^= xor;
+        }
+        fix_checksum(&mut bytes);
+        sent.push(bytes);
+    }
+    attack(s, &one(&s.hid, sent.clone()))?;
+    // Again: the same answer's effect, nothing doubled.
+    let before = log_state(s).0;
+    if let Some(a) = send(s, "attacker", &one(&s.hid, sent)) {
+        prop_assert_eq!(a.stored, 0, "{:?}", a);
+    }
+    prop_assert_eq!(log_state(s).0, before);
+    still_serving(s, 1)?;
+    Ok(())
+}
+
+/// Any bytes, raw, or as the only change of the household, or of a new
+/// document.
+fn arbitrary_bytes(s: &Server, bytes: Vec<u8>, wrap: u8) -> Result<(), TestCaseError> {
+    let body = match wrap {
+        0 => bytes,
+        1 => one(&s.hid, vec![bytes]),
+        _ => {
+            // A change chunk header with a right checksum around them.
+            let body = &bytes[..bytes.len().min(127)];
+            let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, body.len() as u8];
+            c.extend_from_slice(body);
+            fix_checksum(&mut c);
+            one(&uuid::Uuid::now_v7().to_string(), vec![c])
+        }
+    };
+    attack(s, &body)?;
+    still_serving(s, 2)?;
+    Ok(())
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    }
+}
 
-    /// New changes on top of the household and its genuine changes, with
-    /// bytes of their bodies changed and the checksum made right again.
+proptest! {
+    #![proptest_config(config(cases(48)))]
+
     #[test]
-    fn damaged_changes(
-        picks in proptest::collection::vec(
-            (any::<bool>(), any::<usize>(), proptest::collection::vec((0.0..1.0f64, 1..=255u8), 1..4)),
-            1..4,
-        ),
-    ) {
-        let s = server();
-        let mut sent = Vec::new();
-        for (i, (fresh, which, xors)) in picks.iter().enumerate() {
-            let mut bytes = if *fresh {
-                let mut fork = s.doc.fork();
-                edit(&mut fork, "member_count", &i.to_string())
-            } else {
-                s.genuine[which % s.genuine.len()].clone()
-            };
-            // Inside the body, after the chunk type and length, where the
-            // damage reaches Automerge rather than the chunk reader.
-            let start = body_start(&bytes);
-            for (at, xor) in xors {
-                let k = start + ((bytes.len() - start) as f64 * at) as usize;
-                let k = k.min(bytes.len() - 1);
-                bytes[k] ^= xor;
-            }
-            fix_checksum(&mut bytes);
-            sent.push(bytes);
-        }
-        attack(&s, &one(&s.hid, sent.clone()))?;
-        // Again: the same answer's effect, nothing doubled.
-        let before = log_state(&s).0;
-        if let Some(a) = send(&s, "attacker", &one(&s.hid, sent)) {
-            prop_assert_eq!(a.stored, 0, "{:?}", a);
-        }
-        prop_assert_eq!(log_state(&s).0, before);
-        still_serving(&s, 1)?;
+    fn damaged_changes_on_sqlite(picks in picks()) {
+        damaged_changes(&server(None), &picks)?;
     }
 
-    /// Any bytes, raw, or as the only change of the household, or of a new
-    /// document.
     #[test]
-    fn arbitrary_bytes(
-        bytes in proptest::collection::vec(any::<u8>(), 0..400),
-        wrap in 0..3u8,
-    ) {
-        let s = server();
-        let body = match wrap {
-            0 => bytes,
-            1 => one(&s.hid, vec![bytes]),
-            _ => {
-                // A change chunk header with a right checksum around them.
-                let body = &bytes[..bytes.len().min(127)];
-                let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, body.len() as u8];
-                c.extend_from_slice(body);
-                fix_checksum(&mut c);
-                one(&uuid::Uuid::now_v7().to_string(), vec![c])
-            }
-        };
-        attack(&s, &body)?;
-        still_serving(&s, 2)?;
+    fn arbitrary_bytes_on_sqlite(bytes in proptest::collection::vec(any::<u8>(), 0..400), wrap in 0..3u8) {
+        arbitrary_bytes(&server(None), bytes, wrap)?;
     }
+}
+
+/// The same on PostgreSQL, a new database of one cluster per case (fewer
+/// cases: each costs a database).
+#[test]
+fn damaged_changes_on_postgres() {
+    let pg = PgCluster::start();
+    proptest!(config(cases(48) / 4 + 1), |(picks in picks())| {
+        damaged_changes(&server(Some(&pg)), &picks)?;
+    });
+}
+
+#[test]
+fn arbitrary_bytes_on_postgres() {
+    let pg = PgCluster::start();
+    proptest!(config(cases(48) / 4 + 1), |(bytes in proptest::collection::vec(any::<u8>(), 0..400), wrap in 0..3u8)| {
+        arbitrary_bytes(&server(Some(&pg)), bytes, wrap)?;
+    });
 }
