@@ -252,3 +252,72 @@ async fn replicas_share_one_gap_free_feed_and_hand_over_the_materializer() {
     assert_eq!(docs.len(), other.len());
     assert_eq!(docs.len(), WRITERS * PUSHES + 1);
 }
+
+/// `migrate` applies the schema once when several run at once (the lock), a
+/// replica refuses a database not migrated yet when told not to migrate, and
+/// every replica refuses one migrated by a newer server; the command says so.
+#[test]
+fn migrations_run_once_and_a_newer_database_is_refused() {
+    use gocua_server::postgres::{PgSettings, migrations};
+    let pg = PgCluster::start();
+    let settings = |migrate: bool| PgSettings {
+        url: pg.url(),
+        pool_size: 2,
+        statement_timeout: Duration::from_secs(30),
+        migrate,
+    };
+    let latest = migrations::latest();
+    let refused = gocua_server::PgStorage::open(&settings(false)).unwrap_err();
+    assert!(
+        refused.to_string().contains("run `gocua-server migrate`"),
+        "{refused}"
+    );
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let s = settings(true);
+            std::thread::spawn(move || gocua_server::PgStorage::migrate(&s).unwrap())
+        })
+        .collect();
+    let mut done: Vec<_> = runs
+        .into_iter()
+        .map(|r| r.join().unwrap())
+        .map(|m| (m.from, m.to))
+        .collect();
+    done.sort();
+    let mut expected = vec![(latest, latest); 3];
+    expected.insert(0, (0, latest));
+    assert_eq!(done, expected);
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM schema_migrations"),
+        latest.to_string()
+    );
+    gocua_server::PgStorage::open(&settings(false)).unwrap();
+
+    // The command, as an operator runs it.
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+            .args(["--database", &pg.url()])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let again = run(&["migrate"]);
+    assert!(again.status.success());
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("up to date"), "{said}");
+
+    // A newer server migrated it: refused, migrating or not, with what to do.
+    pg.psql(&format!(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES ({}, 'future', 0)",
+        latest + 1
+    ));
+    for migrate in [true, false] {
+        let e = gocua_server::PgStorage::open(&settings(migrate)).unwrap_err();
+        assert!(e.to_string().contains("newer gocua-server"), "{e}");
+    }
+    let serve = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!serve.status.success());
+    let err = String::from_utf8_lossy(&serve.stderr);
+    assert!(err.contains("update the server"), "{err}");
+}

@@ -185,9 +185,18 @@ async fn pushing_twice_stores_once(db: common::TestDb) {
     let p = push(&c, &s, &b.token, one(&id, vec![second.clone()])).await;
     assert_eq!((p.stored, p.duplicates), (0, 1));
 
+    // A change repeated inside one push is stored once too.
+    let (id2, _, third) = new_household(&t.villages[0]);
+    let p = push(&c, &s, &a.token, one(&id2, vec![third.clone(), third])).await;
+    assert_eq!(p.stored, 1, "{p:?}");
+
     let got = pull_all(&c, &s, &b.token).await;
-    assert_eq!(got, vec![(id.clone(), first), (id, second)]);
-    assert_eq!(st.change_count().unwrap(), 2);
+    assert_eq!(got.len(), 3);
+    assert_eq!(&got[..2], &[(id.clone(), first), (id, second)]);
+    assert_eq!(st.change_count().unwrap(), 3);
+    // Duplicates took no numbers: the log and the feed have no holes.
+    assert_eq!(db.rows("SELECT count(*), max(seq) FROM changes"), ["3|3"]);
+    assert_eq!(db.rows("SELECT count(*), max(position) FROM feed"), ["3|3"]);
     s.stop().await;
 }
 

@@ -72,6 +72,13 @@ impl std::fmt::Debug for ConnectOptions {
     }
 }
 
+/// One statement of a [`PgConn::pipeline`].
+pub(crate) enum Op<'a> {
+    /// Simple-protocol text (no parameters, no rows): SAVEPOINT, RELEASE.
+    Batch(&'static str),
+    Query(&'static str, &'a [Param<'a>]),
+}
+
 /// One connection, with the statements it prepared.
 pub(crate) struct PgConn {
     client: Client,
@@ -210,6 +217,31 @@ impl PgConn {
             }
         };
         wait(self.client.execute(&st, params))
+    }
+
+    /// Sends every statement of `ops` before waiting for the first answer
+    /// (the protocol's pipelining): one round trip for all of them. Their
+    /// rows, in order (none for a `Batch`); the first error if any failed
+    /// (those after a failure in a transaction fail too).
+    pub(crate) fn pipeline(&mut self, ops: &[Op<'_>]) -> StorageResult<Vec<Vec<Row>>> {
+        let mut statements = Vec::with_capacity(ops.len());
+        for op in ops {
+            statements.push(match op {
+                Op::Query(sql, _) => Some(self.statement(sql)?),
+                Op::Batch(_) => None,
+            });
+        }
+        let client = &self.client;
+        let answers = wait(futures_util::future::join_all(
+            ops.iter().zip(&statements).map(|(op, st)| async move {
+                match (op, st) {
+                    (Op::Query(_, params), Some(st)) => client.query(st, params).await,
+                    (Op::Batch(sql), _) => client.batch_execute(sql).await.map(|()| Vec::new()),
+                    (Op::Query(..), None) => Ok(Vec::new()),
+                }
+            }),
+        ));
+        answers.into_iter().map(|a| a.map_err(db_err)).collect()
     }
 
     /// Calls `f` with each row as it arrives, none kept: for results larger

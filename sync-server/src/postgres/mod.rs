@@ -23,7 +23,7 @@ use crate::storage::{
     Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
     Volunteer,
 };
-use conn::{ConnectOptions, Manager, PgConn, get};
+use conn::{ConnectOptions, Manager, Op, Param, PgConn, get};
 
 /// The advisory lock held by the replica that runs the materializer.
 const MATERIALIZER_LOCK: i64 = 0x676f_6375_6102;
@@ -357,10 +357,9 @@ fn push_one(c: &mut PgConn, n: &mut Counters, job: PushJob) -> StorageResult<Pus
     let mut out = Vec::with_capacity(job.writes.len());
     for w in &job.writes {
         let before = *n;
-        c.batch("SAVEPOINT doc")?;
+        // `write_doc` takes savepoint `doc` and releases it when it stored.
         match write_doc(c, n, &job.device_id, w, job.now) {
             Ok(outcome @ DocOutcome::Stored { .. }) => {
-                c.batch("RELEASE doc")?;
                 out.push(outcome);
             }
             Ok(other) => {
@@ -394,12 +393,29 @@ fn write_doc(
     w: &DocWrite,
     now: i64,
 ) -> StorageResult<DocOutcome> {
-    let current: Option<(String, i64)> = c
-        .query_opt(
-            "SELECT village_id, version FROM documents WHERE id = $1",
-            &[&w.doc_id],
-        )?
-        .map(|r| Ok::<_, StorageError>((get(&r, 0)?, get(&r, 1)?)))
+    // One round trip: the savepoint, the document, which changes are known.
+    let hashes: Vec<&[u8]> = w.changes.iter().map(|ch| &ch.hash[..]).collect();
+    let mut first = c
+        .pipeline(&[
+            Op::Batch("SAVEPOINT doc"),
+            Op::Query(
+                "SELECT village_id, version FROM documents WHERE id = $1",
+                &[&w.doc_id],
+            ),
+            Op::Query(
+                "SELECT hash, doc_id FROM changes WHERE hash = ANY($1)",
+                &[&hashes],
+            ),
+        ])?
+        .into_iter()
+        .skip(1);
+    let (doc_rows, known_rows) = (
+        first.next().unwrap_or_default(),
+        first.next().unwrap_or_default(),
+    );
+    let current: Option<(String, i64)> = doc_rows
+        .first()
+        .map(|r| Ok::<_, StorageError>((get(r, 0)?, get(r, 1)?)))
         .transpose()?;
     if current.as_ref().map(|c| u64_of(c.1)) != w.base_version {
         return Ok(DocOutcome::Stale);
@@ -418,20 +434,18 @@ fn write_doc(
             ],
         )?;
     }
-    let mut stored = 0u64;
+    // Every change of the write in one query and one insert: round trips
+    // are what a push waits for, under the counters' lock.
+    let mut known: std::collections::HashMap<Vec<u8>, String> = Default::default();
+    for r in &known_rows {
+        known.insert(get(r, 0)?, get(r, 1)?);
+    }
     let mut duplicates = 0u64;
-    let mut version = w.base_version.unwrap_or(0);
-    let mut new_seqs: Vec<i64> = Vec::with_capacity(w.changes.len());
+    let mut seen = std::collections::HashSet::with_capacity(w.changes.len());
+    let mut fresh = Vec::with_capacity(w.changes.len());
     for ch in &w.changes {
-        let other: Option<String> = c
-            .query_opt(
-                "SELECT doc_id FROM changes WHERE hash = $1",
-                &[&&ch.hash[..]],
-            )?
-            .map(|r| get(&r, 0))
-            .transpose()?;
-        match other {
-            Some(d) if d == w.doc_id => {
+        match known.get(&ch.hash[..]) {
+            Some(d) if *d == w.doc_id => {
                 duplicates += 1;
                 continue;
             }
@@ -447,64 +461,118 @@ fn write_doc(
             }
             None => {}
         }
-        let seq = n.seq + 1;
-        // The hash is new (checked above) and the seq is this transaction's:
-        // only the change number can clash, and a clash takes no number.
-        let inserted = c.execute(
+        if seen.insert(ch.hash) {
+            fresh.push(ch);
+        } else {
+            duplicates += 1;
+        }
+    }
+    let new_seqs: Vec<i64> = (1..=fresh.len() as i64).map(|i| n.seq + i).collect();
+    if !fresh.is_empty() {
+        let hashes: Vec<&[u8]> = fresh.iter().map(|ch| &ch.hash[..]).collect();
+        let bytes: Vec<&[u8]> = fresh.iter().map(|ch| &ch.bytes[..]).collect();
+        let actors: Vec<&[u8]> = fresh.iter().map(|ch| &ch.actor[..]).collect();
+        let numbers: Vec<i64> = fresh.iter().map(|ch| i64_of(ch.seq)).collect();
+        // The hashes are new (checked above) and the seqs this
+        // transaction's: only a change number can clash, and a clash takes
+        // no number (the write is refused and rolled back).
+        let inserted = c.query(
             "INSERT INTO changes (seq, village_id, doc_id, hash, device_id, bytes, received_at, actor, actor_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (doc_id, actor, actor_seq) DO NOTHING",
+             SELECT t.s, $2, $3, t.h, $5, t.b, $7, t.a, t.q
+             FROM unnest($1::BIGINT[], $4::BYTEA[], $6::BYTEA[], $8::BYTEA[], $9::BIGINT[])
+                AS t(s, h, b, a, q)
+             ON CONFLICT (doc_id, actor, actor_seq) DO NOTHING
+             RETURNING actor_seq",
             &[
-                &seq,
+                &new_seqs,
                 &w.village_id,
                 &w.doc_id,
-                &&ch.hash[..],
+                &hashes,
                 &device_id,
-                &ch.bytes,
+                &bytes,
                 &now,
-                &ch.actor,
-                &i64_of(ch.seq),
+                &actors,
+                &numbers,
             ],
         )?;
-        if inserted == 0 {
+        if inserted.len() < fresh.len() {
+            let taken: std::collections::HashSet<i64> = inserted
+                .iter()
+                .map(|r| get(r, 0))
+                .collect::<StorageResult<_>>()?;
+            let clash = numbers
+                .iter()
+                .find(|q| !taken.contains(q))
+                .copied()
+                .unwrap_or(0);
             return Ok(refused(
                 &w.doc_id,
                 codes::REUSED_SEQUENCE,
                 format!(
-                    "household {}: change number {} of this author is already used by another change; the device was restored from a copy or cloned",
-                    w.doc_id, ch.seq
+                    "household {}: change number {clash} of this author is already used by another change; the device was restored from a copy or cloned",
+                    w.doc_id
                 ),
             ));
         }
-        n.seq = seq;
-        stored += 1;
-        new_seqs.push(seq);
-        version = u64_of(seq);
+        n.seq += fresh.len() as i64;
     }
-    let last_position = feed(c, n, w, &new_seqs)?;
+    let stored = fresh.len() as u64;
+    let version = match new_seqs.last() {
+        Some(s) => u64_of(*s),
+        None => w.base_version.unwrap_or(0),
+    };
+    // The feed, the document and the release in one round trip (a move's
+    // feed, rare, goes row by row first).
+    let moved = w.moved_from.is_some() && !new_seqs.is_empty();
+    let mut last_position = if moved { feed(c, n, w, &new_seqs)? } else { 0 };
+    let positions: Vec<i64> = if moved {
+        Vec::new()
+    } else {
+        (1..=new_seqs.len() as i64)
+            .map(|i| n.position + i)
+            .collect()
+    };
+    let version_now = i64_of(version);
+    let feed_params: [Param<'_>; 3] = [&positions, &w.village_id, &new_seqs];
+    let mut ops: Vec<Op<'_>> = Vec::with_capacity(4);
+    if !positions.is_empty() {
+        // New changes are fed nowhere yet: one position each (no conflict
+        // is possible, and one would be an error, not a gap).
+        ops.push(Op::Query(
+            "INSERT INTO feed (position, village_id, change_seq)
+             SELECT t.p, $2, t.s FROM unnest($1::BIGINT[], $3::BIGINT[]) AS t(p, s)",
+            &feed_params,
+        ));
+    }
+    let doc_params: [Param<'_>; 4] = [&w.doc_id, &w.village_id, &now, &version_now];
+    let move_params: [Param<'_>; 2] = [&w.doc_id, &w.village_id];
     match &current {
         None if w.changes.is_empty() => {}
-        None => {
-            c.execute(
-                "INSERT INTO documents (id, village_id, created_at, updated_at, version)
-                 VALUES ($1, $2, $3, $3, $4)",
-                &[&w.doc_id, &w.village_id, &now, &i64_of(version)],
-            )?;
-        }
+        None => ops.push(Op::Query(
+            "INSERT INTO documents (id, village_id, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $3, $4)",
+            &doc_params,
+        )),
         Some((old, _)) => {
-            c.execute(
+            ops.push(Op::Query(
                 "UPDATE documents SET village_id = $2, updated_at = $3, version = $4 WHERE id = $1",
-                &[&w.doc_id, &w.village_id, &now, &i64_of(version)],
-            )?;
+                &doc_params,
+            ));
             if *old != w.village_id {
                 // Moved: the snapshot follows it (bootstrap serves snapshots
                 // by village), as later changes do (`feed`).
-                c.execute(
+                ops.push(Op::Query(
                     "UPDATE snapshots SET village_id = $2 WHERE doc_id = $1",
-                    &[&w.doc_id, &w.village_id],
-                )?;
+                    &move_params,
+                ));
             }
         }
+    }
+    ops.push(Op::Batch("RELEASE doc"));
+    c.pipeline(&ops)?;
+    if !positions.is_empty() {
+        n.position += positions.len() as i64;
+        last_position = u64_of(n.position);
     }
     Ok(DocOutcome::Stored {
         stored,
