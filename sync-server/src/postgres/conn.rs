@@ -1,22 +1,26 @@
 //! A synchronous connection to PostgreSQL, as the storage trait needs one.
 //!
-//! The storage's methods are synchronous and are called from anywhere: from
-//! `spawn_blocking` in the server, but also straight from async tests and
-//! from the admin commands. A client that runs its own runtime per call
-//! (the `postgres` crate) panics inside another runtime, so the backend owns
-//! one small tokio runtime that drives every connection's socket, and the
-//! calling thread only waits on the client's request channel with a plain
-//! executor, which is allowed on any thread (it blocks it, as a SQLite call
-//! does).
+//! The storage's methods are synchronous and are called from `spawn_blocking`
+//! threads in the server, and also straight from async tests and the admin
+//! commands. Each connection owns a small current-thread tokio runtime and
+//! its socket: a call drives the connection and waits for its answer on the
+//! calling thread itself, as the `postgres` crate does, so a round trip costs
+//! no thread hand-over (which measured as most of the server's CPU when a
+//! shared runtime thread drove every socket). Called from inside a runtime
+//! (tests, where a nested `block_on` is not allowed), the call runs on a
+//! scoped thread instead.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, Connection, NoTls, Row, Socket, Statement};
 
 use crate::storage::{StorageError, StorageResult};
 
@@ -58,7 +62,6 @@ pub(crate) struct ConnectOptions {
     pub statement_timeout: Duration,
     /// Waiting for a row lock gives up after this long.
     pub lock_timeout: Duration,
-    pub runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -83,48 +86,110 @@ pub(crate) enum Op<'a> {
 pub(crate) struct PgConn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
-    /// The connection's task on the backend's runtime; ends when it closes.
-    task: Arc<tokio::task::JoinHandle<()>>,
+    io: Io,
+}
+
+/// What drives a connection's socket: its runtime and its protocol task.
+struct Io {
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    connection: Pin<Box<Connection<Socket, NoTlsStream>>>,
+    /// The connection ended (closed by the server, or broken).
+    ended: bool,
 }
 
 impl std::fmt::Debug for PgConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgConn")
-            .field("closed", &self.client.is_closed())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }
 
-impl Drop for PgConn {
+impl Drop for Io {
     fn drop(&mut self) {
-        self.task.abort();
+        // Dropped anywhere, async code included, where a runtime's ordinary
+        // drop (which waits for its blocking threads) is not allowed.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
-fn wait<F: std::future::Future>(f: F) -> F::Output {
-    futures_executor::block_on(f)
+impl Io {
+    /// Runs `f` to completion on this thread, driving the connection
+    /// meanwhile.
+    fn wait<F: Future>(&mut self, f: F) -> StorageResult<F::Output> {
+        let Io {
+            runtime,
+            connection,
+            ended,
+        } = self;
+        let Some(runtime) = runtime.as_ref() else {
+            return Err(StorageError::Backend("the connection was closed".into()));
+        };
+        let run = async move {
+            let mut f = std::pin::pin!(f);
+            std::future::poll_fn(|cx| {
+                if !*ended && let Poll::Ready(r) = connection.as_mut().poll(cx) {
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "PostgreSQL connection closed");
+                    }
+                    *ended = true;
+                }
+                f.as_mut().poll(cx)
+            })
+            .await
+        };
+        on_this_thread(runtime, run)
+    }
+}
+
+/// `runtime.block_on(f)` on the calling thread; inside a multi-thread
+/// runtime (tests) after telling it this thread blocks. A current-thread
+/// runtime cannot lend its only thread: the caller must use
+/// `spawn_blocking`, as the server does.
+fn on_this_thread<F: Future>(runtime: &tokio::runtime::Runtime, f: F) -> StorageResult<F::Output> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => Ok(runtime.block_on(f)),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| runtime.block_on(f)))
+        }
+        Ok(_) => Err(StorageError::Backend(
+            "the PostgreSQL storage was called on a current-thread async runtime: call it from spawn_blocking".into(),
+        )),
+    }
 }
 
 impl PgConn {
     pub(crate) fn connect(options: &ConnectOptions) -> StorageResult<PgConn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| StorageError::Backend(format!("cannot start a database runtime: {e}")))?;
         let config = options.config.clone();
-        let joined = wait(
-            options
-                .runtime
-                .spawn(async move { config.connect(NoTls).await }),
-        );
-        let (client, connection) = joined
-            .map_err(|e| StorageError::Backend(format!("connecting: {e}")))?
-            .map_err(db_err)?;
-        let task = options.runtime.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "PostgreSQL connection closed");
+        let connected = on_this_thread(&runtime, async move { config.connect(NoTls).await });
+        let (client, connection) = match connected {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                runtime.shutdown_background();
+                return Err(db_err(e));
             }
-        });
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let mut conn = PgConn {
             client,
             statements: HashMap::new(),
-            task: Arc::new(task),
+            io: Io {
+                runtime: Some(runtime),
+                connection: Box::pin(connection),
+                ended: false,
+            },
         };
         conn.batch(&format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC'",
@@ -135,7 +200,7 @@ impl PgConn {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.io.ended || self.client.is_closed()
     }
 
     /// The statement for `sql`, prepared once per connection.
@@ -143,13 +208,15 @@ impl PgConn {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = wait(self.client.prepare(sql)).map_err(db_err)?;
+        let s = self.io.wait(self.client.prepare(sql))?.map_err(db_err)?;
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
 
     pub(crate) fn batch(&mut self, sql: &str) -> StorageResult<()> {
-        wait(self.client.batch_execute(sql)).map_err(db_err)
+        self.io
+            .wait(self.client.batch_execute(sql))?
+            .map_err(db_err)
     }
 
     pub(crate) fn query(
@@ -157,23 +224,10 @@ impl PgConn {
         sql: &'static str,
         params: &[Param<'_>],
     ) -> StorageResult<Vec<Row>> {
-        self.try_query(sql, params).map_err(db_err)
-    }
-
-    pub(crate) fn try_query(
-        &mut self,
-        sql: &'static str,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let st = match self.statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = wait(self.client.prepare(sql))?;
-                self.statements.insert(sql, s.clone());
-                s
-            }
-        };
-        wait(self.client.query(&st, params))
+        let st = self.statement(sql)?;
+        self.io
+            .wait(self.client.query(&st, params))?
+            .map_err(db_err)
     }
 
     pub(crate) fn query_opt(
@@ -182,7 +236,9 @@ impl PgConn {
         params: &[Param<'_>],
     ) -> StorageResult<Option<Row>> {
         let st = self.statement(sql)?;
-        wait(self.client.query_opt(&st, params)).map_err(db_err)
+        self.io
+            .wait(self.client.query_opt(&st, params))?
+            .map_err(db_err)
     }
 
     pub(crate) fn query_one(
@@ -191,7 +247,9 @@ impl PgConn {
         params: &[Param<'_>],
     ) -> StorageResult<Row> {
         let st = self.statement(sql)?;
-        wait(self.client.query_one(&st, params)).map_err(db_err)
+        self.io
+            .wait(self.client.query_one(&st, params))?
+            .map_err(db_err)
     }
 
     pub(crate) fn execute(
@@ -199,24 +257,10 @@ impl PgConn {
         sql: &'static str,
         params: &[Param<'_>],
     ) -> StorageResult<u64> {
-        self.try_execute(sql, params).map_err(db_err)
-    }
-
-    /// `execute`, the client's error kept for the caller to look at.
-    pub(crate) fn try_execute(
-        &mut self,
-        sql: &'static str,
-        params: &[Param<'_>],
-    ) -> Result<u64, tokio_postgres::Error> {
-        let st = match self.statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = wait(self.client.prepare(sql))?;
-                self.statements.insert(sql, s.clone());
-                s
-            }
-        };
-        wait(self.client.execute(&st, params))
+        let st = self.statement(sql)?;
+        self.io
+            .wait(self.client.execute(&st, params))?
+            .map_err(db_err)
     }
 
     /// Sends every statement of `ops` before waiting for the first answer
@@ -232,7 +276,7 @@ impl PgConn {
             });
         }
         let client = &self.client;
-        let answers = wait(futures_util::future::join_all(
+        let answers = self.io.wait(futures_util::future::join_all(
             ops.iter().zip(&statements).map(|(op, st)| async move {
                 match (op, st) {
                     (Op::Query(_, params), Some(st)) => client.query(st, params).await,
@@ -240,7 +284,7 @@ impl PgConn {
                     (Op::Query(..), None) => Ok(Vec::new()),
                 }
             }),
-        ));
+        ))?;
         answers.into_iter().map(|a| a.map_err(db_err)).collect()
     }
 
@@ -253,7 +297,7 @@ impl PgConn {
         mut f: impl FnMut(&Row) -> StorageResult<()>,
     ) -> StorageResult<()> {
         let client = &self.client;
-        wait(async move {
+        self.io.wait(async move {
             let st = client.prepare(sql).await.map_err(db_err)?;
             let rows = client
                 .query_raw(&st, params.iter().copied())
@@ -264,7 +308,7 @@ impl PgConn {
                 f(&row.map_err(db_err)?)?;
             }
             Ok(())
-        })
+        })?
     }
 
     /// Runs `f` in a transaction: committed if it returns `Ok`, rolled back

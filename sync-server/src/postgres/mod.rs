@@ -80,8 +80,6 @@ pub struct PgStorage {
     lease: Mutex<Option<(PgConn, bool)>>,
     options: ConnectOptions,
     where_: String,
-    /// Drives the connections' sockets (see `conn`); shut down on drop.
-    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -89,15 +87,6 @@ impl std::fmt::Debug for PgStorage {
         f.debug_struct("PgStorage")
             .field("database", &self.where_)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for PgStorage {
-    fn drop(&mut self) {
-        // Dropped anywhere, async code included: never wait for the runtime.
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -109,7 +98,7 @@ impl PgStorage {
     /// Connects to the database at `settings.url`, migrating it if asked to,
     /// and refusing one migrated by a newer server.
     pub fn open(settings: &PgSettings) -> StorageResult<PgStorage> {
-        let (runtime, options, mut first) = connect_first(settings)?;
+        let (options, mut first) = connect_first(settings)?;
         let where_ = redacted(&settings.url);
         if settings.migrate {
             migrations::migrate(&mut first)?;
@@ -131,17 +120,13 @@ impl PgStorage {
             lease: Mutex::new(None),
             options,
             where_,
-            runtime: Some(runtime),
         })
     }
 
     /// Applies the migrations the database lacks (`gocua-server migrate`).
     pub fn migrate(settings: &PgSettings) -> StorageResult<migrations::Migrated> {
-        let (runtime, _, mut c) = connect_first(settings)?;
-        let done = migrations::migrate(&mut c);
-        drop(c);
-        runtime.shutdown_background();
-        done
+        let (_, mut c) = connect_first(settings)?;
+        migrations::migrate(&mut c)
     }
 
     fn conn(&self) -> StorageResult<r2d2::PooledConnection<Manager>> {
@@ -163,22 +148,13 @@ impl PgStorage {
     }
 }
 
-/// The backend's runtime, how it connects, and a first connection (a clear
-/// first error when the database cannot be reached).
-fn connect_first(
-    settings: &PgSettings,
-) -> StorageResult<(tokio::runtime::Runtime, ConnectOptions, PgConn)> {
+/// How the backend connects, and a first connection (a clear first error
+/// when the database cannot be reached).
+fn connect_first(settings: &PgSettings) -> StorageResult<(ConnectOptions, PgConn)> {
     let where_ = redacted(&settings.url);
-    let config = tokio_postgres::Config::from_str(&settings.url).map_err(|e| {
+    let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(|e| {
         StorageError::Invalid(format!("the database URL {where_} cannot be read: {e}"))
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("gocua-pg")
-        .enable_all()
-        .build()
-        .map_err(|e| StorageError::Backend(format!("cannot start the database runtime: {e}")))?;
-    let mut config = config;
     if config.get_application_name().is_none() {
         // Tells the replicas apart in pg_stat_activity (and the tests find
         // which one holds the materializer's lock).
@@ -188,19 +164,13 @@ fn connect_first(
         config,
         statement_timeout: settings.statement_timeout,
         lock_timeout: settings.statement_timeout,
-        runtime: runtime.handle().clone(),
     };
     match PgConn::connect(&options) {
-        Ok(c) => Ok((runtime, options, c)),
-        Err(e) => {
-            runtime.shutdown_background();
-            Err(match e {
-                StorageError::Backend(m) | StorageError::Busy(m) => {
-                    StorageError::Backend(format!("cannot connect to {where_}: {m}"))
-                }
-                other => other,
-            })
-        }
+        Ok(c) => Ok((options, c)),
+        Err(StorageError::Backend(m) | StorageError::Busy(m)) => Err(StorageError::Backend(
+            format!("cannot connect to {where_}: {m}"),
+        )),
+        Err(other) => Err(other),
     }
 }
 
