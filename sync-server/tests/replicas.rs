@@ -321,3 +321,46 @@ fn migrations_run_once_and_a_newer_database_is_refused() {
     let err = String::from_utf8_lossy(&serve.stderr);
     assert!(err.contains("update the server"), "{err}");
 }
+
+/// Connections the database closed (a restart, an operator's
+/// `pg_terminate_backend`, a failover) are replaced, and a call never waits
+/// for ever on one: the storage answers within a minute, and correctly.
+#[test]
+fn connections_closed_by_the_database_are_replaced() {
+    use gocua_server::postgres::PgSettings;
+    use gocua_server::storage::Storage;
+    let pg = PgCluster::start();
+    let storage = gocua_server::PgStorage::open(&PgSettings {
+        url: pg.url(),
+        pool_size: 2,
+        statement_timeout: Duration::from_secs(30),
+        migrate: true,
+    })
+    .unwrap();
+    let storage = std::sync::Arc::new(storage);
+    assert_eq!(storage.change_count().unwrap(), 0);
+    for round in 0..3 {
+        let killed = pg.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name LIKE 'gocua-server%'",
+        );
+        assert_ne!(killed, "0", "round {round}: no connection to close");
+        let s = storage.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // A closed connection may fail one call (Busy: try again), never
+            // more than the pool holds.
+            let answers: Vec<_> = (0..4).map(|_| s.change_count()).collect();
+            let _ = tx.send(answers);
+        });
+        let answers = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("round {round}: a call hangs on a closed connection"));
+        let last = answers.last().unwrap();
+        assert!(
+            matches!(last, Ok(0)),
+            "round {round}: {answers:?} (the log: {})",
+            pg.log()
+        );
+    }
+}

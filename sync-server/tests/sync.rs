@@ -753,6 +753,7 @@ async fn a_retried_enrollment_gets_the_same_device(db: common::TestDb) {
         status, 403,
         "a device that has pushed is not handed out again"
     );
+    s.stop().await;
 }
 
 /// A device is not sent its own changes back, but its cursor moves past them.

@@ -6,9 +6,9 @@
 //! its socket: a call drives the connection and waits for its answer on the
 //! calling thread itself, as the `postgres` crate does, so a round trip costs
 //! no thread hand-over (which measured as most of the server's CPU when a
-//! shared runtime thread drove every socket). Called from inside a runtime
-//! (tests, where a nested `block_on` is not allowed), the call runs on a
-//! scoped thread instead.
+//! shared runtime thread drove every socket). Called on a multi-thread
+//! runtime's worker (async tests, admin commands), the call first tells the
+//! runtime that this thread blocks.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -118,7 +118,9 @@ impl Drop for Io {
 
 impl Io {
     /// Runs `f` to completion on this thread, driving the connection
-    /// meanwhile.
+    /// meanwhile. If the connection ends first (the server closed it, or
+    /// went away) this is an error: the connection, which still holds the
+    /// request queue, would otherwise leave `f` waiting for ever.
     fn wait<F: Future>(&mut self, f: F) -> StorageResult<F::Output> {
         let Io {
             runtime,
@@ -126,23 +128,40 @@ impl Io {
             ended,
         } = self;
         let Some(runtime) = runtime.as_ref() else {
-            return Err(StorageError::Backend("the connection was closed".into()));
+            return Err(closed());
         };
+        if *ended {
+            return Err(closed());
+        }
         let run = async move {
             let mut f = std::pin::pin!(f);
             std::future::poll_fn(|cx| {
-                if !*ended && let Poll::Ready(r) = connection.as_mut().poll(cx) {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "PostgreSQL connection closed");
-                    }
-                    *ended = true;
+                if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(v));
                 }
-                f.as_mut().poll(cx)
+                match connection.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(r) => {
+                        if let Err(e) = &r {
+                            tracing::warn!(error = %e, "PostgreSQL connection closed");
+                        }
+                        *ended = true;
+                        // What the connection read last may have finished `f`.
+                        match f.as_mut().poll(cx) {
+                            Poll::Ready(v) => Poll::Ready(Ok(v)),
+                            Poll::Pending => Poll::Ready(Err(closed())),
+                        }
+                    }
+                }
             })
             .await
         };
-        on_this_thread(runtime, run)
+        on_this_thread(runtime, run)?
     }
+}
+
+fn closed() -> StorageError {
+    StorageError::Busy("the database connection closed".into())
 }
 
 /// `runtime.block_on(f)` on the calling thread; inside a multi-thread
@@ -289,26 +308,27 @@ impl PgConn {
     }
 
     /// Calls `f` with each row as it arrives, none kept: for results larger
-    /// than memory should hold (extracts, bootstrap).
+    /// than memory should hold (extracts, bootstrap). `f` runs between
+    /// waits, outside the connection's runtime, so it may block on another
+    /// runtime (the bootstrap hands chunks to the server's).
     pub(crate) fn for_each(
         &mut self,
         sql: &str,
         params: &[Param<'_>],
         mut f: impl FnMut(&Row) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let client = &self.client;
-        self.io.wait(async move {
-            let st = client.prepare(sql).await.map_err(db_err)?;
-            let rows = client
-                .query_raw(&st, params.iter().copied())
-                .await
-                .map_err(db_err)?;
-            futures_util::pin_mut!(rows);
-            while let Some(row) = rows.next().await {
-                f(&row.map_err(db_err)?)?;
-            }
-            Ok(())
-        })?
+        let st = self.io.wait(self.client.prepare(sql))?.map_err(db_err)?;
+        let rows = self
+            .io
+            .wait(self.client.query_raw(&st, params.iter().copied()))?
+            .map_err(db_err)?;
+        let mut rows = std::pin::pin!(rows);
+        // Stopping early drops the stream: the connection discards the rest
+        // of the rows as it reads them, before its next answer.
+        while let Some(row) = self.io.wait(rows.next())? {
+            f(&row.map_err(db_err)?)?;
+        }
+        Ok(())
     }
 
     /// Runs `f` in a transaction: committed if it returns `Ok`, rolled back

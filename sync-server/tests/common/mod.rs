@@ -141,28 +141,67 @@ impl std::ops::Deref for TestDb {
 }
 
 /// Runs each named `async fn(TestDb)` as two tests, `sqlite::NAME` and
-/// `postgres::NAME`.
+/// `postgres::NAME`, each on its own runtime and under a [`Watchdog`] that
+/// also covers the runtime's shutdown (where a stuck blocking task hangs).
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::TestDb::sqlite()).await
+                #[test]
+                fn $name() {
+                    super::common::run(concat!("sqlite::", stringify!($name)), || {
+                        super::$name(super::common::TestDb::sqlite())
+                    })
                 }
             )*
         }
         mod postgres {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::TestDb::postgres()).await
+                #[test]
+                fn $name() {
+                    super::common::run(concat!("postgres::", stringify!($name)), || {
+                        super::$name(super::common::TestDb::postgres())
+                    })
                 }
             )*
         }
     };
 }
 pub(crate) use on_both;
+
+/// How long one test of [`on_both!`] may take, shutdown included, before
+/// the whole run is stopped: a hang fails CI in minutes, not at its limit.
+const TEST_LIMIT: Duration = Duration::from_secs(300);
+
+/// Stops the process if it is not dropped within [`TEST_LIMIT`].
+pub struct Watchdog {
+    _alive: std::sync::mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    pub fn new(name: &'static str) -> Watchdog {
+        let (alive, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TEST_LIMIT) {
+                eprintln!("{name} still running after {TEST_LIMIT:?}: it hangs; stopping the run");
+                std::process::abort();
+            }
+        });
+        Watchdog { _alive: alive }
+    }
+}
+
+/// Runs `test` on a multi-thread runtime of two workers (as the server
+/// runs), under a [`Watchdog`].
+pub fn run<F: std::future::Future<Output = ()>>(name: &'static str, test: impl FnOnce() -> F) {
+    let _watchdog = Watchdog::new(name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a test runtime");
+    runtime.block_on(test());
+}
 
 pub struct TestServer {
     pub base: String,
