@@ -139,6 +139,20 @@ impl Config {
         }
     }
 
+    /// Refuses a `scheme://` this server does not know (`mysql://...` would
+    /// otherwise be taken for a SQLite file of that name and created).
+    pub fn check_database(&self) -> Result<(), ConfigError> {
+        let text = self.database.to_string_lossy();
+        match text.split_once("://") {
+            Some(("postgres" | "postgresql" | "sqlite", _)) | None => Ok(()),
+            Some((scheme, _)) => Err(ConfigError(format!(
+                "database {text:?}: `{scheme}://` is not a database this server uses; \
+                 give a SQLite file (a path or sqlite://PATH) or a PostgreSQL URL \
+                 (postgres://USER@HOST/DATABASE)"
+            ))),
+        }
+    }
+
     /// The database for messages and logs: a PostgreSQL URL without its
     /// password.
     pub fn database_text(&self) -> String {
@@ -221,6 +235,10 @@ mod tests {
             with("postgresql://localhost/gocua").backend(),
             Database::Postgres(_)
         ));
+        assert!(with(url).check_database().is_ok());
+        assert!(with("data/s.sqlite").check_database().is_ok());
+        let refused = with("mysql://db/gocua").check_database().unwrap_err();
+        assert!(refused.0.contains("`mysql://`"), "{}", refused.0);
         let text = with(url).database_text();
         assert!(!text.contains("secret"), "{text}");
         assert!(text.contains("db.internal:5433/gocua"), "{text}");

@@ -272,6 +272,7 @@ fn config(cli: &Cli) -> Result<Config> {
     if let Some(db) = &cli.database {
         config.database = db.clone();
     }
+    config.check_database()?;
     Ok(config)
 }
 
