@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,13 +22,18 @@ use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::body_budget::{self, BodyBudget};
 use crate::error::{ApiError, error_response};
+use crate::serve::{self, ConnCount};
 use crate::storage::{
     AuditEntry, CodeRefusal, EnrollAttempt, EnrollOutcome, Principal, Role, Storage, StorageResult,
 };
+use crate::throttle::Throttle;
 use crate::{Config, now, push, secrets};
 
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// An enrollment request is a code and a device name.
+const MAX_ENROLL_BODY: usize = 16 * 1024;
 /// Pull's page size when the device does not say.
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 
@@ -46,12 +51,43 @@ pub struct AppState {
     pub materializer: Arc<Notify>,
     /// Documents the push path loaded recently.
     pub documents: Arc<push::DocCache>,
+    pub enroll_throttle: Arc<Throttle>,
+    pub body_budget: Arc<BodyBudget>,
+    /// Connections open now (kept by `serve`).
+    pub connections: Arc<ConnCount>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>, config: Config, materializer: Arc<Notify>) -> AppState {
+        AppState {
+            storage,
+            enroll_throttle: Arc::new(Throttle::new(
+                "enroll",
+                config.enroll_attempts_per_address,
+                config.enroll_attempts_per_code,
+            )),
+            body_budget: Arc::new(BodyBudget::new(
+                config.body_budget_bytes,
+                config.max_body_bytes,
+                // A body waiting for room is a slow body.
+                std::time::Duration::from_secs(config.body_timeout_seconds),
+            )),
+            connections: Arc::new(ConnCount::default()),
+            config: Arc::new(config),
+            materializer,
+            documents: Arc::new(push::DocCache::default()),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let budget = state.body_budget.clone();
+    let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_seconds);
     Router::new()
         .route(paths::HEALTH, get(health))
+        .route(paths::HEALTHZ, get(healthz))
+        .route(paths::READYZ, get(health))
         .route(paths::INFO, get(info))
         .route(paths::ENROLL, post(enroll))
         .route(paths::PUSH, post(push_changes))
@@ -62,9 +98,14 @@ pub fn router(state: AppState) -> Router {
         .route(paths::EXPORT, get(crate::province::export))
         .fallback(not_found)
         .with_state(state)
-        // Innermost first: the limit counts decompressed bytes.
+        // Innermost first: the limit and the budget count decompressed bytes,
+        // the timeout the bytes arriving.
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(budget, body_budget::limit))
         .layer(RequestDecompressionLayer::new())
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
         // Push answers are a few dozen bytes: compressing them cost a third of
         // the server's CPU under load (docs/benchmarks.md) for nothing.
@@ -307,9 +348,10 @@ fn bundle_response(bundle: Vec<u8>, cursor: u64, more: Option<bool>) -> Response
     resp
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+async fn parse_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
+    limit: usize,
 ) -> Result<T, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -322,34 +364,72 @@ fn parse_json<T: serde::de::DeserializeOwned>(
             "this request's body must be application/json",
         ));
     }
-    let body = body.map_err(body_rejection)?;
+    let body = read_body(body, limit).await?;
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
 }
 
-fn body_rejection(e: BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::TOO_LARGE,
-            "the request body is larger than this server accepts: send fewer changes per push",
-        )
-    } else {
-        ApiError::new(e.status(), codes::BAD_REQUEST, e.body_text())
+/// Reads a body whole, once the request is known to be allowed: an
+/// anonymous client's body costs no memory.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if caused_by(&e, |e| e.is::<http_body_util::LengthLimitError>()) {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::TOO_LARGE,
+                format!(
+                    "the request body is larger than this server accepts ({limit} bytes): send fewer changes per push"
+                ),
+            )
+        } else if caused_by(&e, |e| e.is::<tower_http::timeout::TimeoutError>()) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                codes::BAD_REQUEST,
+                "the request body stopped arriving: send it again",
+            )
+        } else if caused_by(&e, |e| e.is::<body_budget::OverBudget>()) {
+            ApiError::busy("the server is receiving too much at once: try again in a few seconds")
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        }
+    })
+}
+
+/// Whether `e` or an error it was caused by passes `test`.
+fn caused_by(e: &axum::Error, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if test(err) {
+            return true;
+        }
+        cur = err.source();
     }
+    false
 }
 
 // ---- handlers ----
 
+/// Ready to serve: the database answers and is at this server's schema.
 async fn health(State(state): State<AppState>) -> Response {
-    match blocking(&state, |s| s.health()).await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            codes::UNAVAILABLE,
-            "the database does not answer",
-        )
-        .into_response(),
-    }
+    let storage = state.storage.clone();
+    let checked = tokio::task::spawn_blocking(move || storage.health()).await;
+    let message = match checked {
+        Ok(Ok(())) => return (StatusCode::OK, "ok").into_response(),
+        Ok(Err(crate::StorageError::Incompatible(m))) => {
+            format!("not ready: {m}")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            "not ready: the database does not answer".to_string()
+        }
+        Err(_) => "not ready: the check failed".to_string(),
+    };
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, message).into_response()
+}
+
+/// Alive: answers without touching the database (a load balancer's or
+/// supervisor's liveness probe). `/readyz` also checks the database.
+async fn healthz() -> &'static str {
+    "ok"
 }
 
 async fn info() -> axum::Json<Info> {
@@ -361,10 +441,11 @@ async fn info() -> axum::Json<Info> {
 
 async fn enroll(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
-    let req: EnrollRequest = parse_json(&headers, body)?;
+    let req: EnrollRequest = parse_json(&headers, body, MAX_ENROLL_BODY).await?;
     let device_name = gocua_text::clean(&req.device_name);
     if device_name.is_empty() || device_name.chars().count() > 100 {
         return Err(ApiError::bad_request(
@@ -372,6 +453,23 @@ async fn enroll(
         ));
     }
     let code_hash = secrets::code_hash(&req.code);
+    let address = serve::client_address(
+        Some(state.config.client_address_header.as_str()),
+        &headers,
+        peer.map(|axum::Extension(ConnectInfo(p))| p),
+    );
+    // The hash's prefix names the code without revealing it.
+    let code_key = &code_hash[..12];
+    if let Err(refused) = state.enroll_throttle.check(address, code_key, now()) {
+        let wait = refused.retry_after.as_secs().max(1);
+        tracing::debug!(?address, wait, "enrollment attempt over the limit");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::RATE_LIMITED,
+            format!("too many enrollment attempts: wait {wait} seconds, then try again"),
+        )
+        .retry_after(wait));
+    }
     let device_id = uuid::Uuid::now_v7().to_string();
     let token = secrets::new_token();
     let token_hash = secrets::token_hash(token.expose());
@@ -444,9 +542,11 @@ async fn enroll(
                     at: now(),
                     actor: "anonymous".into(),
                     action: "enroll_refused".into(),
-                    // The code's hash prefix identifies which code without revealing it.
-                    subject: format!("code:{}", &code_hash[..12]),
-                    detail: format!("reason={reason} device_name={device_name:?}"),
+                    subject: format!("code:{code_key}"),
+                    detail: format!(
+                        "reason={reason} device_name={device_name:?} address={}",
+                        address.map(|a| a.to_string()).unwrap_or_default()
+                    ),
                 },
             )
             .await;
@@ -461,7 +561,7 @@ async fn enroll(
 async fn unsent(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<axum::Json<UnsentResponse>, ApiError> {
     let principal = identify(&state, &headers).await?;
     let Principal::Device {
@@ -480,7 +580,7 @@ async fn unsent(
         .because(reasons::NOT_REVOKED));
     }
     require_bundle(&headers)?;
-    let body = body.map_err(body_rejection)?;
+    let body = read_body(body, state.config.max_body_bytes).await?;
     let device = device_id.clone();
     let result = blocking(&state, move |s| {
         let docs = match push::inspect(&body) {
@@ -535,7 +635,7 @@ fn require_bundle(headers: &HeaderMap) -> Result<(), ApiError> {
 async fn push_changes(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<axum::Json<PushResponse>, ApiError> {
     let principal = authenticate(&state, &headers).await?;
     let Principal::Device {
@@ -550,7 +650,7 @@ async fn push_changes(
         );
     };
     require_bundle(&headers)?;
-    let body = body.map_err(body_rejection)?;
+    let body = read_body(body, state.config.max_body_bytes).await?;
     let device = device_id.clone();
     let cache = state.documents.clone();
     let result = blocking(&state, move |s| {

@@ -24,6 +24,14 @@ pub struct Config {
     pub database_pool: u32,
     pub statement_timeout_seconds: u64,
     pub migrate_on_start: bool,
+    pub max_connections: usize,
+    pub header_timeout_seconds: u64,
+    pub body_timeout_seconds: u64,
+    pub shutdown_grace_seconds: u64,
+    pub body_budget_bytes: usize,
+    pub enroll_attempts_per_address: u32,
+    pub enroll_attempts_per_code: u32,
+    pub client_address_header: String,
 }
 
 /// Where the database is, as `database` names it.
@@ -48,6 +56,14 @@ impl Default for Config {
             database_pool: 16,
             statement_timeout_seconds: 30,
             migrate_on_start: true,
+            max_connections: 4096,
+            header_timeout_seconds: 15,
+            body_timeout_seconds: 30,
+            shutdown_grace_seconds: 30,
+            body_budget_bytes: 128 * 1024 * 1024,
+            enroll_attempts_per_address: 60,
+            enroll_attempts_per_code: 10,
+            client_address_header: String::new(),
         }
     }
 }
@@ -69,11 +85,14 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|k| std::env::var(k).ok())?;
+        config.check_limits()?;
         Ok(config)
     }
 
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        config.client_address_header = config.client_address_header.trim().to_ascii_lowercase();
+        Ok(config)
     }
 
     /// Applies `GOCUA_*` overrides read through `var`.
@@ -123,6 +142,30 @@ impl Config {
         if let Some(v) = var("GOCUA_MIGRATE_ON_START") {
             self.migrate_on_start = flag("GOCUA_MIGRATE_ON_START", &v)?;
         }
+        if let Some(v) = var("GOCUA_MAX_CONNECTIONS") {
+            self.max_connections = num("GOCUA_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_HEADER_TIMEOUT_SECONDS") {
+            self.header_timeout_seconds = num("GOCUA_HEADER_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_BODY_TIMEOUT_SECONDS") {
+            self.body_timeout_seconds = num("GOCUA_BODY_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_SHUTDOWN_GRACE_SECONDS") {
+            self.shutdown_grace_seconds = num("GOCUA_SHUTDOWN_GRACE_SECONDS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_BODY_BUDGET_BYTES") {
+            self.body_budget_bytes = num("GOCUA_BODY_BUDGET_BYTES", &v)?;
+        }
+        if let Some(v) = var("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS") {
+            self.enroll_attempts_per_address = num("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_ENROLL_ATTEMPTS_PER_CODE") {
+            self.enroll_attempts_per_code = num("GOCUA_ENROLL_ATTEMPTS_PER_CODE", &v)?;
+        }
+        if let Some(v) = var("GOCUA_CLIENT_ADDRESS_HEADER") {
+            self.client_address_header = v.trim().to_ascii_lowercase();
+        }
         Ok(())
     }
 
@@ -137,6 +180,41 @@ impl Config {
             Some(path) => Database::Sqlite(PathBuf::from(path)),
             None => Database::Sqlite(self.database.clone()),
         }
+    }
+
+    /// Refuses limits that cannot work together.
+    pub fn check_limits(&self) -> Result<(), ConfigError> {
+        if self.body_budget_bytes < self.max_body_bytes {
+            return Err(ConfigError(format!(
+                "body_budget_bytes ({}) is smaller than max_body_bytes ({}): a push of the largest \
+                 size could never be received; raise body_budget_bytes or lower max_body_bytes",
+                self.body_budget_bytes, self.max_body_bytes
+            )));
+        }
+        if self.body_budget_bytes > u32::MAX as usize {
+            return Err(ConfigError(format!(
+                "body_budget_bytes ({}) is over {}: give at most 4 GiB",
+                self.body_budget_bytes,
+                u32::MAX
+            )));
+        }
+        if self.max_connections == 0
+            || self.header_timeout_seconds == 0
+            || self.body_timeout_seconds == 0
+        {
+            return Err(ConfigError(
+                "max_connections, header_timeout_seconds and body_timeout_seconds must be at least 1".into(),
+            ));
+        }
+        if !self.client_address_header.is_empty()
+            && axum::http::HeaderName::from_bytes(self.client_address_header.as_bytes()).is_err()
+        {
+            return Err(ConfigError(format!(
+                "client_address_header {:?} is not a header name (e.g. \"x-forwarded-for\")",
+                self.client_address_header
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses a `scheme://` this server does not know (`mysql://...` would
@@ -213,6 +291,16 @@ mod tests {
                 .is_err()
         );
         assert!(Config::from_toml("listne = \"x\"").is_err());
+        let small = Config::from_toml("body_budget_bytes = 1000")
+            .unwrap()
+            .check_limits()
+            .unwrap_err();
+        assert!(small.0.contains("max_body_bytes"), "{}", small.0);
+        let spaced = Config::from_toml("client_address_header = \"x forwarded\"").unwrap();
+        assert!(spaced.check_limits().is_err());
+        assert!(Config::default().check_limits().is_ok());
+        let c = Config::from_toml("client_address_header = \"X-Forwarded-For\"").unwrap();
+        assert_eq!(c.client_address_header, "x-forwarded-for");
     }
 
     #[test]

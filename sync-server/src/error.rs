@@ -14,6 +14,8 @@ pub struct ApiError {
     pub message: String,
     /// One of `gocua_protocol::reasons`, where `code` covers several cases.
     pub reason: Option<&'static str>,
+    /// Seconds after which the client may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,7 +25,19 @@ impl ApiError {
             code,
             message: message.into(),
             reason: None,
+            retry_after: None,
         }
+    }
+
+    /// Try again after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The server cannot take this now; the client retries (503).
+    pub fn busy(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, message).retry_after(5)
     }
 
     /// The same error, with the reason a device translates it by.
@@ -60,11 +74,7 @@ impl From<StorageError> for ApiError {
             StorageError::Invalid(m) => ApiError::bad_request(m),
             StorageError::Busy(m) => {
                 tracing::warn!(error = %m, "database busy");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    codes::UNAVAILABLE,
-                    "the server is busy; try again shortly",
-                )
+                ApiError::busy("the server is busy; try again shortly")
             }
             StorageError::Backend(m) | StorageError::Incompatible(m) => {
                 tracing::error!(error = %m, "storage failed");
@@ -97,6 +107,11 @@ fn reasoned_response(
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        reasoned_response(self.status, self.code, self.reason, self.message)
+        let mut resp = reasoned_response(self.status, self.code, self.reason, self.message);
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod body_budget;
 pub mod config;
 pub mod error;
 pub mod export;
@@ -16,11 +17,14 @@ pub mod province;
 pub mod push;
 pub mod report;
 pub mod secrets;
+pub mod serve;
 pub mod sqlite;
 pub mod storage;
+pub mod throttle;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -42,9 +46,23 @@ pub enum ServerError {
     Task(String),
 }
 
+/// How often refused floods of attempts are written to the audit log.
+const FLOOD_SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
 /// Seconds since the Unix epoch, the unit of every stored time.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A stored time as RFC 3339 (UTC), for people and the audit log.
+pub fn time_text(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
 }
 
 /// Opens the configured database, migrating it, and loads the administrative
@@ -100,25 +118,36 @@ pub async fn launch_with_storage(
 ) -> Result<(), ServerError> {
     let wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let materializer = tokio::spawn(materializer::run(storage.clone(), wake.clone(), stop_rx));
+    let materializer = tokio::spawn(materializer::run(
+        storage.clone(),
+        wake.clone(),
+        stop_rx.clone(),
+    ));
     // Catch up with anything pushed before a restart.
     wake.notify_one();
-    let state = api::AppState {
-        storage,
-        config: Arc::new(config),
-        materializer: wake,
-        documents: Arc::new(push::DocCache::default()),
+    let limits = serve::ConnLimits {
+        max_connections: config.max_connections,
+        header_timeout: Duration::from_secs(config.header_timeout_seconds),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
     };
+    let state = api::AppState::new(storage, config, wake);
+    let floods = tokio::spawn(throttle::write_floods(
+        state.clone(),
+        FLOOD_SUMMARY_EVERY,
+        stop_rx,
+    ));
+    let connections = state.connections.clone();
     let app = api::router(state);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, version = api::SERVER_VERSION, "gocua-server listening");
     }
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve::serve(listener, app, limits, connections, shutdown).await;
     let _ = stop_tx.send(true);
     if let Err(e) = materializer.await {
         tracing::error!(error = %e, "materializer task failed");
+    }
+    if let Err(e) = floods.await {
+        tracing::error!(error = %e, "audit of refused attempts failed");
     }
     tracing::info!("gocua-server stopped");
     served.map_err(ServerError::from)

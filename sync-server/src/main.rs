@@ -285,15 +285,7 @@ fn init_logs(filter: &str) {
         .init();
 }
 
-fn time_text(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
-}
+use gocua_server::time_text;
 
 fn print(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json_mode {

@@ -204,6 +204,8 @@ impl Server {
     pub async fn in_process(db: &Path) -> Result<Server> {
         let config = Config {
             database: db.to_path_buf(),
+            // Every simulated device enrolls from this one address.
+            enroll_attempts_per_address: 0,
             ..Config::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -334,6 +336,8 @@ async fn spawn_one(bin: &Path, database: &[String]) -> Result<(Child, SocketAddr
         .args(database)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("GOCUA_LOG", "warn")
+        // Every simulated device enrolls from this one address.
+        .env("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

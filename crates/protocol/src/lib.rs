@@ -35,6 +35,10 @@ pub const COMPRESS_OVER: usize = 1_024;
 
 pub mod paths {
     pub const HEALTH: &str = "/health";
+    /// Alive, without asking the database.
+    pub const HEALTHZ: &str = "/healthz";
+    /// Ready: the database answers and carries this version's migrations.
+    pub const READYZ: &str = "/readyz";
     pub const INFO: &str = "/v1/info";
     pub const ENROLL: &str = "/v1/enroll";
     pub const PUSH: &str = "/v1/push";
@@ -64,6 +68,9 @@ pub mod codes {
     pub const CURSOR_EXPIRED: &str = "cursor_expired";
     pub const INTERNAL: &str = "internal";
     pub const UNAVAILABLE: &str = "unavailable";
+    /// Too many attempts from this address or with this code: wait for the
+    /// `Retry-After` seconds.
+    pub const RATE_LIMITED: &str = "rate_limited";
     // Refusals of one document in a push.
     /// The household is not in the device's villages, and the changes were
     /// made after their author learned it moved away (or it never was in

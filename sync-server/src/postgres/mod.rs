@@ -660,8 +660,10 @@ struct AreaColumns {
 
 impl Storage for PgStorage {
     fn health(&self) -> StorageResult<()> {
-        self.conn()?.query_one("SELECT 1", &[])?;
-        Ok(())
+        // A replica deployed ahead of `migrate`, or left behind by a newer
+        // one's migration, is not ready.
+        let mut c = self.conn()?;
+        migrations::check(&mut c)
     }
 
     fn shared(&self) -> bool {

@@ -201,6 +201,18 @@ fn check_log(tx: &Transaction<'_>) -> StorageResult<()> {
 /// rebuilt, which reads every household (minutes for a province).
 const REPORT_SCHEMA: i64 = 11;
 
+/// Refuses a schema other than this server's (another version's server
+/// migrated the file since this one opened it).
+pub fn check(found: i64) -> StorageResult<()> {
+    let known = MIGRATIONS.len() as i64;
+    if found != known {
+        return Err(StorageError::Incompatible(format!(
+            "this database is at schema {found}, this server serves schema {known}"
+        )));
+    }
+    Ok(())
+}
+
 pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

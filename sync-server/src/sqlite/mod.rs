@@ -539,9 +539,10 @@ type CodeRow = (String, i64, Option<i64>, Option<String>, Option<String>);
 impl Storage for SqliteStorage {
     fn health(&self) -> StorageResult<()> {
         let conn = self.reader();
-        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db_err)?;
-        Ok(())
+        migrations::check(found)
     }
 
     fn units_loaded(&self) -> StorageResult<bool> {

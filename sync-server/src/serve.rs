@@ -1,0 +1,227 @@
+//! The accept loop. `axum::serve` sets no header or idle timeout and no cap on
+//! connections: 20,000 clients holding half-sent headers used up the server's
+//! file descriptors and it stopped answering devices until they closed. Here
+//! every connection has a deadline for its request headers (which hyper also
+//! applies to the wait for the next request on a kept-alive connection, so it
+//! is the idle timeout too), and the open connections are capped below the
+//! open-file limit: past the cap new connections wait in the kernel's backlog
+//! while the slow ones run out of time.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// File descriptors kept for the database, logs and extracts beside the
+/// connections.
+const RESERVED_FILES: u64 = 256;
+
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    pub max_connections: usize,
+    /// For a request's headers, and for the next request on an idle
+    /// kept-alive connection.
+    pub header_timeout: Duration,
+    /// How long a shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+/// Connections open now, for the metrics and the tests.
+#[derive(Debug, Default)]
+pub struct ConnCount(AtomicUsize);
+
+impl ConnCount {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The cap actually used: the configured one, lowered to what the open-file
+/// limit allows once raised as far as the system lets a process.
+pub fn connection_cap(configured: usize) -> usize {
+    let files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the open-file limit");
+            return configured;
+        }
+    };
+    let allowed = files.saturating_sub(RESERVED_FILES).max(16);
+    let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+    if allowed < configured {
+        tracing::warn!(
+            configured,
+            allowed,
+            open_files = files,
+            "max_connections lowered to fit the open-file limit (raise it with `ulimit -n` or LimitNOFILE=)"
+        );
+    }
+    configured.min(allowed)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests
+/// in flight finish for up to `limits.shutdown_grace`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    open: Arc<ConnCount>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let cap = connection_cap(limits.max_connections);
+    let permits = Arc::new(Semaphore::new(cap));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    let mut full_since: Option<tokio::time::Instant> = None;
+    loop {
+        let permit = if let Ok(p) = permits.clone().try_acquire_owned() {
+            full_since = None;
+            p
+        } else {
+            if full_since.is_none() {
+                full_since = Some(tokio::time::Instant::now());
+                tracing::warn!(
+                    max_connections = cap,
+                    "connection cap reached: new connections wait"
+                );
+            }
+            tokio::select! {
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors, most likely: waiting lets
+                    // connections close instead of spinning on the error.
+                    tracing::error!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let open = open.clone();
+        open.0.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                // Timeouts and clients going away: nothing the operator can act on.
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+            open.0.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!(
+                open = open.get(),
+                "shutdown: connections still open after the grace period are cut"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Errors of one connection that went away before it was accepted.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// The client's address for limits and the audit log: the peer, or behind a
+/// proxy the last address the proxy wrote into `header` (the ones before it
+/// are the client's own claims).
+pub fn client_address(
+    header: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<std::net::IpAddr> {
+    if let Some(name) = header.filter(|h| !h.is_empty()) {
+        let from_proxy = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            // Not an earlier entry when the last is unreadable: those are
+            // the client's.
+            .and_then(|a| parse_address(a.trim()));
+        if from_proxy.is_some() {
+            return from_proxy;
+        }
+    }
+    peer.map(|p| p.ip())
+}
+
+fn parse_address(text: &str) -> Option<std::net::IpAddr> {
+    text.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn the_address_is_the_one_the_proxy_wrote() {
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        let got = client_address(Some("x-forwarded-for"), &h, Some(peer));
+        assert_eq!(got, Some("203.0.113.7".parse().unwrap()));
+        // Without the setting the header is the client's claim: ignored.
+        assert_eq!(client_address(None, &h, Some(peer)), Some(peer.ip()));
+        // A header with nothing readable falls back to the peer.
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, junk"));
+        assert_eq!(
+            client_address(Some("x-forwarded-for"), &h, Some(peer)),
+            Some(peer.ip())
+        );
+        h.insert("x-real-ip", HeaderValue::from_static("[2001:db8::1]:443"));
+        assert_eq!(
+            client_address(Some("x-real-ip"), &h, Some(peer)),
+            Some("2001:db8::1".parse().unwrap())
+        );
+    }
+}
