@@ -86,14 +86,14 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
-    let mut full_since: Option<tokio::time::Instant> = None;
+    // Said at most once a minute: a flood reaches the cap again and again.
+    let mut warned: Option<tokio::time::Instant> = None;
     loop {
         let permit = if let Ok(p) = permits.clone().try_acquire_owned() {
-            full_since = None;
             p
         } else {
-            if full_since.is_none() {
-                full_since = Some(tokio::time::Instant::now());
+            if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                warned = Some(tokio::time::Instant::now());
                 tracing::warn!(
                     max_connections = cap,
                     "connection cap reached: new connections wait"

@@ -94,6 +94,10 @@ pub fn refused(lang: Lang, status: u16, code: &str, reason: Option<&str>) -> Str
             "mốc đồng bộ của máy này đã quá cũ với máy chủ: hãy đồng bộ lại.",
             "this device's sync position is too old for the server: sync again.",
         ),
+        (codes::RATE_LIMITED, _) => (
+            "đã thử đăng ký quá nhiều lần: chờ một phút rồi thử lại, và kiểm tra lại mã.",
+            "too many enrollment attempts: wait a minute, then try again, and check the code.",
+        ),
         (codes::UNAVAILABLE, _) => (
             "máy chủ đang bận: hãy thử lại sau ít phút; dữ liệu vẫn an toàn trên máy.",
             "the server is busy: try again in a few minutes; your data is safe on this device.",

@@ -503,6 +503,7 @@ fn every_server_code_and_reason_is_said_in_both_languages() {
         codes::CURSOR_EXPIRED,
         codes::INTERNAL,
         codes::UNAVAILABLE,
+        codes::RATE_LIMITED,
         "",
     ];
     let all_reasons = [

@@ -250,6 +250,10 @@ pub struct Report {
     pub server_before_ingest: Option<ProcStats>,
     pub server_after_ingest: Option<ProcStats>,
     pub server_after_materializer: Option<ProcStats>,
+    /// After the quiet full pull, before the fresh bootstrap: tells which
+    /// of the two a rise of the peak comes from.
+    pub server_after_full_pull: Option<ProcStats>,
+    pub server_after_bootstrap: Option<ProcStats>,
     pub server_end: Option<ProcStats>,
     pub loadgen_end: Option<ProcStats>,
     /// The PostgreSQL cluster's processes (with `--postgres`).
@@ -892,6 +896,7 @@ async fn drive(
     let (_, changes, requests) = pull_to_end(&http, &quiet.url(), &observer.token, 0).await?;
     report.full_pull = Exchange::of(quiet.traffic(), requests, t.elapsed().as_secs_f64());
     report.full_pull_changes = changes;
+    report.server_after_full_pull = server.stats();
 
     // A fresh device of every village bootstraps, then pulls to the end.
     let quiet = Proxy::balancing(server.addrs.clone()).await?;
@@ -906,6 +911,7 @@ async fn drive(
         t.elapsed().as_secs_f64(),
     );
     report.fresh_bootstrap_documents = page.docs.len() as u64;
+    report.server_after_bootstrap = server.stats();
     if after > 0 {
         report
             .errors
@@ -1111,6 +1117,14 @@ impl Report {
         line(format!(
             "server after materializer:   {}",
             mem(&self.server_after_materializer)
+        ));
+        line(format!(
+            "server after full pull:      {}",
+            mem(&self.server_after_full_pull)
+        ));
+        line(format!(
+            "server after bootstrap:      {}",
+            mem(&self.server_after_bootstrap)
         ));
         line(format!(
             "server at end:               {}",

@@ -183,6 +183,19 @@ impl Server {
     /// 127.0.0.1:0` (`database`: `--data-dir DIR` or `--database URL`) and
     /// reads the address each prints.
     pub async fn spawn(bin: &Path, database: &[String], replicas: usize) -> Result<Server> {
+        // Every simulated device enrolls from this one address.
+        let env = [("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", "0")];
+        Server::spawn_with_env(bin, database, replicas, &env).await
+    }
+
+    /// Like [`Server::spawn`], with `env` set for the children (the server's
+    /// `GOCUA_*` settings) and nothing else changed.
+    pub async fn spawn_with_env(
+        bin: &Path,
+        database: &[String],
+        replicas: usize,
+        env: &[(&str, &str)],
+    ) -> Result<Server> {
         let mut server = Server {
             addrs: Vec::new(),
             kind: Kind::Children {
@@ -191,7 +204,7 @@ impl Server {
             },
         };
         for _ in 0..replicas.max(1) {
-            let (child, addr) = spawn_one(bin, database).await?;
+            let (child, addr) = spawn_one(bin, database, env).await?;
             server.addrs.push(addr);
             if let Kind::Children { children, .. } = &mut server.kind {
                 children.push(child);
@@ -241,6 +254,14 @@ impl Server {
                 }
             }
             Kind::InProcess { .. } => "in-process (memory not measured apart)".into(),
+        }
+    }
+
+    /// The server processes' ids (none in-process).
+    pub fn pids(&self) -> Vec<u32> {
+        match &self.kind {
+            Kind::Children { children, .. } => children.iter().map(|c| c.id()).collect(),
+            Kind::InProcess { .. } => Vec::new(),
         }
     }
 
@@ -331,13 +352,16 @@ pub fn postgres_stats(data: &Path) -> Option<ProcStats> {
     )
 }
 
-async fn spawn_one(bin: &Path, database: &[String]) -> Result<(Child, SocketAddr)> {
+async fn spawn_one(
+    bin: &Path,
+    database: &[String],
+    env: &[(&str, &str)],
+) -> Result<(Child, SocketAddr)> {
     let mut child = Command::new(bin)
         .args(database)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("GOCUA_LOG", "warn")
-        // Every simulated device enrolls from this one address.
-        .env("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", "0")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
