@@ -143,9 +143,14 @@ pub fn cargo_build(args: &[&str]) -> PathBuf {
 
 /// The workspace's root directory.
 pub fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets it when it runs the test: a binary reused from another
+    // checkout sharing the target directory still finds this one.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
         .parent()
-        .unwrap_or_else(|| panic!("no workspace above {}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|| panic!("no workspace above {}", manifest.display()))
         .to_path_buf()
 }
 
