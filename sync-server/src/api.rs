@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::body_budget::{self, BodyBudget};
-use crate::error::{ApiError, error_response};
+use crate::error::{ApiError, caused_by, error_response};
 use crate::serve::{self, ConnCount};
 use crate::storage::{
     AuditEntry, CodeRefusal, EnrollAttempt, EnrollOutcome, Principal, Role, Storage, StorageResult,
@@ -81,7 +81,6 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
     let budget = state.body_budget.clone();
     let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_seconds);
     Router::new()
@@ -98,9 +97,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::EXPORT, get(crate::province::export))
         .fallback(not_found)
         .with_state(state)
-        // Innermost first: the limit and the budget count decompressed bytes,
-        // the timeout the bytes arriving.
-        .layer(DefaultBodyLimit::max(limit))
+        // Innermost first: the budget (and `read_body`'s limit) count
+        // decompressed bytes, the timeout the bytes arriving.
         .layer(middleware::from_fn_with_state(budget, body_budget::limit))
         .layer(RequestDecompressionLayer::new())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
@@ -392,18 +390,6 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
             ApiError::bad_request(format!("the request body could not be read: {e}"))
         }
     })
-}
-
-/// Whether `e` or an error it was caused by passes `test`.
-fn caused_by(e: &axum::Error, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if test(err) {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
 }
 
 // ---- handlers ----

@@ -179,16 +179,8 @@ mod tests {
     async fn read(body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Response {
         match body {
             Ok(b) => (StatusCode::OK, b.len().to_string()).into_response(),
-            Err(e) => {
-                let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-                while let Some(err) = cur {
-                    if err.is::<OverBudget>() {
-                        return busy();
-                    }
-                    cur = err.source();
-                }
-                (StatusCode::BAD_REQUEST, e.body_text()).into_response()
-            }
+            Err(e) if crate::error::caused_by(&e, |e| e.is::<OverBudget>()) => busy(),
+            Err(e) => (StatusCode::BAD_REQUEST, e.body_text()).into_response(),
         }
     }
 
@@ -196,6 +188,13 @@ mod tests {
         Router::new()
             .route("/", post(read))
             .layer(axum::middleware::from_fn_with_state(budget, limit))
+    }
+
+    fn ten_bytes() -> Request {
+        Request::post("/")
+            .header(header::CONTENT_LENGTH, "10")
+            .body(Body::from(vec![1u8; 10]))
+            .unwrap()
     }
 
     fn chunked(chunks: usize, size: usize) -> Body {
@@ -248,26 +247,10 @@ mod tests {
             .acquire_many_owned(100_000)
             .await
             .unwrap();
-        let resp = app(budget.clone())
-            .oneshot(
-                Request::post("/")
-                    .header(header::CONTENT_LENGTH, "10")
-                    .body(Body::from(vec![1u8; 10]))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let resp = app(budget.clone()).oneshot(ten_bytes()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         drop(all);
-        let resp = app(budget.clone())
-            .oneshot(
-                Request::post("/")
-                    .header(header::CONTENT_LENGTH, "10")
-                    .body(Body::from(vec![1u8; 10]))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let resp = app(budget.clone()).oneshot(ten_bytes()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
     }
 }

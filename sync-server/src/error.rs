@@ -115,3 +115,19 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+/// Whether `e`, or an error it was caused by, passes `test` (a body's
+/// error arrives wrapped by each layer it went through).
+pub fn caused_by(
+    e: &(dyn std::error::Error + 'static),
+    test: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if test(err) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}

@@ -17,6 +17,14 @@ fn addr_of(s: &TestServer) -> String {
     s.base.trim_start_matches("http://").to_string()
 }
 
+/// A push's request line and headers, declaring `length` bytes of body.
+fn push_head(token: &str, length: usize) -> String {
+    format!(
+        "POST /v1/push HTTP/1.1\r\nHost: x\r\n{HEADER_PROTOCOL}: 2\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {BUNDLE_CONTENT_TYPE}\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
 /// Reads until the server closes the connection; what it sent.
 async fn until_closed(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
     let mut got = Vec::new();
@@ -91,12 +99,9 @@ fn a_body_that_stops_arriving_is_answered_408() {
         let c = client();
         let dev = device(&c, &s, storage.as_ref(), &t.volunteer_id).await;
         let mut conn = TcpStream::connect(addr_of(&s)).await.unwrap();
-        let head = format!(
-            "POST /v1/push HTTP/1.1\r\nHost: x\r\n{HEADER_PROTOCOL}: 2\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: {BUNDLE_CONTENT_TYPE}\r\nContent-Length: 100000\r\n\r\n",
-            dev.token
-        );
-        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(push_head(&dev.token, 100_000).as_bytes())
+            .await
+            .unwrap();
         conn.write_all(&[0u8; 1000]).await.unwrap();
         let got = until_closed(&mut conn, Duration::from_secs(20)).await;
         let text = String::from_utf8_lossy(&got);
@@ -240,12 +245,10 @@ fn bodies_in_flight_are_bounded_and_the_rest_told_to_retry() {
         let dev = device(&c, &s, storage.as_ref(), &t.volunteer_id).await;
         // One push declares the whole budget and sends it slowly.
         let mut holder = TcpStream::connect(addr_of(&s)).await.unwrap();
-        let head = format!(
-            "POST /v1/push HTTP/1.1\r\nHost: x\r\n{HEADER_PROTOCOL}: 2\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: {BUNDLE_CONTENT_TYPE}\r\nContent-Length: {budget}\r\n\r\n",
-            dev.token
-        );
-        holder.write_all(head.as_bytes()).await.unwrap();
+        holder
+            .write_all(push_head(&dev.token, budget).as_bytes())
+            .await
+            .unwrap();
         holder.write_all(&[0u8; 1024]).await.unwrap();
         // A byte now and then: never slow enough for the body timeout.
         let trickle = tokio::spawn(async move {
