@@ -452,7 +452,7 @@ async fn enroll(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             codes::RATE_LIMITED,
-            format!("too many enrollment attempts: wait {wait} seconds, then try again"),
+            format!("too many enrollment attempts: wait {wait} s, then try again"),
         )
         .retry_after(wait));
     }
