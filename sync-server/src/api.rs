@@ -124,7 +124,16 @@ pub fn router(state: AppState) -> Router {
 /// Says who answers on every response, and refuses another protocol version.
 async fn protocol(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let needs_header = [paths::ENROLL, paths::PUSH, paths::PULL, paths::BOOTSTRAP].contains(&path);
+    let needs_header = [
+        paths::ENROLL,
+        paths::PUSH,
+        paths::UNSENT,
+        paths::PULL,
+        paths::BOOTSTRAP,
+        paths::REPORT,
+        paths::EXPORT,
+    ]
+    .contains(&path);
     let mut resp = match req.headers().get(HEADER_PROTOCOL) {
         Some(v)
             if v.to_str().ok().map(str::trim) == Some(PROTOCOL_VERSION.to_string().as_str()) =>
@@ -175,6 +184,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if is_json {
         return resp;
     }
+    // A 405 must keep saying which methods the path takes.
+    let allow = resp.headers().get(header::ALLOW).cloned();
     let body = axum::body::to_bytes(resp.into_body(), 4096)
         .await
         .unwrap_or_default();
@@ -205,7 +216,11 @@ async fn json_errors(req: Request, next: Next) -> Response {
     } else {
         text
     };
-    error_response(status, code, message)
+    let mut resp = error_response(status, code, message);
+    if let Some(allow) = allow {
+        resp.headers_mut().insert(header::ALLOW, allow);
+    }
+    resp
 }
 
 async fn not_found(req: Request) -> ApiError {
@@ -346,16 +361,27 @@ fn bundle_response(bundle: Vec<u8>, cursor: u64, more: Option<bool>) -> Response
     resp
 }
 
+/// The body's media type without its parameters, in lower case (media
+/// types are case-insensitive: `Application/JSON; charset=UTF-8` is JSON).
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
 async fn parse_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
+    if media_type(headers).as_deref() != Some("application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::UNSUPPORTED_MEDIA_TYPE,
@@ -433,9 +459,14 @@ async fn enroll(
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
     let req: EnrollRequest = parse_json(&headers, body, MAX_ENROLL_BODY).await?;
     let device_name = gocua_text::clean(&req.device_name);
-    if device_name.is_empty() || device_name.chars().count() > 100 {
+    // Control characters (a NUL, a terminal escape) are no part of a name,
+    // would garble the operator's device list, and PostgreSQL refuses a NUL.
+    if device_name.is_empty()
+        || device_name.chars().count() > 100
+        || device_name.chars().any(char::is_control)
+    {
         return Err(ApiError::bad_request(
-            "device_name must be 1 to 100 characters",
+            "device_name must be 1 to 100 characters, none of them a control character",
         ));
     }
     let code_hash = secrets::code_hash(&req.code);
@@ -463,7 +494,7 @@ async fn enroll(
         .request_id
         .as_deref()
         .map(str::trim)
-        .filter(|r| !r.is_empty() && r.len() <= 64)
+        .filter(|r| !r.is_empty() && r.len() <= 64 && !r.chars().any(char::is_control))
         .map(str::to_string);
     let attempt = EnrollAttempt {
         device_id,
@@ -598,17 +629,7 @@ async fn unsent(
 
 /// Refuses a body that is not a change bundle.
 fn require_bundle(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    if content_type.as_deref() != Some(BUNDLE_CONTENT_TYPE) {
+    if media_type(headers).as_deref() != Some(BUNDLE_CONTENT_TYPE) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::UNSUPPORTED_MEDIA_TYPE,

@@ -101,9 +101,14 @@ async fn officer_scope(
         .because(reasons::NOT_AN_OFFICER));
     };
     let wanted = area.trim().to_string();
-    let scope = blocking(state, move |s| s.area_scope(&wanted))
-        .await?
-        .ok_or_else(|| {
+    // No area code or village id holds a control character, and PostgreSQL
+    // refuses a NUL in a query's text (a 500 instead of this 400).
+    let scope = if wanted.chars().any(char::is_control) {
+        None
+    } else {
+        blocking(state, move |s| s.area_scope(&wanted)).await?
+    };
+    let scope = scope.ok_or_else(|| {
             ApiError::bad_request(format!(
                 "unknown area {area:?}: give a province or commune code of the 2025 list, or a village id"
             ))
