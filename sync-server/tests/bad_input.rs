@@ -15,6 +15,7 @@
 mod common;
 
 use std::io::Write;
+
 use automerge::Automerge;
 use common::*;
 use gocua_protocol::bundle::{self, DocChanges, MAGIC};
