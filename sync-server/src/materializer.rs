@@ -23,6 +23,8 @@ type SeqBytes = (u64, Vec<u8>);
 pub const PAGE_CHANGES: u32 = 1_000;
 /// About the bytes of changes read per step.
 pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Previous snapshots read at once.
+const LOAD_DOCS: usize = 100;
 /// Snapshots are written in groups of about this many bytes.
 const FLUSH_BYTES: usize = 4 * 1024 * 1024;
 /// After a failure, the next try waits this long (or for the next push).
@@ -128,17 +130,30 @@ pub fn step(storage: &dyn Storage) -> StorageResult<usize> {
     drop(index);
     let mut out = Vec::new();
     let mut out_bytes = 0usize;
-    for (doc_id, village_id, changes) in groups {
-        let snap = fold(storage, doc_id, village_id, changes, last)?;
-        out_bytes += snap.bytes.as_ref().map_or(0, Vec::len)
-            + snap.pending.iter().map(|p| p.1.len()).sum::<usize>();
-        out.push(snap);
-        if out_bytes > FLUSH_BYTES {
-            // Snapshots ahead of the watermark are harmless: they contain
-            // more than the watermark promises, never less.
-            storage.save_snapshots(&out, None)?;
-            out.clear();
-            out_bytes = 0;
+    let mut groups = groups.into_iter().peekable();
+    while groups.peek().is_some() {
+        // The previous snapshots of a few documents at a time: one read
+        // each time, and memory bounded by the chunk, not the page.
+        let chunk: Vec<(String, String, Vec<SeqBytes>)> = groups.by_ref().take(LOAD_DOCS).collect();
+        let ids: Vec<String> = chunk.iter().map(|g| g.0.clone()).collect();
+        let mut prev: HashMap<String, Snapshot> = storage
+            .snapshots(&ids)?
+            .into_iter()
+            .map(|s| (s.doc_id.clone(), s))
+            .collect();
+        for (doc_id, village_id, changes) in chunk {
+            let before = prev.remove(&doc_id);
+            let snap = fold(storage, doc_id, village_id, changes, last, before)?;
+            out_bytes += snap.bytes.as_ref().map_or(0, Vec::len)
+                + snap.pending.iter().map(|p| p.1.len()).sum::<usize>();
+            out.push(snap);
+            if out_bytes > FLUSH_BYTES {
+                // Snapshots ahead of the watermark are harmless: they contain
+                // more than the watermark promises, never less.
+                storage.save_snapshots(&out, None)?;
+                out.clear();
+                out_bytes = 0;
+            }
         }
     }
     storage.save_snapshots(&out, Some(last))?;
@@ -165,15 +180,15 @@ fn refold(base: &Automerge, applied: &[(u64, Vec<u8>, automerge::ChangeHash)]) -
     doc
 }
 
-/// One document: its previous snapshot plus its new changes, saved.
+/// One document: its previous snapshot (`prev`) plus its new changes, saved.
 fn fold(
     storage: &dyn Storage,
     doc_id: String,
     village_id: String,
     new: Vec<(u64, Vec<u8>)>,
     covered_seq: u64,
+    prev: Option<Snapshot>,
 ) -> StorageResult<Snapshot> {
-    let prev = storage.snapshot(&doc_id)?;
     let (doc, mut candidates) = match prev {
         Some(p) => {
             let doc = match &p.bytes {

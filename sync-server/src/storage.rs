@@ -584,6 +584,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Changes of every village with seq > `after`, like [`Storage::pull`].
     fn changes_after(&self, after: u64, limit: u32, max_bytes: usize) -> StorageResult<PullPage>;
     fn snapshot(&self, doc_id: &str) -> StorageResult<Option<Snapshot>>;
+    /// The snapshots of those of `doc_ids` that have one, in any order: one
+    /// read for many documents where a round trip costs (PostgreSQL).
+    fn snapshots(&self, doc_ids: &[String]) -> StorageResult<Vec<Snapshot>> {
+        let mut out = Vec::with_capacity(doc_ids.len());
+        for id in doc_ids {
+            out.extend(self.snapshot(id)?);
+        }
+        Ok(out)
+    }
     /// Stores snapshots and, when given, moves the watermark, in one transaction.
     fn save_snapshots(&self, snapshots: &[Snapshot], watermark: Option<u64>) -> StorageResult<()>;
     /// Fills the report projection again from the snapshots alone (see

@@ -82,6 +82,36 @@ pub(crate) enum Op<'a> {
     Query(&'static str, &'a [Param<'a>]),
 }
 
+/// A parameter a [`Deferred`] statement owns (or borrows for `'a`).
+pub(crate) type Owned<'a> = Box<dyn ToSql + Sync + 'a>;
+
+/// Statements whose answers nobody waits for, sent together by
+/// [`PgConn::run_deferred`]: a batch of many small writes costs a few round
+/// trips instead of one each, which on PostgreSQL (unlike SQLite in the
+/// process) is most of their cost.
+#[derive(Default)]
+pub(crate) struct Deferred<'a> {
+    ops: Vec<(&'static str, Vec<Owned<'a>>)>,
+}
+
+impl<'a> Deferred<'a> {
+    pub(crate) fn push(&mut self, sql: &'static str, params: Vec<Owned<'a>>) {
+        self.ops.push((sql, params));
+    }
+}
+
+/// `vec![Box::new(a) as Owned, ...]` for [`Deferred::push`].
+macro_rules! owned {
+    ($($p:expr),* $(,)?) => {
+        vec![$(Box::new($p) as $crate::postgres::conn::Owned<'_>),*]
+    };
+}
+pub(crate) use owned;
+
+/// Statements sent at once by [`PgConn::run_deferred`]: the answers the
+/// server keeps for them stay small.
+const DEFERRED_CHUNK: usize = 1_000;
+
 /// One connection, with the statements it prepared.
 pub(crate) struct PgConn {
     client: Client,
@@ -305,6 +335,24 @@ impl PgConn {
             }),
         ))?;
         answers.into_iter().map(|a| a.map_err(db_err)).collect()
+    }
+
+    /// Sends `d`'s statements, in order, a chunk at a time; the first error
+    /// if any failed.
+    pub(crate) fn run_deferred(&mut self, d: Deferred<'_>) -> StorageResult<()> {
+        for chunk in d.ops.chunks(DEFERRED_CHUNK) {
+            let params: Vec<Vec<Param<'_>>> = chunk
+                .iter()
+                .map(|(_, ps)| ps.iter().map(|p| &**p as Param<'_>).collect())
+                .collect();
+            let ops: Vec<Op<'_>> = chunk
+                .iter()
+                .zip(&params)
+                .map(|((sql, _), ps)| Op::Query(sql, ps))
+                .collect();
+            self.pipeline(&ops)?;
+        }
+        Ok(())
     }
 
     /// Calls `f` with each row as it arrives, none kept: for results larger

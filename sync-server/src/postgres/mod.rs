@@ -7,6 +7,7 @@ mod conn;
 pub mod migrations;
 mod report;
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::storage::{
     Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
     Volunteer,
 };
-use conn::{ConnectOptions, Manager, Op, Param, PgConn, get};
+use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
 /// The advisory lock held by the replica that runs the materializer.
 const MATERIALIZER_LOCK: i64 = 0x676f_6375_6102;
@@ -78,6 +79,8 @@ pub struct PgStorage {
     pushes: GroupCommit<PushJob, StorageResult<PushDone>>,
     /// The connection holding the materializer's lock, once it took it.
     lease: Mutex<Option<(PgConn, bool)>>,
+    /// The report keys' numbers met so far (`report::KeyIds`).
+    report_keys: Mutex<report::KeyIds>,
     options: ConnectOptions,
     where_: String,
 }
@@ -118,6 +121,7 @@ impl PgStorage {
             pool,
             pushes: GroupCommit::default(),
             lease: Mutex::new(None),
+            report_keys: Mutex::new(report::KeyIds::new()),
             options,
             where_,
         })
@@ -140,6 +144,20 @@ impl PgStorage {
 
     fn write<T>(&self, f: impl FnOnce(&mut PgConn) -> StorageResult<T>) -> StorageResult<T> {
         self.conn()?.transaction(false, f)
+    }
+
+    /// `f` in a write transaction with the report keys known so far; the
+    /// keys it numbered are remembered once it has committed (a rolled back
+    /// number does not exist).
+    fn with_report_keys<T>(
+        &self,
+        f: impl FnOnce(&mut PgConn, &report::KeyIds, &mut report::KeyIds) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let mut known = lock(&self.report_keys);
+        let mut fresh = report::KeyIds::new();
+        let out = self.write(|c| f(c, &known, &mut fresh))?;
+        known.extend(fresh);
+        Ok(out)
     }
 
     /// One consistent snapshot of the database.
@@ -1552,62 +1570,137 @@ impl Storage for PgStorage {
         })
     }
 
+    fn snapshots(&self, doc_ids: &[String]) -> StorageResult<Vec<Snapshot>> {
+        if doc_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|c| {
+            let answers = c.pipeline(&[
+                Op::Query(
+                    "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots
+                     WHERE doc_id = ANY($1)",
+                    &[&doc_ids],
+                ),
+                Op::Query(
+                    "SELECT p.doc_id, p.seq, c.bytes FROM snapshot_pending p
+                     JOIN changes c ON c.seq = p.seq
+                     WHERE p.doc_id = ANY($1) ORDER BY p.doc_id, p.seq",
+                    &[&doc_ids],
+                ),
+            ])?;
+            let [found, pending] = &answers[..] else {
+                return Ok(Vec::new());
+            };
+            let mut waiting: HashMap<String, Vec<(u64, Vec<u8>)>> = HashMap::new();
+            for r in pending {
+                waiting
+                    .entry(get(r, 0)?)
+                    .or_default()
+                    .push((u64_of(get(r, 1)?), get(r, 2)?));
+            }
+            found
+                .iter()
+                .map(|r| {
+                    let mut s = snapshot_of(r)?;
+                    s.pending = waiting.remove(&s.doc_id).unwrap_or_default();
+                    Ok(s)
+                })
+                .collect()
+        })
+    }
+
     fn save_snapshots(&self, snapshots: &[Snapshot], watermark: Option<u64>) -> StorageResult<()> {
         let now = crate::now();
+        // One statement per table for the whole group: a round trip per
+        // snapshot was most of the materializer's time on PostgreSQL. A
+        // document saved twice in a group keeps its last snapshot (one
+        // upsert cannot touch a row twice).
+        let mut last: HashMap<&str, &Snapshot> = HashMap::with_capacity(snapshots.len());
+        for s in snapshots {
+            last.insert(s.doc_id.as_str(), s);
+        }
+        let group: Vec<&Snapshot> = snapshots
+            .iter()
+            .filter(|s| {
+                last.get(s.doc_id.as_str())
+                    .is_some_and(|l| std::ptr::eq(*l, *s))
+            })
+            .collect();
+        let ids: Vec<&str> = group.iter().map(|s| s.doc_id.as_str()).collect();
+        let villages: Vec<&str> = group.iter().map(|s| s.village_id.as_str()).collect();
+        let bytes: Vec<Option<&[u8]>> = group.iter().map(|s| s.bytes.as_deref()).collect();
+        let covered: Vec<i64> = group.iter().map(|s| i64_of(s.covered_seq)).collect();
         self.write(|c| {
-            for s in snapshots {
+            let saved: HashSet<String> = if group.is_empty() {
+                HashSet::new()
+            } else {
                 // The village comes from `documents` (a move updates both);
                 // the snapshot's own is used for a document the log does not
-                // know.
-                let v: Option<String> = c
-                    .query_opt(
-                        "SELECT village_id FROM documents WHERE id = $1",
-                        &[&s.doc_id],
-                    )?
-                    .map(|r| get(&r, 0))
-                    .transpose()?;
-                let v = v.unwrap_or_else(|| s.village_id.clone());
-                // Never backwards: a replica that lost the materializer's
-                // lease mid-step (its lock connection cut) may still save
-                // what it made; the newer snapshot stays.
-                let saved = c.execute(
+                // know. Never backwards: a replica that lost the
+                // materializer's lease mid-step (its lock connection cut) may
+                // still save what it made; the newer snapshot stays.
+                c.query(
                     "INSERT INTO snapshots (doc_id, village_id, bytes, covered_seq, updated_at)
-                     VALUES ($1, $2, $3, $4, $5)
+                     SELECT t.id, COALESCE(d.village_id, t.village), t.bytes, t.covered, $5
+                     FROM unnest($1::TEXT[], $2::TEXT[], $3::BYTEA[], $4::BIGINT[])
+                          AS t(id, village, bytes, covered)
+                     LEFT JOIN documents d ON d.id = t.id
                      ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes,
                         covered_seq = excluded.covered_seq, updated_at = excluded.updated_at
-                     WHERE snapshots.covered_seq <= excluded.covered_seq",
-                    &[&s.doc_id, &v, &s.bytes, &i64_of(s.covered_seq), &now],
-                )?;
-                if saved == 0 {
-                    continue;
-                }
-                c.execute(
-                    "DELETE FROM snapshot_pending WHERE doc_id = $1",
-                    &[&s.doc_id],
-                )?;
+                     WHERE snapshots.covered_seq <= excluded.covered_seq
+                     RETURNING doc_id",
+                    &[&ids, &villages, &bytes, &covered, &now],
+                )?
+                .iter()
+                .map(|r| get(r, 0))
+                .collect::<StorageResult<_>>()?
+            };
+            let saved_ids: Vec<&str> = ids
+                .iter()
+                .copied()
+                .filter(|id| saved.contains(*id))
+                .collect();
+            let (mut pending_ids, mut pending_seqs) = (Vec::new(), Vec::new());
+            let (mut due_ids, mut due_seqs) = (Vec::new(), Vec::new());
+            for s in group.iter().filter(|s| saved.contains(&s.doc_id)) {
                 for (seq, _) in &s.pending {
-                    c.execute(
-                        "INSERT INTO snapshot_pending (doc_id, seq) VALUES ($1, $2)
+                    pending_ids.push(s.doc_id.as_str());
+                    pending_seqs.push(i64_of(*seq));
+                }
+                due_ids.push(s.doc_id.as_str());
+                due_seqs.push(i64_of(s.covered_seq));
+            }
+            let mut d = Deferred::default();
+            if !saved_ids.is_empty() {
+                d.push(
+                    "DELETE FROM snapshot_pending WHERE doc_id = ANY($1)",
+                    owned![saved_ids],
+                );
+                if !pending_ids.is_empty() {
+                    d.push(
+                        "INSERT INTO snapshot_pending (doc_id, seq)
+                         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
                          ON CONFLICT DO NOTHING",
-                        &[&s.doc_id, &i64_of(*seq)],
-                    )?;
+                        owned![pending_ids, pending_seqs],
+                    );
                 }
                 // The report rows follow, read once the materializer has
                 // caught up (crate::report).
-                c.execute(
-                    "INSERT INTO report_due (doc_id, covered_seq) VALUES ($1, $2)
+                d.push(
+                    "INSERT INTO report_due (doc_id, covered_seq)
+                     SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
                      ON CONFLICT (doc_id) DO UPDATE SET covered_seq = excluded.covered_seq",
-                    &[&s.doc_id, &i64_of(s.covered_seq)],
-                )?;
+                    owned![due_ids, due_seqs],
+                );
             }
             if let Some(w) = watermark {
-                c.execute(
+                d.push(
                     "UPDATE meta SET value = GREATEST(value::BIGINT, $1::BIGINT)::TEXT
                      WHERE key = 'materialized_seq'",
-                    &[&i64_of(w)],
-                )?;
+                    owned![i64_of(w)],
+                );
             }
-            Ok(())
+            c.run_deferred(d)
         })
     }
 
@@ -1700,12 +1793,15 @@ impl Storage for PgStorage {
     }
 
     fn put_report_records(&self, records: &[(ReportRecord, u64)]) -> StorageResult<()> {
-        self.write(|c| {
-            for (r, seq) in records {
-                report::write(c, &r.household.id, Some(r), *seq)?;
-            }
-            Ok(())
-        })
+        let items: Vec<report::RowsFor<'_>> = records
+            .iter()
+            .map(|(r, seq)| report::RowsFor {
+                doc_id: &r.household.id,
+                record: Some(r),
+                covered_seq: *seq,
+            })
+            .collect();
+        self.with_report_keys(|c, known, fresh| report::write_many(c, &items, known, fresh))
     }
 
     fn area_scope(&self, code: &str) -> StorageResult<Option<AreaScope>> {
@@ -1726,13 +1822,7 @@ impl Storage for PgStorage {
         records: &[(Snapshot, Option<ReportRecord>)],
         merges: &MergeUpdate,
     ) -> StorageResult<()> {
-        self.write(|c| {
-            for (s, record) in records {
-                let covered = merges.covered.get(&s.doc_id).copied().unwrap_or(0);
-                report::write_if_current(c, s, record.as_ref(), covered)?;
-            }
-            report::save_merges(c, merges)
-        })
+        self.with_report_keys(|c, known, fresh| report::save(c, records, merges, known, fresh))
     }
 
     fn merge_nodes(&self, ids: &[String]) -> StorageResult<Vec<MergeNode>> {

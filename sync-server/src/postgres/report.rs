@@ -2,20 +2,32 @@
 //! rules as `sqlite::report` (whose comments say why), checked by the same
 //! tests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use automerge::Automerge;
 use gocua_household::rows::HouseholdRows;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
-use super::conn::{Param, PgConn, get};
+use super::conn::{Deferred, Op, Param, PgConn, get, owned};
 use super::{i64_of, u64_of};
 use crate::isolate::isolated;
 use crate::storage::{
     AreaScope, Cell, ExtractSink, ExtractTable, MergeNode, MergeUpdate, ReportRecord, Snapshot,
     StorageResult,
 };
+
+/// One household's rows to replace: its record (none: it has no rows now)
+/// and the log seq they cover.
+pub(super) struct RowsFor<'r> {
+    pub doc_id: &'r str,
+    pub record: Option<&'r ReportRecord>,
+    pub covered_seq: u64,
+}
+
+/// The report keys' numbers, by their parts as stored. A key's number never
+/// changes once given (a rebuild keeps them), so a process may remember them.
+pub(super) type KeyIds = HashMap<(String, String, String), i64>;
 
 /// Replaces household `doc_id`'s rows by `record`'s (none when `None`), as of
 /// log seq `covered_seq`.
@@ -24,48 +36,150 @@ pub(super) fn write(
     doc_id: &str,
     record: Option<&ReportRecord>,
     covered_seq: u64,
+    fresh: &mut KeyIds,
 ) -> StorageResult<()> {
-    let before = c
-        .query_opt(
-            "SELECT province_code, commune_now, village_id FROM report_households WHERE id = $1",
-            &[&doc_id],
-        )?
-        .map(|r| -> StorageResult<(String, String, String)> {
-            Ok((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?))
-        })
-        .transpose()?;
+    let item = RowsFor {
+        doc_id,
+        record,
+        covered_seq,
+    };
+    write_many(c, &[item], &KeyIds::new(), fresh)
+}
+
+/// Replaces the rows of each household of `items` (distinct households),
+/// in a few round trips whatever their number: reads first, then every
+/// write sent at once. Keys are looked up in `known`, then `fresh`, then the
+/// database; those found or numbered here go to `fresh`, which the caller
+/// remembers only once the transaction has committed.
+pub(super) fn write_many(
+    c: &mut PgConn,
+    items: &[RowsFor<'_>],
+    known: &KeyIds,
+    fresh: &mut KeyIds,
+) -> StorageResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = items.iter().map(|i| i.doc_id).collect();
+    let answers = c.pipeline(&[
+        Op::Query(
+            "SELECT id, province_code, commune_now, village_id FROM report_households
+             WHERE id = ANY($1)",
+            &[&ids],
+        ),
+        Op::Query(
+            "DELETE FROM report_counts WHERE household_id = ANY($1)
+             RETURNING household_id, counts",
+            &[&ids],
+        ),
+    ])?;
+    let mut before: HashMap<String, (String, String, String)> = HashMap::new();
+    let mut old_counts: HashMap<String, Counts> = HashMap::new();
+    if let [places, counts] = &answers[..] {
+        for r in places {
+            before.insert(get(r, 0)?, (get(r, 1)?, get(r, 2)?, get(r, 3)?));
+        }
+        for r in counts {
+            let id: String = get(r, 0)?;
+            let text: String = get(r, 1)?;
+            let read = read_counts(&id, &text);
+            old_counts.insert(id, read);
+        }
+    }
+
+    struct Made<'r> {
+        item: &'r RowsFor<'r>,
+        record: Option<&'r ReportRecord>,
+        rows: Option<HouseholdRows<'r>>,
+        now: Option<(String, String, String)>,
+    }
+    let mut delta: BTreeMap<([String; 3], i64), i64> = BTreeMap::new();
+    let (mut count_ids, mut count_texts) = (Vec::new(), Vec::new());
+    let mut made = Vec::with_capacity(items.len());
+    for item in items {
+        let record = item.record.filter(|r| r.household.id == item.doc_id);
+        let contributions = record.map_or(&[][..], |r| &r.counted.contributions[..]);
+        let after = counts_of(c, contributions, known, fresh)?;
+        for (area, keys) in &after {
+            for (k, n) in keys {
+                *delta.entry((area.clone(), *k)).or_default() += n;
+            }
+        }
+        for (area, keys) in old_counts.remove(item.doc_id).unwrap_or_default() {
+            for (k, n) in keys {
+                *delta.entry((area.clone(), k)).or_default() -= n;
+            }
+        }
+        if !after.is_empty() {
+            count_ids.push(item.doc_id);
+            count_texts.push(counts_text(&after));
+        }
+        let rows = record.map(|r| HouseholdRows::of(&r.household));
+        let now = rows.as_ref().map(|rows| {
+            let r = &rows.household;
+            let (province, commune, _) =
+                crate::report::areas().resolve(r.commune_code, r.created_at);
+            (province, commune, r.village_id.to_string())
+        });
+        made.push(Made {
+            item,
+            record,
+            rows,
+            now,
+        });
+    }
+
+    let mut d = Deferred::default();
     // One statement per table: the text must be static to be cached.
     for sql in [
-        "DELETE FROM report_households WHERE id = $1",
-        "DELETE FROM report_persons WHERE household_id = $1",
-        "DELETE FROM report_visits WHERE household_id = $1",
-        "DELETE FROM report_visit_services WHERE household_id = $1",
-        "DELETE FROM report_consents WHERE household_id = $1",
-        "DELETE FROM report_reviews WHERE household_id = $1",
+        "DELETE FROM report_households WHERE id = ANY($1)",
+        "DELETE FROM report_persons WHERE household_id = ANY($1)",
+        "DELETE FROM report_visits WHERE household_id = ANY($1)",
+        "DELETE FROM report_visit_services WHERE household_id = ANY($1)",
+        "DELETE FROM report_consents WHERE household_id = ANY($1)",
+        "DELETE FROM report_reviews WHERE household_id = ANY($1)",
     ] {
-        c.execute(sql, &[&doc_id])?;
+        d.push(sql, owned![ids.clone()]);
     }
-    let record = record.filter(|r| r.household.id == doc_id);
-    let contributions = record.map_or(&[][..], |r| &r.counted.contributions[..]);
-    replace_counts(c, doc_id, contributions)?;
-    let rows = record.map(|r| HouseholdRows::of(&r.household));
-    let now = rows.as_ref().map(|rows| {
-        let r = &rows.household;
-        let (province, commune, _) = crate::report::areas().resolve(r.commune_code, r.created_at);
-        (province, commune, r.village_id.to_string())
-    });
-    note_removal(c, doc_id, before, now.as_ref(), covered_seq)?;
-    let (Some(record), Some(rows), Some((province, commune_now, _))) = (record, &rows, now) else {
-        return Ok(());
-    };
+    if !count_ids.is_empty() {
+        d.push(
+            "INSERT INTO report_counts (household_id, counts)
+             SELECT * FROM unnest($1::TEXT[], $2::TEXT[])",
+            owned![count_ids, count_texts],
+        );
+    }
+    add_to_sums(&mut d, &delta);
+    for m in &made {
+        note_removal(
+            &mut d,
+            m.item.doc_id,
+            before.remove(m.item.doc_id),
+            m.now.as_ref(),
+            m.item.covered_seq,
+        );
+        if let (Some(record), Some(rows), Some(now)) = (m.record, &m.rows, &m.now) {
+            insert_rows(&mut d, m.item, record, rows, now);
+        }
+    }
+    c.run_deferred(d)
+}
+
+/// The inserts of one household's rows.
+fn insert_rows<'r>(
+    d: &mut Deferred<'r>,
+    item: &'r RowsFor<'r>,
+    record: &'r ReportRecord,
+    rows: &'r HouseholdRows<'r>,
+    (province, commune_now, _): &'r (String, String, String),
+) {
     let h = &record.household;
     let r = &rows.household;
-    c.execute(
+    d.push(
         "INSERT INTO report_households (id, village_id, commune_code, commune_now, province_code,
             address, head_name, phone, member_count, device_access, target_groups, created_at,
             created_by, schema_version, conflicts, problems, updated_seq)
          VALUES ($1, $2, $3, $16, $17, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &[
+        owned![
             &r.id,
             &r.village_id,
             &r.commune_code,
@@ -78,21 +192,21 @@ pub(super) fn write(
             &r.created_at,
             &r.created_by,
             &r.schema_version,
-            &(h.conflicts.len() as i64),
-            &(h.problems.len() as i64),
-            &i64_of(covered_seq),
-            &commune_now,
-            &province,
+            h.conflicts.len() as i64,
+            h.problems.len() as i64,
+            i64_of(item.covered_seq),
+            commune_now,
+            province,
         ],
-    )?;
+    );
     for p in &rows.persons {
-        c.execute(
+        d.push(
             "INSERT INTO report_persons (household_id, id, name, birth_year, gender,
                 id_number, vneid_level, vneid_activated, bank_account, public_service_account,
                 ehealth_book, digital_signature, basic_skills_certified, created_at, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT DO NOTHING",
-            &[
+            owned![
                 &p.household_id,
                 &p.id,
                 &p.name,
@@ -109,7 +223,7 @@ pub(super) fn write(
                 &p.created_at,
                 &p.created_by,
             ],
-        )?;
+        );
     }
     for v in &rows.visits {
         // The receipt time of the change that created the visit.
@@ -118,18 +232,18 @@ pub(super) fn write(
             .iter()
             .find(|(id, _)| id == v.id)
             .map(|(_, hash)| hash.to_vec());
-        c.execute(
+        d.push(
             "INSERT INTO report_visits (household_id, id, visited_at, received_at,
                 team_id, volunteer_ids, person_ids, duration_minutes, follow_up_on, feedback,
                 consent_id, recorded_at, recorded_by)
              VALUES ($1, $2, $3, (SELECT received_at FROM changes WHERE hash = $4),
                 $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT DO NOTHING",
-            &[
+            owned![
                 &v.household_id,
                 &v.id,
                 &v.visited_at,
-                &created_by,
+                created_by,
                 &v.team_id,
                 &v.volunteer_ids,
                 &v.person_ids,
@@ -140,42 +254,42 @@ pub(super) fn write(
                 &v.recorded_at,
                 &v.recorded_by,
             ],
-        )?;
+        );
     }
     for s in &rows.visit_services {
-        c.execute(
+        d.push(
             "INSERT INTO report_visit_services (household_id, visit_id, service_code,
                 outcome, note) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING",
-            &[
+            owned![
                 &s.household_id,
                 &s.visit_id,
                 &s.service_code,
                 &s.outcome,
                 &s.note,
             ],
-        )?;
+        );
     }
     for r in &record.counted.reviews {
-        c.execute(
+        d.push(
             "INSERT INTO report_reviews (household_id, province, commune, village, review)
              VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &doc_id,
+            owned![
+                item.doc_id,
                 &r.area.province,
                 &r.area.commune,
                 &r.area.village,
-                &json(r),
+                json(r),
             ],
-        )?;
+        );
     }
     for k in &rows.consents {
-        c.execute(
+        d.push(
             "INSERT INTO report_consents (household_id, id, person_id, purpose, method,
                 given_at, recorded_by, withdrawn_at, withdrawn_by, withdrawal_reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT DO NOTHING",
-            &[
+            owned![
                 &k.household_id,
                 &k.id,
                 &k.person_id,
@@ -187,54 +301,35 @@ pub(super) fn write(
                 &k.withdrawn_by,
                 &k.withdrawal_reason,
             ],
-        )?;
+        );
     }
-    Ok(())
 }
 
-fn note_removal(
-    c: &mut PgConn,
-    doc_id: &str,
+fn note_removal<'r>(
+    d: &mut Deferred<'r>,
+    doc_id: &'r str,
     before: Option<(String, String, String)>,
-    now: Option<&(String, String, String)>,
+    now: Option<&'r (String, String, String)>,
     seq: u64,
-) -> StorageResult<()> {
+) {
     if let Some((_, _, village)) = now {
-        c.execute(
+        d.push(
             "DELETE FROM report_removed WHERE household_id = $1 AND village = $2",
-            &[&doc_id, village],
-        )?;
+            owned![doc_id, village],
+        );
     }
     if let Some(old) = before
         && Some(&old) != now
     {
-        c.execute(
+        d.push(
             "INSERT INTO report_removed (household_id, province, commune, village, seq)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (household_id, village)
              DO UPDATE SET province = excluded.province, commune = excluded.commune,
                  seq = excluded.seq",
-            &[&doc_id, &old.0, &old.1, &old.2, &i64_of(seq)],
-        )?;
+            owned![doc_id, old.0, old.1, old.2, i64_of(seq)],
+        );
     }
-    Ok(())
-}
-
-fn replace_counts(
-    c: &mut PgConn,
-    doc_id: &str,
-    contributions: &[gocua_report::Contribution],
-) -> StorageResult<()> {
-    let before = take_counts(c, doc_id)?;
-    let after = counts_of(c, contributions)?;
-    add_to_sums(c, &before, &after)?;
-    if !after.is_empty() {
-        c.execute(
-            "INSERT INTO report_counts (household_id, counts) VALUES ($1, $2)",
-            &[&doc_id, &counts_text(&after)],
-        )?;
-    }
-    Ok(())
 }
 
 /// What one household adds to `report_sums`: by area, each key's count.
@@ -245,29 +340,20 @@ type StoredCounts = Vec<([String; 3], Vec<(i64, i64)>)>;
 fn counts_of(
     c: &mut PgConn,
     contributions: &[gocua_report::Contribution],
+    known: &KeyIds,
+    fresh: &mut KeyIds,
 ) -> StorageResult<Counts> {
     let mut out = Counts::new();
     for con in contributions {
         let k = &con.key;
         let parts = (json(&k.indicator), json(&k.basis), json(&k.breakdown));
-        let found = c.query_opt(
-            "SELECT id FROM report_keys WHERE indicator = $1 AND basis = $2 AND breakdown = $3",
-            &[&parts.0, &parts.1, &parts.2],
-        )?;
-        let id: i64 = match found {
-            Some(r) => get(&r, 0)?,
-            // Only the materializer's one connection numbers keys, so no
-            // other transaction races this insert.
-            None => get(
-                &c.query_one(
-                    "INSERT INTO report_keys (indicator, basis, breakdown) VALUES ($1, $2, $3)
-                     ON CONFLICT (indicator, basis, breakdown)
-                     DO UPDATE SET indicator = excluded.indicator
-                     RETURNING id",
-                    &[&parts.0, &parts.1, &parts.2],
-                )?,
-                0,
-            )?,
+        let id = match known.get(&parts).or_else(|| fresh.get(&parts)) {
+            Some(id) => *id,
+            None => {
+                let id = key_id(c, &parts)?;
+                fresh.insert(parts, id);
+                id
+            }
         };
         let area = [
             k.area.province.clone(),
@@ -279,6 +365,29 @@ fn counts_of(
     Ok(out)
 }
 
+/// The number of a key, given now if it has none.
+fn key_id(c: &mut PgConn, parts: &(String, String, String)) -> StorageResult<i64> {
+    let found = c.query_opt(
+        "SELECT id FROM report_keys WHERE indicator = $1 AND basis = $2 AND breakdown = $3",
+        &[&parts.0, &parts.1, &parts.2],
+    )?;
+    match found {
+        Some(r) => get(&r, 0),
+        // Only the materializer's one connection numbers keys, so no
+        // other transaction races this insert.
+        None => get(
+            &c.query_one(
+                "INSERT INTO report_keys (indicator, basis, breakdown) VALUES ($1, $2, $3)
+                 ON CONFLICT (indicator, basis, breakdown)
+                 DO UPDATE SET indicator = excluded.indicator
+                 RETURNING id",
+                &[&parts.0, &parts.1, &parts.2],
+            )?,
+            0,
+        ),
+    }
+}
+
 fn counts_text(counts: &Counts) -> String {
     let groups: StoredCounts = counts
         .iter()
@@ -287,59 +396,59 @@ fn counts_text(counts: &Counts) -> String {
     json(&groups)
 }
 
-fn take_counts(c: &mut PgConn, doc_id: &str) -> StorageResult<Counts> {
-    let row = c.query_opt(
-        "DELETE FROM report_counts WHERE household_id = $1 RETURNING counts",
-        &[&doc_id],
-    )?;
-    let Some(row) = row else {
-        return Ok(Counts::new());
-    };
-    let text: String = get(&row, 0)?;
-    match serde_json::from_str::<StoredCounts>(&text) {
-        Ok(groups) => Ok(groups
+fn read_counts(doc_id: &str, text: &str) -> Counts {
+    match serde_json::from_str::<StoredCounts>(text) {
+        Ok(groups) => groups
             .into_iter()
             .map(|(area, keys)| (area, keys.into_iter().collect()))
-            .collect()),
+            .collect(),
         Err(e) => {
             tracing::error!(doc = %doc_id, error = %e, "stored report counts do not read; run admin rebuild-report");
-            Ok(Counts::new())
+            Counts::new()
         }
     }
 }
 
-fn add_to_sums(c: &mut PgConn, before: &Counts, after: &Counts) -> StorageResult<()> {
-    let mut delta: BTreeMap<(&[String; 3], i64), i64> = BTreeMap::new();
-    for (area, keys) in after {
-        for (k, n) in keys {
-            *delta.entry((area, *k)).or_default() += n;
-        }
-    }
-    for (area, keys) in before {
-        for (k, n) in keys {
-            *delta.entry((area, *k)).or_default() -= n;
-        }
-    }
-    for ((area, k), n) in delta {
-        if n == 0 {
+/// Moves `report_sums` by `delta` (a batch's households summed: one
+/// statement, whatever their number), dropping the sums that reach zero.
+fn add_to_sums(d: &mut Deferred<'_>, delta: &BTreeMap<([String; 3], i64), i64>) {
+    let (mut p, mut cm, mut v, mut k, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut zp, mut zc, mut zv, mut zk) = (vec![], vec![], vec![], vec![]);
+    for ((area, key), count) in delta {
+        if *count == 0 {
             continue;
         }
-        c.execute(
-            "INSERT INTO report_sums (province, commune, village, key_id, count)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (province, commune, village, key_id)
-             DO UPDATE SET count = report_sums.count + excluded.count",
-            &[&area[0], &area[1], &area[2], &k, &n],
-        )?;
-        if n < 0 {
-            c.execute(
-                "DELETE FROM report_sums WHERE province = $1 AND commune = $2 AND village = $3
-                 AND key_id = $4 AND count = 0",
-                &[&area[0], &area[1], &area[2], &k],
-            )?;
+        p.push(area[0].clone());
+        cm.push(area[1].clone());
+        v.push(area[2].clone());
+        k.push(*key);
+        n.push(*count);
+        if *count < 0 {
+            zp.push(area[0].clone());
+            zc.push(area[1].clone());
+            zv.push(area[2].clone());
+            zk.push(*key);
         }
     }
-    Ok(())
+    if p.is_empty() {
+        return;
+    }
+    d.push(
+        "INSERT INTO report_sums (province, commune, village, key_id, count)
+         SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
+         ON CONFLICT (province, commune, village, key_id)
+         DO UPDATE SET count = report_sums.count + excluded.count",
+        owned![p, cm, v, k, n],
+    );
+    if !zp.is_empty() {
+        d.push(
+            "DELETE FROM report_sums s
+             USING unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[]) AS t(p, c, v, k)
+             WHERE s.province = t.p AND s.commune = t.c AND s.village = t.v AND s.key_id = t.k
+               AND s.count = 0",
+            owned![zp, zc, zv, zk],
+        );
+    }
 }
 
 /// Up to `limit` households due for new rows, with their snapshots.
@@ -363,31 +472,56 @@ pub(super) fn due(c: &mut PgConn, limit: u32) -> StorageResult<Vec<Snapshot>> {
         .collect()
 }
 
-pub(super) fn write_if_current(
+/// Writes the rows of the households of `records` whose snapshot is still
+/// the one due (a newer one may have arrived since they were read), and
+/// what the step learnt of merges.
+pub(super) fn save(
     c: &mut PgConn,
-    s: &Snapshot,
-    record: Option<&ReportRecord>,
-    covered: u64,
+    records: &[(Snapshot, Option<ReportRecord>)],
+    merges: &MergeUpdate,
+    known: &KeyIds,
+    fresh: &mut KeyIds,
 ) -> StorageResult<()> {
-    let gone = c.execute(
-        "DELETE FROM report_due WHERE doc_id = $1 AND covered_seq <= $2",
-        &[&s.doc_id, &i64_of(s.covered_seq)],
-    )?;
-    if gone > 0 {
-        let bumped: Option<i64> = match c.query_opt(
-            "DELETE FROM report_bumps WHERE doc_id = $1 RETURNING seq",
-            &[&s.doc_id],
+    let ids: Vec<&str> = records.iter().map(|(s, _)| s.doc_id.as_str()).collect();
+    let seqs: Vec<i64> = records.iter().map(|(s, _)| i64_of(s.covered_seq)).collect();
+    let current: HashSet<String> = c
+        .query(
+            "DELETE FROM report_due d USING unnest($1::TEXT[], $2::BIGINT[]) AS t(id, seq)
+             WHERE d.doc_id = t.id AND d.covered_seq <= t.seq RETURNING d.doc_id",
+            &[&ids, &seqs],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect::<StorageResult<_>>()?;
+    let current_ids: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| current.contains(*id))
+        .collect();
+    let mut bumped: HashMap<String, i64> = HashMap::new();
+    if !current_ids.is_empty() {
+        for r in c.query(
+            "DELETE FROM report_bumps WHERE doc_id = ANY($1) RETURNING doc_id, seq",
+            &[&current_ids],
         )? {
-            Some(r) => Some(get(&r, 0)?),
-            None => None,
-        };
-        let seq = s
-            .covered_seq
-            .max(covered)
-            .max(bumped.map(u64_of).unwrap_or(0));
-        write(c, &s.doc_id, record, seq)?;
+            bumped.insert(get(&r, 0)?, get(&r, 1)?);
+        }
     }
-    Ok(())
+    let items: Vec<RowsFor<'_>> = records
+        .iter()
+        .filter(|(s, _)| current.contains(&s.doc_id))
+        .map(|(s, record)| {
+            let covered = merges.covered.get(&s.doc_id).copied().unwrap_or(0);
+            let bump = bumped.get(&s.doc_id).copied().map(u64_of).unwrap_or(0);
+            RowsFor {
+                doc_id: &s.doc_id,
+                record: record.as_ref(),
+                covered_seq: s.covered_seq.max(covered).max(bump),
+            }
+        })
+        .collect();
+    write_many(c, &items, known, fresh)?;
+    save_merges(c, merges)
 }
 
 /// Clears the report projection and fills it again from the snapshots, one
@@ -411,6 +545,7 @@ pub(super) fn rebuild(c: &mut PgConn) -> StorageResult<u64> {
         .collect::<StorageResult<_>>()?;
     let start_day = start_day(c)?;
     let mut held = 0;
+    let mut fresh = KeyIds::new();
     for id in ids {
         let row = c.query_one(
             "SELECT bytes, covered_seq FROM snapshots WHERE doc_id = $1",
@@ -436,7 +571,7 @@ pub(super) fn rebuild(c: &mut PgConn) -> StorageResult<u64> {
             crate::report::count(r, &received, start_day);
         }
         held += u64::from(record.is_some());
-        write(c, &id, record.as_ref(), u64_of(covered))?;
+        write(c, &id, record.as_ref(), u64_of(covered), &mut fresh)?;
     }
     c.execute(
         "INSERT INTO report_due (doc_id, covered_seq)
@@ -449,36 +584,43 @@ pub(super) fn rebuild(c: &mut PgConn) -> StorageResult<u64> {
     Ok(held)
 }
 
+const PUT_NODE: &str =
+    "INSERT INTO report_merges (doc_id, village_id, into_id, in_error) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (doc_id) DO UPDATE SET village_id = $2, into_id = $3, in_error = $4";
+
 fn put_node(c: &mut PgConn, n: &MergeNode) -> StorageResult<()> {
-    c.execute(
-        "INSERT INTO report_merges (doc_id, village_id, into_id, in_error) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (doc_id) DO UPDATE SET village_id = $2, into_id = $3, in_error = $4",
-        &[&n.doc_id, &n.village_id, &n.into, &n.in_error],
-    )?;
+    c.execute(PUT_NODE, &[&n.doc_id, &n.village_id, &n.into, &n.in_error])?;
     Ok(())
 }
 
 pub(super) fn save_merges(c: &mut PgConn, m: &MergeUpdate) -> StorageResult<()> {
+    let mut d = Deferred::default();
     for n in &m.nodes {
-        put_node(c, n)?;
+        d.push(
+            PUT_NODE,
+            owned![&n.doc_id, &n.village_id, &n.into, n.in_error],
+        );
     }
-    for id in &m.gone {
-        c.execute("DELETE FROM report_merges WHERE doc_id = $1", &[id])?;
+    if !m.gone.is_empty() {
+        d.push(
+            "DELETE FROM report_merges WHERE doc_id = ANY($1)",
+            owned![&m.gone],
+        );
     }
     for (id, seq) in &m.due {
-        c.execute(
+        d.push(
             "INSERT INTO report_due (doc_id, covered_seq)
              SELECT doc_id, covered_seq FROM snapshots WHERE doc_id = $1 AND bytes IS NOT NULL
              ON CONFLICT DO NOTHING",
-            &[id],
-        )?;
-        c.execute(
+            owned![id],
+        );
+        d.push(
             "INSERT INTO report_bumps (doc_id, seq) VALUES ($1, $2)
              ON CONFLICT (doc_id) DO UPDATE SET seq = GREATEST(report_bumps.seq, excluded.seq)",
-            &[id, &i64_of(*seq)],
-        )?;
+            owned![id, i64_of(*seq)],
+        );
     }
-    Ok(())
+    c.run_deferred(d)
 }
 
 pub(super) fn merge_nodes(c: &mut PgConn, ids: &[String]) -> StorageResult<Vec<MergeNode>> {
@@ -501,13 +643,20 @@ pub(super) fn merge_nodes(c: &mut PgConn, ids: &[String]) -> StorageResult<Vec<M
 }
 
 pub(super) fn marked_into(c: &mut PgConn, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
+    let mut by_into: HashMap<String, Vec<String>> = HashMap::new();
+    for r in c.query(
+        "SELECT doc_id, into_id FROM report_merges WHERE into_id = ANY($1)",
+        &[&ids],
+    )? {
+        by_into.entry(get(&r, 1)?).or_default().push(get(&r, 0)?);
+    }
+    // In the order asked, each one's marked households in byte order, as
+    // the SQLite backend answers.
     let mut out = Vec::new();
     for id in ids {
-        for r in c.query(
-            "SELECT doc_id FROM report_merges WHERE into_id = $1 ORDER BY doc_id COLLATE \"C\"",
-            &[id],
-        )? {
-            out.push((get(&r, 0)?, id.clone()));
+        if let Some(mut docs) = by_into.remove(id) {
+            docs.sort();
+            out.extend(docs.into_iter().map(|d| (d, id.clone())));
         }
     }
     Ok(out)
