@@ -1411,7 +1411,6 @@ impl Storage for SqliteStorage {
         on_cursor: &mut dyn FnMut(u64) -> StorageResult<()>,
         on_doc: &mut dyn FnMut(Snapshot) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let villages = villages_json(villages)?;
         self.read(|tx| {
             let cursor: String = tx
                 .query_row(
@@ -1442,24 +1441,31 @@ impl Storage for SqliteStorage {
                 (None, Some(p)) => u64_of(p),
                 (None, None) => 0,
             };
+            // One village at a time, each in its index's order: a query over
+            // all of them ordered by doc_id sorted their bytes in memory first.
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT doc_id, village_id, bytes, covered_seq FROM snapshots
-                     WHERE village_id IN (SELECT value FROM json_each(?1)) ORDER BY doc_id",
+                     WHERE village_id = ?1 ORDER BY doc_id",
                 )
                 .map_err(db_err)?;
             on_cursor(cursor)?;
-            let mut rows = stmt.query([villages]).map_err(db_err)?;
-            while let Some(r) = rows.next().map_err(db_err)? {
-                let mut d = Snapshot {
-                    doc_id: r.get(0).map_err(db_err)?,
-                    village_id: r.get(1).map_err(db_err)?,
-                    bytes: r.get(2).map_err(db_err)?,
-                    covered_seq: u64_of(r.get(3).map_err(db_err)?),
-                    pending: Vec::new(),
-                };
-                d.pending = load_pending(tx, &d.doc_id)?;
-                on_doc(d)?;
+            let mut villages = villages.to_vec();
+            villages.sort_unstable();
+            villages.dedup();
+            for village in &villages {
+                let mut rows = stmt.query([village]).map_err(db_err)?;
+                while let Some(r) = rows.next().map_err(db_err)? {
+                    let mut d = Snapshot {
+                        doc_id: r.get(0).map_err(db_err)?,
+                        village_id: r.get(1).map_err(db_err)?,
+                        bytes: r.get(2).map_err(db_err)?,
+                        covered_seq: u64_of(r.get(3).map_err(db_err)?),
+                        pending: Vec::new(),
+                    };
+                    d.pending = load_pending(tx, &d.doc_id)?;
+                    on_doc(d)?;
+                }
             }
             Ok(())
         })
