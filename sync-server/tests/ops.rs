@@ -254,6 +254,7 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(old_app.status(), 426);
+    let refusal_bytes = old_app.bytes().await.unwrap().len();
     let lost = c.get(s.url("/v1/no/such/place")).send().await.unwrap();
     assert_eq!(lost.status(), 404);
     // The public port has no metrics, and the metrics port no API.
@@ -307,17 +308,18 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
     assert_eq!(m.get("gocua_pull_batches_total", &[]), 1.0, "{text}");
     assert_eq!(m.get("gocua_pull_changes_total", &[]), 1.0, "{text}");
     // Bytes as they crossed the wire, both ways (neither was compressed:
-    // each is under the protocol's threshold).
+    // each is under the protocol's threshold). The push without a token
+    // was refused before its body was read: none of it counts.
     let push_route = [("route", "/v1/push")];
     let pull_route = [("route", "/v1/pull")];
     assert_eq!(
         m.get("gocua_http_request_bytes_total", &push_route),
-        2.0 * body.len() as f64,
+        body.len() as f64,
         "{text}"
     );
     assert_eq!(
         m.get("gocua_http_response_bytes_total", &pull_route),
-        page.len() as f64,
+        (page.len() + refusal_bytes) as f64,
         "{text}"
     );
     let timed = m.get("gocua_http_request_duration_seconds_count", &push_route);
