@@ -404,7 +404,11 @@ mod tests {
             ..Config::default()
         };
         assert!(with("127.0.0.1:8080", "").check_limits().is_ok());
-        assert!(with("127.0.0.1:8080", "127.0.0.1:9180").check_limits().is_ok());
+        assert!(
+            with("127.0.0.1:8080", "127.0.0.1:9180")
+                .check_limits()
+                .is_ok()
+        );
         // Port 0 is a port chosen at start: never the same as the API's.
         assert!(with("127.0.0.1:0", "127.0.0.1:0").check_limits().is_ok());
         for (listen, metrics) in [
@@ -431,7 +435,9 @@ mod tests {
         assert!(bad.0.contains("\"json\""), "{}", bad.0);
         assert!(Config::from_toml("log_format = \"yaml\"").is_err());
         assert_eq!(
-            Config::from_toml("log_format = \"json\"").unwrap().log_format,
+            Config::from_toml("log_format = \"json\"")
+                .unwrap()
+                .log_format,
             LogFormat::Json
         );
     }

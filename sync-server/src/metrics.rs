@@ -226,11 +226,7 @@ impl Metrics {
             "Documents of accepted pushes refused, by refusal code",
             m.push_refused_documents.clone(),
         );
-        r.register(
-            "pull_batches",
-            "Pull pages served",
-            m.pull_batches.clone(),
-        );
+        r.register("pull_batches", "Pull pages served", m.pull_batches.clone());
         r.register(
             "pull_changes",
             "Changes sent in pull pages",
@@ -302,7 +298,7 @@ impl Metrics {
             if n > 0 {
                 self.push_changes
                     .get_or_create(&ResultLabels { result })
-                    .inc_by(n as u64);
+                    .inc_by(n);
             }
         }
         for r in &answer.refused {

@@ -151,7 +151,10 @@ struct Scrape {
 impl Scrape {
     fn parse(text: &str) -> Scrape {
         let mut samples = BTreeMap::new();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (series, value) = line.rsplit_once(' ').unwrap();
             let (name, labels) = match series.split_once('{') {
                 Some((n, rest)) => (n, rest.trim_end_matches('}')),
@@ -198,7 +201,11 @@ impl Scrape {
     fn label_values(&self, label: &str) -> Vec<String> {
         self.samples
             .keys()
-            .flat_map(|(_, ls)| ls.iter().filter(|(k, _)| k == label).map(|(_, v)| v.clone()))
+            .flat_map(|(_, ls)| {
+                ls.iter()
+                    .filter(|(k, _)| k == label)
+                    .map(|(_, v)| v.clone())
+            })
             .collect()
     }
 }
@@ -214,8 +221,8 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
     assert_eq!(before.requests("/v1/push", "POST", "200"), 0.0);
 
     // An enrollment, a wrong code, a push, a pull and refused requests.
-    let (code, _) = gocua_server::admin::new_enroll_code(storage.as_ref(), &t.volunteer_id, 1)
-        .unwrap();
+    let (code, _) =
+        gocua_server::admin::new_enroll_code(storage.as_ref(), &t.volunteer_id, 1).unwrap();
     let enrolled = enroll(&c, s, code.expose()).await;
     assert_eq!(enrolled.status(), 200);
     let dev: gocua_protocol::EnrollResponse = enrolled.json().await.unwrap();
@@ -234,7 +241,9 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
     assert_eq!(page.status(), 200);
     let page = page.bytes().await.unwrap();
     assert_eq!(
-        gocua_protocol::bundle::decode(&page).unwrap()[0].changes.len(),
+        gocua_protocol::bundle::decode(&page).unwrap()[0]
+            .changes
+            .len(),
         1
     );
     let no_token = c
@@ -287,7 +296,10 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
     assert_eq!(m.requests("unmatched", "GET", "404"), 2.0, "{text}");
     for route in m.label_values("route") {
         assert!(
-            route == "unmatched" || gocua_server::api::route_table().iter().any(|(p, _)| *p == route),
+            route == "unmatched"
+                || gocua_server::api::route_table()
+                    .iter()
+                    .any(|(p, _)| *p == route),
             "a route label that is no route: {route}"
         );
     }
@@ -352,7 +364,10 @@ async fn metrics_count_what_the_server_did(db: TestDb) {
         let max_of = m.get("gocua_db_connections_max", &[("pool", pool)]);
         assert_eq!(max_of, *max, "{pool}: {text}");
         let idle = m.get("gocua_db_connections", &[("pool", pool), ("state", "idle")]);
-        let in_use = m.get("gocua_db_connections", &[("pool", pool), ("state", "in_use")]);
+        let in_use = m.get(
+            "gocua_db_connections",
+            &[("pool", pool), ("state", "in_use")],
+        );
         assert!(idle >= 1.0 && idle + in_use <= *max, "{pool}: {text}");
     }
 
