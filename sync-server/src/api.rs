@@ -55,6 +55,7 @@ pub struct AppState {
     pub body_budget: Arc<BodyBudget>,
     /// Connections open now (kept by `serve`).
     pub connections: Arc<ConnCount>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -73,6 +74,7 @@ impl AppState {
                 std::time::Duration::from_secs(config.body_timeout_seconds),
             )),
             connections: Arc::new(ConnCount::default()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             config: Arc::new(config),
             materializer,
             documents: Arc::new(push::DocCache::default()),
@@ -80,21 +82,35 @@ impl AppState {
     }
 }
 
+/// Every route of the API. Added through [`Routes`] only: the API
+/// description (`/v1/openapi.json`) is checked against what it records.
+fn routes() -> Routes<AppState> {
+    Routes::new()
+        .get(paths::HEALTH, health)
+        .get(paths::HEALTHZ, healthz)
+        .get(paths::READYZ, health)
+        .get(paths::INFO, info)
+        .get(paths::OPENAPI, crate::openapi::document)
+        .post(paths::ENROLL, enroll)
+        .post(paths::PUSH, push_changes)
+        .post(paths::UNSENT, unsent)
+        .get(paths::PULL, pull)
+        .get(paths::BOOTSTRAP, bootstrap)
+        .get(paths::REPORT, crate::province::report)
+        .get(paths::EXPORT, crate::province::export)
+}
+
+/// The paths and methods the router answers, in the order added.
+pub fn route_table() -> Vec<(&'static str, axum::http::Method)> {
+    routes().table
+}
+
 pub fn router(state: AppState) -> Router {
     let budget = state.body_budget.clone();
+    let metrics = state.metrics.clone();
     let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_seconds);
-    Router::new()
-        .route(paths::HEALTH, get(health))
-        .route(paths::HEALTHZ, get(healthz))
-        .route(paths::READYZ, get(health))
-        .route(paths::INFO, get(info))
-        .route(paths::ENROLL, post(enroll))
-        .route(paths::PUSH, post(push_changes))
-        .route(paths::UNSENT, post(unsent))
-        .route(paths::PULL, get(pull))
-        .route(paths::BOOTSTRAP, get(bootstrap))
-        .route(paths::REPORT, get(crate::province::report))
-        .route(paths::EXPORT, get(crate::province::export))
+    routes()
+        .router
         .fallback(not_found)
         .with_state(state)
         // Innermost first: the budget (and `read_body`'s limit) count
@@ -117,6 +133,53 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(protocol))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the time and bytes of everything the layers above do.
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::observe,
+        ))
+}
+
+/// A router that remembers the paths and methods it was given.
+#[derive(Debug)]
+pub struct Routes<S> {
+    router: Router<S>,
+    table: Vec<(&'static str, axum::http::Method)>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    pub fn new() -> Routes<S> {
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+    }
+
+    pub fn get<H: axum::handler::Handler<T, S>, T: 'static>(
+        mut self,
+        path: &'static str,
+        handler: H,
+    ) -> Routes<S> {
+        self.router = self.router.route(path, get(handler));
+        self.table.push((path, axum::http::Method::GET));
+        self
+    }
+
+    pub fn post<H: axum::handler::Handler<T, S>, T: 'static>(
+        mut self,
+        path: &'static str,
+        handler: H,
+    ) -> Routes<S> {
+        self.router = self.router.route(path, post(handler));
+        self.table.push((path, axum::http::Method::POST));
+        self
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
+    fn default() -> Routes<S> {
+        Routes::new()
+    }
 }
 
 // ---- middleware ----
@@ -308,6 +371,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
             ApiError::unauthorized("unknown token: enroll this device again")
                 .because(reasons::UNKNOWN_TOKEN)
         })?;
+    crate::metrics::note_principal(&principal);
     Ok(principal)
 }
 
@@ -514,6 +578,8 @@ async fn enroll(
             assignment: a,
         } => {
             tracing::info!(device = %device_id, volunteer = %a.volunteer.id, "device enrolled");
+            state.metrics.enrollment("enrolled");
+            crate::metrics::note_device(&device_id);
             Ok(axum::Json(EnrollResponse {
                 device_id,
                 token: token.into_inner(),
@@ -553,6 +619,7 @@ async fn enroll(
                 ),
             };
             tracing::info!(reason, "enrollment refused");
+            state.metrics.enrollment(reason);
             audit(
                 &state,
                 AuditEntry {
@@ -679,6 +746,7 @@ async fn push_changes(
             ));
         }
     };
+    state.metrics.push(&answer);
     if answer.stored > 0 {
         state.materializer.notify_one();
     }
@@ -788,6 +856,9 @@ async fn pull(
             }
         }
     }
+    state
+        .metrics
+        .pull(docs.iter().map(|d| d.changes.len()).sum());
     Ok(bundle_response(
         gocua_protocol::bundle::encode(&docs),
         next,
@@ -818,6 +889,7 @@ async fn bootstrap(
     let storage = state.storage.clone();
     let runtime = tokio::runtime::Handle::current();
     let account = matches!(principal, Principal::Account { .. }).then(|| principal.actor());
+    let metrics = state.metrics.clone();
     let task = tokio::task::spawn_blocking(move || {
         let send = |chunk: Vec<u8>| -> StorageResult<()> {
             let sent = runtime.block_on(async {
@@ -866,6 +938,7 @@ async fn bootstrap(
             },
         );
         let result = result.and_then(|()| if buf.is_empty() { Ok(()) } else { send(buf) });
+        metrics.bootstrap_documents(count);
         match &result {
             Ok(()) => {
                 if let Some(actor) = account

@@ -277,12 +277,7 @@ fn config(cli: &Cli) -> Result<Config> {
 }
 
 fn init_logs(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    gocua_server::logs::init(filter, gocua_server::config::LogFormat::Text);
 }
 
 use gocua_server::time_text;
@@ -333,8 +328,10 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
     let mut config = config;
     if let Some(l) = listen {
         config.listen = l;
+        // `--listen` may now be metrics_listen's port.
+        config.check_limits()?;
     }
-    init_logs(&config.log);
+    gocua_server::logs::init(&config.log, config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -351,16 +348,34 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         // The actual address (with --listen 127.0.0.1:0 the port is chosen here),
         // on stdout for the operator and for tests that start the server.
         let addr = listener.local_addr().context("no local address")?;
+        let metrics = match config.metrics_listen.as_str() {
+            "" => None,
+            at => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (metrics_listen)"))?,
+            ),
+        };
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "gocua-server listening on http://{addr}");
+            if let Some(m) = metrics.as_ref().and_then(|m| m.local_addr().ok()) {
+                let _ = writeln!(
+                    out,
+                    "gocua-server metrics on http://{m}{}",
+                    gocua_server::metrics::METRICS_PATH
+                );
+            }
             let _ = out.flush();
         }
-        gocua_server::launch_with_storage(
+        gocua_server::launch(
             config,
             storage,
-            listener,
+            gocua_server::Listeners {
+                api: listener,
+                metrics,
+            },
             gocua_server::shutdown_signal(),
         )
         .await

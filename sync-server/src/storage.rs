@@ -453,6 +453,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// The database connections open and in use now, for the metrics.
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        Vec::new()
+    }
+
     // ---- reference data and administration ----
     fn units_loaded(&self) -> StorageResult<bool>;
     /// (Re)loads the embedded administrative units.

@@ -40,6 +40,8 @@ pub mod paths {
     /// Ready: the database answers and carries this version's migrations.
     pub const READYZ: &str = "/readyz";
     pub const INFO: &str = "/v1/info";
+    /// The API's description, OpenAPI 3.1 (JSON).
+    pub const OPENAPI: &str = "/v1/openapi.json";
     pub const ENROLL: &str = "/v1/enroll";
     pub const PUSH: &str = "/v1/push";
     pub const PULL: &str = "/v1/pull";

@@ -688,6 +688,16 @@ impl Storage for PgStorage {
         true
     }
 
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        let state = self.pool.state();
+        vec![crate::metrics::PoolUse {
+            pool: "postgres",
+            open: state.connections,
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            max: self.pool.max_size(),
+        }]
+    }
+
     fn materializer_lease(&self) -> StorageResult<bool> {
         let mut lease = lock(&self.lease);
         if let Some((c, held)) = lease.as_mut() {

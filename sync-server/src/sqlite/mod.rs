@@ -545,6 +545,29 @@ impl Storage for SqliteStorage {
         migrations::check(found)
     }
 
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        // A connection whose lock is held is lent out (a poisoned one is not).
+        let busy = |m: &Mutex<Connection>| {
+            matches!(m.try_lock(), Err(std::sync::TryLockError::WouldBlock))
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let readers = count(self.readers.len());
+        vec![
+            crate::metrics::PoolUse {
+                pool: "sqlite_writer",
+                open: 1,
+                in_use: u32::from(busy(&self.writer)),
+                max: 1,
+            },
+            crate::metrics::PoolUse {
+                pool: "sqlite_reader",
+                open: readers,
+                in_use: count(self.readers.iter().filter(|r| busy(r)).count()),
+                max: readers,
+            },
+        ]
+    }
+
     fn units_loaded(&self) -> StorageResult<bool> {
         let conn = self.reader();
         conn.query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))
