@@ -56,6 +56,8 @@ pub struct AppState {
     /// Connections open now (kept by `serve`).
     pub connections: Arc<ConnCount>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Devices' contacts written lately (`crate::seen`).
+    pub seen: Arc<crate::seen::Seen>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
             )),
             connections: Arc::new(ConnCount::default()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            seen: Arc::new(crate::seen::Seen::default()),
             config: Arc::new(config),
             materializer,
             documents: Arc::new(push::DocCache::default()),
@@ -323,7 +326,15 @@ pub(crate) async fn authenticate(
 ) -> Result<Principal, ApiError> {
     let principal = identify(state, headers).await?;
     let (revoked, wipe) = match &principal {
-        Principal::Device { revoked, wipe, .. } => (*revoked, *wipe),
+        Principal::Device {
+            revoked,
+            wipe,
+            device_id,
+            ..
+        } => {
+            note_contact(state, device_id, headers, false);
+            (*revoked, *wipe)
+        }
         Principal::Account { revoked, .. } => (*revoked, false),
     };
     if revoked {
@@ -338,6 +349,12 @@ pub(crate) async fn authenticate(
             },
         )
         .await;
+        if let Principal::Account { .. } = principal {
+            return Err(ApiError::unauthorized(
+                "this account has been revoked by the operator: its token no longer works; ask the operator for a new account",
+            )
+            .because(reasons::ACCOUNT_REVOKED));
+        }
         let refusal = ApiError::new(
             StatusCode::FORBIDDEN,
             codes::DEVICE_REVOKED,
@@ -350,6 +367,30 @@ pub(crate) async fn authenticate(
         });
     }
     Ok(principal)
+}
+
+/// Records a device's contact when it is due (`crate::seen`): a database
+/// write at most once a minute per device, not one per request, made beside
+/// the request (it never waits for the writer).
+pub(crate) fn note_contact(state: &AppState, device_id: &str, headers: &HeaderMap, synced: bool) {
+    let version = crate::seen::app_version(headers);
+    let Some(seen) = state
+        .seen
+        .claim(device_id, now(), synced, version.as_deref())
+    else {
+        return;
+    };
+    let (storage, memory, id) = (
+        state.storage.clone(),
+        state.seen.clone(),
+        device_id.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = storage.device_seen(&id, &seen) {
+            memory.forget(&id);
+            tracing::warn!(device = %id, error = %e, "device contact not recorded");
+        }
+    });
 }
 
 /// Who the bearer token belongs to, revoked or not; refuses unknown tokens.
@@ -657,6 +698,7 @@ async fn unsent(
                 .because(reasons::NOT_A_DEVICE),
         );
     };
+    note_contact(&state, &device_id, &headers, false);
     if !revoked {
         return Err(ApiError::bad_request(
             "this device is not revoked: it pushes its changes (POST /v1/push)",
@@ -785,6 +827,7 @@ async fn push_changes(
         .await;
     }
     tracing::debug!(device = %device_id, stored = answer.stored, duplicates = answer.duplicates, "push");
+    note_contact(&state, &device_id, &headers, true);
     Ok(axum::Json(answer))
 }
 
@@ -859,6 +902,9 @@ async fn pull(
     state
         .metrics
         .pull(docs.iter().map(|d| d.changes.len()).sum());
+    if let Some(device_id) = own {
+        note_contact(&state, device_id, &headers, true);
+    }
     Ok(bundle_response(
         gocua_protocol::bundle::encode(&docs),
         next,
@@ -962,7 +1008,12 @@ async fn bootstrap(
         result
     });
     let cursor = match cursor_rx.await {
-        Ok(c) => c,
+        Ok(c) => {
+            if let Principal::Device { device_id, .. } = &principal {
+                note_contact(&state, device_id, &headers, true);
+            }
+            c
+        }
         // Failed before anything was sent: an ordinary error answer.
         Err(_) => {
             return match task.await {

@@ -7,11 +7,18 @@ use super::conn::{PgConn, get};
 use crate::storage::{StorageError, StorageResult};
 
 /// (version, name, SQL), in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../../migrations/postgres/0001_schema.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "what_an_operator_reaches_for",
+        include_str!("../../migrations/postgres/0002_what_an_operator_reaches_for.sql"),
+    ),
+];
 
 /// The session advisory lock migrations are applied under.
 const MIGRATION_LOCK: i64 = 0x676f_6375_6101;

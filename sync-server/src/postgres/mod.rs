@@ -3,6 +3,7 @@
 //! behaviour as the SQLite backend, checked by the same tests; all of its SQL
 //! lives in this module, its schema in `sync-server/migrations/postgres`.
 
+mod admin;
 mod conn;
 pub mod migrations;
 mod report;
@@ -18,11 +19,12 @@ use tokio_postgres::Row;
 
 use crate::group_commit::GroupCommit;
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
-    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
-    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
-    Volunteer,
+    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
+    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, NewTraining, Principal, PullPage,
+    QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
+    StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded, UnsentReport,
+    Village, Volunteer, VolunteerRow,
 };
 use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
@@ -968,7 +970,8 @@ impl Storage for PgStorage {
             .query(
                 "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
                         d.wipe_requested,
-                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id)
+                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id),
+                        d.last_seen_at, d.last_sync_at, d.app_version
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id
                  ORDER BY d.enrolled_at, d.id COLLATE \"C\"",
                 &[],
@@ -985,6 +988,9 @@ impl Storage for PgStorage {
                     revoked_at: get(r, 6)?,
                     wipe_requested: get(r, 7)?,
                     unsent_reports: get(r, 8)?,
+                    last_seen_at: get(r, 9)?,
+                    last_sync_at: get(r, 10)?,
+                    app_version: get(r, 11)?,
                 })
             })
             .collect()
@@ -1134,6 +1140,67 @@ impl Storage for PgStorage {
                 })
             })
             .collect()
+    }
+
+    // ---- administration: lists, edits, revocation, training (admin.rs) ----
+    fn teams(&self, commune_code: Option<&str>) -> StorageResult<Vec<TeamRow>> {
+        self.read(|c| admin::teams(c, commune_code))
+    }
+
+    fn edit_team(&self, edit: &TeamEdit, now: i64) -> StorageResult<Team> {
+        self.write(|c| admin::edit_team(c, edit, now))
+    }
+
+    fn volunteers(&self, team_id: Option<&str>) -> StorageResult<Vec<VolunteerRow>> {
+        self.read(|c| admin::volunteers(c, team_id))
+    }
+
+    fn volunteers_by_phone(&self, phone: &str) -> StorageResult<Vec<Volunteer>> {
+        admin::volunteers_by_phone(&mut *self.conn()?, phone)
+    }
+
+    fn add_volunteer_once(
+        &self,
+        volunteer: &Volunteer,
+        now: i64,
+    ) -> StorageResult<Option<Volunteer>> {
+        self.write(|c| admin::add_volunteer_once(c, volunteer, now))
+    }
+
+    fn accounts(&self) -> StorageResult<Vec<AccountRow>> {
+        admin::accounts(&mut *self.conn()?)
+    }
+
+    fn revoke_account(&self, account_id: &str, now: i64) -> StorageResult<bool> {
+        self.write(|c| admin::revoke_account(c, account_id, now))
+    }
+
+    fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()> {
+        self.write(|c| admin::device_seen(c, device_id, seen))
+    }
+
+    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
+        admin::audit_search(&mut *self.conn()?, filter)
+    }
+
+    fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training> {
+        self.write(|c| admin::add_training(c, training, now))
+    }
+
+    fn training(&self, id: i64) -> StorageResult<Option<Training>> {
+        admin::training(&mut *self.conn()?, id)
+    }
+
+    fn attend_training(&self, id: i64, volunteer_ids: &[String], now: i64) -> StorageResult<u64> {
+        self.write(|c| admin::attend_training(c, id, volunteer_ids, now))
+    }
+
+    fn trainings(
+        &self,
+        commune_code: Option<&str>,
+        since: Option<&str>,
+    ) -> StorageResult<Vec<TrainingRow>> {
+        self.read(|c| admin::trainings(c, commune_code, since))
     }
 
     fn enroll(
