@@ -3,6 +3,7 @@
 //! behaviour as the SQLite backend, checked by the same tests; all of its SQL
 //! lives in this module, its schema in `sync-server/migrations/postgres`.
 
+pub(crate) mod backup;
 mod conn;
 pub mod migrations;
 mod report;
@@ -18,11 +19,11 @@ use tokio_postgres::Row;
 
 use crate::group_commit::GroupCommit;
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
-    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
-    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
-    Volunteer,
+    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CheckedDoc, CodeRefusal,
+    DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome,
+    ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
+    ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
+    UnitsLoaded, UnsentReport, Village, Volunteer,
 };
 use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
@@ -1831,5 +1832,16 @@ impl Storage for PgStorage {
 
     fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|c| report::marked_into(c, ids))
+    }
+
+    fn feed_bounds(&self) -> StorageResult<FeedBounds> {
+        backup::feed_bounds(&mut *self.conn()?)
+    }
+
+    fn check_read(
+        &self,
+        doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
+    ) -> StorageResult<LogTotals> {
+        self.read(|c| backup::check_read(c, doc))
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, one writer connection behind a mutex and
 //! a few read-only connections. All of the backend's SQL lives in this module.
 
+pub(crate) mod backup;
 mod migrations;
 mod report;
 
@@ -15,11 +16,11 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
-    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
-    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
-    Volunteer,
+    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CheckedDoc, CodeRefusal,
+    DeviceRow, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome,
+    ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow,
+    ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult, StoredChange, Team,
+    UnitsLoaded, UnsentReport, Village, Volunteer,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1729,5 +1730,16 @@ impl Storage for SqliteStorage {
 
     fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|tx| report::marked_into(tx, ids))
+    }
+
+    fn feed_bounds(&self) -> StorageResult<FeedBounds> {
+        backup::feed_bounds(&self.reader())
+    }
+
+    fn check_read(
+        &self,
+        doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
+    ) -> StorageResult<LogTotals> {
+        self.read(|tx| backup::check_read(tx, doc))
     }
 }
