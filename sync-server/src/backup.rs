@@ -230,6 +230,15 @@ pub fn backup(config: &Config, out: &Path, tools: &PgTools) -> BackupResult<Back
 
 /// Reads what a backup file says of itself, without restoring it.
 pub fn read_info(file: &Path) -> BackupResult<BackupInfo> {
+    if !file.is_file() {
+        return Err(refused(
+            format!("không có tệp {}", file.display()),
+            format!(
+                "there is no file {}: give the backup file's path",
+                file.display()
+            ),
+        ));
+    }
     let mut f = File::open(file).map_err(|e| io_err(file, e))?;
     let mut head = [0u8; 16];
     let n = f.read(&mut head).map_err(|e| io_err(file, e))?;
