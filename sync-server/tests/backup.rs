@@ -3,6 +3,8 @@
 //! refuses what it must and leaves the target as it was, a restored server
 //! answers a cursor from the lost feed with `cursor_expired`, and `check`
 //! finds each kind of damage.
+// Test code: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -88,7 +90,7 @@ async fn households(s: &TestServer, db: &TestDb, n: usize) -> (Vec<String>, Stri
             &t.villages[0],
             &[(
                 "head_name",
-                gocua_household::str_value(&format!("Nguyễn Văn {i}")),
+                gocua_household::str_value(format!("Nguyễn Văn {i}")),
             )],
             &[],
         )
