@@ -826,6 +826,72 @@ impl Server {
         )
     }
 
+    /// `gocua-server --database DB --json ARGS` (a top-level command:
+    /// `backup`, `restore`, `check`), whatever its outcome.
+    pub fn command_run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(server_bin());
+        cmd.args(database_args(self.dir.path(), self.pg.as_ref()))
+            .arg("--json")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in FOREIGN_ENV {
+            cmd.env_remove(var);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run gocua-server {args:?}: {e}"));
+        finish(child, COMMAND_TIMEOUT, &format!("gocua-server {args:?}"))
+    }
+
+    /// [`Server::command_run`], required to succeed; its JSON answer.
+    pub fn command(&self, args: &[&str]) -> Value {
+        let out = self.command_run(args);
+        assert!(
+            out.status.success(),
+            "gocua-server {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("gocua-server {args:?} printed no JSON ({e}): {stdout}"))
+    }
+
+    /// The server lost its database: every replica stopped, the database
+    /// replaced by a new, empty one, `backup` restored into it with
+    /// `gocua-server restore`, and the replicas started again on their
+    /// ports (devices find the server where it was). Returns the restore's
+    /// JSON answer.
+    pub fn restore_into_fresh_database(&mut self, backup: &Path) -> Value {
+        for i in 0..self.children.len() {
+            if self.children[i].is_some() {
+                self.kill9_replica(i);
+            }
+        }
+        match &self.pg {
+            Some(pg) => {
+                pg.psql_in("postgres", "DROP DATABASE gocua WITH (FORCE)");
+                pg.psql_in("postgres", "CREATE DATABASE gocua");
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = self.database().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
+        }
+        let answer = self.command(&["restore", &path_text(backup)]);
+        for i in 0..self.children.len() {
+            self.restart_replica(i);
+        }
+        self.wait_healthy();
+        answer
+    }
+
     /// `gocua-server --json admin ARGS`, required to succeed; its JSON answer.
     pub fn admin(&self, args: &[&str]) -> Value {
         let out = self.admin_run(args);

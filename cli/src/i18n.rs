@@ -892,6 +892,21 @@ pub fn store_copy_recognized(lang: Lang, reissued: u64) -> String {
     }
 }
 
+/// Said when the server was restored from a backup older than this
+/// device's last sync: the device downloaded again and sent back what the
+/// server had lost.
+pub fn server_restored(lang: Lang, offered_again: u64) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Máy chủ đã được khôi phục từ một bản sao lưu cũ hơn lần đồng bộ trước của máy này: máy đã tải lại dữ liệu và gửi lại {offered_again} thay đổi mà máy chủ bị mất. Không mất dữ liệu nào trên máy."
+        ),
+        Lang::En => format!(
+            "The server was restored from a backup older than this device's last sync: the device downloaded again and sent back {} the server had lost. Nothing on this device was lost.",
+            plural(lang, offered_again, "", "change", "changes")
+        ),
+    }
+}
+
 /// Said when received changes wait for earlier ones that have not arrived.
 pub fn changes_waiting(lang: Lang, n: u64) -> String {
     match lang {

@@ -84,6 +84,15 @@ pub struct SyncReport {
     #[serde(default)]
     pub actor_renewed: bool,
     pub bootstrapped: bool,
+    /// The server was restored from a backup older than this device's last
+    /// sync (it answered `cursor_expired`): the device bootstrapped again
+    /// and offered the server every change it lacked.
+    #[serde(default)]
+    pub server_restored: bool,
+    /// Changes offered again then, sent once already to the server as it
+    /// was before its restore.
+    #[serde(default)]
+    pub offered_again: u64,
     pub requests: u64,
     pub retries: u64,
     pub cursor: u64,
@@ -454,12 +463,24 @@ fn exchange(
             .own_through()?
             .map(|p| format!("&mine_after={p}"))
             .unwrap_or_default();
-        let resp = http.send(|c, base| {
+        let sent = http.send(|c, base| {
             c.get(format!(
                 "{base}{}?cursor={url_cursor}&limit={PULL_LIMIT}{mine}",
                 paths::PULL
             ))
-        })?;
+        });
+        let resp = match sent {
+            Ok(r) => r,
+            // Once: a server that refuses the cursor its own bootstrap gave
+            // is broken, and saying so beats asking for ever.
+            Err(Error::Server { code, .. })
+                if code == codes::CURSOR_EXPIRED && !report.server_restored =>
+            {
+                cursor = rejoin(store, http, &mut report, &progress)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(cursor);
         let more = header_u64(&resp, HEADER_MORE) == Some(1);
         let bytes = resp.bytes().map_err(network)?;
@@ -489,6 +510,36 @@ fn exchange(
     report.retries = http.retries;
     store.set_last_sync_at(&crate::validate::now_utc())?;
     Ok(report)
+}
+
+/// The server answered `cursor_expired`: it was restored from a backup
+/// taken before this device's last sync, and lost what came after. A fresh
+/// bootstrap, and every change of this store it lacks back in the outbox
+/// (`Store::rejoin`); returns the bootstrap's cursor.
+fn rejoin(
+    store: &Store,
+    http: &mut Http<'_>,
+    report: &mut SyncReport,
+    progress: &dyn Fn(SyncPhase, u64, u64),
+) -> Result<u64> {
+    tracing::warn!("the server does not know this device's cursor: it was restored from a backup");
+    let resp = http.send(|c, base| c.get(format!("{base}{}", paths::BOOTSTRAP)))?;
+    let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(0);
+    let bytes = resp.bytes().map_err(network)?;
+    let done = store.rejoin(&bytes, next)?;
+    let r = done.report;
+    report.server_restored = true;
+    report.offered_again += done.offered_again;
+    report.reissued += r.reissued;
+    report.actor_renewed |= r.actor_renewed;
+    report.bootstrapped = true;
+    report.documents_updated += r.documents;
+    report.received += r.changes_applied;
+    report.conflicts += r.conflicts;
+    report.quarantined += r.quarantined;
+    report.waiting += r.waiting;
+    progress(SyncPhase::Bootstrap, r.documents, r.documents);
+    Ok(next)
 }
 
 /// What [`download`] wrote.

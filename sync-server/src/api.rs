@@ -853,7 +853,28 @@ async fn pull(
         .clamp(1, MAX_PULL_LIMIT);
     let max_bytes = state.config.pull_page_bytes;
     let cursor = q.cursor;
-    let page = blocking(&state, move |s| s.pull(&villages, cursor, limit, max_bytes)).await?;
+    let mine = q.mine_after;
+    let page = blocking(&state, move |s| {
+        // A position this database never handed out came from the one it
+        // was restored over: the device knows of changes lost here, and
+        // would skip what is fed at those positions from now on.
+        let bounds = s.feed_bounds()?;
+        if bounds.expired(cursor) || mine.is_some_and(|m| bounds.expired(m)) {
+            return Ok(None);
+        }
+        s.pull(&villages, cursor, limit, max_bytes).map(Some)
+    })
+    .await?;
+    let Some(page) = page else {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            codes::CURSOR_EXPIRED,
+            format!(
+                "cursor {cursor} (or mine_after) is beyond this server's feed: it was restored \
+                 from a backup; bootstrap again and push what the server lacks"
+            ),
+        ));
+    };
     let next = page.changes.last().map_or(cursor, |c| c.position);
     if let Principal::Account { .. } = principal {
         audit(

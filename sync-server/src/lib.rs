@@ -5,7 +5,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod body_budget;
+pub mod check;
 pub mod config;
 pub mod error;
 pub mod export;

@@ -49,6 +49,8 @@ enum Command {
     /// Apply the database's migrations and exit (replicas started after it
     /// with `migrate_on_start = false` find it ready).
     Migrate,
+    #[command(flatten)]
+    Operate(Operate),
     /// Administration, directly on the database: give every admin command
     /// the server's --data-dir or --database.
     ///
@@ -130,6 +132,36 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum Operate {
+    /// Take a consistent backup of the database while the server serves
+    /// (docs/operations.md, "Backups"); written with owner-only permissions.
+    Backup {
+        /// The backup file to write (replaced once the new one is complete).
+        path: PathBuf,
+        /// PostgreSQL: the directory of pg_dump (default: GOCUA_PG_BIN, the
+        /// PATH, then the newest /usr/lib/postgresql/VERSION/bin).
+        #[arg(long, value_name = "DIR")]
+        pg_bin: Option<PathBuf>,
+    },
+    /// Restore a backup into the configured database, which must be new or
+    /// empty; all of it or nothing. Stop the server first.
+    Restore {
+        /// A file `gocua-server backup` wrote.
+        path: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        overwrite: bool,
+        /// PostgreSQL: the directory of pg_restore and psql.
+        #[arg(long, value_name = "DIR")]
+        pg_bin: Option<PathBuf>,
+    },
+    /// Check that every stored change and snapshot loads, that the change
+    /// log and its feed are whole and that the report rows match the
+    /// households; exits 1 when anything is wrong. Safe while serving.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -1086,6 +1118,112 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
     Ok(())
 }
 
+/// `backup`, `restore` and `check`.
+fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
+    use gocua_server::backup::{self, PgTools};
+    init_logs(&format!("warn,{}", config.log));
+    let place = config.database_text();
+    match cmd {
+        Operate::Backup { path, pg_bin } => {
+            let info = backup::backup(&config, &path, &PgTools { dir: pg_bin })?;
+            print(
+                json_mode,
+                json!({ "path": path.display().to_string(), "backup": info }),
+                || {
+                    format!(
+                        "đã sao lưu {place} vào {}: {} thay đổi, lược đồ {} ({})\n\
+                         backed up {place} to {}: {} changes, schema {} ({}); it holds personal data: keep it encrypted",
+                        path.display(),
+                        info.changes,
+                        info.schema_version,
+                        info.backend,
+                        path.display(),
+                        info.changes,
+                        info.schema_version,
+                        info.backend
+                    )
+                },
+            );
+        }
+        Operate::Restore {
+            path,
+            overwrite,
+            pg_bin,
+        } => {
+            let done = backup::restore(&config, &path, overwrite, &PgTools { dir: pg_bin })?;
+            print(json_mode, json!(done), || {
+                format!(
+                    "đã khôi phục {} vào {place}: {} thay đổi, sao lưu lúc {}; máy nào đã đồng bộ sau lúc đó sẽ tải lại và gửi lại những gì máy chủ thiếu\n\
+                     restored {} into {place}: {} changes, backed up at {}; devices that synced after it bootstrap again and push what the server lacks",
+                    path.display(),
+                    done.info.changes,
+                    time_text(done.info.taken_at),
+                    path.display(),
+                    done.info.changes,
+                    time_text(done.info.taken_at)
+                )
+            });
+        }
+        Operate::Check => {
+            let storage = gocua_server::open_database(&config)
+                .with_context(|| format!("cannot open {place}"))?;
+            let report = gocua_server::check::check(&*storage)?;
+            print(json_mode, json!(report), || {
+                let mut lines: Vec<String> = report
+                    .problems
+                    .iter()
+                    .map(|p| {
+                        let at = match (&p.household, p.seq) {
+                            (Some(h), Some(s)) => format!("{h} #{s}: "),
+                            (Some(h), None) => format!("{h}: "),
+                            _ => String::new(),
+                        };
+                        format!("{at}{}\n    {}", p.vi, p.en)
+                    })
+                    .collect();
+                if report.problems_not_listed > 0 {
+                    lines.push(format!(
+                        "... và {} lỗi khác / and {} more problems",
+                        report.problems_not_listed, report.problems_not_listed
+                    ));
+                }
+                let found = report.problems.len() as u64 + report.problems_not_listed;
+                lines.push(format!(
+                    "{place}: {} hộ, {} thay đổi, {} bản chụp, {} hộ trong báo cáo: {}\n\
+                     {place}: {} households, {} changes, {} snapshots, {} households in reports: {}",
+                    report.households,
+                    report.changes,
+                    report.snapshots,
+                    report.report_rows,
+                    if found == 0 { "không có lỗi".to_string() } else { format!("{found} lỗi") },
+                    report.households,
+                    report.changes,
+                    report.snapshots,
+                    report.report_rows,
+                    if found == 0 { "no problems".to_string() } else { format!("{found} problems") },
+                ));
+                lines.join("\n")
+            });
+            if !report.is_ok() {
+                return Err(CheckFailed.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `check` found problems: already printed, exit 1.
+#[derive(Debug)]
+struct CheckFailed;
+
+impl std::fmt::Display for CheckFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("kiểm tra thấy lỗi / the check found problems")
+    }
+}
+
+impl std::error::Error for CheckFailed {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_mode = cli.json;
@@ -1101,6 +1239,7 @@ fn main() -> ExitCode {
             Command::Admin { lang, command } => {
                 run_admin(config, json_mode, lang.as_deref(), command)
             }
+            Command::Operate(command) => operate(config, json_mode, command),
             Command::Report {
                 area,
                 period,
@@ -1142,13 +1281,20 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if json_mode {
+            let reported = e.downcast_ref::<CheckFailed>().is_some();
+            if json_mode && reported {
+                // The check's own answer says what failed.
+            } else if json_mode {
                 println!("{}", json!({ "error": format!("{e:#}") }));
             } else {
                 eprintln!("gocua-server: {e:#}");
             }
             // Input the operator can correct exits 2, like clap's own errors.
             let bad_input = e.downcast_ref::<BadInput>().is_some()
+                || matches!(
+                    e.downcast_ref::<gocua_server::backup::BackupError>(),
+                    Some(gocua_server::backup::BackupError::Refused { .. })
+                )
                 || matches!(
                     e.downcast_ref::<gocua_server::export::ExportError>(),
                     Some(

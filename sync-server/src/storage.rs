@@ -537,6 +537,90 @@ pub struct BootstrapSet {
     pub docs: Vec<Snapshot>,
 }
 
+/// Where the pull feed ends, and the stretches of positions restores left
+/// unused (docs/operations.md, "Backups"). A device holding a position
+/// beyond the end, or inside such a stretch, got it from a database the
+/// restore rolled back: it knows of changes this one lost, and is answered
+/// `cursor_expired`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FeedBounds {
+    /// The last position ever taken (rolled-back ones included).
+    pub end: u64,
+    /// `(after, before)`: no position between the two was ever handed out
+    /// by this database, and none will be.
+    pub restored: Vec<(u64, u64)>,
+}
+
+impl FeedBounds {
+    /// Whether `position` (a cursor, or the last position a device's pushes
+    /// were given) was handed out by a database this one was restored over.
+    pub fn expired(&self, position: u64) -> bool {
+        position > self.end
+            || self
+                .restored
+                .iter()
+                .any(|&(after, before)| position > after && position < before)
+    }
+}
+
+/// A stored change as `gocua-server check` reads it: the columns the log
+/// keeps beside the bytes, to be checked against them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    pub seq: u64,
+    pub hash: Vec<u8>,
+    pub actor: Option<Vec<u8>>,
+    pub actor_seq: Option<u64>,
+    pub bytes: Vec<u8>,
+}
+
+/// A household's row in the report projection, as `gocua-server check`
+/// compares it with the household read from its snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectedHousehold {
+    pub village_id: String,
+    pub head_name: String,
+    /// Its members' and visits' ids, sorted.
+    pub persons: Vec<String>,
+    pub visits: Vec<String>,
+}
+
+/// One document and everything the server derived from it, read together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedDoc {
+    pub doc_id: String,
+    pub village_id: String,
+    pub version: u64,
+    /// In seq order.
+    pub changes: Vec<LoggedChange>,
+    /// The feed rows of its changes: (position, village, change seq).
+    pub feed: Vec<(u64, String, u64)>,
+    pub snapshot: Option<Snapshot>,
+    pub report: Option<ProjectedHousehold>,
+    /// Its report rows wait to be made again (they may lag its snapshot).
+    pub report_due: bool,
+    /// In a merge group (its own mark names another, or another's names
+    /// it): its rows are made with others'.
+    pub merged: bool,
+}
+
+/// What `gocua-server check` reads of the whole log, in the same read as
+/// the documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LogTotals {
+    pub feed: FeedBounds,
+    /// The last seq ever taken.
+    pub last_seq: u64,
+    pub materialized_seq: u64,
+    pub highest_seq: u64,
+    pub highest_position: u64,
+    /// Rows naming a document or change the database does not hold.
+    pub changes_without_document: u64,
+    pub feed_without_change: u64,
+    pub snapshots_without_document: u64,
+    pub report_rows_without_document: u64,
+}
+
 pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Answers when the database does.
     fn health(&self) -> StorageResult<()>;
@@ -826,4 +910,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         since: u64,
         sink: &mut dyn ExtractSink,
     ) -> StorageResult<u64>;
+
+    // ---- backups and checks (crate::backup, crate::check) ----
+    /// Where the pull feed ends, and what restores left unused: read on
+    /// every pull, so one small read.
+    fn feed_bounds(&self) -> StorageResult<FeedBounds>;
+    /// Every document with its log, feed rows, snapshot and report row, in
+    /// one consistent read, handed to `doc` one at a time (none kept); then
+    /// the log's totals from the same read. An error from `doc` stops the
+    /// read and is returned.
+    fn check_read(
+        &self,
+        doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
+    ) -> StorageResult<LogTotals>;
 }

@@ -184,6 +184,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             report.bootstrapped,
             out.pending_changes,
         )];
+        if report.server_restored {
+            lines.push(i18n::server_restored(lang, report.offered_again));
+        }
         if report.actor_renewed || report.reissued > 0 {
             lines.push(i18n::store_copy_recognized(lang, report.reissued));
         }

@@ -155,6 +155,13 @@ pub(super) fn own_through(conn: &Connection) -> Result<Option<u64>> {
     Ok(get_meta(conn, OWN_THROUGH)?.and_then(|v| v.parse().ok()))
 }
 
+/// The positions this store's pushes were given no longer exist (the
+/// server was restored from a backup).
+pub(super) fn forget_own_through(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [OWN_THROUGH])?;
+    Ok(())
+}
+
 pub(super) fn note_own_through(conn: &Connection, position: u64) -> Result<()> {
     if own_through(conn)?.is_none_or(|p| p < position) {
         set_meta(conn, OWN_THROUGH, &position.to_string())?;

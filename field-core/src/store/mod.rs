@@ -20,6 +20,7 @@ mod projection;
 mod query;
 mod refused;
 mod reissue;
+mod rejoin;
 pub(crate) mod schema;
 mod search;
 mod visit_rows;
@@ -47,6 +48,7 @@ pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use merges::Merged;
 pub use refused::{Discarded, RefusedHousehold};
+pub use rejoin::Rejoined;
 pub use schema::SCHEMA_VERSION;
 pub use visit_rows::VisitRow;
 

@@ -4,6 +4,7 @@
 //! lives in this module, its schema in `sync-server/migrations/postgres`.
 
 mod admin;
+pub(crate) mod backup;
 mod conn;
 pub mod migrations;
 mod report;
@@ -20,11 +21,11 @@ use tokio_postgres::Row;
 use crate::group_commit::GroupCommit;
 use crate::storage::{
     Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
-    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
-    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, NewTraining, Principal, PullPage,
-    QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
-    StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded, UnsentReport,
-    Village, Volunteer, VolunteerRow,
+    CheckedDoc, CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite,
+    EnrollAttempt, EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate,
+    NewTraining, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage,
+    StorageError, StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow,
+    UnitsLoaded, UnsentReport, Village, Volunteer, VolunteerRow,
 };
 use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
@@ -1908,5 +1909,16 @@ impl Storage for PgStorage {
 
     fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|c| report::marked_into(c, ids))
+    }
+
+    fn feed_bounds(&self) -> StorageResult<FeedBounds> {
+        backup::feed_bounds(&mut *self.conn()?)
+    }
+
+    fn check_read(
+        &self,
+        doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
+    ) -> StorageResult<LogTotals> {
+        self.read(|c| backup::check_read(c, doc))
     }
 }

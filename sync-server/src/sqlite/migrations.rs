@@ -215,6 +215,11 @@ pub fn check(found: i64) -> StorageResult<()> {
     Ok(())
 }
 
+/// The schema version this server writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 pub fn migrate(conn: &mut Connection) -> StorageResult<()> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -2,6 +2,7 @@
 //! a few read-only connections. All of the backend's SQL lives in this module.
 
 mod admin;
+pub(crate) mod backup;
 mod migrations;
 mod report;
 
@@ -17,11 +18,11 @@ use rusqlite::{
 
 use crate::storage::{
     Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
-    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
-    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, NewTraining, Principal, PullPage,
-    QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
-    StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded, UnsentReport,
-    Village, Volunteer, VolunteerRow,
+    CheckedDoc, CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite,
+    EnrollAttempt, EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate,
+    NewTraining, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage,
+    StorageError, StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow,
+    UnitsLoaded, UnsentReport, Village, Volunteer, VolunteerRow,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1819,5 +1820,16 @@ impl Storage for SqliteStorage {
 
     fn marked_into(&self, ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         self.read(|tx| report::marked_into(tx, ids))
+    }
+
+    fn feed_bounds(&self) -> StorageResult<FeedBounds> {
+        backup::feed_bounds(&self.reader())
+    }
+
+    fn check_read(
+        &self,
+        doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
+    ) -> StorageResult<LogTotals> {
+        self.read(|tx| backup::check_read(tx, doc))
     }
 }
