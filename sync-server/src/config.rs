@@ -25,6 +25,10 @@ pub struct Config {
     pub statement_timeout_seconds: u64,
     pub migrate_on_start: bool,
     pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 address
+    /// by its /64); 0: no limit. Not applied behind a proxy
+    /// (`client_address_header` set): there every connection is the proxy's.
+    pub max_connections_per_address: usize,
     pub header_timeout_seconds: u64,
     pub body_timeout_seconds: u64,
     pub shutdown_grace_seconds: u64,
@@ -84,6 +88,7 @@ impl Default for Config {
             statement_timeout_seconds: 30,
             migrate_on_start: true,
             max_connections: 4096,
+            max_connections_per_address: 256,
             header_timeout_seconds: 15,
             body_timeout_seconds: 30,
             shutdown_grace_seconds: 30,
@@ -173,6 +178,9 @@ impl Config {
         }
         if let Some(v) = var("GOCUA_MAX_CONNECTIONS") {
             self.max_connections = num("GOCUA_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_MAX_CONNECTIONS_PER_ADDRESS") {
+            self.max_connections_per_address = num("GOCUA_MAX_CONNECTIONS_PER_ADDRESS", &v)?;
         }
         if let Some(v) = var("GOCUA_HEADER_TIMEOUT_SECONDS") {
             self.header_timeout_seconds = num("GOCUA_HEADER_TIMEOUT_SECONDS", &v)?;

@@ -167,6 +167,12 @@ pub async fn launch(
     wake.notify_one();
     let limits = serve::ConnLimits {
         max_connections: config.max_connections,
+        // Behind a proxy every peer is the proxy: it limits by client.
+        per_address: if config.client_address_header.is_empty() {
+            config.max_connections_per_address
+        } else {
+            0
+        },
         header_timeout: Duration::from_secs(config.header_timeout_seconds),
         shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
     };

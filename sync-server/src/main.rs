@@ -781,9 +781,10 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
         action: format!("export_{}", outcome.pii),
         subject: format!("area={}", a.area),
         detail: format!(
-            "format={} since={} rows={} file={}",
+            "format={} since={} sensitive={} rows={} file={}",
             outcome.format,
             a.since,
+            request.sensitive.join(","),
             serde_json::to_string(&outcome.rows).unwrap_or_default(),
             a.out.display()
         ),

@@ -29,6 +29,9 @@ const RESERVED_FILES: u64 = 256;
 #[derive(Debug, Clone)]
 pub struct ConnLimits {
     pub max_connections: usize,
+    /// Open at once from one address (`crate::throttle`'s buckets); 0: no
+    /// limit.
+    pub per_address: usize,
     /// For a request's headers, and for the next request on an idle
     /// kept-alive connection.
     pub header_timeout: Duration,
@@ -43,6 +46,54 @@ pub struct ConnCount(AtomicUsize);
 impl ConnCount {
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Connections open now per client address. Past the cap every slot is
+/// shared; without this one address holding slow connections takes them all
+/// and devices wait in the backlog behind it.
+#[derive(Debug, Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+impl PerAddress {
+    /// Counts a connection from `peer` in, unless its address has `limit`.
+    fn enter(self: &Arc<Self>, peer: std::net::IpAddr, limit: usize) -> Option<AddressSlot> {
+        let key = crate::throttle::bucket(peer);
+        let mut open = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(key).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            table: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One connection counted against its address until dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    key: std::net::IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .table
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -86,8 +137,10 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
+    let per_address = Arc::new(PerAddress::default());
     // Said at most once a minute: a flood reaches the cap again and again.
     let mut warned: Option<tokio::time::Instant> = None;
+    let mut warned_address: Option<tokio::time::Instant> = None;
     loop {
         let permit = if let Ok(p) = permits.clone().try_acquire_owned() {
             p
@@ -121,6 +174,18 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = per_address.enter(peer.ip(), limits.per_address) else {
+            // Closed at once: its slot goes to another address.
+            if warned_address.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                warned_address = Some(tokio::time::Instant::now());
+                tracing::warn!(
+                    max_connections_per_address = limits.per_address,
+                    "an address reached its connection limit: its new connections are closed"
+                );
+            }
+            drop(stream);
+            continue;
+        };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
@@ -138,6 +203,7 @@ pub async fn serve(
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
             open.0.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
             drop(permit);
         });
     }

@@ -132,7 +132,7 @@ impl Throttle {
 
 /// The key an address is limited by: IPv4 as it is, IPv6 by its /64, the
 /// block one subscriber gets (an attacker holding one has 2^64 addresses).
-fn bucket(address: IpAddr) -> IpAddr {
+pub(crate) fn bucket(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -90,6 +90,57 @@ fn half_sent_headers_and_idle_connections_are_closed_and_devices_still_served() 
 }
 
 #[test]
+fn one_address_cannot_hold_every_connection() {
+    run("per_address", || async {
+        let db = TestDb::sqlite();
+        let s = TestServer::start_with(&db.database, |c| {
+            c.max_connections = 64;
+            c.max_connections_per_address = 4;
+            // Long enough that only the limit can close a connection here.
+            c.header_timeout_seconds = 60;
+        })
+        .await;
+        let mut slow = Vec::new();
+        for _ in 0..4 {
+            let mut t = TcpStream::connect(addr_of(&s)).await.unwrap();
+            t.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .await
+                .unwrap();
+            slow.push(t);
+        }
+        // The fifth from the same address is closed at once, unanswered.
+        let mut fifth = TcpStream::connect(addr_of(&s)).await.unwrap();
+        let _ = fifth
+            .write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let got = until_closed(&mut fifth, Duration::from_secs(10)).await;
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+        // Another address (all of 127/8 is this machine's) is served at once.
+        let other = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .unwrap();
+        let r = other.get(s.url("/v1/info")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        // Once the slow ones close, the address gets its slots back.
+        drop(slow);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = client().get(s.url("/v1/info")).send().await;
+            if matches!(&r, Ok(r) if r.status() == 200) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the address never got its slots back: {r:?}"
+            );
+            tokio::task::yield_now().await;
+        }
+        s.stop().await;
+    });
+}
+
+#[test]
 fn a_body_that_stops_arriving_is_answered_408() {
     run("body_stops", || async {
         let db = TestDb::sqlite();
