@@ -168,3 +168,71 @@ pub fn add_commune_officer(
     storage.add_account(&account, &secrets::token_hash(token.expose()), now())?;
     Ok((account, token))
 }
+
+// ---- edits (the web console; `crate::console`) ----
+
+/// Renames a village; its id, which devices derived from its first name,
+/// stays.
+pub fn rename_village(
+    storage: &dyn Storage,
+    village_id: &str,
+    name: &str,
+) -> StorageResult<Village> {
+    let name = need_text("the village name", name)?;
+    storage.rename_village(village_id.trim(), &name)
+}
+
+/// Renames a team and sets the villages it serves (ids or names in its
+/// commune). Its devices pull the villages it gains at their next sync.
+pub fn set_team(
+    storage: &dyn Storage,
+    team_id: &str,
+    name: &str,
+    villages: &[String],
+) -> StorageResult<Team> {
+    let mut team = storage
+        .team(team_id.trim())?
+        .ok_or_else(|| StorageError::NotFound(format!("no team {team_id}")))?;
+    team.name = need_text("the team name", name)?;
+    let known = storage.villages(Some(&team.commune_code))?;
+    let mut chosen: Vec<Village> = Vec::new();
+    for v in villages {
+        let by_name = village_id(&team.commune_code, v);
+        let found = known
+            .iter()
+            .find(|k| k.id == v.trim() || k.id == by_name)
+            .ok_or_else(|| {
+                StorageError::NotFound(format!("no village {v:?} in commune {}", team.commune_code))
+            })?;
+        if !chosen.contains(found) {
+            chosen.push(found.clone());
+        }
+    }
+    if chosen.is_empty() {
+        return Err(StorageError::Invalid(format!(
+            "team {} must serve at least one village",
+            team.name
+        )));
+    }
+    team.villages = chosen;
+    storage.set_team(&team)?;
+    Ok(team)
+}
+
+/// Changes a volunteer's name, phone and team.
+pub fn edit_volunteer(
+    storage: &dyn Storage,
+    volunteer_id: &str,
+    name: &str,
+    phone: Option<&str>,
+    team_id: &str,
+) -> StorageResult<Volunteer> {
+    let volunteer = Volunteer {
+        id: volunteer_id.trim().to_string(),
+        name: need_text("the volunteer's name", name)?,
+        phone: phone.map(gocua_text::clean).filter(|p| !p.is_empty()),
+        team_id: team_id.trim().to_string(),
+    };
+    storage.update_volunteer(&volunteer)?;
+    Ok(volunteer)
+}

@@ -32,6 +32,10 @@ pub struct Config {
     pub enroll_attempts_per_address: u32,
     pub enroll_attempts_per_code: u32,
     pub client_address_header: String,
+    pub console_secure_cookie: bool,
+    pub console_session_hours: u32,
+    pub login_attempts_per_address: u32,
+    pub login_attempts_per_login: u32,
 }
 
 /// Where the database is, as `database` names it.
@@ -64,6 +68,10 @@ impl Default for Config {
             enroll_attempts_per_address: 60,
             enroll_attempts_per_code: 10,
             client_address_header: String::new(),
+            console_secure_cookie: true,
+            console_session_hours: 12,
+            login_attempts_per_address: 5,
+            login_attempts_per_login: 5,
         }
     }
 }
@@ -166,6 +174,18 @@ impl Config {
         if let Some(v) = var("GOCUA_CLIENT_ADDRESS_HEADER") {
             self.client_address_header = v.trim().to_ascii_lowercase();
         }
+        if let Some(v) = var("GOCUA_CONSOLE_SECURE_COOKIE") {
+            self.console_secure_cookie = flag("GOCUA_CONSOLE_SECURE_COOKIE", &v)?;
+        }
+        if let Some(v) = var("GOCUA_CONSOLE_SESSION_HOURS") {
+            self.console_session_hours = num("GOCUA_CONSOLE_SESSION_HOURS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOGIN_ATTEMPTS_PER_ADDRESS") {
+            self.login_attempts_per_address = num("GOCUA_LOGIN_ATTEMPTS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOGIN_ATTEMPTS_PER_LOGIN") {
+            self.login_attempts_per_login = num("GOCUA_LOGIN_ATTEMPTS_PER_LOGIN", &v)?;
+        }
         Ok(())
     }
 
@@ -197,6 +217,11 @@ impl Config {
                 self.body_budget_bytes,
                 u32::MAX
             )));
+        }
+        if self.console_session_hours == 0 {
+            return Err(ConfigError(
+                "console_session_hours must be at least 1".into(),
+            ));
         }
         if self.max_connections == 0
             || self.header_timeout_seconds == 0

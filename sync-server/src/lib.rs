@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod body_budget;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod export;
 pub mod group_commit;

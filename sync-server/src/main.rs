@@ -262,6 +262,16 @@ enum AccountCmd {
         #[arg(long)]
         commune: Option<String>,
     },
+    /// Set the password an account signs in to the web console (/console/)
+    /// with, read from GOCUA_PASSWORD or else from standard input (never
+    /// from the command line); its open console sessions end.
+    Password {
+        #[arg(long)]
+        account: String,
+        /// The name it signs in with (default: the one it has).
+        #[arg(long)]
+        login: Option<String>,
+    },
 }
 
 fn config(cli: &Cli) -> Result<Config> {
@@ -855,6 +865,39 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     account.id
                 );
             }
+        }
+        Admin::Account {
+            command: AccountCmd::Password { account, login },
+        } => {
+            let password = match std::env::var("GOCUA_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let login =
+                gocua_server::console::auth::set_password(s, &account, login.as_deref(), &password)
+                    .map_err(|e| match e {
+                        gocua_server::StorageError::Invalid(m)
+                        | gocua_server::StorageError::NotFound(m) => {
+                            anyhow::Error::from(BadInput(m))
+                        }
+                        other => other.into(),
+                    })?;
+            print(
+                json_mode,
+                json!({ "account_id": account.trim(), "login": login }),
+                || {
+                    format!(
+                        "account {} signs in to the console as {login}",
+                        account.trim()
+                    )
+                },
+            );
         }
         Admin::Audit { limit } => {
             let rows = s.audit_log(limit)?;
