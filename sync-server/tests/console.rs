@@ -143,7 +143,13 @@ fn world(db: &TestDb) -> World {
     st.load_units().unwrap();
     let ours = team(st.as_ref(), "Tổ Hồng Hà", &["Tổ dân phố 1"]);
     let v = admin::add_village(st.as_ref(), OTHER_COMMUNE, "Tổ dân phố 9").unwrap();
-    let t = admin::add_team(st.as_ref(), "Tổ Ba Đình", OTHER_COMMUNE, &[v.id.clone()]).unwrap();
+    let t = admin::add_team(
+        st.as_ref(),
+        "Tổ Ba Đình",
+        OTHER_COMMUNE,
+        std::slice::from_ref(&v.id),
+    )
+    .unwrap();
     let vol = admin::add_volunteer(st.as_ref(), "Lò Văn Hùng", None, &t.id).unwrap();
     let theirs = Setup {
         villages: vec![v.id],
