@@ -9,8 +9,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use gocua_protocol::{
-    BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, HEADER_CURSOR, HEADER_MORE,
-    HEADER_PROTOCOL, PROTOCOL_VERSION, PushResponse, Refusal, bundle, codes, paths,
+    BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, HEADER_APP_VERSION,
+    HEADER_CURSOR, HEADER_MORE, HEADER_PROTOCOL, PROTOCOL_VERSION, PushResponse, Refusal, bundle,
+    codes, paths,
 };
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -19,6 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::Identity;
 use crate::store::Store;
+
+/// What every request says it is in `gocua-app-version` (the operator's
+/// `admin devices list` shows it): this library's version, which the CLI
+/// and the phone app are built with.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Changes per push request, and about how many bytes.
 const PUSH_BATCH: usize = 2_000;
@@ -173,7 +179,8 @@ impl<'o> Http<'o> {
             attempt += 1;
             self.requests += 1;
             let mut req = make(&self.client, &self.base)
-                .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string());
+                .header(HEADER_PROTOCOL, PROTOCOL_VERSION.to_string())
+                .header(HEADER_APP_VERSION, APP_VERSION);
             if let Some(t) = &self.token {
                 req = req.bearer_auth(t);
             }

@@ -57,6 +57,9 @@ pub struct AppState {
     pub body_budget: Arc<BodyBudget>,
     /// Connections open now (kept by `serve`).
     pub connections: Arc<ConnCount>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Devices' contacts written lately (`crate::seen`).
+    pub seen: Arc<crate::seen::Seen>,
 }
 
 impl AppState {
@@ -83,6 +86,8 @@ impl AppState {
                 std::time::Duration::from_secs(config.body_timeout_seconds),
             )),
             connections: Arc::new(ConnCount::default()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+            seen: Arc::new(crate::seen::Seen::default()),
             config: Arc::new(config),
             materializer,
             documents: Arc::new(push::DocCache::default()),
@@ -90,24 +95,38 @@ impl AppState {
     }
 }
 
+/// Every route of the API. Added through [`Routes`] only: the API
+/// description (`/v1/openapi.json`) is checked against what it records.
+fn routes() -> Routes<AppState> {
+    Routes::new()
+        .get(paths::HEALTH, health)
+        .get(paths::HEALTHZ, healthz)
+        .get(paths::READYZ, health)
+        .get(paths::INFO, info)
+        .get(paths::OPENAPI, crate::openapi::document)
+        .post(paths::ENROLL, enroll)
+        .post(paths::PUSH, push_changes)
+        .post(paths::UNSENT, unsent)
+        .get(paths::PULL, pull)
+        .get(paths::BOOTSTRAP, bootstrap)
+        .get(paths::REPORT, crate::province::report)
+        .get(paths::EXPORT, crate::province::export)
+}
+
+/// The paths and methods the router answers, in the order added.
+pub fn route_table() -> Vec<(&'static str, axum::http::Method)> {
+    routes().table
+}
+
 pub fn router(state: AppState) -> Router {
     // The console's pages answer HTML: outside the layers below, which speak
     // the sync protocol's JSON.
     let console = crate::console::router(state.clone());
     let budget = state.body_budget.clone();
+    let metrics = state.metrics.clone();
     let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_seconds);
-    Router::new()
-        .route(paths::HEALTH, get(health))
-        .route(paths::HEALTHZ, get(healthz))
-        .route(paths::READYZ, get(health))
-        .route(paths::INFO, get(info))
-        .route(paths::ENROLL, post(enroll))
-        .route(paths::PUSH, post(push_changes))
-        .route(paths::UNSENT, post(unsent))
-        .route(paths::PULL, get(pull))
-        .route(paths::BOOTSTRAP, get(bootstrap))
-        .route(paths::REPORT, get(crate::province::report))
-        .route(paths::EXPORT, get(crate::province::export))
+    routes()
+        .router
         .fallback(not_found)
         .with_state(state)
         // Innermost first: the budget (and `read_body`'s limit) count
@@ -130,7 +149,54 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(protocol))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the time and bytes of everything the layers above do.
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::observe,
+        ))
         .merge(console)
+}
+
+/// A router that remembers the paths and methods it was given.
+#[derive(Debug)]
+pub struct Routes<S> {
+    router: Router<S>,
+    table: Vec<(&'static str, axum::http::Method)>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    pub fn new() -> Routes<S> {
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+    }
+
+    pub fn get<H: axum::handler::Handler<T, S>, T: 'static>(
+        mut self,
+        path: &'static str,
+        handler: H,
+    ) -> Routes<S> {
+        self.router = self.router.route(path, get(handler));
+        self.table.push((path, axum::http::Method::GET));
+        self
+    }
+
+    pub fn post<H: axum::handler::Handler<T, S>, T: 'static>(
+        mut self,
+        path: &'static str,
+        handler: H,
+    ) -> Routes<S> {
+        self.router = self.router.route(path, post(handler));
+        self.table.push((path, axum::http::Method::POST));
+        self
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
+    fn default() -> Routes<S> {
+        Routes::new()
+    }
 }
 
 // ---- middleware ----
@@ -274,7 +340,15 @@ pub(crate) async fn authenticate(
 ) -> Result<Principal, ApiError> {
     let principal = identify(state, headers).await?;
     let (revoked, wipe) = match &principal {
-        Principal::Device { revoked, wipe, .. } => (*revoked, *wipe),
+        Principal::Device {
+            revoked,
+            wipe,
+            device_id,
+            ..
+        } => {
+            note_contact(state, device_id, headers, false);
+            (*revoked, *wipe)
+        }
         Principal::Account { revoked, .. } => (*revoked, false),
     };
     if revoked {
@@ -289,6 +363,12 @@ pub(crate) async fn authenticate(
             },
         )
         .await;
+        if let Principal::Account { .. } = principal {
+            return Err(ApiError::unauthorized(
+                "this account has been revoked by the operator: its token no longer works; ask the operator for a new account",
+            )
+            .because(reasons::ACCOUNT_REVOKED));
+        }
         let refusal = ApiError::new(
             StatusCode::FORBIDDEN,
             codes::DEVICE_REVOKED,
@@ -301,6 +381,30 @@ pub(crate) async fn authenticate(
         });
     }
     Ok(principal)
+}
+
+/// Records a device's contact when it is due (`crate::seen`): a database
+/// write at most once a minute per device, not one per request, made beside
+/// the request (it never waits for the writer).
+pub(crate) fn note_contact(state: &AppState, device_id: &str, headers: &HeaderMap, synced: bool) {
+    let version = crate::seen::app_version(headers);
+    let Some(seen) = state
+        .seen
+        .claim(device_id, now(), synced, version.as_deref())
+    else {
+        return;
+    };
+    let (storage, memory, id) = (
+        state.storage.clone(),
+        state.seen.clone(),
+        device_id.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = storage.device_seen(&id, &seen) {
+            memory.forget(&id);
+            tracing::warn!(device = %id, error = %e, "device contact not recorded");
+        }
+    });
 }
 
 /// Who the bearer token belongs to, revoked or not; refuses unknown tokens.
@@ -322,6 +426,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
             ApiError::unauthorized("unknown token: enroll this device again")
                 .because(reasons::UNKNOWN_TOKEN)
         })?;
+    crate::metrics::note_principal(&principal);
     Ok(principal)
 }
 
@@ -528,6 +633,8 @@ async fn enroll(
             assignment: a,
         } => {
             tracing::info!(device = %device_id, volunteer = %a.volunteer.id, "device enrolled");
+            state.metrics.enrollment("enrolled");
+            crate::metrics::note_device(&device_id);
             Ok(axum::Json(EnrollResponse {
                 device_id,
                 token: token.into_inner(),
@@ -567,6 +674,7 @@ async fn enroll(
                 ),
             };
             tracing::info!(reason, "enrollment refused");
+            state.metrics.enrollment(reason);
             audit(
                 &state,
                 AuditEntry {
@@ -604,6 +712,7 @@ async fn unsent(
                 .because(reasons::NOT_A_DEVICE),
         );
     };
+    note_contact(&state, &device_id, &headers, false);
     if !revoked {
         return Err(ApiError::bad_request(
             "this device is not revoked: it pushes its changes (POST /v1/push)",
@@ -693,6 +802,7 @@ async fn push_changes(
             ));
         }
     };
+    state.metrics.push(&answer);
     if answer.stored > 0 {
         state.materializer.notify_one();
     }
@@ -731,6 +841,7 @@ async fn push_changes(
         .await;
     }
     tracing::debug!(device = %device_id, stored = answer.stored, duplicates = answer.duplicates, "push");
+    note_contact(&state, &device_id, &headers, true);
     Ok(axum::Json(answer))
 }
 
@@ -802,6 +913,12 @@ async fn pull(
             }
         }
     }
+    state
+        .metrics
+        .pull(docs.iter().map(|d| d.changes.len()).sum());
+    if let Some(device_id) = own {
+        note_contact(&state, device_id, &headers, true);
+    }
     Ok(bundle_response(
         gocua_protocol::bundle::encode(&docs),
         next,
@@ -832,6 +949,7 @@ async fn bootstrap(
     let storage = state.storage.clone();
     let runtime = tokio::runtime::Handle::current();
     let account = matches!(principal, Principal::Account { .. }).then(|| principal.actor());
+    let metrics = state.metrics.clone();
     let task = tokio::task::spawn_blocking(move || {
         let send = |chunk: Vec<u8>| -> StorageResult<()> {
             let sent = runtime.block_on(async {
@@ -880,6 +998,7 @@ async fn bootstrap(
             },
         );
         let result = result.and_then(|()| if buf.is_empty() { Ok(()) } else { send(buf) });
+        metrics.bootstrap_documents(count);
         match &result {
             Ok(()) => {
                 if let Some(actor) = account
@@ -903,7 +1022,12 @@ async fn bootstrap(
         result
     });
     let cursor = match cursor_rx.await {
-        Ok(c) => c,
+        Ok(c) => {
+            if let Principal::Device { device_id, .. } = &principal {
+                note_contact(&state, device_id, &headers, true);
+            }
+            c
+        }
         // Failed before anything was sent: an ordinary error answer.
         Err(_) => {
             return match task.await {

@@ -32,10 +32,37 @@ pub struct Config {
     pub enroll_attempts_per_address: u32,
     pub enroll_attempts_per_code: u32,
     pub client_address_header: String,
+    /// Where Prometheus scrapes `/metrics`; empty: nowhere.
+    pub metrics_listen: String,
+    pub log_format: LogFormat,
     pub console_secure_cookie: bool,
     pub console_session_hours: u32,
     pub login_attempts_per_address: u32,
     pub login_attempts_per_login: u32,
+}
+
+/// How the log is written (`log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Lines for a person reading a terminal or the journal.
+    #[default]
+    Text,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<LogFormat, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(ConfigError(format!(
+                "log_format {s:?} is not a log format: give \"text\" or \"json\""
+            ))),
+        }
+    }
 }
 
 /// Where the database is, as `database` names it.
@@ -68,6 +95,8 @@ impl Default for Config {
             enroll_attempts_per_address: 60,
             enroll_attempts_per_code: 10,
             client_address_header: String::new(),
+            metrics_listen: String::new(),
+            log_format: LogFormat::Text,
             console_secure_cookie: true,
             console_session_hours: 12,
             login_attempts_per_address: 5,
@@ -174,6 +203,12 @@ impl Config {
         if let Some(v) = var("GOCUA_CLIENT_ADDRESS_HEADER") {
             self.client_address_header = v.trim().to_ascii_lowercase();
         }
+        if let Some(v) = var("GOCUA_METRICS_LISTEN") {
+            self.metrics_listen = v.trim().to_string();
+        }
+        if let Some(v) = var("GOCUA_LOG_FORMAT") {
+            self.log_format = v.parse()?;
+        }
         if let Some(v) = var("GOCUA_CONSOLE_SECURE_COOKIE") {
             self.console_secure_cookie = flag("GOCUA_CONSOLE_SECURE_COOKIE", &v)?;
         }
@@ -237,6 +272,35 @@ impl Config {
             return Err(ConfigError(format!(
                 "client_address_header {:?} is not a header name (e.g. \"x-forwarded-for\")",
                 self.client_address_header
+            )));
+        }
+        self.check_metrics_listen()
+    }
+
+    /// Refuses metrics on the API's port: they say how busy the server is
+    /// and which errors it answers, for the operator only.
+    fn check_metrics_listen(&self) -> Result<(), ConfigError> {
+        let metrics = self.metrics_listen.trim();
+        if metrics.is_empty() {
+            return Ok(());
+        }
+        let same = match (
+            metrics.parse::<std::net::SocketAddr>(),
+            self.listen.trim().parse::<std::net::SocketAddr>(),
+        ) {
+            (Ok(m), Ok(l)) => {
+                m.port() == l.port()
+                    && m.port() != 0
+                    && (m.ip() == l.ip() || m.ip().is_unspecified() || l.ip().is_unspecified())
+            }
+            _ => metrics.eq_ignore_ascii_case(self.listen.trim()),
+        };
+        if same {
+            return Err(ConfigError(format!(
+                "metrics_listen ({metrics}) is the API's address (listen = {}): metrics are \
+                 served on a port of their own; give another port, e.g. \"127.0.0.1:9180\", \
+                 or leave metrics_listen empty",
+                self.listen
             )));
         }
         Ok(())
@@ -355,5 +419,51 @@ mod tests {
         let text = with(url).database_text();
         assert!(!text.contains("secret"), "{text}");
         assert!(text.contains("db.internal:5433/gocua"), "{text}");
+    }
+
+    #[test]
+    fn metrics_have_a_port_of_their_own_and_logs_a_known_format() {
+        let with = |listen: &str, metrics: &str| Config {
+            listen: listen.into(),
+            metrics_listen: metrics.into(),
+            ..Config::default()
+        };
+        assert!(with("127.0.0.1:8080", "").check_limits().is_ok());
+        assert!(
+            with("127.0.0.1:8080", "127.0.0.1:9180")
+                .check_limits()
+                .is_ok()
+        );
+        // Port 0 is a port chosen at start: never the same as the API's.
+        assert!(with("127.0.0.1:0", "127.0.0.1:0").check_limits().is_ok());
+        for (listen, metrics) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("0.0.0.0:8080", "127.0.0.1:8080"),
+            ("127.0.0.1:8080", "0.0.0.0:8080"),
+            ("localhost:8080", "localhost:8080"),
+        ] {
+            let refused = with(listen, metrics).check_limits().unwrap_err();
+            assert!(refused.0.contains("port of their own"), "{}", refused.0);
+        }
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "GOCUA_LOG_FORMAT" => Some("JSON".into()),
+            "GOCUA_METRICS_LISTEN" => Some(" 127.0.0.1:9180 ".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.metrics_listen, "127.0.0.1:9180");
+        let bad = c
+            .apply_env(|k| (k == "GOCUA_LOG_FORMAT").then(|| "yaml".into()))
+            .unwrap_err();
+        assert!(bad.0.contains("\"json\""), "{}", bad.0);
+        assert!(Config::from_toml("log_format = \"yaml\"").is_err());
+        assert_eq!(
+            Config::from_toml("log_format = \"json\"")
+                .unwrap()
+                .log_format,
+            LogFormat::Json
+        );
     }
 }

@@ -94,7 +94,7 @@ fn reasoned_response(
     reason: Option<&str>,
     message: impl Into<String>,
 ) -> Response {
-    (
+    let mut resp = (
         status,
         Json(ErrorBody {
             error: code.to_string(),
@@ -102,7 +102,11 @@ fn reasoned_response(
             reason: reason.map(str::to_string),
         }),
     )
-        .into_response()
+        .into_response();
+    // For the metrics' refusals by code, without reading the body again.
+    resp.extensions_mut()
+        .insert(crate::metrics::ErrorCode(code.to_string()));
+    resp
 }
 
 impl IntoResponse for ApiError {

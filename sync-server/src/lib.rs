@@ -12,12 +12,17 @@ pub mod error;
 pub mod export;
 pub mod group_commit;
 pub mod isolate;
+pub mod logs;
 pub mod materializer;
+pub mod messages;
+pub mod metrics;
+pub mod openapi;
 pub mod postgres;
 pub mod province;
 pub mod push;
 pub mod report;
 pub mod secrets;
+pub mod seen;
 pub mod serve;
 pub mod sqlite;
 pub mod storage;
@@ -110,13 +115,46 @@ pub async fn launch_with_listener(
     launch_with_storage(config, storage, listener, shutdown).await
 }
 
-/// Like [`launch_with_listener`] with a storage already open.
+/// Like [`launch_with_listener`] with a storage already open; binds
+/// `metrics_listen` if it is set.
 pub async fn launch_with_storage(
     config: Config,
     storage: Arc<dyn Storage>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let metrics = match config.metrics_listen.as_str() {
+        "" => None,
+        at => Some(TcpListener::bind(at).await?),
+    };
+    let listeners = Listeners {
+        api: listener,
+        metrics,
+    };
+    launch(config, storage, listeners, shutdown).await
+}
+
+/// The sockets a server answers on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The sync API.
+    pub api: TcpListener,
+    /// `GET /metrics` for Prometheus (`metrics_listen`), if wanted.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Connections the metrics listener keeps open at once: a few scrapers.
+const METRICS_CONNECTIONS: usize = 64;
+
+/// Serves the API (and the metrics) until `shutdown` completes, then
+/// finishes the requests in flight and stops the materializer.
+pub async fn launch(
+    config: Config,
+    storage: Arc<dyn Storage>,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = listeners.api;
     let wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let materializer = tokio::spawn(materializer::run(
@@ -138,12 +176,39 @@ pub async fn launch_with_storage(
         stop_rx,
     ));
     let connections = state.connections.clone();
+    // Scraped until the API's requests in flight are done: the drain shows.
+    let metrics = listeners.metrics.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, path = metrics::METRICS_PATH, "metrics listening");
+        }
+        let limits = serve::ConnLimits {
+            max_connections: METRICS_CONNECTIONS,
+            ..limits.clone()
+        };
+        let mut stop = stop_tx.subscribe();
+        tokio::spawn(serve::serve(
+            l,
+            metrics::router(&state),
+            limits,
+            Arc::new(serve::ConnCount::default()),
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        ))
+    });
     let app = api::router(state);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, version = api::SERVER_VERSION, "gocua-server listening");
     }
     let served = serve::serve(listener, app, limits, connections, shutdown).await;
     let _ = stop_tx.send(true);
+    if let Some(m) = metrics {
+        match m.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "metrics listener task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     if let Err(e) = materializer.await {
         tracing::error!(error = %e, "materializer task failed");
     }

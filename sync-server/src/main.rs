@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gocua_server::config::DEFAULT_CONFIG;
-use gocua_server::storage::{Role, Storage};
+use gocua_server::messages::{self, Lang};
+use gocua_server::storage::{AuditFilter, Role, Storage, StorageError};
 use gocua_server::{Config, admin};
 use serde_json::json;
 
@@ -17,11 +18,15 @@ struct Cli {
     /// A TOML configuration file (see `gocua-server default-config`).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The database (overrides the configuration): a SQLite file, as a path
-    /// or `sqlite://PATH`, or PostgreSQL as `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    /// The database (overrides the configuration and GOCUA_DATABASE): a
+    /// SQLite file, as a path or `sqlite://PATH`, or PostgreSQL as
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB`. Admin commands need the
+    /// server's: give it on every one.
     #[arg(long, global = true, value_name = "PATH|URL")]
     database: Option<PathBuf>,
-    /// Keep the database in DIR/gocua-server.sqlite.
+    /// Keep the database in DIR/gocua-server.sqlite. Admin commands need the
+    /// server's: give the same DIR as `serve` on every one (or set
+    /// GOCUA_DATA_DIR once).
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "database")]
     data_dir: Option<PathBuf>,
     /// Print machine-readable JSON.
@@ -44,8 +49,20 @@ enum Command {
     /// Apply the database's migrations and exit (replicas started after it
     /// with `migrate_on_start = false` find it ready).
     Migrate,
-    /// Administration, directly on the database.
+    /// Administration, directly on the database: give every admin command
+    /// the server's --data-dir or --database.
+    ///
+    /// Admin commands do not ask the running server: they open its database
+    /// themselves. Give each the same --data-dir DIR (or --database
+    /// PATH|URL, or --config FILE) as `serve`, or set GOCUA_DATA_DIR (or
+    /// GOCUA_DATABASE) once in the shell. Without any of them a command
+    /// works on ./gocua-server.sqlite, most likely not the server's.
     Admin {
+        /// Messages in Vietnamese (vi, the default) or English (en);
+        /// without it, English when the locale (LC_ALL, LC_MESSAGES, LANG)
+        /// is English.
+        #[arg(long, global = true, value_parser = ["vi", "en"])]
+        lang: Option<String>,
         #[command(subcommand)]
         command: Admin,
     },
@@ -124,19 +141,21 @@ enum Admin {
         #[command(subcommand)]
         command: VillageCmd,
     },
-    /// Teams.
+    /// Teams: add, list, rename and change their villages.
     Team {
         #[command(subcommand)]
         command: TeamCmd,
     },
-    /// Volunteers.
+    /// Volunteers: add (once per person) and list.
     Volunteer {
         #[command(subcommand)]
         command: VolunteerCmd,
     },
     /// Print a one-time enrollment code for a volunteer's device.
     EnrollCode {
-        #[arg(long)]
+        /// The volunteer's id, or their phone number in any usual form
+        /// (0912 345 678, +84912345678).
+        #[arg(long, value_name = "ID|PHONE")]
         volunteer: String,
         /// Hours the code stays valid (default from the configuration).
         #[arg(long)]
@@ -147,15 +166,31 @@ enum Admin {
         #[command(subcommand)]
         command: DevicesCmd,
     },
-    /// Officer and operator accounts.
+    /// Officer and operator accounts: add, list, revoke.
     Account {
         #[command(subcommand)]
         command: AccountCmd,
     },
-    /// Print the audit log (the newest entries).
+    /// Print the audit log (the newest entries), in Vietnam time.
     Audit {
         #[arg(long, default_value_t = 200)]
         limit: u32,
+        /// Only this actor (`admin`, `device:ID`, `account:ID`), or every
+        /// actor of a kind (`device`, `account`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action (`device_enrolled`, `export_full`, ...).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only entries from then on: YEAR-MONTH-DAY or
+        /// "YEAR-MONTH-DAY HOUR:MINUTE", Vietnam time.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Training sessions of teams, and who attended them.
+    Training {
+        #[command(subcommand)]
+        command: TrainingCmd,
     },
     /// Changes kept aside because the server could not apply them (damaged or
     /// crafted), the newest first: never served to any device.
@@ -205,11 +240,32 @@ enum TeamCmd {
         #[arg(long = "village", required = true)]
         villages: Vec<String>,
     },
+    /// List teams with their villages, volunteers and devices.
+    List {
+        #[arg(long)]
+        commune: Option<String>,
+    },
+    /// Rename a team or change the villages it serves. Its devices receive
+    /// the households of a village it gains at their next sync.
+    Edit {
+        /// The team's id (`team list`).
+        team: String,
+        /// Its new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A village of the team's commune to serve too, by id or name (repeat).
+        #[arg(long = "add-village")]
+        add: Vec<String>,
+        /// A village to serve no more, by id or name (repeat).
+        #[arg(long = "remove-village")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum VolunteerCmd {
-    /// Add a volunteer to a team; prints its id.
+    /// Add a volunteer to a team; prints its id. A phone already registered
+    /// (or, without a phone, the same name in the team) is refused.
     Add {
         #[arg(long)]
         name: String,
@@ -218,10 +274,17 @@ enum VolunteerCmd {
         #[arg(long)]
         team: String,
     },
+    /// List volunteers.
+    List {
+        /// Only this team's.
+        #[arg(long)]
+        team: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum DevicesCmd {
+    /// List devices: enrolled, last seen, last sync, app version, state.
     List,
     /// Revoke a device: its token stops working at once.
     Revoke {
@@ -262,6 +325,10 @@ enum AccountCmd {
         #[arg(long)]
         commune: Option<String>,
     },
+    /// List accounts (never their tokens).
+    List,
+    /// Revoke an account: its token is refused from the next request on.
+    Revoke { account_id: String },
     /// Set the password an account signs in to the web console (/console/)
     /// with, read from GOCUA_PASSWORD or else from standard input (never
     /// from the command line); its open console sessions end.
@@ -274,9 +341,51 @@ enum AccountCmd {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TrainingCmd {
+    /// Record a training session; prints its number.
+    Add {
+        #[arg(long)]
+        topic: String,
+        /// The day it was held, YEAR-MONTH-DAY.
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        place: String,
+        /// The team trained.
+        #[arg(long, conflicts_with = "commune", required_unless_present = "commune")]
+        team: Option<String>,
+        /// Or a commune (2025 list), for a session of its teams together.
+        #[arg(long)]
+        commune: Option<String>,
+    },
+    /// Record volunteers who attended a session.
+    Attend {
+        /// The session's number (`training list`).
+        #[arg(long)]
+        session: i64,
+        /// A volunteer's id or phone (repeat).
+        #[arg(long = "volunteer", value_name = "ID|PHONE", required = true)]
+        volunteers: Vec<String>,
+    },
+    /// List sessions with how many attended.
+    List {
+        #[arg(long)]
+        commune: Option<String>,
+        /// Only sessions held on or after this day, YEAR-MONTH-DAY.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
 fn config(cli: &Cli) -> Result<Config> {
     let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(dir) = &cli.data_dir {
+    // GOCUA_DATA_DIR, like --data-dir, so that a shell set up once serves
+    // `serve` and every admin command; the command line wins.
+    let env_dir = std::env::var_os("GOCUA_DATA_DIR")
+        .filter(|d| !d.is_empty() && cli.database.is_none())
+        .map(PathBuf::from);
+    if let Some(dir) = cli.data_dir.as_ref().or(env_dir.as_ref()) {
         config = config.with_data_dir(dir);
     }
     if let Some(db) = &cli.database {
@@ -287,12 +396,7 @@ fn config(cli: &Cli) -> Result<Config> {
 }
 
 fn init_logs(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    gocua_server::logs::init(filter, gocua_server::config::LogFormat::Text);
 }
 
 use gocua_server::time_text;
@@ -343,8 +447,10 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
     let mut config = config;
     if let Some(l) = listen {
         config.listen = l;
+        // `--listen` may now be metrics_listen's port.
+        config.check_limits()?;
     }
-    init_logs(&config.log);
+    gocua_server::logs::init(&config.log, config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -361,16 +467,34 @@ fn serve(config: Config, listen: Option<String>) -> Result<()> {
         // The actual address (with --listen 127.0.0.1:0 the port is chosen here),
         // on stdout for the operator and for tests that start the server.
         let addr = listener.local_addr().context("no local address")?;
+        let metrics = match config.metrics_listen.as_str() {
+            "" => None,
+            at => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (metrics_listen)"))?,
+            ),
+        };
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "gocua-server listening on http://{addr}");
+            if let Some(m) = metrics.as_ref().and_then(|m| m.local_addr().ok()) {
+                let _ = writeln!(
+                    out,
+                    "gocua-server metrics on http://{m}{}",
+                    gocua_server::metrics::METRICS_PATH
+                );
+            }
             let _ = out.flush();
         }
-        gocua_server::launch_with_storage(
+        gocua_server::launch(
             config,
             storage,
-            listener,
+            gocua_server::Listeners {
+                api: listener,
+                metrics,
+            },
             gocua_server::shutdown_signal(),
         )
         .await
@@ -660,30 +784,49 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
+fn run_admin(config: Config, json_mode: bool, lang: Option<&str>, cmd: Admin) -> Result<()> {
+    let lang = Lang::detect(lang);
+    admin_command(config, json_mode, lang, cmd).map_err(|e| {
+        // Said in the operator's language; input they can correct exits 2.
+        if let Some(a) = e.downcast_ref::<admin::AdminError>() {
+            let text = messages::admin_error(lang, a);
+            return if a.is_bad_input() {
+                BadInput(text).into()
+            } else {
+                anyhow::anyhow!(text)
+            };
+        }
+        if let Some(s) = e.downcast_ref::<StorageError>() {
+            let text = messages::storage_error(lang, s);
+            return if matches!(s, StorageError::NotFound(_) | StorageError::Invalid(_)) {
+                BadInput(text).into()
+            } else {
+                anyhow::anyhow!(text)
+            };
+        }
+        e
+    })
+}
+
+fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Result<()> {
     init_logs(&format!("warn,{}", config.log));
-    let storage = gocua_server::open_database(&config)
-        .with_context(|| format!("cannot open {}", config.database_text()))?;
+    let storage = gocua_server::open_database(&config).with_context(|| {
+        format!(
+            "{} {}",
+            lang.pick("không mở được", "cannot open"),
+            config.database_text()
+        )
+    })?;
     // A fresh database gets the administrative units here too, so that an
     // operator may set up villages before the first `serve`.
-    if config.load_units
-        && !matches!(cmd, Admin::LoadUnits)
-        && !storage.units_loaded().context("cannot read the database")?
-    {
-        storage
-            .load_units()
-            .context("cannot load the administrative units")?;
+    if config.load_units && !matches!(cmd, Admin::LoadUnits) && !storage.units_loaded()? {
+        storage.load_units()?;
     }
     let s: &dyn Storage = &*storage;
     match cmd {
         Admin::LoadUnits => {
             let n = s.load_units()?;
-            print(json_mode, json!(n), || {
-                format!(
-                    "loaded {} communes, {} legacy communes, {} successions",
-                    n.communes, n.legacy_communes, n.successions
-                )
-            });
+            print(json_mode, json!(n), || messages::units_loaded(lang, &n));
         }
         Admin::Village {
             command: VillageCmd::Add { commune, name },
@@ -694,13 +837,8 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
         Admin::Village {
             command: VillageCmd::List { commune },
         } => {
-            let vs = s.villages(commune.as_deref())?;
-            print(json_mode, json!(vs), || {
-                vs.iter()
-                    .map(|v| format!("{}  {}  {}", v.id, v.commune_code, v.name))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            let vs = s.villages(commune.as_deref().map(str::trim))?;
+            print(json_mode, json!(vs), || messages::village_list(lang, &vs));
         }
         Admin::Team {
             command:
@@ -713,85 +851,81 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
             let t = admin::add_team(s, &name, &commune, &villages)?;
             print(json_mode, json!(t), || t.id.clone());
         }
+        Admin::Team {
+            command: TeamCmd::List { commune },
+        } => {
+            let ts = admin::teams(s, commune.as_deref())?;
+            print(json_mode, json!(ts), || messages::team_list(lang, &ts));
+        }
+        Admin::Team {
+            command:
+                TeamCmd::Edit {
+                    team,
+                    name,
+                    add,
+                    remove,
+                },
+        } => {
+            let t = admin::edit_team(s, &team, name.as_deref(), &add, &remove)?;
+            print(json_mode, json!(t), || {
+                messages::team_edited(lang, &t, &add)
+            });
+        }
         Admin::Volunteer {
             command: VolunteerCmd::Add { name, phone, team },
         } => {
             let v = admin::add_volunteer(s, &name, phone.as_deref(), &team)?;
             print(json_mode, json!(v), || v.id.clone());
         }
+        Admin::Volunteer {
+            command: VolunteerCmd::List { team },
+        } => {
+            let vs = admin::volunteers(s, team.as_deref())?;
+            print(json_mode, json!(vs), || messages::volunteer_list(lang, &vs));
+        }
         Admin::EnrollCode {
             volunteer,
             ttl_hours,
         } => {
             let ttl = ttl_hours.unwrap_or(config.enroll_code_ttl_hours);
-            let (code, expires) = admin::new_enroll_code(s, &volunteer, ttl)?;
+            let c = admin::enroll_code_for(s, &volunteer, ttl)?;
             print(
                 json_mode,
-                json!({ "code": code.expose(), "volunteer_id": volunteer, "expires_at": time_text(expires) }),
-                || code.expose().to_string(),
+                json!({
+                    "code": c.code.expose(),
+                    "volunteer_id": c.volunteer.id,
+                    "volunteer_name": c.volunteer.name,
+                    "expires_at": time_text(c.expires_at),
+                }),
+                || c.code.expose().to_string(),
             );
             if !json_mode {
-                eprintln!("valid until {} (one use)", time_text(expires));
+                eprintln!(
+                    "{}",
+                    messages::enroll_code_valid(lang, &c.volunteer.name, c.expires_at)
+                );
             }
         }
         Admin::Devices {
             command: DevicesCmd::List,
         } => {
             let ds = s.devices()?;
-            print(json_mode, json!(ds), || {
-                ds.iter()
-                    .map(|d| {
-                        format!(
-                            "{}  {}  {} ({})  enrolled {}{}",
-                            d.id,
-                            d.name,
-                            d.volunteer_name,
-                            d.volunteer_id,
-                            time_text(d.enrolled_at),
-                            d.revoked_at
-                                .map(|r| format!("  REVOKED {}", time_text(r)))
-                                .unwrap_or_default(),
-                        ) + if d.wipe_requested {
-                            "  WIPE REQUESTED"
-                        } else {
-                            ""
-                        } + &if d.unsent_reports > 0 {
-                            format!("  UNSENT REPORTS {}", d.unsent_reports)
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            print(json_mode, json!(ds), || messages::device_list(lang, &ds));
         }
         Admin::Devices {
             command: DevicesCmd::Revoke { device_id, wipe },
         } => {
-            let changed = s.revoke_device(device_id.trim(), gocua_server::now(), wipe)?;
+            let id = device_id.trim();
+            let changed = s.revoke_device(id, gocua_server::now(), wipe)?;
             print(
                 json_mode,
                 json!({
-                    "device_id": device_id,
+                    "device_id": id,
                     "revoked": true,
                     "was_already_revoked": !changed,
                     "wipe_requested": wipe,
                 }),
-                || {
-                    let done = if changed {
-                        format!("device {device_id} revoked")
-                    } else {
-                        format!("device {device_id} was already revoked")
-                    };
-                    if wipe {
-                        format!(
-                            "{done}; at its next contact it reports the changes it had not sent \
-                             (`devices unsent`), then wipes its data"
-                        )
-                    } else {
-                        done
-                    }
-                },
+                || messages::device_revoked(lang, id, changed, wipe),
             );
         }
         Admin::Devices {
@@ -799,21 +933,7 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
         } => {
             let reports = s.unsent_reports(device.as_deref().map(str::trim))?;
             print(json_mode, json!(reports), || {
-                if reports.is_empty() {
-                    return "no unsent changes reported".to_string();
-                }
-                let mut lines = vec!["report  device                                received             changes  households".to_string()];
-                lines.extend(reports.iter().map(|r| {
-                    format!(
-                        "{:<6}  {:<36}  {:<19}  {:>7}  {:>10}",
-                        r.id,
-                        r.device_id,
-                        time_text(r.received_at),
-                        r.changes,
-                        r.documents
-                    )
-                }));
-                lines.join("\n")
+                messages::unsent_list(lang, &reports)
             });
         }
         Admin::Devices {
@@ -821,20 +941,19 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
         } => {
             let bundle = s
                 .unsent_bundle(report_id)?
-                .ok_or_else(|| BadInput(format!("no unsent-changes report {report_id}")))?;
-            std::fs::write(&out, &bundle)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+                .ok_or_else(|| BadInput(messages::no_unsent_report(lang, report_id)))?;
+            std::fs::write(&out, &bundle).with_context(|| {
+                format!(
+                    "{} {}",
+                    lang.pick("không ghi được", "cannot write"),
+                    out.display()
+                )
+            })?;
+            let shown = out.display().to_string();
             print(
                 json_mode,
-                json!({ "report_id": report_id, "out": out.display().to_string(), "bytes": bundle.len() }),
-                || {
-                    format!(
-                        "report {report_id} written to {} ({} bytes): `gocua changes import {}` on a device of the team takes it in",
-                        out.display(),
-                        bundle.len(),
-                        out.display()
-                    )
-                },
+                json!({ "report_id": report_id, "out": shown, "bytes": bundle.len() }),
+                || messages::unsent_written(lang, report_id, &shown, bundle.len()),
             );
         }
         Admin::Account {
@@ -846,24 +965,17 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                     commune,
                 },
         } => {
-            let role = Role::parse(&role).context("role must be officer or operator")?;
-            let (account, token) = match commune.as_deref() {
-                Some(c) if role == Role::Officer => admin::add_commune_officer(s, &name, c)?,
-                Some(_) => {
-                    return Err(BadInput("--commune is for an officer's account".into()).into());
-                }
-                None => admin::add_account(s, role, &name, province.as_deref())?,
-            };
+            let role =
+                Role::parse(&role).ok_or_else(|| BadInput(messages::bad_role(lang, &role)))?;
+            let (account, token) =
+                admin::add_any_account(s, role, &name, province.as_deref(), commune.as_deref())?;
             print(
                 json_mode,
                 json!({ "account": account, "token": token.expose() }),
                 || token.expose().to_string(),
             );
             if !json_mode {
-                eprintln!(
-                    "account {} created; the token above is shown only once",
-                    account.id
-                );
+                eprintln!("{}", messages::account_created(lang, &account.id));
             }
         }
         Admin::Account {
@@ -899,68 +1011,109 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
                 },
             );
         }
-        Admin::Audit { limit } => {
-            let rows = s.audit_log(limit)?;
+        Admin::Account {
+            command: AccountCmd::List,
+        } => {
+            let accounts = admin::accounts(s)?;
+            print(json_mode, json!(accounts), || {
+                messages::account_list(lang, &accounts)
+            });
+        }
+        Admin::Account {
+            command: AccountCmd::Revoke { account_id },
+        } => {
+            let id = account_id.trim();
+            let changed = admin::revoke_account(s, id)?;
+            print(
+                json_mode,
+                json!({ "account_id": id, "revoked": true, "was_already_revoked": !changed }),
+                || messages::account_revoked(lang, id, changed),
+            );
+        }
+        Admin::Audit {
+            limit,
+            actor,
+            action,
+            since,
+        } => {
+            let filter = AuditFilter {
+                actor,
+                action,
+                since: since.as_deref().map(admin::parse_since).transpose()?,
+                limit,
+            };
+            let rows = admin::audit(s, &filter)?;
+            let value: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = json!(r);
+                    v["at_text"] = json!(messages::local_time_rfc3339(r.entry.at));
+                    v
+                })
+                .collect();
+            print(json_mode, json!(value), || {
+                messages::audit_list(lang, &rows)
+            });
+        }
+        Admin::Training {
+            command:
+                TrainingCmd::Add {
+                    topic,
+                    date,
+                    place,
+                    team,
+                    commune,
+                },
+        } => {
+            let t = admin::add_training(
+                s,
+                &topic,
+                &date,
+                &place,
+                team.as_deref(),
+                commune.as_deref(),
+            )?;
+            print(json_mode, json!(t), || t.id.to_string());
+        }
+        Admin::Training {
+            command:
+                TrainingCmd::Attend {
+                    session,
+                    volunteers,
+                },
+        } => {
+            let a = admin::attend_training(s, session, &volunteers)?;
+            print(json_mode, json!(a), || messages::attended(lang, &a));
+        }
+        Admin::Training {
+            command: TrainingCmd::List { commune, since },
+        } => {
+            let rows = admin::trainings(s, commune.as_deref(), since.as_deref())?;
             print(json_mode, json!(rows), || {
-                rows.iter()
-                    .map(|r| {
-                        format!(
-                            "{}  {}  {}  {}  {}",
-                            time_text(r.entry.at),
-                            r.entry.actor,
-                            r.entry.action,
-                            r.entry.subject,
-                            r.entry.detail
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                messages::training_list(lang, &rows)
             });
         }
         Admin::Quarantine { limit } => {
             let rows = s.quarantine(limit)?;
             print(json_mode, json!(rows), || {
-                if rows.is_empty() {
-                    return "no quarantined changes".to_string();
-                }
-                rows.iter()
-                    .map(|r| {
-                        format!(
-                            "{}  household {}  change {}  from device {}  ({} bytes): {}",
-                            time_text(r.received_at),
-                            r.doc_id,
-                            &r.hash[..r.hash.len().min(12)],
-                            r.device_id,
-                            r.size,
-                            r.reason
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                messages::quarantine_list(lang, &rows)
             });
         }
         Admin::ReportPeriods { start_day } => {
             if gocua_report::PeriodConfig::starting_on(i64::from(start_day)).is_err() {
-                return Err(BadInput(format!(
-                    "--start-day {start_day}: a reporting period starts on a day from 1 to 28"
-                ))
-                .into());
+                return Err(BadInput(messages::bad_start_day(lang, start_day)).into());
             }
             let households = s.set_report_start_day(start_day)?;
             print(
                 json_mode,
                 json!({ "start_day": start_day, "households": households }),
-                || {
-                    format!(
-                        "reporting periods start on day {start_day}; {households} households counted again"
-                    )
-                },
+                || messages::report_periods_set(lang, start_day, households),
             );
         }
         Admin::RotatePseudonymKey => {
             s.rotate_pseudonym_key()?;
             print(json_mode, json!({ "rotated": true }), || {
-                "pseudonym key replaced: extracts from now on carry new pseudonyms".to_string()
+                messages::t(lang, messages::T::PseudonymRotated).to_string()
             });
         }
         Admin::RebuildReport => {
@@ -969,7 +1122,7 @@ fn run_admin(config: Config, json_mode: bool, cmd: Admin) -> Result<()> {
             // materializer would run.
             while gocua_server::report::step(s)? > 0 {}
             print(json_mode, json!({ "households": households }), || {
-                format!("report projection rebuilt: {households} households")
+                messages::report_rebuilt(lang, households)
             });
         }
     }
@@ -988,7 +1141,9 @@ fn main() -> ExitCode {
             }
             Command::Migrate => migrate(&config, json_mode),
             Command::Serve { listen } => serve(config, listen),
-            Command::Admin { command } => run_admin(config, json_mode, command),
+            Command::Admin { lang, command } => {
+                run_admin(config, json_mode, lang.as_deref(), command)
+            }
             Command::Report {
                 area,
                 period,

@@ -158,6 +158,108 @@ pub struct DeviceRow {
     pub wipe_requested: bool,
     /// Reports of unsent changes it sent when revoked.
     pub unsent_reports: i64,
+    /// Its last authenticated request, to the minute (`crate::seen`).
+    pub last_seen_at: Option<i64>,
+    /// Its last successful push, pull or bootstrap, to the minute.
+    pub last_sync_at: Option<i64>,
+    /// What it last sent in `gocua-app-version`.
+    pub app_version: Option<String>,
+}
+
+/// A device's contact, as `crate::seen` writes it (at most once a minute).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSeen {
+    pub at: i64,
+    /// A push, pull or bootstrap that succeeded: also its last sync.
+    pub synced: bool,
+    pub app_version: Option<String>,
+}
+
+/// A team as `admin team list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TeamRow {
+    #[serde(flatten)]
+    pub team: Team,
+    pub volunteers: i64,
+    /// Enrolled devices of its volunteers, not revoked.
+    pub devices: i64,
+}
+
+/// What `admin team edit` changes, all at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TeamEdit {
+    pub team_id: String,
+    pub name: Option<String>,
+    /// Village ids to serve from now on (each of the team's commune).
+    pub add: Vec<String>,
+    /// Village ids to serve no more.
+    pub remove: Vec<String>,
+}
+
+/// A volunteer as `admin volunteer list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VolunteerRow {
+    #[serde(flatten)]
+    pub volunteer: Volunteer,
+    pub team_name: String,
+    pub commune_code: String,
+    /// Enrolled devices, not revoked.
+    pub devices: i64,
+    /// Training sessions attended.
+    pub trainings: i64,
+}
+
+/// An account as `admin account list` shows it (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountRow {
+    #[serde(flatten)]
+    pub account: Account,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// Which audit entries `admin audit` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    /// An actor (`admin`, `device:ID`, `account:ID`), or a kind of actor
+    /// (`device`, `account`) for all of its kind.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Entries at or after this time (unix seconds).
+    pub since: Option<i64>,
+    /// The newest this many.
+    pub limit: u32,
+}
+
+/// A training session to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTraining {
+    pub topic: String,
+    /// `YYYY-MM-DD`.
+    pub held_on: String,
+    pub place: String,
+    /// The team trained, or `None` for a session of the whole commune.
+    pub team_id: Option<String>,
+    pub commune_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Training {
+    pub id: i64,
+    pub topic: String,
+    pub held_on: String,
+    pub place: String,
+    pub team_id: Option<String>,
+    pub commune_code: String,
+}
+
+/// A training session as `admin training list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrainingRow {
+    #[serde(flatten)]
+    pub training: Training,
+    pub team_name: Option<String>,
+    pub attendees: i64,
 }
 
 /// What a revoked device reported it had not sent (`POST /v1/unsent`).
@@ -501,6 +603,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// The database connections open and in use now, for the metrics.
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        Vec::new()
+    }
+
     // ---- reference data and administration ----
     fn units_loaded(&self) -> StorageResult<bool>;
     /// (Re)loads the embedded administrative units.
@@ -546,6 +653,48 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn unsent_bundle(&self, id: i64) -> StorageResult<Option<Vec<u8>>>;
     fn audit(&self, entry: &AuditEntry) -> StorageResult<()>;
     fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditRow>>;
+
+    // ---- administration: lists, edits, revocation, training ----
+    // (`gocua-server admin`; the logic around them is `crate::admin`'s.)
+    /// Teams with their villages, of one commune or all.
+    fn teams(&self, commune_code: Option<&str>) -> StorageResult<Vec<TeamRow>>;
+    /// Renames a team and changes its villages in one transaction, audited.
+    /// A village it gains is fed again, whole, at new feed positions: its
+    /// devices pull it after cursors taken before they served it.
+    fn edit_team(&self, edit: &TeamEdit, now: i64) -> StorageResult<Team>;
+    /// Volunteers of one team or all.
+    fn volunteers(&self, team_id: Option<&str>) -> StorageResult<Vec<VolunteerRow>>;
+    /// The volunteers whose phone is `phone` (national form).
+    fn volunteers_by_phone(&self, phone: &str) -> StorageResult<Vec<Volunteer>>;
+    /// Adds a volunteer unless the same person is registered already
+    /// (`crate::admin::same_person`), in one transaction: `Some` is that
+    /// person, and nothing was added.
+    fn add_volunteer_once(
+        &self,
+        volunteer: &Volunteer,
+        now: i64,
+    ) -> StorageResult<Option<Volunteer>>;
+    fn accounts(&self) -> StorageResult<Vec<AccountRow>>;
+    /// Revokes an account (true if it was not revoked yet), audited: its
+    /// token is refused from the next request on.
+    fn revoke_account(&self, account_id: &str, now: i64) -> StorageResult<bool>;
+    /// Records a device's contact (`crate::seen` calls it at most once a
+    /// minute per device).
+    fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()>;
+    /// The newest audit entries `filter` keeps, oldest first.
+    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>>;
+    fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training>;
+    fn training(&self, id: i64) -> StorageResult<Option<Training>>;
+    /// Records volunteers as attendees of a session, audited; returns how
+    /// many were not recorded yet.
+    fn attend_training(&self, id: i64, volunteer_ids: &[String], now: i64) -> StorageResult<u64>;
+    /// Sessions of one commune or all, held on or after `since`
+    /// (`YYYY-MM-DD`), by day, with their attendee counts.
+    fn trainings(
+        &self,
+        commune_code: Option<&str>,
+        since: Option<&str>,
+    ) -> StorageResult<Vec<TrainingRow>>;
 
     // ---- devices ----
     /// Consumes a valid code and records the new device, in one transaction,
@@ -754,13 +903,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn console_session(&self, token_hash: &str, now: i64) -> StorageResult<Option<ConsoleSession>>;
     /// Ends a session; false when there was none.
     fn end_console_session(&self, token_hash: &str) -> StorageResult<bool>;
-    /// Every team, with its villages.
-    fn all_teams(&self) -> StorageResult<Vec<Team>>;
-    fn all_volunteers(&self) -> StorageResult<Vec<Volunteer>>;
     /// Renames a village; its id (what devices know it by) stays.
     fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village>;
-    /// Replaces a team's name and villages (of its commune).
-    fn set_team(&self, team: &Team) -> StorageResult<()>;
     /// Replaces a volunteer's name, phone and team.
     fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()>;
     /// Audit rows matching `query`, the newest first.
@@ -771,7 +915,4 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         scope: &AreaScope,
         limit: u32,
     ) -> StorageResult<Vec<ConflictedHousehold>>;
-    /// The devices that pushed a change the server received at `since` or
-    /// later (reads that week's changes only, newest first).
-    fn devices_active_since(&self, since: i64) -> StorageResult<Vec<String>>;
 }

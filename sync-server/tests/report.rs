@@ -336,6 +336,13 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows(db: commo
              ALTER TABLE accounts DROP COLUMN commune_code;
              DROP TABLE unsent_reports;
              ALTER TABLE devices DROP COLUMN wipe_requested;
+             DROP INDEX snapshots_village_doc;
+             CREATE INDEX snapshots_village ON snapshots (village_id);
+             DROP TABLE training_attendees; DROP TABLE trainings;
+             DROP INDEX volunteers_phone; DROP INDEX volunteers_team;
+             ALTER TABLE devices DROP COLUMN last_seen_at;
+             ALTER TABLE devices DROP COLUMN last_sync_at;
+             ALTER TABLE devices DROP COLUMN app_version;
              PRAGMA user_version = 5;",
         )
         .unwrap();

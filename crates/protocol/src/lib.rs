@@ -24,6 +24,10 @@ pub const HEADER_SERVER_VERSION: &str = "gocua-server-version";
 pub const HEADER_CURSOR: &str = "gocua-cursor";
 /// On pull responses: `1` when more changes wait after this page.
 pub const HEADER_MORE: &str = "gocua-more";
+/// Optional, on a device's requests: the version of the app that sends them
+/// (at most 64 printable ASCII characters), shown to the operator by
+/// `gocua-server admin devices list`.
+pub const HEADER_APP_VERSION: &str = "gocua-app-version";
 /// The media type of a change bundle body.
 pub const BUNDLE_CONTENT_TYPE: &str = "application/vnd.gocua.changes";
 
@@ -40,6 +44,8 @@ pub mod paths {
     /// Ready: the database answers and carries this version's migrations.
     pub const READYZ: &str = "/readyz";
     pub const INFO: &str = "/v1/info";
+    /// The API's description, OpenAPI 3.1 (JSON).
+    pub const OPENAPI: &str = "/v1/openapi.json";
     pub const ENROLL: &str = "/v1/enroll";
     pub const PUSH: &str = "/v1/push";
     pub const PULL: &str = "/v1/pull";
@@ -131,6 +137,9 @@ pub mod reasons {
     pub const NO_TOKEN: &str = "no_token";
     /// The token is not one the server issued (or its device was removed).
     pub const UNKNOWN_TOKEN: &str = "unknown_token";
+    /// The officer's or operator's account was revoked by the operator
+    /// (`gocua-server admin account revoke`).
+    pub const ACCOUNT_REVOKED: &str = "account_revoked";
     // codes::FORBIDDEN
     /// Reports and extracts are for a province or commune officer's account.
     pub const NOT_AN_OFFICER: &str = "not_an_officer";

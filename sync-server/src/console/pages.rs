@@ -2,7 +2,7 @@
 //! (`auth::Viewer`), shows only what lies in the viewer's area, and refuses
 //! a change outside it (403) before anything is written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -14,9 +14,11 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::text::{Lang, Msg};
 use super::{Area, Refusal, blocking, chart, local_time};
-use crate::admin;
+use crate::admin::{self, AdminError};
 use crate::api::AppState;
-use crate::storage::{AuditEntry, AuditQuery, DeviceRow, Storage, StorageError, Team, Village};
+use crate::storage::{
+    AuditEntry, AuditQuery, DeviceRow, Storage, StorageError, Team, TeamRow, Village,
+};
 use crate::{now, report};
 
 type Answer = Result<Response, Refusal>;
@@ -162,16 +164,33 @@ impl<'a> InArea<'a> {
     }
 }
 
-/// The teams of the area, by id.
-fn teams_in(s: &dyn Storage, area: &Area) -> Result<Vec<Team>, Refusal> {
+/// A refusal of `crate::admin`'s, told in the page's language.
+fn admin_err(lang: Lang, e: AdminError) -> Refusal {
+    match e {
+        AdminError::Storage(s) => bad_input(s),
+        e if e.is_bad_input() => Refusal::new(StatusCode::BAD_REQUEST, Msg::BadInput)
+            .with_detail(crate::messages::admin_error(lang.messages(), &e)),
+        e => {
+            tracing::error!(error = %e, "console: an admin function failed");
+            Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Failed)
+        }
+    }
+}
+
+/// The teams of the area, with their counts.
+fn team_rows_in(s: &dyn Storage, area: &Area) -> Result<Vec<TeamRow>, Refusal> {
     let mut check = InArea::new(s, area);
     let mut out = Vec::new();
-    for t in s.all_teams()? {
-        if check.holds(&t.commune_code)? {
+    for t in s.teams(area.commune())? {
+        if check.holds(&t.team.commune_code)? {
             out.push(t);
         }
     }
     Ok(out)
+}
+
+fn teams_in(s: &dyn Storage, area: &Area) -> Result<Vec<Team>, Refusal> {
+    Ok(team_rows_in(s, area)?.into_iter().map(|t| t.team).collect())
 }
 
 fn villages_in(s: &dyn Storage, area: &Area) -> Result<Vec<Village>, Refusal> {
@@ -252,7 +271,7 @@ pub async fn overview(State(state): State<AppState>, v: Viewer) -> Response {
 
 async fn overview_page(state: &AppState, v: Viewer) -> Answer {
     let area = v.area.clone();
-    let (report, devices, active, healthy, changes, materialized) = blocking(state, move |s| {
+    let (report, devices, week_ago, healthy, changes, materialized) = blocking(state, move |s| {
         use gocua_report::Level;
         let level = match area {
             Area::All => Level::National,
@@ -261,12 +280,11 @@ async fn overview_page(state: &AppState, v: Viewer) -> Answer {
         };
         let report = report::indicators(s, &area.scope(), level, None, report::today(), 0)?;
         let devices = devices_in(s, &area)?;
-        let active: HashSet<String> = s.devices_active_since(now() - WEEK)?.into_iter().collect();
         let healthy = s.health().is_ok();
         Ok((
             report,
             devices,
-            active,
+            now() - WEEK,
             healthy,
             s.change_count()?,
             s.materialized_seq()?,
@@ -305,7 +323,10 @@ async fn overview_page(state: &AppState, v: Viewer) -> Answer {
             "{} ({part}/{whole})",
             pct(gocua_report::Ratio::of(part, whole).pct)
         ),
-        devices_week: in_use.iter().filter(|d| active.contains(&d.id)).count(),
+        devices_week: in_use
+            .iter()
+            .filter(|d| d.last_seen_at.is_some_and(|t| t >= week_ago))
+            .count(),
         devices_enrolled: in_use.len(),
         healthy,
         changes,
@@ -438,7 +459,9 @@ struct DeviceLine {
     revoked: String,
     wipe: bool,
     unsent: i64,
-    pushed_week: bool,
+    last_seen: String,
+    last_sync: String,
+    app_version: String,
 }
 
 #[derive(Template)]
@@ -461,17 +484,15 @@ pub async fn devices(State(state): State<AppState>, v: Viewer, Query(q): Query<D
 
 async fn devices_page(state: &AppState, v: Viewer, done: bool) -> Answer {
     let area = v.area.clone();
-    let (devices, active) = blocking(state, move |s| {
-        let active: HashSet<String> = s.devices_active_since(now() - WEEK)?.into_iter().collect();
-        Ok((devices_in(s, &area)?, active))
-    })
-    .await?;
+    let devices = blocking(state, move |s| devices_in(s, &area)).await?;
     html(Devices {
         f: frame(&v, "devices"),
         devices: devices
             .into_iter()
             .map(|(d, team)| DeviceLine {
-                pushed_week: active.contains(&d.id),
+                last_seen: d.last_seen_at.map(local_time).unwrap_or_default(),
+                last_sync: d.last_sync_at.map(local_time).unwrap_or_default(),
+                app_version: d.app_version.unwrap_or_default(),
                 id: d.id,
                 name: d.name,
                 volunteer: d.volunteer_name,
@@ -617,7 +638,7 @@ pub async fn add_village(State(state): State<AppState>, v: Viewer, body: Bytes) 
         let actor = v.clone();
         blocking(&state, move |s| {
             InArea::new(s, &area).need(&commune)?;
-            let village = admin::add_village(s, &commune, &name).map_err(bad_input)?;
+            let village = admin::add_village(s, &commune, &name).map_err(|e| admin_err(lang, e))?;
             s.audit(&audit_entry(
                 &actor,
                 "console_village_added",
@@ -684,7 +705,7 @@ pub async fn edit_village(
         let actor = v.clone();
         blocking(&state, move |s| {
             let before = village_of(s, &area, &id)?;
-            let after = admin::rename_village(s, &id, &name).map_err(bad_input)?;
+            let after = admin::rename_village(s, &id, &name).map_err(|e| admin_err(lang, e))?;
             s.audit(&audit_entry(
                 &actor,
                 "console_village_renamed",
@@ -706,7 +727,7 @@ struct TeamLine {
     name: String,
     commune: String,
     villages: String,
-    volunteers: usize,
+    volunteers: i64,
 }
 
 struct VillageChoice {
@@ -730,34 +751,27 @@ pub async fn teams(State(state): State<AppState>, v: Viewer, Query(q): Query<Don
     let lang = v.lang;
     let area = v.area.clone();
     let page = async {
-        let (teams, villages, volunteers) = blocking(&state, move |s| {
-            Ok((
-                teams_in(s, &area)?,
-                villages_in(s, &area)?,
-                s.all_volunteers()?,
-            ))
+        let (teams, villages) = blocking(&state, move |s| {
+            Ok((team_rows_in(s, &area)?, villages_in(s, &area)?))
         })
         .await?;
-        let mut members: HashMap<&str, usize> = HashMap::new();
-        for vol in &volunteers {
-            *members.entry(vol.team_id.as_str()).or_default() += 1;
-        }
         html(Teams {
             commune: v.area.commune().unwrap_or("").to_string(),
             f: frame(&v, "teams"),
             teams: teams
                 .iter()
-                .map(|t| TeamLine {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    commune: t.commune_code.clone(),
-                    villages: t
+                .map(|row| TeamLine {
+                    volunteers: row.volunteers,
+                    id: row.team.id.clone(),
+                    name: row.team.name.clone(),
+                    commune: row.team.commune_code.clone(),
+                    villages: row
+                        .team
                         .villages
                         .iter()
                         .map(|v| v.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
-                    volunteers: members.get(t.id.as_str()).copied().unwrap_or(0),
                 })
                 .collect(),
             villages: villages
@@ -791,7 +805,8 @@ pub async fn add_team(State(state): State<AppState>, v: Viewer, body: Bytes) -> 
                     "choose at least one village for the team".into(),
                 )));
             }
-            let team = admin::add_team(s, &name, &commune, &villages).map_err(bad_input)?;
+            let team =
+                admin::add_team(s, &name, &commune, &villages).map_err(|e| admin_err(lang, e))?;
             s.audit(&audit_entry(
                 &actor,
                 "console_team_added",
@@ -871,8 +886,24 @@ pub async fn edit_team(
         let area = v.area.clone();
         let actor = v.clone();
         blocking(&state, move |s| {
-            team_of(s, &area, &id)?;
-            let team = admin::set_team(s, &id, &name, &villages).map_err(bad_input)?;
+            let before = team_of(s, &area, &id)?;
+            // The form gives the villages wanted: the edit is what changes.
+            let add: Vec<String> = villages
+                .iter()
+                .filter(|v| !before.villages.iter().any(|b| &b.id == *v))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = before
+                .villages
+                .iter()
+                .filter(|b| !villages.contains(&b.id))
+                .map(|b| b.id.clone())
+                .collect();
+            let team = match admin::edit_team(s, &id, Some(&name), &add, &remove) {
+                Ok(t) => t,
+                Err(AdminError::NothingToEdit) => before,
+                Err(e) => return Err(admin_err(lang, e)),
+            };
             s.audit(&audit_entry(
                 &actor,
                 "console_team_edited",
@@ -902,7 +933,7 @@ struct VolunteerLine {
     name: String,
     phone: String,
     team: String,
-    devices: usize,
+    devices: i64,
 }
 
 struct TeamChoice {
@@ -939,30 +970,27 @@ pub async fn volunteers(
     let lang = v.lang;
     let area = v.area.clone();
     let page = async {
-        let (teams, volunteers, devices) = blocking(&state, move |s| {
-            Ok((teams_in(s, &area)?, s.all_volunteers()?, s.devices()?))
+        let (teams, volunteers) = blocking(&state, move |s| {
+            Ok((teams_in(s, &area)?, s.volunteers(None)?))
         })
         .await?;
         let names: HashMap<&str, &str> = teams
             .iter()
             .map(|t| (t.id.as_str(), t.name.as_str()))
             .collect();
-        let mut per: HashMap<&str, usize> = HashMap::new();
-        for d in devices.iter().filter(|d| d.revoked_at.is_none()) {
-            *per.entry(d.volunteer_id.as_str()).or_default() += 1;
-        }
         html(Volunteers {
             f: frame(&v, "volunteers"),
             volunteers: volunteers
                 .iter()
-                .filter_map(|vol| {
+                .filter_map(|row| {
+                    let vol = &row.volunteer;
                     let team = names.get(vol.team_id.as_str())?;
                     Some(VolunteerLine {
                         id: vol.id.clone(),
                         name: vol.name.clone(),
                         phone: vol.phone.clone().unwrap_or_default(),
                         team: team.to_string(),
-                        devices: per.get(vol.id.as_str()).copied().unwrap_or(0),
+                        devices: row.devices,
                     })
                 })
                 .collect(),
@@ -990,7 +1018,8 @@ pub async fn add_volunteer(State(state): State<AppState>, v: Viewer, body: Bytes
                     r
                 }
             })?;
-            let vol = admin::add_volunteer(s, &name, Some(&phone), &team).map_err(bad_input)?;
+            let vol = admin::add_volunteer(s, &name, Some(&phone), &team)
+                .map_err(|e| admin_err(lang, e))?;
             s.audit(&audit_entry(
                 &actor,
                 "console_volunteer_added",
@@ -1071,8 +1100,8 @@ pub async fn edit_volunteer(
             volunteer_of(s, &area, &id)?;
             // The team it moves to must be of the area too.
             team_of(s, &area, &team)?;
-            let vol =
-                admin::edit_volunteer(s, &id, &name, Some(&phone), &team).map_err(bad_input)?;
+            let vol = admin::edit_volunteer(s, &id, &name, Some(&phone), &team)
+                .map_err(|e| admin_err(lang, e))?;
             s.audit(&audit_entry(
                 &actor,
                 "console_volunteer_edited",
@@ -1128,7 +1157,8 @@ pub async fn enroll_code(
         let ttl = state.config.enroll_code_ttl_hours;
         let (vol, code, expires) = blocking(&state, move |s| {
             let (vol, _) = volunteer_of(s, &area, &id)?;
-            let (code, expires) = admin::new_enroll_code(s, &vol.id, ttl)?;
+            let (code, expires) =
+                admin::new_enroll_code(s, &vol.id, ttl).map_err(|e| admin_err(lang, e))?;
             // The code itself is never written down: only that one was made.
             s.audit(&audit_entry(
                 &actor,
@@ -1206,9 +1236,9 @@ fn clashes_in(s: &dyn Storage, area: &Area) -> Result<Vec<ClashLine>, Refusal> {
     use automerge::ReadDoc;
     let households = s.conflicted_households(&area.scope(), CLASH_HOUSEHOLDS)?;
     let volunteers: HashMap<String, String> = s
-        .all_volunteers()?
+        .volunteers(None)?
         .into_iter()
-        .map(|v| (v.id, v.name))
+        .map(|v| (v.volunteer.id, v.volunteer.name))
         .collect();
     let villages: HashMap<String, String> = villages_in(s, area)?
         .into_iter()

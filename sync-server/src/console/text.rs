@@ -33,6 +33,14 @@ impl Lang {
         }
     }
 
+    /// The same language for `crate::messages` (the admin commands' texts).
+    pub fn messages(self) -> crate::messages::Lang {
+        match self {
+            Lang::Vi => crate::messages::Lang::Vi,
+            Lang::En => crate::messages::Lang::En,
+        }
+    }
+
     /// The other language: what the switch in the page's corner offers.
     pub fn other(self) -> Lang {
         match self {
@@ -232,7 +240,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("revoked", "Đã thu hồi", "Revoked"),
     ("wipe_requested", "Yêu cầu xoá dữ liệu", "Wipe requested"),
     ("unsent", "Báo cáo chưa gửi", "Unsent reports"),
-    ("pushed_week", "Gửi dữ liệu tuần này", "Pushed this week"),
     ("last_seen", "Lần cuối liên lạc", "Last seen"),
     ("last_sync", "Lần đồng bộ cuối", "Last sync"),
     ("app_version", "Phiên bản ứng dụng", "App version"),

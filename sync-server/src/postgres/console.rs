@@ -1,15 +1,13 @@
 //! The web console's SQL (`crate::console`): sign-ins, sessions, and what
 //! its pages list and change. The same behaviour as `sqlite::console`.
 
-use std::collections::HashMap;
-
 use tokio_postgres::Row;
 
 use super::conn::{PgConn, get};
 use super::{team_row, village_of};
 use crate::storage::{
     Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, Team, Village, Volunteer,
+    ConsoleSession, Role, StorageError, StorageResult, Village, Volunteer,
 };
 
 /// An account from columns id, role, name, province_code, commune_code at
@@ -148,54 +146,6 @@ pub(super) fn end_session(c: &mut PgConn, token_hash: &str) -> StorageResult<boo
     )? > 0)
 }
 
-pub(super) fn all_teams(c: &mut PgConn) -> StorageResult<Vec<Team>> {
-    let mut villages: HashMap<String, Vec<Village>> = HashMap::new();
-    for r in c.query(
-        "SELECT v.id, v.commune_code, v.name, tv.team_id FROM team_villages tv
-         JOIN villages v ON v.id = tv.village_id ORDER BY v.name COLLATE \"C\"",
-        &[],
-    )? {
-        villages
-            .entry(get(&r, 3)?)
-            .or_default()
-            .push(village_of(&r)?);
-    }
-    c.query(
-        "SELECT id, name, commune_code FROM teams
-         ORDER BY commune_code COLLATE \"C\", name COLLATE \"C\", id COLLATE \"C\"",
-        &[],
-    )?
-    .iter()
-    .map(|r| {
-        let id: String = get(r, 0)?;
-        Ok(Team {
-            villages: villages.remove(&id).unwrap_or_default(),
-            id,
-            name: get(r, 1)?,
-            commune_code: get(r, 2)?,
-        })
-    })
-    .collect()
-}
-
-pub(super) fn all_volunteers(c: &mut PgConn) -> StorageResult<Vec<Volunteer>> {
-    c.query(
-        "SELECT id, name, phone, team_id FROM volunteers
-         ORDER BY team_id COLLATE \"C\", name COLLATE \"C\", id COLLATE \"C\"",
-        &[],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Volunteer {
-            id: get(r, 0)?,
-            name: get(r, 1)?,
-            phone: get(r, 2)?,
-            team_id: get(r, 3)?,
-        })
-    })
-    .collect()
-}
-
 pub(super) fn rename_village(
     c: &mut PgConn,
     village_id: &str,
@@ -208,41 +158,6 @@ pub(super) fn rename_village(
     .map(|r| village_of(&r))
     .transpose()?
     .ok_or_else(|| StorageError::NotFound(format!("no village {village_id}")))
-}
-
-pub(super) fn set_team(c: &mut PgConn, team: &Team) -> StorageResult<()> {
-    let Some(stored) = team_row(c, &team.id)? else {
-        return Err(StorageError::NotFound(format!("no team {}", team.id)));
-    };
-    for v in &team.villages {
-        let commune: Option<String> = c
-            .query_opt("SELECT commune_code FROM villages WHERE id = $1", &[&v.id])?
-            .map(|r| get(&r, 0))
-            .transpose()?;
-        match commune {
-            None => return Err(StorageError::NotFound(format!("no village {}", v.id))),
-            Some(code) if code != stored.commune_code => {
-                return Err(StorageError::Invalid(format!(
-                    "village {} is in commune {code}, not in the team's commune {}",
-                    v.id, stored.commune_code
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    c.execute(
-        "UPDATE teams SET name = $2 WHERE id = $1",
-        &[&team.id, &team.name],
-    )?;
-    c.execute("DELETE FROM team_villages WHERE team_id = $1", &[&team.id])?;
-    for v in &team.villages {
-        c.execute(
-            "INSERT INTO team_villages (team_id, village_id) VALUES ($1, $2)
-             ON CONFLICT DO NOTHING",
-            &[&team.id, &v.id],
-        )?;
-    }
-    Ok(())
 }
 
 pub(super) fn update_volunteer(c: &mut PgConn, v: &Volunteer) -> StorageResult<()> {
@@ -333,33 +248,4 @@ pub(super) fn conflicted(
             })
         })
         .collect()
-}
-
-/// As in `sqlite::console`: receipt times are nearly in seq order.
-const RECEIPT_SLACK: i64 = 3600;
-
-pub(super) fn active_since(c: &mut PgConn, since: i64) -> StorageResult<Vec<String>> {
-    let mut seen = std::collections::BTreeSet::new();
-    let stop = StorageError::NotFound(String::new());
-    let walked = c.for_each(
-        "SELECT received_at, device_id FROM changes ORDER BY seq DESC",
-        &[],
-        |r| {
-            let at: i64 = get(r, 0)?;
-            if at < since - RECEIPT_SLACK {
-                return Err(stop.clone());
-            }
-            if at >= since {
-                seen.insert(get::<String>(r, 1)?);
-            }
-            Ok(())
-        },
-    );
-    match walked {
-        Ok(()) => {}
-        // The walk reached the changes before the week: done.
-        Err(StorageError::NotFound(m)) if m.is_empty() => {}
-        Err(e) => return Err(e),
-    }
-    Ok(seen.into_iter().collect())
 }

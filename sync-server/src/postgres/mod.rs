@@ -3,6 +3,7 @@
 //! behaviour as the SQLite backend, checked by the same tests; all of its SQL
 //! lives in this module, its schema in `sync-server/migrations/postgres`.
 
+mod admin;
 mod conn;
 mod console;
 pub mod migrations;
@@ -19,11 +20,12 @@ use tokio_postgres::Row;
 
 use crate::group_commit::GroupCommit;
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
-    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
-    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
-    Volunteer,
+    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
+    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, NewTraining, Principal, PullPage,
+    QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
+    StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded, UnsentReport,
+    Village, Volunteer, VolunteerRow,
 };
 use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
@@ -689,6 +691,16 @@ impl Storage for PgStorage {
         true
     }
 
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        let state = self.pool.state();
+        vec![crate::metrics::PoolUse {
+            pool: "postgres",
+            open: state.connections,
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            max: self.pool.max_size(),
+        }]
+    }
+
     fn materializer_lease(&self) -> StorageResult<bool> {
         let mut lease = lock(&self.lease);
         if let Some((c, held)) = lease.as_mut() {
@@ -959,7 +971,8 @@ impl Storage for PgStorage {
             .query(
                 "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
                         d.wipe_requested,
-                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id)
+                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id),
+                        d.last_seen_at, d.last_sync_at, d.app_version
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id
                  ORDER BY d.enrolled_at, d.id COLLATE \"C\"",
                 &[],
@@ -976,6 +989,9 @@ impl Storage for PgStorage {
                     revoked_at: get(r, 6)?,
                     wipe_requested: get(r, 7)?,
                     unsent_reports: get(r, 8)?,
+                    last_seen_at: get(r, 9)?,
+                    last_sync_at: get(r, 10)?,
+                    app_version: get(r, 11)?,
                 })
             })
             .collect()
@@ -1125,6 +1141,67 @@ impl Storage for PgStorage {
                 })
             })
             .collect()
+    }
+
+    // ---- administration: lists, edits, revocation, training (admin.rs) ----
+    fn teams(&self, commune_code: Option<&str>) -> StorageResult<Vec<TeamRow>> {
+        self.read(|c| admin::teams(c, commune_code))
+    }
+
+    fn edit_team(&self, edit: &TeamEdit, now: i64) -> StorageResult<Team> {
+        self.write(|c| admin::edit_team(c, edit, now))
+    }
+
+    fn volunteers(&self, team_id: Option<&str>) -> StorageResult<Vec<VolunteerRow>> {
+        self.read(|c| admin::volunteers(c, team_id))
+    }
+
+    fn volunteers_by_phone(&self, phone: &str) -> StorageResult<Vec<Volunteer>> {
+        admin::volunteers_by_phone(&mut *self.conn()?, phone)
+    }
+
+    fn add_volunteer_once(
+        &self,
+        volunteer: &Volunteer,
+        now: i64,
+    ) -> StorageResult<Option<Volunteer>> {
+        self.write(|c| admin::add_volunteer_once(c, volunteer, now))
+    }
+
+    fn accounts(&self) -> StorageResult<Vec<AccountRow>> {
+        admin::accounts(&mut *self.conn()?)
+    }
+
+    fn revoke_account(&self, account_id: &str, now: i64) -> StorageResult<bool> {
+        self.write(|c| admin::revoke_account(c, account_id, now))
+    }
+
+    fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()> {
+        self.write(|c| admin::device_seen(c, device_id, seen))
+    }
+
+    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
+        admin::audit_search(&mut *self.conn()?, filter)
+    }
+
+    fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training> {
+        self.write(|c| admin::add_training(c, training, now))
+    }
+
+    fn training(&self, id: i64) -> StorageResult<Option<Training>> {
+        admin::training(&mut *self.conn()?, id)
+    }
+
+    fn attend_training(&self, id: i64, volunteer_ids: &[String], now: i64) -> StorageResult<u64> {
+        self.write(|c| admin::attend_training(c, id, volunteer_ids, now))
+    }
+
+    fn trainings(
+        &self,
+        commune_code: Option<&str>,
+        since: Option<&str>,
+    ) -> StorageResult<Vec<TrainingRow>> {
+        self.read(|c| admin::trainings(c, commune_code, since))
     }
 
     fn enroll(
@@ -1876,20 +1953,8 @@ impl Storage for PgStorage {
         self.write(|c| console::end_session(c, token_hash))
     }
 
-    fn all_teams(&self) -> StorageResult<Vec<Team>> {
-        self.read(console::all_teams)
-    }
-
-    fn all_volunteers(&self) -> StorageResult<Vec<Volunteer>> {
-        console::all_volunteers(&mut *self.conn()?)
-    }
-
     fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village> {
         self.write(|c| console::rename_village(c, village_id, name))
-    }
-
-    fn set_team(&self, team: &Team) -> StorageResult<()> {
-        self.write(|c| console::set_team(c, team))
     }
 
     fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()> {
@@ -1906,9 +1971,5 @@ impl Storage for PgStorage {
         limit: u32,
     ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
         console::conflicted(&mut *self.conn()?, scope, limit)
-    }
-
-    fn devices_active_since(&self, since: i64) -> StorageResult<Vec<String>> {
-        self.read(|c| console::active_since(c, since))
     }
 }

@@ -1,14 +1,12 @@
 //! The web console's SQL (`crate::console`): sign-ins, sessions, and what
 //! its pages list and change.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{db_err, team_row};
 use crate::storage::{
     Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, Team, Village, Volunteer,
+    ConsoleSession, Role, StorageError, StorageResult, Village, Volunteer,
 };
 
 fn account_of(
@@ -200,69 +198,6 @@ pub(super) fn end_session(tx: &Transaction<'_>, token_hash: &str) -> StorageResu
     Ok(n > 0)
 }
 
-pub(super) fn all_teams(conn: &Connection) -> StorageResult<Vec<Team>> {
-    let mut villages: HashMap<String, Vec<Village>> = HashMap::new();
-    let mut stmt = conn
-        .prepare(
-            "SELECT tv.team_id, v.id, v.commune_code, v.name FROM team_villages tv
-             JOIN villages v ON v.id = tv.village_id ORDER BY v.name",
-        )
-        .map_err(db_err)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Village {
-                    id: r.get(1)?,
-                    commune_code: r.get(2)?,
-                    name: r.get(3)?,
-                },
-            ))
-        })
-        .map_err(db_err)?;
-    for row in rows {
-        let (team, village) = row.map_err(db_err)?;
-        villages.entry(team).or_default().push(village);
-    }
-    let mut stmt = conn
-        .prepare("SELECT id, name, commune_code FROM teams ORDER BY commune_code, name, id")
-        .map_err(db_err)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Team {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                commune_code: r.get(2)?,
-                villages: Vec::new(),
-            })
-        })
-        .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let mut team = row.map_err(db_err)?;
-        team.villages = villages.remove(&team.id).unwrap_or_default();
-        out.push(team);
-    }
-    Ok(out)
-}
-
-pub(super) fn all_volunteers(conn: &Connection) -> StorageResult<Vec<Volunteer>> {
-    let mut stmt = conn
-        .prepare("SELECT id, name, phone, team_id FROM volunteers ORDER BY team_id, name, id")
-        .map_err(db_err)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Volunteer {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                phone: r.get(2)?,
-                team_id: r.get(3)?,
-            })
-        })
-        .map_err(db_err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-}
-
 pub(super) fn rename_village(
     tx: &Transaction<'_>,
     village_id: &str,
@@ -289,47 +224,6 @@ pub(super) fn rename_village(
         },
     )
     .map_err(db_err)
-}
-
-pub(super) fn set_team(tx: &Transaction<'_>, team: &Team) -> StorageResult<()> {
-    let Some(stored) = team_row(tx, &team.id)? else {
-        return Err(StorageError::NotFound(format!("no team {}", team.id)));
-    };
-    for v in &team.villages {
-        let commune: Option<String> = tx
-            .query_row(
-                "SELECT commune_code FROM villages WHERE id = ?1",
-                [&v.id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        match commune {
-            None => return Err(StorageError::NotFound(format!("no village {}", v.id))),
-            Some(c) if c != stored.commune_code => {
-                return Err(StorageError::Invalid(format!(
-                    "village {} is in commune {c}, not in the team's commune {}",
-                    v.id, stored.commune_code
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    tx.execute(
-        "UPDATE teams SET name = ?2 WHERE id = ?1",
-        params![team.id, team.name],
-    )
-    .map_err(db_err)?;
-    tx.execute("DELETE FROM team_villages WHERE team_id = ?1", [&team.id])
-        .map_err(db_err)?;
-    for v in &team.villages {
-        tx.execute(
-            "INSERT OR IGNORE INTO team_villages (team_id, village_id) VALUES (?1, ?2)",
-            params![team.id, v.id],
-        )
-        .map_err(db_err)?;
-    }
-    Ok(())
 }
 
 pub(super) fn update_volunteer(tx: &Transaction<'_>, v: &Volunteer) -> StorageResult<()> {
@@ -409,27 +303,4 @@ pub(super) fn conflicted(
         })
         .map_err(db_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-}
-
-/// Receipt times are not in seq order exactly (pushes committed together
-/// take their time before their seq): the walk back stops an hour past
-/// `since`.
-const RECEIPT_SLACK: i64 = 3600;
-
-pub(super) fn active_since(conn: &Connection, since: i64) -> StorageResult<Vec<String>> {
-    let mut stmt = conn
-        .prepare("SELECT received_at, device_id FROM changes ORDER BY seq DESC")
-        .map_err(db_err)?;
-    let mut rows = stmt.query([]).map_err(db_err)?;
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(r) = rows.next().map_err(db_err)? {
-        let at: i64 = r.get(0).map_err(db_err)?;
-        if at < since - RECEIPT_SLACK {
-            break;
-        }
-        if at >= since {
-            seen.insert(r.get::<_, String>(1).map_err(db_err)?);
-        }
-    }
-    Ok(seen.into_iter().collect())
 }

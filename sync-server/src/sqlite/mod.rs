@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, one writer connection behind a mutex and
 //! a few read-only connections. All of the backend's SQL lives in this module.
 
+mod admin;
 mod console;
 mod migrations;
 mod report;
@@ -16,11 +17,12 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CodeRefusal, DeviceRow,
-    DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt, EnrollOutcome, ExtractSink,
-    MergeNode, MergeUpdate, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot,
-    Storage, StorageError, StorageResult, StoredChange, Team, UnitsLoaded, UnsentReport, Village,
-    Volunteer,
+    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
+    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, MergeNode, MergeUpdate, NewTraining, Principal, PullPage,
+    QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError, StorageResult,
+    StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded, UnsentReport,
+    Village, Volunteer, VolunteerRow,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -546,6 +548,29 @@ impl Storage for SqliteStorage {
         migrations::check(found)
     }
 
+    fn pool_use(&self) -> Vec<crate::metrics::PoolUse> {
+        // A connection whose lock is held is lent out (a poisoned one is not).
+        let busy = |m: &Mutex<Connection>| {
+            matches!(m.try_lock(), Err(std::sync::TryLockError::WouldBlock))
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let readers = count(self.readers.len());
+        vec![
+            crate::metrics::PoolUse {
+                pool: "sqlite_writer",
+                open: 1,
+                in_use: u32::from(busy(&self.writer)),
+                max: 1,
+            },
+            crate::metrics::PoolUse {
+                pool: "sqlite_reader",
+                open: readers,
+                in_use: count(self.readers.iter().filter(|r| busy(r)).count()),
+                max: readers,
+            },
+        ]
+    }
+
     fn units_loaded(&self) -> StorageResult<bool> {
         let conn = self.reader();
         conn.query_row("SELECT EXISTS (SELECT 1 FROM areas)", [], |r| r.get(0))
@@ -791,7 +816,8 @@ impl Storage for SqliteStorage {
             .prepare_cached(
                 "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
                         d.wipe_requested,
-                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id)
+                        (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id),
+                        d.last_seen_at, d.last_sync_at, d.app_version
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id ORDER BY d.enrolled_at, d.id",
             )
             .map_err(db_err)?;
@@ -807,6 +833,9 @@ impl Storage for SqliteStorage {
                     revoked_at: r.get(6)?,
                     wipe_requested: r.get::<_, i64>(7)? != 0,
                     unsent_reports: r.get(8)?,
+                    last_seen_at: r.get(9)?,
+                    last_sync_at: r.get(10)?,
+                    app_version: r.get(11)?,
                 })
             })
             .map_err(db_err)?;
@@ -963,6 +992,67 @@ impl Storage for SqliteStorage {
             })
             .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    // ---- administration: lists, edits, revocation, training (admin.rs) ----
+    fn teams(&self, commune_code: Option<&str>) -> StorageResult<Vec<TeamRow>> {
+        self.read(|tx| admin::teams(tx, commune_code))
+    }
+
+    fn edit_team(&self, edit: &TeamEdit, now: i64) -> StorageResult<Team> {
+        self.write(|tx| admin::edit_team(tx, edit, now))
+    }
+
+    fn volunteers(&self, team_id: Option<&str>) -> StorageResult<Vec<VolunteerRow>> {
+        self.read(|tx| admin::volunteers(tx, team_id))
+    }
+
+    fn volunteers_by_phone(&self, phone: &str) -> StorageResult<Vec<Volunteer>> {
+        admin::volunteers_by_phone(&self.reader(), phone)
+    }
+
+    fn add_volunteer_once(
+        &self,
+        volunteer: &Volunteer,
+        now: i64,
+    ) -> StorageResult<Option<Volunteer>> {
+        self.write(|tx| admin::add_volunteer_once(tx, volunteer, now))
+    }
+
+    fn accounts(&self) -> StorageResult<Vec<AccountRow>> {
+        admin::accounts(&self.reader())
+    }
+
+    fn revoke_account(&self, account_id: &str, now: i64) -> StorageResult<bool> {
+        self.write(|tx| admin::revoke_account(tx, account_id, now))
+    }
+
+    fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()> {
+        self.write(|tx| admin::device_seen(tx, device_id, seen))
+    }
+
+    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
+        admin::audit_search(&self.reader(), filter)
+    }
+
+    fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training> {
+        self.write(|tx| admin::add_training(tx, training, now))
+    }
+
+    fn training(&self, id: i64) -> StorageResult<Option<Training>> {
+        admin::training(&self.reader(), id)
+    }
+
+    fn attend_training(&self, id: i64, volunteer_ids: &[String], now: i64) -> StorageResult<u64> {
+        self.write(|tx| admin::attend_training(tx, id, volunteer_ids, now))
+    }
+
+    fn trainings(
+        &self,
+        commune_code: Option<&str>,
+        since: Option<&str>,
+    ) -> StorageResult<Vec<TrainingRow>> {
+        self.read(|tx| admin::trainings(tx, commune_code, since))
     }
 
     fn enroll(
@@ -1776,20 +1866,8 @@ impl Storage for SqliteStorage {
         self.write(|tx| console::end_session(tx, token_hash))
     }
 
-    fn all_teams(&self) -> StorageResult<Vec<Team>> {
-        self.read(|tx| console::all_teams(tx))
-    }
-
-    fn all_volunteers(&self) -> StorageResult<Vec<Volunteer>> {
-        console::all_volunteers(&self.reader())
-    }
-
     fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village> {
         self.write(|tx| console::rename_village(tx, village_id, name))
-    }
-
-    fn set_team(&self, team: &Team) -> StorageResult<()> {
-        self.write(|tx| console::set_team(tx, team))
     }
 
     fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()> {
@@ -1806,9 +1884,5 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
         console::conflicted(&self.reader(), scope, limit)
-    }
-
-    fn devices_active_since(&self, since: i64) -> StorageResult<Vec<String>> {
-        self.read(|tx| console::active_since(tx, since))
     }
 }

@@ -302,8 +302,12 @@ pub fn team(storage: &dyn Storage, team_name: &str, villages: &[&str]) -> Setup 
         .map(|v| admin::add_village(storage, COMMUNE, v).unwrap().id)
         .collect();
     let team = admin::add_team(storage, team_name, COMMUNE, &ids).unwrap();
-    let vol =
-        admin::add_volunteer(storage, "Nguyễn Thị Lan", Some("0912345678"), &team.id).unwrap();
+    // One phone names one volunteer: the first team's is 0912345678.
+    let phone = (78..)
+        .map(|n| format!("09123456{n:02}"))
+        .find(|p| storage.volunteers_by_phone(p).unwrap().is_empty())
+        .unwrap();
+    let vol = admin::add_volunteer(storage, "Nguyễn Thị Lan", Some(&phone), &team.id).unwrap();
     Setup {
         villages: ids,
         team_id: team.id,

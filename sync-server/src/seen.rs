@@ -1,0 +1,141 @@
+//! When each device was last seen and last synced, and the app version it
+//! says it runs (`admin devices list`), without a database write on every
+//! request: a device's contact is written when the stored one is a minute old
+//! or more, or its app version changed. This process remembers what it
+//! wrote; another replica writes at most once a minute per device too.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::HeaderMap;
+use gocua_protocol::HEADER_APP_VERSION;
+
+use crate::storage::DeviceSeen;
+
+/// Seconds a stored contact stays good enough.
+pub const COALESCE_SECONDS: i64 = 60;
+/// The longest app version kept.
+const MAX_APP_VERSION: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Written {
+    seen: i64,
+    sync: Option<i64>,
+    app_version: Option<String>,
+}
+
+/// What this process last wrote of each device's contact.
+#[derive(Debug, Default)]
+pub struct Seen {
+    written: Mutex<HashMap<String, Written>>,
+}
+
+/// The app version a request carries in `gocua-app-version`: printable
+/// ASCII, at most 64 characters; anything else is not kept (the header is
+/// optional, a bad one never refuses a request).
+pub fn app_version(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(HEADER_APP_VERSION)?.to_str().ok()?.trim();
+    let ok = !v.is_empty()
+        && v.len() <= MAX_APP_VERSION
+        && v.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    ok.then(|| v.to_string())
+}
+
+impl Seen {
+    /// What to write for this contact, if anything is due; taken as written
+    /// at once, so that requests arriving together write it once.
+    pub fn claim(
+        &self,
+        device_id: &str,
+        now: i64,
+        synced: bool,
+        app_version: Option<&str>,
+    ) -> Option<DeviceSeen> {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = |t: i64| now - t >= COALESCE_SECONDS;
+        let due = match written.get(device_id) {
+            None => true,
+            Some(w) => {
+                stale(w.seen)
+                    || (synced && w.sync.is_none_or(stale))
+                    || (app_version.is_some() && app_version != w.app_version.as_deref())
+            }
+        };
+        if !due {
+            return None;
+        }
+        let entry = written
+            .entry(device_id.to_string())
+            .or_insert_with(|| Written {
+                seen: now,
+                sync: None,
+                app_version: None,
+            });
+        entry.seen = now;
+        if synced {
+            entry.sync = Some(now);
+        }
+        if app_version.is_some() {
+            entry.app_version = app_version.map(str::to_string);
+        }
+        Some(DeviceSeen {
+            at: now,
+            synced,
+            app_version: app_version.map(str::to_string),
+        })
+    }
+
+    /// Forgets what was claimed for a device whose write failed, so that
+    /// its next request tries again.
+    pub fn forget(&self, device_id: &str) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        written.remove(device_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_is_written_once_a_minute_or_when_the_version_changes() {
+        let s = Seen::default();
+        let mut writes = 0;
+        let mut contact = |now: i64, synced: bool, v: Option<&str>| {
+            let due = s.claim("d", now, synced, v).is_some();
+            writes += usize::from(due);
+            due
+        };
+        assert!(contact(1_000, false, Some("0.1.0")), "first contact");
+        // A thousand requests within the minute: no write.
+        for i in 0..1_000 {
+            assert!(!contact(1_000 + i % 59, false, Some("0.1.0")));
+        }
+        assert!(contact(1_010, true, Some("0.1.0")), "first sync");
+        assert!(
+            !contact(1_020, true, Some("0.1.0")),
+            "a sync within the minute"
+        );
+        assert!(!contact(1_030, false, None), "no version says nothing new");
+        assert!(contact(1_040, false, Some("0.2.0")), "a new version");
+        assert!(contact(1_100, false, Some("0.2.0")), "a minute later");
+        assert_eq!(writes, 4);
+        s.forget("d");
+        assert!(
+            s.claim("d", 1_101, false, None).is_some(),
+            "after a failed write"
+        );
+    }
+
+    #[test]
+    fn only_a_sensible_app_version_is_kept() {
+        let mut h = HeaderMap::new();
+        assert_eq!(app_version(&h), None);
+        h.insert(HEADER_APP_VERSION, "gocua-android 1.4.2".parse().unwrap());
+        assert_eq!(app_version(&h).as_deref(), Some("gocua-android 1.4.2"));
+        h.insert(HEADER_APP_VERSION, "x".repeat(65).parse().unwrap());
+        assert_eq!(app_version(&h), None);
+        h.insert(HEADER_APP_VERSION, "  ".parse().unwrap());
+        assert_eq!(app_version(&h), None);
+    }
+}
