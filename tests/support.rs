@@ -635,6 +635,8 @@ pub struct Server {
     addr: SocketAddr,
     pg: Option<gocua_pgtest::PgCluster>,
     balancer: Option<Proxy>,
+    /// Extra environment of every replica (`GOCUA_*` settings).
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -649,6 +651,15 @@ impl Server {
     /// once, racing on the migrations and the units' loading as replicas
     /// deployed together do.
     pub fn start_on(backend: Backend) -> Server {
+        Server::start_with_env(backend, &[])
+    }
+
+    /// [`Server::start_on`] with settings in the replicas' environment.
+    pub fn start_with_env(backend: Backend, env: &[(&str, &str)]) -> Server {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let (pg, n) = match backend {
             Backend::Sqlite => (None, 1),
@@ -659,7 +670,7 @@ impl Server {
         let db = database_args(dir.path(), pg.as_ref());
         let spawned: Vec<_> = (0..n)
             .map(|i| {
-                spawn_server(dir.path(), &db, "127.0.0.1:0", i)
+                spawn_server(dir.path(), &db, "127.0.0.1:0", i, &env)
                     .unwrap_or_else(|e| panic!("gocua-server did not start: {e}"))
             })
             .collect();
@@ -674,6 +685,7 @@ impl Server {
             addr,
             pg,
             balancer,
+            env,
         };
         server.wait_healthy();
         server
@@ -788,7 +800,7 @@ impl Server {
         let db = database_args(self.dir.path(), self.pg.as_ref());
         let deadline = Instant::now() + SERVER_START;
         let child = loop {
-            match spawn_server(self.dir.path(), &db, &listen, i) {
+            match spawn_server(self.dir.path(), &db, &listen, i, &self.env) {
                 Ok((child, addr)) => {
                     assert_eq!(addr, self.replicas[i], "restarted on another address");
                     break child;
@@ -806,6 +818,12 @@ impl Server {
 
     /// `gocua-server --database DB --json admin ARGS`, whatever its outcome.
     pub fn admin_run(&self, args: &[&str]) -> Output {
+        self.admin_run_with_env(args, &[])
+    }
+
+    /// [`Server::admin_run`] with `env` set (secrets read from the
+    /// environment, such as `GOCUA_PASSWORD`).
+    pub fn admin_run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(server_bin());
         cmd.args(database_args(self.dir.path(), self.pg.as_ref()))
             .args(["--json", "admin"])
@@ -816,6 +834,7 @@ impl Server {
         for var in FOREIGN_ENV {
             cmd.env_remove(var);
         }
+        cmd.envs(env.iter().copied());
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("could not run gocua-server admin {args:?}: {e}"));
@@ -971,6 +990,7 @@ fn spawn_server(
     db: &[String],
     listen: &str,
     replica: usize,
+    env: &[(String, String)],
 ) -> Result<(Child, SocketAddr), String> {
     let log_file = log_path(dir, replica);
     let log = std::fs::OpenOptions::new()
@@ -987,6 +1007,7 @@ fn spawn_server(
     for var in FOREIGN_ENV {
         cmd.env_remove(var);
     }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("could not spawn gocua-server: {e}"))?;

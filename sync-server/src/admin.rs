@@ -573,6 +573,42 @@ pub(crate) fn team_edit_detail(before: &Team, edit: &TeamEdit, refed: u64) -> St
     parts.join(" ")
 }
 
+// ---- edits the web console makes (`crate::console`) ----
+
+/// Renames a village; its id, which devices derived from its first name,
+/// stays.
+pub fn rename_village(storage: &dyn Storage, village_id: &str, name: &str) -> AdminResult<Village> {
+    let name = need_text(Field::VillageName, name)?;
+    Ok(storage.rename_village(village_id.trim(), &name)?)
+}
+
+/// Changes a volunteer's name, phone (stored in its national form) and
+/// team.
+pub fn edit_volunteer(
+    storage: &dyn Storage,
+    volunteer_id: &str,
+    name: &str,
+    phone: Option<&str>,
+    team_id: &str,
+) -> AdminResult<Volunteer> {
+    let id = volunteer_id.trim();
+    if storage.volunteer(id)?.is_none() {
+        return Err(AdminError::NoVolunteer(id.to_string()));
+    }
+    let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(normalize_phone(p)?),
+        None => None,
+    };
+    let volunteer = Volunteer {
+        id: id.to_string(),
+        name: need_text(Field::VolunteerName, name)?,
+        phone,
+        team_id: need_team(storage, team_id)?.id,
+    };
+    storage.update_volunteer(&volunteer)?;
+    Ok(volunteer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,8 @@ pub struct AppState {
     /// Documents the push path loaded recently.
     pub documents: Arc<push::DocCache>,
     pub enroll_throttle: Arc<Throttle>,
+    /// The web console's sign-in attempts, per address and per login name.
+    pub login_throttle: Arc<Throttle>,
     pub body_budget: Arc<BodyBudget>,
     /// Connections open now (kept by `serve`).
     pub connections: Arc<ConnCount>,
@@ -69,6 +71,14 @@ impl AppState {
                 config.enroll_attempts_per_address,
                 config.enroll_attempts_per_code,
             )),
+            login_throttle: Arc::new(
+                Throttle::new(
+                    "login",
+                    config.login_attempts_per_address,
+                    config.login_attempts_per_login,
+                )
+                .keyed_as("login"),
+            ),
             body_budget: Arc::new(BodyBudget::new(
                 config.body_budget_bytes,
                 config.max_body_bytes,
@@ -109,6 +119,9 @@ pub fn route_table() -> Vec<(&'static str, axum::http::Method)> {
 }
 
 pub fn router(state: AppState) -> Router {
+    // The console's pages answer HTML: outside the layers below, which speak
+    // the sync protocol's JSON.
+    let console = crate::console::router(state.clone());
     let budget = state.body_budget.clone();
     let metrics = state.metrics.clone();
     let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_seconds);
@@ -141,6 +154,7 @@ pub fn router(state: AppState) -> Router {
             metrics,
             crate::metrics::observe,
         ))
+        .merge(console)
 }
 
 /// A router that remembers the paths and methods it was given.

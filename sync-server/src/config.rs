@@ -39,6 +39,10 @@ pub struct Config {
     /// Where Prometheus scrapes `/metrics`; empty: nowhere.
     pub metrics_listen: String,
     pub log_format: LogFormat,
+    pub console_secure_cookie: bool,
+    pub console_session_hours: u32,
+    pub login_attempts_per_address: u32,
+    pub login_attempts_per_login: u32,
 }
 
 /// How the log is written (`log_format`).
@@ -98,6 +102,10 @@ impl Default for Config {
             client_address_header: String::new(),
             metrics_listen: String::new(),
             log_format: LogFormat::Text,
+            console_secure_cookie: true,
+            console_session_hours: 12,
+            login_attempts_per_address: 5,
+            login_attempts_per_login: 5,
         }
     }
 }
@@ -209,6 +217,18 @@ impl Config {
         if let Some(v) = var("GOCUA_LOG_FORMAT") {
             self.log_format = v.parse()?;
         }
+        if let Some(v) = var("GOCUA_CONSOLE_SECURE_COOKIE") {
+            self.console_secure_cookie = flag("GOCUA_CONSOLE_SECURE_COOKIE", &v)?;
+        }
+        if let Some(v) = var("GOCUA_CONSOLE_SESSION_HOURS") {
+            self.console_session_hours = num("GOCUA_CONSOLE_SESSION_HOURS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOGIN_ATTEMPTS_PER_ADDRESS") {
+            self.login_attempts_per_address = num("GOCUA_LOGIN_ATTEMPTS_PER_ADDRESS", &v)?;
+        }
+        if let Some(v) = var("GOCUA_LOGIN_ATTEMPTS_PER_LOGIN") {
+            self.login_attempts_per_login = num("GOCUA_LOGIN_ATTEMPTS_PER_LOGIN", &v)?;
+        }
         Ok(())
     }
 
@@ -240,6 +260,11 @@ impl Config {
                 self.body_budget_bytes,
                 u32::MAX
             )));
+        }
+        if self.console_session_hours == 0 {
+            return Err(ConfigError(
+                "console_session_hours must be at least 1".into(),
+            ));
         }
         if self.max_connections == 0
             || self.header_timeout_seconds == 0

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod body_budget;
 pub mod check;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod export;
 pub mod group_commit;

@@ -361,6 +361,16 @@ enum AccountCmd {
     List,
     /// Revoke an account: its token is refused from the next request on.
     Revoke { account_id: String },
+    /// Set the password an account signs in to the web console (/console/)
+    /// with, read from GOCUA_PASSWORD or else from standard input (never
+    /// from the command line); its open console sessions end.
+    Password {
+        #[arg(long)]
+        account: String,
+        /// The name it signs in with (default: the one it has).
+        #[arg(long)]
+        login: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1000,6 +1010,39 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
             if !json_mode {
                 eprintln!("{}", messages::account_created(lang, &account.id));
             }
+        }
+        Admin::Account {
+            command: AccountCmd::Password { account, login },
+        } => {
+            let password = match std::env::var("GOCUA_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let login =
+                gocua_server::console::auth::set_password(s, &account, login.as_deref(), &password)
+                    .map_err(|e| match e {
+                        gocua_server::StorageError::Invalid(m)
+                        | gocua_server::StorageError::NotFound(m) => {
+                            anyhow::Error::from(BadInput(m))
+                        }
+                        other => other.into(),
+                    })?;
+            print(
+                json_mode,
+                json!({ "account_id": account.trim(), "login": login }),
+                || {
+                    format!(
+                        "account {} signs in to the console as {login}",
+                        account.trim()
+                    )
+                },
+            );
         }
         Admin::Account {
             command: AccountCmd::List,

@@ -300,6 +300,54 @@ pub struct AuditRow {
     pub entry: AuditEntry,
 }
 
+/// An account's sign-in to the web console (`crate::console`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleLogin {
+    pub account: Account,
+    /// The name the account signs in with (`admin account password --login`).
+    pub login: String,
+    /// Argon2, as a PHC string (`$argon2id$...`).
+    pub password_hash: String,
+    pub revoked: bool,
+}
+
+/// A signed-in console session, as stored (its token only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub account: Account,
+    /// The session's anti-forgery token, sent back in every form.
+    pub csrf_token: String,
+    pub expires_at: i64,
+    /// The account was revoked since the session began.
+    pub revoked: bool,
+}
+
+/// What the console's audit page asks for: every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Part of the actor (`account:...`, `device:...`, `admin`), any case.
+    pub actor: Option<String>,
+    /// Part of the action.
+    pub action: Option<String>,
+    /// Part of the subject.
+    pub subject: Option<String>,
+    /// From this time (unix seconds, included).
+    pub from: Option<i64>,
+    /// Before this time (excluded).
+    pub until: Option<i64>,
+    /// Rows skipped, the newest first.
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A household of the report projection with fields in conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictedHousehold {
+    pub doc_id: String,
+    pub village_id: String,
+    pub conflicts: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct UnitsLoaded {
     pub communes: u64,
@@ -923,4 +971,44 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         &self,
         doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
     ) -> StorageResult<LogTotals>;
+    // ---- the web console (`crate::console`) ----
+    /// Sets an account's console login name and password hash, and ends
+    /// its open sessions. A login name belongs to one account.
+    fn set_console_login(
+        &self,
+        account_id: &str,
+        login: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// The account that signs in as `login` (already normalized).
+    fn console_login(&self, login: &str) -> StorageResult<Option<ConsoleLogin>>;
+    /// The login name an account signs in with, if it has one.
+    fn console_login_of(&self, account_id: &str) -> StorageResult<Option<String>>;
+    /// Starts a session (`token_hash`: `secrets::token_hash` of the cookie's
+    /// token); forgets sessions expired by `now`.
+    fn add_console_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()>;
+    /// The session of `token_hash`, unless it expired by `now`.
+    fn console_session(&self, token_hash: &str, now: i64) -> StorageResult<Option<ConsoleSession>>;
+    /// Ends a session; false when there was none.
+    fn end_console_session(&self, token_hash: &str) -> StorageResult<bool>;
+    /// Renames a village; its id (what devices know it by) stays.
+    fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village>;
+    /// Replaces a volunteer's name, phone and team.
+    fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()>;
+    /// Audit rows matching `query`, the newest first.
+    fn search_audit(&self, query: &AuditQuery) -> StorageResult<Vec<AuditRow>>;
+    /// Households in `scope` with fields in conflict, up to `limit`.
+    fn conflicted_households(
+        &self,
+        scope: &AreaScope,
+        limit: u32,
+    ) -> StorageResult<Vec<ConflictedHousehold>>;
 }

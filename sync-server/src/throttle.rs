@@ -24,6 +24,8 @@ pub struct Throttle {
     what: &'static str,
     by_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     by_code: Option<DefaultKeyedRateLimiter<String>>,
+    /// What the second key is, in flood summaries ("code", "login").
+    key_kind: &'static str,
     clock: DefaultClock,
     floods: Mutex<HashMap<String, Flood>>,
 }
@@ -55,9 +57,17 @@ impl Throttle {
             what,
             by_address: limiter(per_address),
             by_code: limiter(per_code),
+            key_kind: "code",
             clock: DefaultClock::default(),
             floods: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Names the second key `kind` in flood summaries (`login:NAME`)
+    /// instead of `code`.
+    pub fn keyed_as(mut self, kind: &'static str) -> Throttle {
+        self.key_kind = kind;
+        self
     }
 
     /// Counts one attempt from `address` with `code_key` (the code's hash,
@@ -77,7 +87,7 @@ impl Throttle {
         if let Some(limiter) = &self.by_code
             && let Err(not_until) = limiter.check_key(&code_key.to_string())
         {
-            self.flooded(format!("code:{code_key}"), now);
+            self.flooded(format!("{}:{code_key}", self.key_kind), now);
             return Err(Refused {
                 retry_after: not_until.wait_time_from(self.clock.now()),
             });
@@ -159,7 +169,7 @@ pub async fn write_floods(
             _ = tick.tick() => false,
             r = stop.changed() => r.is_err() || *stop.borrow(),
         };
-        for throttle in [&state.enroll_throttle] {
+        for throttle in [&state.enroll_throttle, &state.login_throttle] {
             for flood in throttle.take_floods() {
                 tracing::warn!(
                     what = throttle.what(),

@@ -343,6 +343,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows(db: commo
              ALTER TABLE devices DROP COLUMN last_seen_at;
              ALTER TABLE devices DROP COLUMN last_sync_at;
              ALTER TABLE devices DROP COLUMN app_version;
+             DROP TABLE console_sessions; DROP TABLE console_logins;
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "what_an_operator_reaches_for",
         include_str!("../../migrations/postgres/0002_what_an_operator_reaches_for.sql"),
     ),
+    (
+        3,
+        "the_web_console_signs_accounts_in",
+        include_str!("../../migrations/postgres/0003_the_web_console_signs_accounts_in.sql"),
+    ),
 ];
 
 /// The session advisory lock migrations are applied under.

@@ -6,6 +6,7 @@
 mod admin;
 pub(crate) mod backup;
 mod conn;
+mod console;
 pub mod migrations;
 mod report;
 
@@ -1920,5 +1921,67 @@ impl Storage for PgStorage {
         doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
     ) -> StorageResult<LogTotals> {
         self.read(|c| backup::check_read(c, doc))
+    }
+
+    // ---- the web console ----
+    fn set_console_login(
+        &self,
+        account_id: &str,
+        login: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StorageResult<()> {
+        self.write(|c| console::set_login(c, account_id, login, password_hash, now))
+    }
+
+    fn console_login(&self, login: &str) -> StorageResult<Option<crate::storage::ConsoleLogin>> {
+        console::login(&mut *self.conn()?, login)
+    }
+
+    fn console_login_of(&self, account_id: &str) -> StorageResult<Option<String>> {
+        console::login_of(&mut *self.conn()?, account_id)
+    }
+
+    fn add_console_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()> {
+        self.write(|c| console::add_session(c, token_hash, account_id, csrf_token, now, expires_at))
+    }
+
+    fn console_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StorageResult<Option<crate::storage::ConsoleSession>> {
+        console::session(&mut *self.conn()?, token_hash, now)
+    }
+
+    fn end_console_session(&self, token_hash: &str) -> StorageResult<bool> {
+        self.write(|c| console::end_session(c, token_hash))
+    }
+
+    fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village> {
+        self.write(|c| console::rename_village(c, village_id, name))
+    }
+
+    fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()> {
+        self.write(|c| console::update_volunteer(c, volunteer))
+    }
+
+    fn search_audit(&self, query: &crate::storage::AuditQuery) -> StorageResult<Vec<AuditRow>> {
+        console::search_audit(&mut *self.conn()?, query)
+    }
+
+    fn conflicted_households(
+        &self,
+        scope: &AreaScope,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
+        console::conflicted(&mut *self.conn()?, scope, limit)
     }
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0012_lost_phones_docs_operations_md.sql"),
     include_str!("../../migrations/sqlite/0013_bootstrap_reads_a_village_in_index_order.sql"),
     include_str!("../../migrations/sqlite/0014_what_an_operator_reaches_for.sql"),
+    include_str!("../../migrations/sqlite/0015_the_web_console_signs_accounts_in.sql"),
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the

@@ -3,6 +3,7 @@
 
 mod admin;
 pub(crate) mod backup;
+mod console;
 mod migrations;
 mod report;
 
@@ -1831,5 +1832,69 @@ impl Storage for SqliteStorage {
         doc: &mut dyn FnMut(CheckedDoc) -> StorageResult<()>,
     ) -> StorageResult<LogTotals> {
         self.read(|tx| backup::check_read(tx, doc))
+    }
+
+    // ---- the web console ----
+    fn set_console_login(
+        &self,
+        account_id: &str,
+        login: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StorageResult<()> {
+        self.write(|tx| console::set_login(tx, account_id, login, password_hash, now))
+    }
+
+    fn console_login(&self, login: &str) -> StorageResult<Option<crate::storage::ConsoleLogin>> {
+        console::login(&self.reader(), login)
+    }
+
+    fn console_login_of(&self, account_id: &str) -> StorageResult<Option<String>> {
+        console::login_of(&self.reader(), account_id)
+    }
+
+    fn add_console_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()> {
+        self.write(|tx| {
+            console::add_session(tx, token_hash, account_id, csrf_token, now, expires_at)
+        })
+    }
+
+    fn console_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StorageResult<Option<crate::storage::ConsoleSession>> {
+        console::session(&self.reader(), token_hash, now)
+    }
+
+    fn end_console_session(&self, token_hash: &str) -> StorageResult<bool> {
+        self.write(|tx| console::end_session(tx, token_hash))
+    }
+
+    fn rename_village(&self, village_id: &str, name: &str) -> StorageResult<Village> {
+        self.write(|tx| console::rename_village(tx, village_id, name))
+    }
+
+    fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()> {
+        self.write(|tx| console::update_volunteer(tx, volunteer))
+    }
+
+    fn search_audit(&self, query: &crate::storage::AuditQuery) -> StorageResult<Vec<AuditRow>> {
+        console::search_audit(&self.reader(), query)
+    }
+
+    fn conflicted_households(
+        &self,
+        scope: &AreaScope,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
+        console::conflicted(&self.reader(), scope, limit)
     }
 }
