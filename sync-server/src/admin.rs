@@ -10,8 +10,8 @@ use crate::messages::{self, Lang};
 use crate::now;
 use crate::secrets::{self, Secret};
 use crate::storage::{
-    Account, AccountRow, AuditFilter, AuditRow, NewTraining, Role, Storage, StorageError, Team,
-    TeamEdit, TeamRow, Training, TrainingRow, Village, Volunteer, VolunteerRow,
+    Account, AccountRow, AuditQuery, AuditRow, NewTraining, Role, Storage, StorageError, Team,
+    TeamEdit, TeamRow, TextMatch, Training, TrainingRow, Village, Volunteer, VolunteerRow,
 };
 
 /// Villages have no national code: the same derivation as the devices'
@@ -460,20 +460,27 @@ pub fn parse_since(text: &str) -> AdminResult<i64> {
     Ok(local.assume_offset(vietnam()).unix_timestamp())
 }
 
-/// The audit entries `filter` keeps, newest `filter.limit`, oldest first.
-pub fn audit(storage: &dyn Storage, filter: &AuditFilter) -> AdminResult<Vec<AuditRow>> {
-    fn clean(v: &Option<String>) -> Option<String> {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
+/// The newest `query.limit` audit entries `query` keeps, oldest first (as
+/// a log reads); blank text conditions are no conditions.
+pub fn audit(storage: &dyn Storage, query: &AuditQuery) -> AdminResult<Vec<AuditRow>> {
+    fn clean(m: &Option<TextMatch>) -> Option<TextMatch> {
+        match m {
+            Some(TextMatch::Is(v)) if !v.trim().is_empty() => Some(TextMatch::Is(v.trim().into())),
+            Some(TextMatch::Contains(v)) if !v.trim().is_empty() => {
+                Some(TextMatch::Contains(v.trim().into()))
+            }
+            _ => None,
+        }
     }
-    let filter = AuditFilter {
-        actor: clean(&filter.actor),
-        action: clean(&filter.action),
-        ..filter.clone()
+    let query = AuditQuery {
+        actor: clean(&query.actor),
+        action: clean(&query.action),
+        subject: clean(&query.subject),
+        ..query.clone()
     };
-    Ok(storage.audit_search(&filter)?)
+    let mut rows = storage.search_audit(&query)?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Records a training session, for a team (its commune's) or for a

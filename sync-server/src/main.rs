@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gocua_server::config::DEFAULT_CONFIG;
 use gocua_server::messages::{self, Lang};
-use gocua_server::storage::{AuditFilter, Role, Storage, StorageError};
+use gocua_server::storage::{AuditQuery, Role, Storage, StorageError, TextMatch};
 use gocua_server::{Config, admin};
 use serde_json::json;
 
@@ -682,7 +682,7 @@ struct ExportArgs {
 
 fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
     use gocua_server::export::{
-        Format, Lang, Pii, PseudonymKey, Request, write_extract, write_indicators,
+        Format, Pii, PseudonymKey, Request, write_extract, write_indicators,
     };
     use gocua_server::storage::AuditEntry;
     init_logs(&format!("warn,{}", config.log));
@@ -698,11 +698,8 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
             a.pii
         ))
     })?;
-    let lang = match a.lang.as_str() {
-        "vi" => Lang::Vi,
-        "en" => Lang::En,
-        other => return Err(BadInput(format!("unknown language {other:?}: use vi or en")).into()),
-    };
+    let lang = Lang::parse(&a.lang)
+        .ok_or_else(|| BadInput(format!("unknown language {:?}: use vi or en", a.lang)))?;
     // The report's terms mean nothing to a record-level extract: refused
     // rather than ignored, so nobody believes a --period filtered the records.
     let terms = if pii == Pii::None {
@@ -1069,13 +1066,14 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
             action,
             since,
         } => {
-            let filter = AuditFilter {
-                actor,
-                action,
-                since: since.as_deref().map(admin::parse_since).transpose()?,
+            let query = AuditQuery {
+                actor: actor.map(TextMatch::Is),
+                action: action.map(TextMatch::Is),
+                from: since.as_deref().map(admin::parse_since).transpose()?,
                 limit,
+                ..AuditQuery::default()
             };
-            let rows = admin::audit(s, &filter)?;
+            let rows = admin::audit(s, &query)?;
             let value: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {

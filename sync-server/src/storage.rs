@@ -218,19 +218,6 @@ pub struct AccountRow {
     pub revoked_at: Option<i64>,
 }
 
-/// Which audit entries `admin audit` prints.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AuditFilter {
-    /// An actor (`admin`, `device:ID`, `account:ID`), or a kind of actor
-    /// (`device`, `account`) for all of its kind.
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    /// Entries at or after this time (unix seconds).
-    pub since: Option<i64>,
-    /// The newest this many.
-    pub limit: u32,
-}
-
 /// A training session to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTraining {
@@ -322,15 +309,15 @@ pub struct ConsoleSession {
     pub revoked: bool,
 }
 
-/// What the console's audit page asks for: every condition given must hold.
+/// Which audit entries `admin audit` and the console's audit page show:
+/// every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
-    /// Part of the actor (`account:...`, `device:...`, `admin`), any case.
-    pub actor: Option<String>,
-    /// Part of the action.
-    pub action: Option<String>,
-    /// Part of the subject.
-    pub subject: Option<String>,
+    /// The actor: `Is` one (`admin`, `device:ID`, `account:ID`) or a kind
+    /// of actor (`device`, `account`) for all of its kind.
+    pub actor: Option<TextMatch>,
+    pub action: Option<TextMatch>,
+    pub subject: Option<TextMatch>,
     /// From this time (unix seconds, included).
     pub from: Option<i64>,
     /// Before this time (excluded).
@@ -338,6 +325,27 @@ pub struct AuditQuery {
     /// Rows skipped, the newest first.
     pub offset: u32,
     pub limit: u32,
+}
+
+/// How a field of the audit log is matched: the command line names an
+/// action exactly (`--action report` is not `unsent_reported`), a person
+/// searching the console types part of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextMatch {
+    Is(String),
+    /// Part of it, any case.
+    Contains(String),
+}
+
+impl TextMatch {
+    /// The (exact, part) pair of query parameters.
+    pub(crate) fn params(m: &Option<TextMatch>) -> (Option<&str>, Option<&str>) {
+        match m {
+            None => (None, None),
+            Some(TextMatch::Is(v)) => (Some(v), None),
+            Some(TextMatch::Contains(v)) => (None, Some(v)),
+        }
+    }
 }
 
 /// A household of the report projection with fields in conflict.
@@ -765,8 +773,6 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Records a device's contact (`crate::seen` calls it at most once a
     /// minute per device).
     fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()>;
-    /// The newest audit entries `filter` keeps, oldest first.
-    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>>;
     fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training>;
     fn training(&self, id: i64) -> StorageResult<Option<Training>>;
     /// Records volunteers as attendees of a session, audited; returns how

@@ -600,6 +600,15 @@ async fn the_audit_log_in_vietnam_time_and_filtered(db: TestDb) {
     let codes_made = admin(&db, &["audit", "--action", "enroll_code_created"]);
     let codes_made = codes_made.as_array().unwrap();
     assert_eq!(codes_made.len(), 1, "{codes_made:?}");
+    // The command line names an action whole: part of one matches nothing
+    // (the console's search is the one that takes parts).
+    assert_eq!(
+        admin(&db, &["audit", "--action", "enroll_code"]),
+        Value::Array(vec![])
+    );
+    // A log reads oldest first.
+    let ids: Vec<i64> = all.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let devices = admin(&db, &["audit", "--actor", "device"]);
     let devices = devices.as_array().unwrap();
     assert!(!devices.is_empty());

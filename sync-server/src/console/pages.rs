@@ -17,7 +17,7 @@ use super::{Area, Refusal, blocking, chart, local_time};
 use crate::admin::{self, AdminError};
 use crate::api::AppState;
 use crate::storage::{
-    AuditEntry, AuditQuery, DeviceRow, Storage, StorageError, Team, TeamRow, Village,
+    AuditEntry, AuditQuery, DeviceRow, Storage, StorageError, Team, TeamRow, TextMatch, Village,
 };
 use crate::{now, report};
 
@@ -169,7 +169,7 @@ fn admin_err(lang: Lang, e: AdminError) -> Refusal {
     match e {
         AdminError::Storage(s) => bad_input(s),
         e if e.is_bad_input() => Refusal::new(StatusCode::BAD_REQUEST, Msg::BadInput)
-            .with_detail(crate::messages::admin_error(lang.messages(), &e)),
+            .with_detail(crate::messages::admin_error(lang, &e)),
         e => {
             tracing::error!(error = %e, "console: an admin function failed");
             Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Failed)
@@ -1399,9 +1399,9 @@ async fn audit_page(state: &AppState, v: Viewer, q: AuditParams) -> Answer {
     }
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let query = AuditQuery {
-        actor: given(&q.actor),
-        action: given(&q.action),
-        subject: given(&q.subject),
+        actor: given(&q.actor).map(TextMatch::Contains),
+        action: given(&q.action).map(TextMatch::Contains),
+        subject: given(&q.subject).map(TextMatch::Contains),
         from: day(&q.from, "from")?,
         // The "to" day is included: up to the next day's start.
         until: day(&q.to, "to")?.map(|t| t + 86_400),

@@ -10,45 +10,9 @@ use axum::response::Response;
 
 pub const LANG_COOKIE: &str = "gocua_lang";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Vi,
-    En,
-}
+pub use crate::messages::Lang;
 
 impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Vi => "vi",
-            Lang::En => "en",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Lang> {
-        match s.trim() {
-            "vi" => Some(Lang::Vi),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The same language for `crate::messages` (the admin commands' texts).
-    pub fn messages(self) -> crate::messages::Lang {
-        match self {
-            Lang::Vi => crate::messages::Lang::Vi,
-            Lang::En => crate::messages::Lang::En,
-        }
-    }
-
-    /// The other language: what the switch in the page's corner offers.
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Vi => Lang::En,
-            Lang::En => Lang::Vi,
-        }
-    }
-
     /// The text `key` names, in this language (the key itself if it has
     /// none: a test checks every key the templates use).
     pub fn t(self, key: &str) -> &'static str {

@@ -77,11 +77,7 @@ impl Pii {
 }
 
 /// Headers in Vietnamese (the default) or English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Vi,
-    En,
-}
+pub use crate::messages::Lang;
 
 /// Target groups that reveal ethnicity or health: record-level only when asked
 /// for by name.

@@ -5,9 +5,8 @@
 use tokio_postgres::Row;
 
 use crate::storage::{
-    Account, AccountRow, AuditEntry, AuditFilter, AuditRow, DeviceSeen, NewTraining, Role,
-    StorageError, StorageResult, Team, TeamEdit, TeamRow, Training, TrainingRow, Volunteer,
-    VolunteerRow,
+    Account, AccountRow, AuditEntry, DeviceSeen, NewTraining, Role, StorageError, StorageResult,
+    Team, TeamEdit, TeamRow, Training, TrainingRow, Volunteer, VolunteerRow,
 };
 
 use super::conn::{PgConn, get};
@@ -297,33 +296,6 @@ pub(super) fn device_seen(c: &mut PgConn, id: &str, seen: &DeviceSeen) -> Storag
         &[&id, &seen.at, &seen.synced, &seen.app_version],
     )?;
     Ok(())
-}
-
-pub(super) fn audit_search(c: &mut PgConn, f: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
-    c.query(
-        "SELECT id, at, actor, action, subject, detail FROM
-         (SELECT * FROM audit
-           WHERE ($1::text IS NULL OR actor = $1 OR left(actor, length($1) + 1) = $1 || ':')
-             AND ($2::text IS NULL OR action = $2)
-             AND ($3::bigint IS NULL OR at >= $3)
-           ORDER BY id DESC LIMIT $4) a
-         ORDER BY id",
-        &[&f.actor, &f.action, &f.since, &i64::from(f.limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(AuditRow {
-            id: get(r, 0)?,
-            entry: AuditEntry {
-                at: get(r, 1)?,
-                actor: get(r, 2)?,
-                action: get(r, 3)?,
-                subject: get(r, 4)?,
-                detail: get(r, 5)?,
-            },
-        })
-    })
-    .collect()
 }
 
 fn training_of(r: &Row) -> StorageResult<Training> {

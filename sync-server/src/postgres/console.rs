@@ -7,7 +7,7 @@ use super::conn::{PgConn, get};
 use super::{team_row, village_of};
 use crate::storage::{
     Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, Village, Volunteer,
+    ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
 };
 
 /// An account from columns id, role, name, province_code, commune_code at
@@ -175,18 +175,27 @@ pub(super) fn update_volunteer(c: &mut PgConn, v: &Volunteer) -> StorageResult<(
 }
 
 pub(super) fn search_audit(c: &mut PgConn, q: &AuditQuery) -> StorageResult<Vec<AuditRow>> {
+    let (actor_is, actor_part) = TextMatch::params(&q.actor);
+    let (action_is, action_part) = TextMatch::params(&q.action);
+    let (subject_is, subject_part) = TextMatch::params(&q.subject);
     c.query(
         "SELECT id, at, actor, action, subject, detail FROM audit
-         WHERE ($1::text IS NULL OR strpos(lower(actor), lower($1)) > 0)
-           AND ($2::text IS NULL OR strpos(lower(action), lower($2)) > 0)
-           AND ($3::text IS NULL OR strpos(lower(subject), lower($3)) > 0)
-           AND ($4::bigint IS NULL OR at >= $4)
-           AND ($5::bigint IS NULL OR at < $5)
-         ORDER BY id DESC LIMIT $6 OFFSET $7",
+         WHERE ($1::text IS NULL OR actor = $1 OR left(actor, length($1) + 1) = $1 || ':')
+           AND ($2::text IS NULL OR strpos(lower(actor), lower($2)) > 0)
+           AND ($3::text IS NULL OR action = $3)
+           AND ($4::text IS NULL OR strpos(lower(action), lower($4)) > 0)
+           AND ($5::text IS NULL OR subject = $5)
+           AND ($6::text IS NULL OR strpos(lower(subject), lower($6)) > 0)
+           AND ($7::bigint IS NULL OR at >= $7)
+           AND ($8::bigint IS NULL OR at < $8)
+         ORDER BY id DESC LIMIT $9 OFFSET $10",
         &[
-            &q.actor,
-            &q.action,
-            &q.subject,
+            &actor_is,
+            &actor_part,
+            &action_is,
+            &action_part,
+            &subject_is,
+            &subject_part,
             &q.from,
             &q.until,
             &i64::from(q.limit),

@@ -21,12 +21,12 @@ use tokio_postgres::Row;
 
 use crate::group_commit::GroupCommit;
 use crate::storage::{
-    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
-    CheckedDoc, CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite,
-    EnrollAttempt, EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate,
-    NewTraining, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage,
-    StorageError, StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow,
-    UnitsLoaded, UnsentReport, Village, Volunteer, VolunteerRow,
+    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CheckedDoc,
+    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate, NewTraining,
+    Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError,
+    StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded,
+    UnsentReport, Village, Volunteer, VolunteerRow,
 };
 use conn::{ConnectOptions, Deferred, Manager, Op, Param, PgConn, get, owned};
 
@@ -1179,10 +1179,6 @@ impl Storage for PgStorage {
 
     fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()> {
         self.write(|c| admin::device_seen(c, device_id, seen))
-    }
-
-    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
-        admin::audit_search(&mut *self.conn()?, filter)
     }
 
     fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training> {

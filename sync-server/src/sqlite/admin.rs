@@ -4,9 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::storage::{
-    Account, AccountRow, AuditEntry, AuditFilter, AuditRow, DeviceSeen, NewTraining, Role,
-    StorageError, StorageResult, Team, TeamEdit, TeamRow, Training, TrainingRow, Volunteer,
-    VolunteerRow,
+    Account, AccountRow, AuditEntry, DeviceSeen, NewTraining, Role, StorageError, StorageResult,
+    Team, TeamEdit, TeamRow, Training, TrainingRow, Volunteer, VolunteerRow,
 };
 
 use super::{db_err, insert_audit, team_row, volunteer_row};
@@ -301,34 +300,6 @@ pub(super) fn device_seen(tx: &Transaction<'_>, id: &str, seen: &DeviceSeen) -> 
     )
     .map_err(db_err)?;
     Ok(())
-}
-
-pub(super) fn audit_search(conn: &Connection, f: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
-    conn.prepare_cached(
-        "SELECT id, at, actor, action, subject, detail FROM
-         (SELECT * FROM audit
-           WHERE (?1 IS NULL OR actor = ?1 OR substr(actor, 1, length(?1) + 1) = ?1 || ':')
-             AND (?2 IS NULL OR action = ?2)
-             AND (?3 IS NULL OR at >= ?3)
-           ORDER BY id DESC LIMIT ?4)
-         ORDER BY id",
-    )
-    .map_err(db_err)?
-    .query_map(params![f.actor, f.action, f.since, f.limit], |r| {
-        Ok(AuditRow {
-            id: r.get(0)?,
-            entry: AuditEntry {
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                detail: r.get(5)?,
-            },
-        })
-    })
-    .map_err(db_err)?
-    .collect::<Result<_, _>>()
-    .map_err(db_err)
 }
 
 fn training_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Training> {

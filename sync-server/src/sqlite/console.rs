@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::{db_err, team_row};
 use crate::storage::{
     Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, Village, Volunteer,
+    ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
 };
 
 fn account_of(
@@ -243,21 +243,36 @@ pub(super) fn update_volunteer(tx: &Transaction<'_>, v: &Volunteer) -> StorageRe
 }
 
 pub(super) fn search_audit(conn: &Connection, q: &AuditQuery) -> StorageResult<Vec<AuditRow>> {
+    let (actor_is, actor_part) = TextMatch::params(&q.actor);
+    let (action_is, action_part) = TextMatch::params(&q.action);
+    let (subject_is, subject_part) = TextMatch::params(&q.subject);
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, at, actor, action, subject, detail FROM audit
-             WHERE (?1 IS NULL OR instr(lower(actor), lower(?1)) > 0)
-               AND (?2 IS NULL OR instr(lower(action), lower(?2)) > 0)
-               AND (?3 IS NULL OR instr(lower(subject), lower(?3)) > 0)
-               AND (?4 IS NULL OR at >= ?4)
-               AND (?5 IS NULL OR at < ?5)
-             ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+             WHERE (?1 IS NULL OR actor = ?1 OR substr(actor, 1, length(?1) + 1) = ?1 || ':')
+               AND (?2 IS NULL OR instr(lower(actor), lower(?2)) > 0)
+               AND (?3 IS NULL OR action = ?3)
+               AND (?4 IS NULL OR instr(lower(action), lower(?4)) > 0)
+               AND (?5 IS NULL OR subject = ?5)
+               AND (?6 IS NULL OR instr(lower(subject), lower(?6)) > 0)
+               AND (?7 IS NULL OR at >= ?7)
+               AND (?8 IS NULL OR at < ?8)
+             ORDER BY id DESC LIMIT ?9 OFFSET ?10",
         )
         .map_err(db_err)?;
     let rows = stmt
         .query_map(
             params![
-                q.actor, q.action, q.subject, q.from, q.until, q.limit, q.offset
+                actor_is,
+                actor_part,
+                action_is,
+                action_part,
+                subject_is,
+                subject_part,
+                q.from,
+                q.until,
+                q.limit,
+                q.offset
             ],
             |r| {
                 Ok(AuditRow {

@@ -18,12 +18,12 @@ use rusqlite::{
 };
 
 use crate::storage::{
-    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditFilter, AuditRow, ChangeLocation,
-    CheckedDoc, CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite,
-    EnrollAttempt, EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate,
-    NewTraining, Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage,
-    StorageError, StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow,
-    UnitsLoaded, UnsentReport, Village, Volunteer, VolunteerRow,
+    Account, AccountRow, AreaScope, Assignment, AuditEntry, AuditRow, ChangeLocation, CheckedDoc,
+    CodeRefusal, DeviceRow, DeviceSeen, DocHead, DocHistory, DocOutcome, DocWrite, EnrollAttempt,
+    EnrollOutcome, ExtractSink, FeedBounds, LogTotals, MergeNode, MergeUpdate, NewTraining,
+    Principal, PullPage, QuarantineRow, ReportRecord, Role, Snapshot, Storage, StorageError,
+    StorageResult, StoredChange, Team, TeamEdit, TeamRow, Training, TrainingRow, UnitsLoaded,
+    UnsentReport, Village, Volunteer, VolunteerRow,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1030,10 +1030,6 @@ impl Storage for SqliteStorage {
 
     fn device_seen(&self, device_id: &str, seen: &DeviceSeen) -> StorageResult<()> {
         self.write(|tx| admin::device_seen(tx, device_id, seen))
-    }
-
-    fn audit_search(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditRow>> {
-        admin::audit_search(&self.reader(), filter)
     }
 
     fn add_training(&self, training: &NewTraining, now: i64) -> StorageResult<Training> {
