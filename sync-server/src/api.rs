@@ -514,7 +514,7 @@ async fn parse_json<T: serde::de::DeserializeOwned>(
 /// Reads a body whole, once the request is known to be allowed: an
 /// anonymous client's body costs no memory.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    body_budget::collect(body, limit).await.map_err(|e| {
         if caused_by(&e, |e| e.is::<http_body_util::LengthLimitError>()) {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -135,6 +135,10 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // hyper's read buffer grows to about 400 KiB on a large body; per
+        // connection, past glibc's 128 KiB threshold, those buffers are what
+        // a flood of large pushes left in the server's heap.
+        .max_buf_size(64 * 1024)
         .keep_alive(true);
     tokio::pin!(shutdown);
     let per_address = Arc::new(PerAddress::default());

@@ -16,8 +16,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use gocua_loadgen::server::{self, ProcStats, Server};
 use gocua_protocol::{BUNDLE_CONTENT_TYPE, EnrollRequest, EnrollResponse, HEADER_PROTOCOL, paths};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::TcpSocket;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
@@ -45,6 +46,11 @@ struct Args {
     /// Connections opened that send half a request's headers and stop.
     #[arg(long, default_value_t = 20_000)]
     slow_connections: usize,
+    /// Loopback addresses the slow connections come from (127.0.1.1 on),
+    /// spread evenly: one address meets the per-address limit, many the
+    /// server's whole connection cap.
+    #[arg(long, default_value_t = 1)]
+    slow_addresses: u8,
     /// Pushes sent at once by one enrolled device.
     #[arg(long, default_value_t = 150)]
     big_pushes: usize,
@@ -169,9 +175,18 @@ async fn slow_headers(args: &Args, server: &Server, base: &str) -> Result<()> {
     let addr = server.addrs[0];
     let started = Instant::now();
     let mut opening = Vec::new();
-    for _ in 0..args.slow_connections {
+    let sources = args.slow_addresses.max(1);
+    for i in 0..args.slow_connections {
+        let from = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            1,
+            1 + (i % usize::from(sources)) as u8,
+        ));
         opening.push(tokio::spawn(async move {
-            let mut t = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(addr))
+            let socket = TcpSocket::new_v4().ok()?;
+            socket.bind(SocketAddr::new(from, 0)).ok()?;
+            let mut t = tokio::time::timeout(Duration::from_secs(3), socket.connect(addr))
                 .await
                 .ok()?
                 .ok()?;
@@ -188,7 +203,7 @@ async fn slow_headers(args: &Args, server: &Server, base: &str) -> Result<()> {
         }
     }
     println!(
-        "slow headers: {} of {} connections opened in {:.1} s, each holding half a request",
+        "slow headers: {} of {} connections from {sources} address(es) opened in {:.1} s, each holding half a request",
         held.len(),
         args.slow_connections,
         started.elapsed().as_secs_f64()
@@ -198,20 +213,21 @@ async fn slow_headers(args: &Args, server: &Server, base: &str) -> Result<()> {
         open_files(server),
         mem(server.stats())
     );
-    // A device arriving now.
+    // A device arriving now, from an address of its own (127.0.0.2).
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(90))
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
         .build()?;
     let t = Instant::now();
     let r = client.get(format!("{base}{}", paths::INFO)).send().await;
     match r {
         Ok(r) => println!(
-            "  a device's request meanwhile: HTTP {} after {:.2} s",
+            "  a device's request meanwhile, from another address: HTTP {} after {:.2} s",
             r.status().as_u16(),
             t.elapsed().as_secs_f64()
         ),
         Err(e) => println!(
-            "  a device's request meanwhile: failed after {:.2} s: {e}",
+            "  a device's request meanwhile, from another address: failed after {:.2} s: {e}",
             t.elapsed().as_secs_f64()
         ),
     }
