@@ -10,8 +10,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// File descriptors kept for the database, logs and extracts beside the
@@ -99,6 +100,60 @@ impl Drop for AddressSlot {
 
 /// The cap actually used: the configured one, lowered to what the open-file
 /// limit allows once raised as far as the system lets a process.
+/// Connections that have not yet sent a whole request's headers, oldest
+/// first: when every connection the server allows is taken, the oldest of
+/// these is closed for a new one. Spread over many addresses, half-sent
+/// headers filled the cap and a device waited out the whole header timeout
+/// (19.5 s, docs/benchmarks.md); a client that has sent a request is never
+/// closed for another.
+#[derive(Debug, Default)]
+struct Unstarted {
+    next: AtomicU64,
+    waiting: std::sync::Mutex<std::collections::BTreeMap<u64, (Instant, CancellationToken)>>,
+}
+
+/// A connection younger than this is not closed for another: a phone on a
+/// slow network may take that long to send its headers.
+const EVICTABLE_AFTER: Duration = Duration::from_secs(2);
+
+impl Unstarted {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, (Instant, CancellationToken)>>
+    {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn enter(&self) -> (u64, CancellationToken) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        self.lock().insert(id, (Instant::now(), token.clone()));
+        (id, token)
+    }
+
+    fn started(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Closes the oldest connection old enough to close; if none is, how
+    /// long until the oldest will be.
+    fn evict_oldest(&self) -> Result<(), Option<Duration>> {
+        let mut waiting = self.lock();
+        let Some(entry) = waiting.first_entry() else {
+            return Err(None);
+        };
+        let age = entry.get().0.elapsed();
+        if age < EVICTABLE_AFTER {
+            return Err(Some(EVICTABLE_AFTER - age));
+        }
+        let (_, token) = entry.remove();
+        token.cancel();
+        Ok(())
+    }
+}
+
 pub fn connection_cap(configured: usize) -> usize {
     let files = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(n) => n,
@@ -145,25 +200,11 @@ pub async fn serve(
     // Said at most once a minute: a flood reaches the cap again and again.
     let mut warned: Option<tokio::time::Instant> = None;
     let mut warned_address: Option<tokio::time::Instant> = None;
+    let unstarted = Arc::new(Unstarted::default());
     loop {
-        let permit = if let Ok(p) = permits.clone().try_acquire_owned() {
-            p
-        } else {
-            if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
-                warned = Some(tokio::time::Instant::now());
-                tracing::warn!(
-                    max_connections = cap,
-                    "connection cap reached: new connections wait"
-                );
-            }
-            tokio::select! {
-                p = permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                () = &mut shutdown => break,
-            }
-        };
+        // Accepted before a slot is found (one file beyond the cap, inside
+        // RESERVED_FILES): only a connection that is really waiting closes
+        // an older one.
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(accepted) => accepted,
@@ -190,22 +231,62 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let permit = loop {
+            if let Ok(p) = permits.clone().try_acquire_owned() {
+                break Some(p);
+            }
+            if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                warned = Some(tokio::time::Instant::now());
+                tracing::warn!(
+                    max_connections = cap,
+                    "connection cap reached: the oldest connections still sending headers are closed for new ones"
+                );
+            }
+            let until_evictable = match unstarted.evict_oldest() {
+                // Its slot comes back as its task ends.
+                Ok(()) => None,
+                Err(wait) => wait,
+            };
+            tokio::select! {
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => break Some(p),
+                    Err(_) => break None,
+                },
+                () = tokio::time::sleep(until_evictable.unwrap_or(Duration::MAX)),
+                    if until_evictable.is_some() => {}
+                () = &mut shutdown => break None,
+            }
+        };
+        let Some(permit) = permit else { break };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let app = app.clone();
+        let (id, evicted) = unstarted.enter();
+        let started = unstarted.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            started.started(id);
             req.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(req)
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         let open = open.clone();
         open.0.fetch_add(1, Ordering::Relaxed);
+        let unstarted = unstarted.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                // Timeouts and clients going away: nothing the operator can act on.
-                tracing::debug!(%peer, error = %e, "connection ended");
+            tokio::select! {
+                r = conn => {
+                    if let Err(e) = r {
+                        // Timeouts and clients going away: nothing the operator can act on.
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                }
+                // Dropping the connection closes it.
+                () = evicted.cancelled() => {
+                    tracing::debug!(%peer, "closed for a newer connection: its headers never came");
+                }
             }
+            unstarted.started(id);
             open.0.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
             drop(permit);

@@ -90,6 +90,70 @@ fn half_sent_headers_and_idle_connections_are_closed_and_devices_still_served() 
 }
 
 #[test]
+fn half_sent_headers_from_many_addresses_give_way_to_a_device() {
+    run("cap_eviction", || async {
+        let db = TestDb::sqlite();
+        let s = TestServer::start_with(&db.database, |c| {
+            c.max_connections = 8;
+            c.max_connections_per_address = 4;
+            // Long enough that only eviction can free a slot here.
+            c.header_timeout_seconds = 60;
+        })
+        .await;
+        // A real client with a kept-alive connection between requests: it
+        // has sent a request, so it is never closed for another.
+        let mut kept = TcpStream::connect(addr_of(&s)).await.unwrap();
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = kept.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        // Seven attackers on seven addresses, under the per-address limit,
+        // take the other slots.
+        let mut slow = Vec::new();
+        for i in 0..7u8 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::from(([127, 0, 1, 1 + i], 0)))
+                .unwrap();
+            let mut t = socket.connect(addr_of(&s).parse().unwrap()).await.unwrap();
+            t.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .await
+                .unwrap();
+            slow.push(t);
+        }
+        // A device is answered long before the header timeout: the oldest
+        // half-sent connection is closed for it.
+        let started = tokio::time::Instant::now();
+        let device = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .unwrap();
+        let r = device.get(s.url("/v1/info")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "answered in {:?}",
+            started.elapsed()
+        );
+        let got = until_closed(&mut slow[0], Duration::from_secs(10)).await;
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+        // The kept-alive client still has its connection.
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let n = kept.read(&mut buf).await.unwrap();
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        s.stop().await;
+    });
+}
+
+#[test]
 fn one_address_cannot_hold_every_connection() {
     run("per_address", || async {
         let db = TestDb::sqlite();
