@@ -1011,10 +1011,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn update_volunteer(&self, volunteer: &Volunteer) -> StorageResult<()>;
     /// Audit rows matching `query`, the newest first.
     fn search_audit(&self, query: &AuditQuery) -> StorageResult<Vec<AuditRow>>;
-    /// Households in `scope` with fields in conflict, up to `limit`.
+    /// Households in `scope` with fields in conflict, by village and id:
+    /// `limit` of them after the first `offset`.
     fn conflicted_households(
         &self,
         scope: &AreaScope,
+        offset: u32,
         limit: u32,
     ) -> StorageResult<Vec<ConflictedHousehold>>;
 }

@@ -521,6 +521,15 @@ async fn the_pages_show_what_the_storage_holds(db: TestDb) {
         clashes.contains("2026-01-15 10:0"),
         "when, Vietnam time: {clashes}"
     );
+    // Paged by household: one household is one page, and the page after it
+    // is empty and links back.
+    assert!(!clashes.contains("id=\"clashes-after\""), "{clashes}");
+    let second = b.get("/console/clashes?page=2").await.body;
+    assert!(!second.contains("0912000111"), "{second}");
+    assert!(
+        second.contains("href=\"/console/clashes?page=1\""),
+        "{second}"
+    );
     // The other commune's officer does not see it.
     let st = w.st.as_ref();
     let (far, _) = admin::add_commune_officer(st, "Xã Ba Đình", OTHER_COMMUNE).unwrap();
@@ -707,11 +716,34 @@ async fn console_storage(db: TestDb) {
         [1002, 1001]
     );
     assert_eq!(q(&|q| (q.offset, q.limit) = (2, 2)), [1002, 1001]);
-    assert!(
-        st.conflicted_households(&gocua_server::storage::AreaScope::Country, 10)
-            .unwrap()
-            .is_empty()
+    // Matched whole, as the command line does: exactly, and an actor's kind
+    // for all of it; no parts, and case counts.
+    assert_eq!(
+        q(&|q| q.action = Some(TextMatch::Is("console_test".into()))).len(),
+        5
     );
+    assert!(q(&|q| q.action = Some(TextMatch::Is("CONSOLE_TEST".into()))).is_empty());
+    assert!(q(&|q| q.action = Some(TextMatch::Is("console".into()))).is_empty());
+    assert_eq!(
+        q(&|q| q.actor = Some(TextMatch::Is("account:A3".into()))),
+        [1003]
+    );
+    assert_eq!(
+        q(&|q| q.actor = Some(TextMatch::Is("account".into()))).len(),
+        5
+    );
+    assert!(q(&|q| q.actor = Some(TextMatch::Is("acc".into()))).is_empty());
+    assert_eq!(
+        q(&|q| q.subject = Some(TextMatch::Is("village:V2".into()))),
+        [1002]
+    );
+    for offset in [0, 50] {
+        assert!(
+            st.conflicted_households(&gocua_server::storage::AreaScope::Country, offset, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
 
 common::on_both!(

@@ -1212,10 +1212,20 @@ struct Clashes {
     f: Frame,
     clashes: Vec<ClashLine>,
     reviews: Vec<ReviewLine>,
+    page: u32,
+    /// Links to the pages before and after (empty: none).
+    newer: String,
+    older: String,
 }
 
-/// Households whose clashes are read for one page.
-const CLASH_HOUSEHOLDS: u32 = 200;
+#[derive(Debug, Deserialize)]
+pub struct ClashParams {
+    page: Option<u32>,
+}
+
+/// Households whose clashes are read for one page: each is its snapshot
+/// loaded, and a phone shows a page of this many comfortably.
+const CLASH_HOUSEHOLDS: u32 = 50;
 const REVIEWS: u32 = 500;
 
 fn reason_key(r: gocua_report::ReviewReason) -> &'static str {
@@ -1232,9 +1242,16 @@ fn reason_key(r: gocua_report::ReviewReason) -> &'static str {
 
 /// The fields in conflict of each household, read from its snapshot: every
 /// value, with who set it and when.
-fn clashes_in(s: &dyn Storage, area: &Area) -> Result<Vec<ClashLine>, Refusal> {
+/// The households of page `page` (from 1), and whether more follow.
+fn clashes_in(s: &dyn Storage, area: &Area, page: u32) -> Result<(Vec<ClashLine>, bool), Refusal> {
     use automerge::ReadDoc;
-    let households = s.conflicted_households(&area.scope(), CLASH_HOUSEHOLDS)?;
+    let mut households = s.conflicted_households(
+        &area.scope(),
+        (page - 1) * CLASH_HOUSEHOLDS,
+        CLASH_HOUSEHOLDS + 1,
+    )?;
+    let more = households.len() > CLASH_HOUSEHOLDS as usize;
+    households.truncate(CLASH_HOUSEHOLDS as usize);
     let volunteers: HashMap<String, String> = s
         .volunteers(None)?
         .into_iter()
@@ -1295,16 +1312,22 @@ fn clashes_in(s: &dyn Storage, area: &Area) -> Result<Vec<ClashLine>, Refusal> {
     out.sort_by(|a, b| {
         (&a.village, &a.household, &a.path).cmp(&(&b.village, &b.household, &b.path))
     });
-    Ok(out)
+    Ok((out, more))
 }
 
-pub async fn clashes(State(state): State<AppState>, v: Viewer) -> Response {
+pub async fn clashes(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ClashParams>,
+) -> Response {
     let lang = v.lang;
     let area = v.area.clone();
+    let number = q.page.unwrap_or(1).clamp(1, 100_000);
+    let link = |p: u32| format!("/console/clashes?page={p}");
     let page = async {
-        let (clashes, reviews) = blocking(&state, move |s| {
+        let ((clashes, more), reviews) = blocking(&state, move |s| {
             Ok((
-                clashes_in(s, &area)?,
+                clashes_in(s, &area, number)?,
                 s.report_reviews(&area.scope(), REVIEWS)?,
             ))
         })
@@ -1312,6 +1335,17 @@ pub async fn clashes(State(state): State<AppState>, v: Viewer) -> Response {
         html(Clashes {
             f: frame(&v, "clashes"),
             clashes,
+            page: number,
+            newer: if number > 1 {
+                link(number - 1)
+            } else {
+                String::new()
+            },
+            older: if more {
+                link(number + 1)
+            } else {
+                String::new()
+            },
             reviews: reviews
                 .into_iter()
                 .map(|r| ReviewLine {

@@ -301,6 +301,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("newer", "Mới hơn", "Newer"),
     ("older", "Cũ hơn", "Older"),
     ("page", "Trang", "Page"),
+    ("previous_page", "Trang trước", "Previous page"),
+    ("next_page", "Trang sau", "Next page"),
     ("no_entries", "Không có mục nào.", "No entries."),
     (
         "reason_dated_after_reference",

@@ -221,31 +221,32 @@ pub(super) fn search_audit(c: &mut PgConn, q: &AuditQuery) -> StorageResult<Vec<
 pub(super) fn conflicted(
     c: &mut PgConn,
     scope: &AreaScope,
+    offset: u32,
     limit: u32,
 ) -> StorageResult<Vec<ConflictedHousehold>> {
-    let limit = i64::from(limit);
+    let (offset, limit) = (i64::from(offset), i64::from(limit));
     let rows = match scope {
         AreaScope::Country => c.query(
             "SELECT id, village_id, conflicts FROM report_households
-             WHERE conflicts > 0 ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $1",
-            &[&limit],
+             WHERE conflicts > 0 ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $1 OFFSET $2",
+            &[&limit, &offset],
         )?,
         AreaScope::Province(p) => c.query(
             "SELECT id, village_id, conflicts FROM report_households
              WHERE province_code = $1 AND conflicts > 0
-             ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $2",
-            &[p, &limit],
+             ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $2 OFFSET $3",
+            &[p, &limit, &offset],
         )?,
         AreaScope::Commune(code) => c.query(
             "SELECT id, village_id, conflicts FROM report_households
              WHERE commune_now = $1 AND conflicts > 0
-             ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $2",
-            &[code, &limit],
+             ORDER BY village_id COLLATE \"C\", id COLLATE \"C\" LIMIT $2 OFFSET $3",
+            &[code, &limit, &offset],
         )?,
         AreaScope::Village(v) => c.query(
             "SELECT id, village_id, conflicts FROM report_households
-             WHERE village_id = $1 AND conflicts > 0 ORDER BY id COLLATE \"C\" LIMIT $2",
-            &[v, &limit],
+             WHERE village_id = $1 AND conflicts > 0 ORDER BY id COLLATE \"C\" LIMIT $2 OFFSET $3",
+            &[v, &limit, &offset],
         )?,
     };
     rows.iter()

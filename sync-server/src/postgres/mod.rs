@@ -1976,8 +1976,9 @@ impl Storage for PgStorage {
     fn conflicted_households(
         &self,
         scope: &AreaScope,
+        offset: u32,
         limit: u32,
     ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
-        console::conflicted(&mut *self.conn()?, scope, limit)
+        console::conflicted(&mut *self.conn()?, scope, offset, limit)
     }
 }

@@ -294,6 +294,7 @@ pub(super) fn search_audit(conn: &Connection, q: &AuditQuery) -> StorageResult<V
 pub(super) fn conflicted(
     conn: &Connection,
     scope: &AreaScope,
+    offset: u32,
     limit: u32,
 ) -> StorageResult<Vec<ConflictedHousehold>> {
     let (filter, code) = match scope {
@@ -305,11 +306,11 @@ pub(super) fn conflicted(
     let mut stmt = conn
         .prepare(&format!(
             "SELECT id, village_id, conflicts FROM report_households
-             WHERE {filter} AND conflicts > 0 ORDER BY village_id, id LIMIT ?2"
+             WHERE {filter} AND conflicts > 0 ORDER BY village_id, id LIMIT ?2 OFFSET ?3"
         ))
         .map_err(db_err)?;
     let rows = stmt
-        .query_map(params![code, limit], |r| {
+        .query_map(params![code, limit, offset], |r| {
             Ok(ConflictedHousehold {
                 doc_id: r.get(0)?,
                 village_id: r.get(1)?,

@@ -1889,8 +1889,9 @@ impl Storage for SqliteStorage {
     fn conflicted_households(
         &self,
         scope: &AreaScope,
+        offset: u32,
         limit: u32,
     ) -> StorageResult<Vec<crate::storage::ConflictedHousehold>> {
-        console::conflicted(&self.reader(), scope, limit)
+        console::conflicted(&self.reader(), scope, offset, limit)
     }
 }
