@@ -254,7 +254,7 @@ impl Metrics {
         );
         r.register(
             "change_log_seq",
-            "Changes in the change log (the last seq)",
+            "The change log's newest position (its last seq)",
             m.log_seq.clone(),
         );
         r.register(
@@ -431,7 +431,7 @@ pub fn read_database(storage: &dyn Storage) -> Option<DatabaseReading> {
     let pools = storage.pool_use();
     let read = || -> crate::storage::StorageResult<DatabaseReading> {
         Ok(DatabaseReading {
-            log_seq: storage.change_count()?,
+            log_seq: storage.highest_seq()?,
             materialized_seq: storage.materialized_seq()?,
             pools,
         })

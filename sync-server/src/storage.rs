@@ -865,6 +865,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         Ok(BootstrapSet { cursor: at, docs })
     }
     fn change_count(&self) -> StorageResult<u64>;
+    /// The log's newest position (0 while it is empty): one look along its
+    /// key, where `change_count` reads every row; asked on every scrape.
+    fn highest_seq(&self) -> StorageResult<u64>;
 
     // ---- the materializer ----
     fn materialized_seq(&self) -> StorageResult<u64>;

@@ -1615,6 +1615,13 @@ impl Storage for PgStorage {
         Ok(u64_of(get(&r, 0)?))
     }
 
+    fn highest_seq(&self) -> StorageResult<u64> {
+        let r = self
+            .conn()?
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?;
+        Ok(u64_of(get(&r, 0)?))
+    }
+
     fn materialized_seq(&self) -> StorageResult<u64> {
         materialized(&mut *self.conn()?)
     }

@@ -1566,6 +1566,15 @@ impl Storage for SqliteStorage {
             .map_err(db_err)
     }
 
+    fn highest_seq(&self) -> StorageResult<u64> {
+        let conn = self.reader();
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(u64_of)
+        .map_err(db_err)
+    }
+
     fn materialized_seq(&self) -> StorageResult<u64> {
         let conn = self.reader();
         let v: String = conn
