@@ -98,8 +98,6 @@ impl Drop for AddressSlot {
     }
 }
 
-/// The cap actually used: the configured one, lowered to what the open-file
-/// limit allows once raised as far as the system lets a process.
 /// Connections that have not yet sent a whole request's headers, oldest
 /// first: when every connection the server allows is taken, the oldest of
 /// these is closed for a new one. Spread over many addresses, half-sent
@@ -154,6 +152,8 @@ impl Unstarted {
     }
 }
 
+/// The cap actually used: the configured one, lowered to what the open-file
+/// limit allows once raised as far as the system lets a process.
 pub fn connection_cap(configured: usize) -> usize {
     let files = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(n) => n,
