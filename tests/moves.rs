@@ -168,3 +168,53 @@ fn a_household_moves_away_and_back_and_its_village_has_every_visit() {
     assert_eq!(show(&b, &hid)["outside_villages"], true);
     assert_eq!(visits(&b, &hid), both);
 }
+
+/// A team given a village by the operator: its enrolled phone takes the
+/// village at its next sync (no new enrollment) and records there; the
+/// village taken away again, the phone stops recording there and keeps what
+/// it holds.
+#[test]
+fn a_teams_edited_villages_reach_its_phone_at_the_next_sync() {
+    let server = Server::start();
+    let v1 = village(&server, "Thôn Một");
+    let v2 = village(&server, "Thôn Hai");
+    let a = device(&server, "Tổ thôn Một", &[&v1]);
+    let b = device(&server, "Tổ thôn Hai", &[&v2]);
+    let team_a = str_field(&a.json(&["status"])["identity"], "team_id");
+    let theirs = b.add_household(&["--village", "Thôn Hai", "--head", "Lò Thị Mai"]);
+    sync(&b);
+    let r = sync(&a);
+    assert_eq!(r["villages_gained"], Value::Array(vec![]), "{r}");
+    let refused = a.run(&["household", "add", "--village", "Thôn Hai", "--head", "X"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+
+    server.admin(&["team", "edit", &team_a, "--add-village", &v2]);
+    let out = a.run(&["sync"]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(said.contains("được giao thêm thôn: Thôn Hai"), "{said}");
+    assert_eq!(show(&a, &theirs)["outside_villages"], false);
+    let villages: Vec<String> = a.json(&["status"])["identity"]["villages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| str_field(v, "name"))
+        .collect();
+    assert_eq!(villages, ["Thôn Hai", "Thôn Một"]);
+    let mine = a.add_household(&["--village", "Thôn Hai", "--head", "Nguyễn Văn Hạnh"]);
+    let r = sync(&a);
+    assert_eq!(r["pending_changes"], 0, "{r}");
+    // Nothing changed since: the server's tag spares the answer.
+    assert_eq!(r["villages_gained"], Value::Array(vec![]), "{r}");
+    sync(&b);
+    assert_eq!(str_field(&show(&b, &mine), "head_name"), "Nguyễn Văn Hạnh");
+
+    server.admin(&["team", "edit", &team_a, "--remove-village", &v2]);
+    let r = sync(&a);
+    assert_eq!(r["villages_lost"], serde_json::json!(["Thôn Hai"]), "{r}");
+    assert_eq!(show(&a, &mine)["outside_villages"], true);
+    let refused = a.run(&["household", "add", "--village", "Thôn Hai", "--head", "Y"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let villages = a.json(&["status"])["identity"]["villages"].clone();
+    assert_eq!(villages.as_array().map(Vec::len), Some(1), "{villages}");
+}

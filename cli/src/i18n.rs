@@ -907,6 +907,30 @@ pub fn server_restored(lang: Lang, offered_again: u64) -> String {
     }
 }
 
+/// Said when the operator gave this device's team more villages.
+pub fn villages_gained(lang: Lang, names: &[String]) -> String {
+    let names = names.join(", ");
+    match lang {
+        Lang::Vi => format!("Đội của bạn được giao thêm thôn: {names}. Từ giờ có thể ghi hộ ở đó."),
+        Lang::En => {
+            format!("Your team now also serves: {names}. Households can be recorded there now.")
+        }
+    }
+}
+
+/// Said when this device's team no longer serves some villages.
+pub fn villages_lost(lang: Lang, names: &[String]) -> String {
+    let names = names.join(", ");
+    match lang {
+        Lang::Vi => format!(
+            "Đội của bạn không còn phụ trách thôn: {names}. Các hộ đã ghi ở đó vẫn còn trên máy, nhưng không ghi thêm được."
+        ),
+        Lang::En => format!(
+            "Your team no longer serves: {names}. The households recorded there stay on this device, but no more can be recorded."
+        ),
+    }
+}
+
 /// Said when received changes wait for earlier ones that have not arrived.
 pub fn changes_waiting(lang: Lang, n: u64) -> String {
     match lang {

@@ -25,7 +25,7 @@ pub use gocua_household::{problems, validate};
 pub use error::{BrokenRule, Error, Field, Invalid, Kind, Problem, Result};
 pub use model::*;
 pub use store::{
-    ConflictDetail, Discarded, DocChanges, DocHeads, RefusedHousehold, SCHEMA_VERSION, Store,
-    StoreKey, ValueSetBy, VisitRow,
+    AssignmentChange, ConflictDetail, Discarded, DocChanges, DocHeads, RefusedHousehold,
+    SCHEMA_VERSION, Store, StoreKey, ValueSetBy, VisitRow,
 };
 pub use sync::{SyncObserver, SyncPhase, SyncReport};

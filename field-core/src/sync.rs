@@ -93,6 +93,15 @@ pub struct SyncReport {
     /// was before its restore.
     #[serde(default)]
     pub offered_again: u64,
+    /// Villages the operator added to this device's team (or the team it
+    /// moved to) since the last sync, by name: households can be recorded
+    /// there now.
+    #[serde(default)]
+    pub villages_gained: Vec<String>,
+    /// Villages this device no longer serves. Its households there stay on
+    /// the device, shown as outside its villages.
+    #[serde(default)]
+    pub villages_lost: Vec<String>,
     pub requests: u64,
     pub retries: u64,
     pub cursor: u64,
@@ -196,7 +205,8 @@ impl<'o> Http<'o> {
             let retryable = match req.send() {
                 Ok(resp) => {
                     let s = resp.status();
-                    if s.is_success() {
+                    // 304 answers a request that sent `If-None-Match`.
+                    if s.is_success() || s == StatusCode::NOT_MODIFIED {
                         return Ok(resp);
                     }
                     if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS) {
@@ -430,6 +440,8 @@ fn exchange(
         }
     };
 
+    take_assignment(store, http, &mut report)?;
+
     // Pull first: what another copy of this store (a restore from a backup,
     // a clone) pushed comes back before this one pushes, so its own changes
     // numbered the same way are reissued under a new actor, not refused.
@@ -510,6 +522,46 @@ fn exchange(
     report.retries = http.retries;
     store.set_last_sync_at(&crate::validate::now_utc())?;
     Ok(report)
+}
+
+/// The team, commune and villages the server has for this device now, taken
+/// when they changed: an operator's edit of the team reaches the phone at
+/// its next sync, without enrolling again.
+fn take_assignment(store: &Store, http: &mut Http<'_>, report: &mut SyncReport) -> Result<()> {
+    let held = store.assignment_tag()?;
+    let sent = http.send(|c, base| {
+        let r = c.get(format!("{base}{}", paths::ASSIGNMENT));
+        match &held {
+            Some(tag) => r.header(reqwest::header::IF_NONE_MATCH, tag),
+            None => r,
+        }
+    });
+    let resp = match sent {
+        Ok(r) => r,
+        // A server from before the assignment was asked for: the one taken
+        // at enrollment stands.
+        Err(Error::Server { status: 404, .. }) => {
+            tracing::debug!("the server does not answer the assignment: kept as enrolled");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if resp.status() == StatusCode::NOT_MODIFIED {
+        return Ok(());
+    }
+    let tag = resp
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let assignment: gocua_protocol::Assignment = resp.json().map_err(network)?;
+    let change = store.take_assignment(&assignment, tag.as_deref())?;
+    if !(change.gained.is_empty() && change.lost.is_empty()) {
+        tracing::info!(gained = ?change.gained, lost = ?change.lost, "the device's villages changed");
+    }
+    report.villages_gained = change.gained;
+    report.villages_lost = change.lost;
+    Ok(())
 }
 
 /// The server answered `cursor_expired`: it was restored from a backup

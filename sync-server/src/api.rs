@@ -11,9 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gocua_protocol::{
-    BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR, HEADER_MORE,
-    HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION, PushResponse,
-    UnsentResponse, VillageInfo, codes, paths, reasons,
+    Assignment, BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR,
+    HEADER_MORE, HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION,
+    PushResponse, UnsentResponse, VillageInfo, codes, paths, reasons,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -105,6 +105,7 @@ fn routes() -> Routes<AppState> {
         .get(paths::INFO, info)
         .get(paths::OPENAPI, crate::openapi::document)
         .post(paths::ENROLL, enroll)
+        .get(paths::ASSIGNMENT, assignment)
         .post(paths::PUSH, push_changes)
         .post(paths::UNSENT, unsent)
         .get(paths::PULL, pull)
@@ -206,6 +207,7 @@ async fn protocol(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let needs_header = [
         paths::ENROLL,
+        paths::ASSIGNMENT,
         paths::PUSH,
         paths::UNSENT,
         paths::PULL,
@@ -692,6 +694,86 @@ async fn enroll(
             Err(ApiError::new(status, codes::ENROLLMENT_CODE_INVALID, message).because(reason))
         }
     }
+}
+
+/// What the device records for now: its volunteer's team, commune and
+/// villages as the operator last set them. A device asks at every sync; the
+/// `ETag` (a digest of the answer) spares it the body while nothing changed.
+async fn assignment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers).await?;
+    let Principal::Device { volunteer_id, .. } = principal else {
+        return Err(
+            ApiError::forbidden("only an enrolled device has an assignment")
+                .because(reasons::NOT_A_DEVICE),
+        );
+    };
+    let found = blocking(&state, move |s| {
+        let Some(volunteer) = s.volunteer(&volunteer_id)? else {
+            return Ok(None);
+        };
+        Ok(s.team(&volunteer.team_id)?.map(|team| (volunteer, team)))
+    })
+    .await?;
+    // Volunteers and teams are never deleted: a device without them points at
+    // a damaged database, which the operator must hear of.
+    let Some((volunteer, team)) = found else {
+        tracing::error!("an enrolled device's volunteer or team is missing");
+        return Err(ApiError::internal());
+    };
+    let answer = Assignment {
+        volunteer_id: volunteer.id,
+        volunteer_name: volunteer.name,
+        volunteer_phone: volunteer.phone,
+        team_id: team.id,
+        team_name: team.name,
+        commune_code: team.commune_code,
+        villages: team
+            .villages
+            .into_iter()
+            .map(|v| VillageInfo {
+                id: v.id,
+                commune_code: v.commune_code,
+                name: v.name,
+            })
+            .collect(),
+    };
+    let body = serde_json::to_vec(&answer).map_err(|e| {
+        tracing::error!(error = %e, "assignment not serialized");
+        ApiError::internal()
+    })?;
+    let tag = assignment_tag(&body);
+    let unchanged = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == tag || t.trim() == "*");
+    let tag = HeaderValue::from_str(&tag).map_err(|_| ApiError::internal())?;
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok((
+        [
+            (header::ETAG, tag),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A strong entity tag of an answer's bytes.
+fn assignment_tag(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// A revoked device's last word: the changes it had not sent, kept for the

@@ -465,6 +465,15 @@ async fn a_team_gains_and_loses_a_village_over_http(db: TestDb) {
     let cursor = page.cursor;
     assert!(cursor > 0);
 
+    let (before, tag) = assignment(&c, &server, &a.token, None).await.unwrap();
+    assert_eq!(before.villages.len(), 1, "{before:?}");
+    assert!(
+        assignment(&c, &server, &a.token, Some(&tag))
+            .await
+            .is_none(),
+        "unchanged, yet answered again"
+    );
+
     // Bad edits change nothing.
     let not_served = refused(
         &db,
@@ -513,6 +522,17 @@ async fn a_team_gains_and_loses_a_village_over_http(db: TestDb) {
     );
     assert_eq!(edited["name"], "Tổ Đông Tây", "{edited}");
     assert_eq!(edited["villages"].as_array().unwrap().len(), 2, "{edited}");
+
+    // East's phone asks with the tag it holds: the edit is its answer.
+    let (after, new_tag) = assignment(&c, &server, &a.token, Some(&tag))
+        .await
+        .expect("the edit changes the assignment");
+    assert_ne!(new_tag, tag);
+    assert_eq!(after.team_name, "Tổ Đông Tây");
+    let mut names: Vec<&str> = after.villages.iter().map(|v| v.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Thôn Tây", "Thôn Đông"]);
+    assert_eq!(after.volunteer_id, before.volunteer_id);
 
     // East's next pull, after the cursor it held: west's household, whole.
     let page = pull(&c, &server, &a.token, cursor, 1000).await;
@@ -569,6 +589,32 @@ async fn a_team_gains_and_loses_a_village_over_http(db: TestDb) {
         "{audit:?}"
     );
     server.stop().await;
+}
+
+/// `GET /v1/assignment` with `If-None-Match: tag`: the assignment and its
+/// tag, or `None` on 304.
+async fn assignment(
+    c: &reqwest::Client,
+    s: &TestServer,
+    token: &str,
+    tag: Option<&str>,
+) -> Option<(gocua_protocol::Assignment, String)> {
+    let mut r = c
+        .get(s.url(gocua_protocol::paths::ASSIGNMENT))
+        .header(gocua_protocol::HEADER_PROTOCOL, "2")
+        .bearer_auth(token);
+    if let Some(t) = tag {
+        r = r.header("if-none-match", t);
+    }
+    let r = r.send().await.unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    if r.status() == 304 {
+        assert_eq!(Some(etag.as_str()), tag);
+        assert!(r.bytes().await.unwrap().is_empty());
+        return None;
+    }
+    assert_eq!(r.status(), 200);
+    Some((r.json().await.unwrap(), etag))
 }
 
 /// The audit log in Vietnam time, filtered by actor, action and time.

@@ -485,6 +485,7 @@ fn tokens_and_routes(w: &World) -> Vec<Case> {
         ("unsent", POST, paths::UNSENT.into(), w.fresh()),
         ("pull", GET, pull.clone(), Vec::new()),
         ("bootstrap", GET, paths::BOOTSTRAP.into(), Vec::new()),
+        ("assignment", GET, paths::ASSIGNMENT.into(), Vec::new()),
         ("report", GET, report.clone(), Vec::new()),
         ("export", GET, export.clone(), Vec::new()),
     ];
@@ -526,6 +527,8 @@ fn tokens_and_routes(w: &World) -> Vec<Case> {
         case("unsent: an officer", POST, paths::UNSENT).who(Officer).bundle(w.fresh()).fails(403, codes::FORBIDDEN).because(reasons::NOT_A_DEVICE),
         case("pull: an operator", GET, pull.clone()).who(Operator).fails(403, codes::FORBIDDEN).because(reasons::CANNOT_READ_HOUSEHOLDS),
         case("bootstrap: an operator", GET, paths::BOOTSTRAP).who(Operator).fails(403, codes::FORBIDDEN).because(reasons::CANNOT_READ_HOUSEHOLDS),
+        case("assignment: an officer", GET, paths::ASSIGNMENT).who(Officer).fails(403, codes::FORBIDDEN).because(reasons::NOT_A_DEVICE),
+        case("POST assignment", POST, paths::ASSIGNMENT).who(Good).fails(405, codes::BAD_REQUEST),
         case("report: a device", GET, report.clone()).who(Good).fails(403, codes::FORBIDDEN).because(reasons::NOT_AN_OFFICER),
         case("report: an operator", GET, report.clone()).who(Operator).fails(403, codes::FORBIDDEN).because(reasons::NOT_AN_OFFICER),
         case("export: a device", GET, export.clone()).who(Good).fails(403, codes::FORBIDDEN).because(reasons::NOT_AN_OFFICER),

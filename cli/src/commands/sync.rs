@@ -184,6 +184,12 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             report.bootstrapped,
             out.pending_changes,
         )];
+        if !report.villages_gained.is_empty() {
+            lines.push(i18n::villages_gained(lang, &report.villages_gained));
+        }
+        if !report.villages_lost.is_empty() {
+            lines.push(i18n::villages_lost(lang, &report.villages_lost));
+        }
         if report.server_restored {
             lines.push(i18n::server_restored(lang, report.offered_again));
         }

@@ -633,6 +633,11 @@ pub struct SyncReport {
     pub conflicts: u64,
     pub quarantined: u64,
     pub bootstrapped: bool,
+    /// Villages the team was given since the last sync (names): households
+    /// can be recorded there now.
+    pub villages_gained: Vec<String>,
+    /// Villages the team no longer serves (names).
+    pub villages_lost: Vec<String>,
 }
 
 impl From<core::SyncReport> for SyncReport {
@@ -646,6 +651,8 @@ impl From<core::SyncReport> for SyncReport {
             conflicts: r.conflicts,
             quarantined: r.quarantined,
             bootstrapped: r.bootstrapped,
+            villages_gained: r.villages_gained,
+            villages_lost: r.villages_lost,
         }
     }
 }

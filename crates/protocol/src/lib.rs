@@ -57,6 +57,9 @@ pub mod paths {
     /// A revoked device told to wipe reports the changes it had not sent
     /// (docs/protocol.md, "Revoked devices").
     pub const UNSENT: &str = "/v1/unsent";
+    /// A device's [`Assignment`](super::Assignment) as it is now: asked at
+    /// every sync, so that a team's edited villages reach its phones.
+    pub const ASSIGNMENT: &str = "/v1/assignment";
 }
 
 /// Machine-readable error codes of [`ErrorBody`] and [`Refusal`].
@@ -193,6 +196,36 @@ pub struct VillageInfo {
 pub struct EnrollResponse {
     pub device_id: String,
     pub token: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    pub volunteer_phone: Option<String>,
+    pub team_id: String,
+    pub team_name: String,
+    pub commune_code: String,
+    pub villages: Vec<VillageInfo>,
+}
+
+impl EnrollResponse {
+    /// The assignment the device was enrolled with.
+    pub fn assignment(&self) -> Assignment {
+        Assignment {
+            volunteer_id: self.volunteer_id.clone(),
+            volunteer_name: self.volunteer_name.clone(),
+            volunteer_phone: self.volunteer_phone.clone(),
+            team_id: self.team_id.clone(),
+            team_name: self.team_name.clone(),
+            commune_code: self.commune_code.clone(),
+            villages: self.villages.clone(),
+        }
+    }
+}
+
+/// `GET /v1/assignment`: whom a device records for and where, as the
+/// operator has it now. Answered with an `ETag`; a device that sends it back
+/// in `If-None-Match` gets `304 Not Modified` and no body while nothing
+/// changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
     pub volunteer_id: String,
     pub volunteer_name: String,
     pub volunteer_phone: Option<String>,

@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers, not input paths
 
 use gocua_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, Info, PushResponse, Refusal, UnsentResponse,
-    VillageInfo, chunk, ids,
+    Assignment, EnrollRequest, EnrollResponse, ErrorBody, Info, PushResponse, Refusal,
+    UnsentResponse, VillageInfo, chunk, ids,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -228,6 +228,7 @@ proptest! {
         round_trips(&e)?;
         round_trips(&p)?;
         round_trips(&r)?;
+        round_trips(&r.assignment())?;
         round_trips(&ErrorBody { error, message, reason })?;
         round_trips(&UnsentResponse { changes, documents })?;
         round_trips(&Info { server_version, protocol_version })?;
@@ -238,6 +239,7 @@ proptest! {
     fn json_from_any_bytes(b in bytes(256)) {
         decodes_or_refuses::<EnrollRequest>(&b)?;
         decodes_or_refuses::<EnrollResponse>(&b)?;
+        decodes_or_refuses::<Assignment>(&b)?;
         decodes_or_refuses::<PushResponse>(&b)?;
         decodes_or_refuses::<ErrorBody>(&b)?;
         decodes_or_refuses::<UnsentResponse>(&b)?;
@@ -256,5 +258,6 @@ proptest! {
         decodes_or_refuses::<EnrollRequest>(&damaged(serde_json::to_vec(&e).unwrap(), &d))?;
         decodes_or_refuses::<PushResponse>(&damaged(serde_json::to_vec(&p).unwrap(), &d))?;
         decodes_or_refuses::<EnrollResponse>(&damaged(serde_json::to_vec(&r).unwrap(), &d))?;
+        decodes_or_refuses::<Assignment>(&damaged(serde_json::to_vec(&r.assignment()).unwrap(), &d))?;
     }
 }

@@ -47,6 +47,7 @@ pub use conflict_origins::{ConflictDetail, ValueSetBy};
 pub use docs::COMPACT_AFTER;
 pub use gocua_protocol::bundle::{self, DocChanges};
 pub use merges::Merged;
+pub use outbox::AssignmentChange;
 pub use refused::{Discarded, RefusedHousehold};
 pub use rejoin::Rejoined;
 pub use schema::SCHEMA_VERSION;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{Inner, Origin, Store, docs, query};
 use crate::error::{Error, Result};
 use crate::model::{Identity, ImportReport};
-use gocua_protocol::{DocChanges, EnrollResponse};
+use gocua_protocol::{Assignment, DocChanges, EnrollResponse};
 
 pub(crate) const PULL_CURSOR: &str = "pull_cursor";
 pub(crate) const SERVER_URL: &str = "server_url";
@@ -16,6 +16,48 @@ pub(crate) const DEVICE_TOKEN: &str = "device_token";
 /// The name the device was enrolled under (the server's device list shows it).
 pub(crate) const DEVICE_NAME: &str = "device_name";
 pub(crate) const LAST_SYNC_AT: &str = "last_sync_at";
+/// The server's tag of the assignment this store holds (`GET /v1/assignment`).
+pub(crate) const ASSIGNMENT_TAG: &str = "assignment_tag";
+
+/// The volunteer, team and villages of `a` in place of the store's: the
+/// villages table holds exactly the ones the device serves.
+fn write_assignment(tx: &Connection, a: &Assignment) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO teams (id, name, commune_code) VALUES (?1, ?2, ?3)",
+        params![a.team_id, a.team_name, a.commune_code],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO volunteers (id, name, phone, team_id) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            a.volunteer_id,
+            a.volunteer_name,
+            a.volunteer_phone,
+            a.team_id
+        ],
+    )?;
+    tx.execute("DELETE FROM villages", [])?;
+    for v in &a.villages {
+        tx.execute(
+            "INSERT OR REPLACE INTO villages (id, commune_code, name, name_key) VALUES (?1, ?2, ?3, ?4)",
+            params![v.id, v.commune_code, v.name, gocua_text::sort_key(&v.name)],
+        )?;
+    }
+    for (k, val) in [
+        ("volunteer_id", a.volunteer_id.as_str()),
+        ("team_id", a.team_id.as_str()),
+        ("commune_code", a.commune_code.as_str()),
+    ] {
+        set_meta(tx, k, val)?;
+    }
+    Ok(())
+}
+
+/// What a new assignment changed of the villages a device serves, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentChange {
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+}
 
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
@@ -57,31 +99,11 @@ impl Store {
         // The device id changes, and with it the actor a store that never
         // renewed its actor uses: the old one stays known as this store's.
         super::actor::retire(&tx, &before)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO teams (id, name, commune_code) VALUES (?1, ?2, ?3)",
-            params![e.team_id, e.team_name, e.commune_code],
-        )?;
-        tx.execute(
-            "INSERT OR REPLACE INTO volunteers (id, name, phone, team_id) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                e.volunteer_id,
-                e.volunteer_name,
-                e.volunteer_phone,
-                e.team_id
-            ],
-        )?;
-        tx.execute("DELETE FROM villages", [])?;
-        for v in &e.villages {
-            tx.execute(
-                "INSERT INTO villages (id, commune_code, name, name_key) VALUES (?1, ?2, ?3, ?4)",
-                params![v.id, v.commune_code, v.name, gocua_text::sort_key(&v.name)],
-            )?;
-        }
+        write_assignment(&tx, &e.assignment())?;
+        // The enrollment's answer carries no tag: the first sync asks once.
+        tx.execute("DELETE FROM meta WHERE key = ?1", [ASSIGNMENT_TAG])?;
         for (k, val) in [
             ("device_id", e.device_id.as_str()),
-            ("volunteer_id", e.volunteer_id.as_str()),
-            ("team_id", e.team_id.as_str()),
-            ("commune_code", e.commune_code.as_str()),
             (SERVER_URL, server_url),
             (DEVICE_TOKEN, e.token.as_str()),
         ] {
@@ -94,6 +116,48 @@ impl Store {
         g.actor = super::actor::current(&g.conn, Some(&identity))?;
         g.identity = Some(identity.clone());
         Ok(identity)
+    }
+
+    /// The server's tag of the assignment held, to send in `If-None-Match`.
+    pub fn assignment_tag(&self) -> Result<Option<String>> {
+        get_meta(&self.lock().conn, ASSIGNMENT_TAG)
+    }
+
+    /// Takes the assignment the server has now (a team's villages edited, a
+    /// volunteer moved to another team). Households already on the device
+    /// stay; those of a village no longer served show as outside the
+    /// device's villages, and new ones can be recorded in a gained village.
+    pub fn take_assignment(&self, a: &Assignment, tag: Option<&str>) -> Result<AssignmentChange> {
+        let mut g = self.lock();
+        let before = g.identity.clone().ok_or(Error::NotEnrolled)?;
+        let tx = g
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_assignment(&tx, a)?;
+        match tag {
+            Some(t) => set_meta(&tx, ASSIGNMENT_TAG, t)?,
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = ?1", [ASSIGNMENT_TAG])?;
+            }
+        }
+        tx.commit()?;
+        let identity = query::identity(&g.conn)?.ok_or(Error::NotInitialized)?;
+        let change = AssignmentChange {
+            gained: identity
+                .villages
+                .iter()
+                .filter(|v| !before.villages.iter().any(|b| b.id == v.id))
+                .map(|v| v.name.clone())
+                .collect(),
+            lost: before
+                .villages
+                .iter()
+                .filter(|b| !identity.villages.iter().any(|v| v.id == b.id))
+                .map(|b| b.name.clone())
+                .collect(),
+        };
+        g.identity = Some(identity);
+        Ok(change)
     }
 
     /// Keeps the name this device was enrolled under, for the next enrollment.
