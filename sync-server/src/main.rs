@@ -218,6 +218,10 @@ enum Admin {
         /// "YEAR-MONTH-DAY HOUR:MINUTE", Vietnam time.
         #[arg(long)]
         since: Option<String>,
+        /// Only the entries of this area (a province or commune code of the
+        /// 2025 list): what a province or commune officer sees of the log.
+        #[arg(long)]
+        area: Option<String>,
     },
     /// Training sessions of teams, and who attended them.
     Training {
@@ -1065,11 +1069,27 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
             actor,
             action,
             since,
+            area,
         } => {
+            use gocua_server::storage::{AreaScope, AuditArea};
+            let area = match area.as_deref().map(str::trim) {
+                None => None,
+                Some(code) => match s.area_scope(code)? {
+                    Some(AreaScope::Province(p)) => Some(AuditArea::Province(p)),
+                    Some(AreaScope::Commune(c)) => Some(AuditArea::Commune(c)),
+                    _ => {
+                        return Err(BadInput(format!(
+                            "unknown area {code:?}: give a province or commune code of the 2025 list"
+                        ))
+                        .into());
+                    }
+                },
+            };
             let query = AuditQuery {
                 actor: actor.map(TextMatch::Is),
                 action: action.map(TextMatch::Is),
                 from: since.as_deref().map(admin::parse_since).transpose()?,
+                area,
                 limit,
                 ..AuditQuery::default()
             };

@@ -280,6 +280,104 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+impl AuditEntry {
+    /// Where the area of this row is looked for, in order: what was acted
+    /// on (its subject), then who acted. Each is a query of
+    /// [`AREA_QUERIES`] and the id it is asked with.
+    pub(crate) fn area_keys(&self) -> Vec<(AreaKey, &str)> {
+        let mut keys = Vec::new();
+        let subject = self.subject.as_str();
+        for (prefix, key) in [
+            ("team:", AreaKey::Team),
+            ("volunteer:", AreaKey::Volunteer),
+            ("device:", AreaKey::Device),
+            ("village:", AreaKey::Village),
+            ("training:", AreaKey::Training),
+            ("account:", AreaKey::Account),
+        ] {
+            if let Some(id) = subject.strip_prefix(prefix) {
+                keys.push((key, id));
+            }
+        }
+        if let Some(code) = subject.strip_prefix("area=") {
+            keys.push((AreaKey::Area, code));
+            keys.push((AreaKey::Village, code));
+        }
+        if let Some(id) = self.actor.strip_prefix("device:") {
+            keys.push((AreaKey::Device, id));
+        }
+        if let Some(id) = self.actor.strip_prefix("account:") {
+            keys.push((AreaKey::Account, id));
+        }
+        keys
+    }
+}
+
+/// A kind of thing an audit row names, whose area is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AreaKey {
+    Team,
+    Volunteer,
+    Device,
+    Village,
+    Training,
+    Area,
+    Account,
+}
+
+impl AreaKey {
+    /// A query (one parameter, `$1`; the PostgreSQL backend numbers it `$1`)
+    /// answering at most one row: the commune, and the province when known.
+    pub(crate) fn query(self) -> &'static str {
+        match self {
+            AreaKey::Team => "SELECT commune_code, CAST(NULL AS TEXT) FROM teams WHERE id = $1",
+            AreaKey::Volunteer => {
+                "SELECT t.commune_code, CAST(NULL AS TEXT) FROM volunteers v
+                 JOIN teams t ON t.id = v.team_id WHERE v.id = $1"
+            }
+            AreaKey::Device => {
+                "SELECT t.commune_code, CAST(NULL AS TEXT) FROM devices d
+                 JOIN volunteers v ON v.id = d.volunteer_id JOIN teams t ON t.id = v.team_id
+                 WHERE d.id = $1"
+            }
+            AreaKey::Village => {
+                "SELECT commune_code, CAST(NULL AS TEXT) FROM villages WHERE id = $1"
+            }
+            AreaKey::Training => {
+                "SELECT commune_code, CAST(NULL AS TEXT) FROM trainings WHERE CAST(id AS TEXT) = $1"
+            }
+            AreaKey::Area => {
+                "SELECT CASE WHEN level = 'commune' THEN code END,
+                        CASE WHEN level = 'province' THEN code ELSE parent_code END
+                 FROM areas WHERE list = '2025' AND level IN ('commune', 'province') AND code = $1"
+            }
+            AreaKey::Account => "SELECT commune_code, province_code FROM accounts WHERE id = $1",
+        }
+    }
+}
+
+/// The province of a commune of the 2025 list (one parameter, as above).
+pub(crate) const COMMUNE_PROVINCE: &str =
+    "SELECT parent_code FROM areas WHERE list = '2025' AND level = 'commune' AND code = $1";
+
+/// The audit rows one viewer may read: an officer those of their area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditArea {
+    Province(String),
+    Commune(String),
+}
+
+impl AuditArea {
+    /// The (commune, province) pair of query parameters.
+    pub(crate) fn params(a: &Option<AuditArea>) -> (Option<&str>, Option<&str>) {
+        match a {
+            None => (None, None),
+            Some(AuditArea::Commune(c)) => (Some(c), None),
+            Some(AuditArea::Province(p)) => (None, Some(p)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRow {
     pub id: i64,
@@ -322,6 +420,8 @@ pub struct AuditQuery {
     pub from: Option<i64>,
     /// Before this time (excluded).
     pub until: Option<i64>,
+    /// Only the rows of this area (an officer's); `None` for all of them.
+    pub area: Option<AuditArea>,
     /// Rows skipped, the newest first.
     pub offset: u32,
     pub limit: u32,

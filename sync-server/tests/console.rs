@@ -339,8 +339,32 @@ async fn each_role_sees_and_changes_only_its_area(db: TestDb) {
         .unwrap();
     assert_eq!(edits.len(), 1);
     assert_eq!(edits[0].entry.actor, format!("account:{}", w.commune));
-    // The audit log is the operator's.
-    assert_eq!(b.get("/console/audit").await.status, 403);
+    // The audit log by area: the operator's work on the other commune's
+    // team, and work of no area, are not the commune officer's to read.
+    for (action, subject) in [
+        ("team_edited", format!("team:{}", w.theirs.team_id)),
+        ("pseudonym_key_rotated", String::new()),
+    ] {
+        w.st.audit(&gocua_server::storage::AuditEntry {
+            at: gocua_server::now(),
+            actor: "admin".into(),
+            action: action.into(),
+            subject,
+            detail: String::new(),
+        })
+        .unwrap();
+    }
+    let log = b.get("/console/audit").await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("console_village_renamed"), "{}", log.body);
+    assert!(log.body.contains("<td>console_login</td>"), "{}", log.body);
+    assert!(!log.body.contains("team_edited"), "{}", log.body);
+    assert!(!log.body.contains("pseudonym_key_rotated"), "{}", log.body);
+    assert!(
+        !log.body.contains(&format!("account:{}", w.province)),
+        "{}",
+        log.body
+    );
 
     // A province officer sees both communes of the province.
     let mut p = Browser::new(&server);
@@ -349,6 +373,12 @@ async fn each_role_sees_and_changes_only_its_area(db: TestDb) {
     assert!(villages.contains("Tổ dân phố Một") && villages.contains("Tổ dân phố 9"));
     let devices = p.get("/console/devices").await.body;
     assert!(devices.contains(&theirs.device_id), "{devices}");
+    let log = p.get("/console/audit").await.body;
+    assert!(
+        log.contains("console_village_renamed") && log.contains("team_edited"),
+        "{log}"
+    );
+    assert!(!log.contains("pseudonym_key_rotated"), "{log}");
 
     // Signed out, the session no longer works: not for a page, not for a form.
     let old = b.cookies.clone();
@@ -386,6 +416,11 @@ async fn each_role_sees_and_changes_only_its_area(db: TestDb) {
         .body;
     assert!(log.contains("console_logout") && log.contains("console_village_renamed"));
     assert!(!log.contains(&format!("account:{}", w.province)));
+    let all = o.get("/console/audit").await.body;
+    assert!(
+        all.contains("pseudonym_key_rotated") && all.contains("team_edited"),
+        "{all}"
+    );
     let bad = o.get("/console/audit?from=yesterday").await;
     assert_eq!(bad.status, 400);
     server.stop().await;

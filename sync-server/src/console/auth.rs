@@ -140,10 +140,6 @@ impl Viewer {
         format!("account:{}", self.account.id)
     }
 
-    pub fn is_operator(&self) -> bool {
-        self.area == Area::All
-    }
-
     /// The fields of a posted form, once its anti-forgery token matched
     /// this session's.
     pub fn form(&self, body: &Bytes) -> Result<Form, Refusal> {

@@ -133,6 +133,15 @@ impl Area {
         }
     }
 
+    /// The audit rows the area reads (`None`: all of them).
+    pub fn audit_area(&self) -> Option<crate::storage::AuditArea> {
+        match self {
+            Area::All => None,
+            Area::Province(p) => Some(crate::storage::AuditArea::Province(p.clone())),
+            Area::Commune(c) => Some(crate::storage::AuditArea::Commune(c.clone())),
+        }
+    }
+
     /// Whether a commune (code in force) is in the area.
     pub fn holds(&self, storage: &dyn Storage, commune_code: &str) -> StorageResult<bool> {
         Ok(match self {

@@ -68,7 +68,6 @@ pub async fn remember_lang(req: Request, next: Next) -> Response {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Msg {
     OutsideArea,
-    OperatorsOnly,
     NotFound,
     BadInput,
     Busy,
@@ -82,7 +81,6 @@ impl Msg {
     pub fn key(self) -> &'static str {
         match self {
             Msg::OutsideArea => "err_outside_area",
-            Msg::OperatorsOnly => "err_operators_only",
             Msg::NotFound => "err_not_found",
             Msg::BadInput => "err_bad_input",
             Msg::Busy => "err_busy",
@@ -342,11 +340,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Mục này nằm ngoài địa bàn của tài khoản bạn.",
         "This is outside your account's area.",
     ),
-    (
-        "err_operators_only",
-        "Chỉ người vận hành xem được trang này.",
-        "Only an operator can see this page.",
-    ),
     ("err_not_found", "Không tìm thấy.", "Not found."),
     (
         "err_bad_input",
@@ -420,7 +413,6 @@ mod tests {
     fn refusals_have_texts() {
         for m in [
             Msg::OutsideArea,
-            Msg::OperatorsOnly,
             Msg::NotFound,
             Msg::BadInput,
             Msg::Busy,

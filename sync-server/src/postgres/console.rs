@@ -6,8 +6,8 @@ use tokio_postgres::Row;
 use super::conn::{PgConn, get};
 use super::{team_row, village_of};
 use crate::storage::{
-    Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
+    Account, AreaScope, AuditArea, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold,
+    ConsoleLogin, ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
 };
 
 /// An account from columns id, role, name, province_code, commune_code at
@@ -178,6 +178,7 @@ pub(super) fn search_audit(c: &mut PgConn, q: &AuditQuery) -> StorageResult<Vec<
     let (actor_is, actor_part) = TextMatch::params(&q.actor);
     let (action_is, action_part) = TextMatch::params(&q.action);
     let (subject_is, subject_part) = TextMatch::params(&q.subject);
+    let (commune, province) = AuditArea::params(&q.area);
     c.query(
         "SELECT id, at, actor, action, subject, detail FROM audit
          WHERE ($1::text IS NULL OR actor = $1 OR left(actor, length($1) + 1) = $1 || ':')
@@ -188,6 +189,8 @@ pub(super) fn search_audit(c: &mut PgConn, q: &AuditQuery) -> StorageResult<Vec<
            AND ($6::text IS NULL OR strpos(lower(subject), lower($6)) > 0)
            AND ($7::bigint IS NULL OR at >= $7)
            AND ($8::bigint IS NULL OR at < $8)
+           AND ($11::text IS NULL OR commune_code = $11)
+           AND ($12::text IS NULL OR province_code = $12)
          ORDER BY id DESC LIMIT $9 OFFSET $10",
         &[
             &actor_is,
@@ -200,6 +203,8 @@ pub(super) fn search_audit(c: &mut PgConn, q: &AuditQuery) -> StorageResult<Vec<
             &q.until,
             &i64::from(q.limit),
             &i64::from(q.offset),
+            &commune,
+            &province,
         ],
     )?
     .iter()

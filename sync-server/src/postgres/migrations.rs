@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the_web_console_signs_accounts_in",
         include_str!("../../migrations/postgres/0003_the_web_console_signs_accounts_in.sql"),
     ),
+    (
+        4,
+        "the_audit_log_by_area",
+        include_str!("../../migrations/postgres/0004_the_audit_log_by_area.sql"),
+    ),
 ];
 
 /// The session advisory lock migrations are applied under.

@@ -197,11 +197,37 @@ fn connect_first(settings: &PgSettings) -> StorageResult<(ConnectOptions, PgConn
 }
 
 fn insert_audit(c: &mut PgConn, e: &AuditEntry) -> StorageResult<()> {
+    let (commune, province) = audit_area(c, e)?;
     c.execute(
-        "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-        &[&e.at, &e.actor, &e.action, &e.subject, &e.detail],
+        "INSERT INTO audit (at, actor, action, subject, detail, commune_code, province_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &e.at, &e.actor, &e.action, &e.subject, &e.detail, &commune, &province,
+        ],
     )?;
     Ok(())
+}
+
+/// The commune and province an audit row concerns (`AuditEntry::area_keys`).
+fn audit_area(c: &mut PgConn, e: &AuditEntry) -> StorageResult<(Option<String>, Option<String>)> {
+    for (key, id) in e.area_keys() {
+        let found = match c.query_opt(key.query(), &[&id])? {
+            Some(r) => (get::<Option<String>>(&r, 0)?, get::<Option<String>>(&r, 1)?),
+            None => continue,
+        };
+        match found {
+            (Some(commune), None) => {
+                let province = match c.query_opt(crate::storage::COMMUNE_PROVINCE, &[&commune])? {
+                    Some(r) => get::<Option<String>>(&r, 0)?,
+                    None => None,
+                };
+                return Ok((Some(commune), province));
+            }
+            (None, None) => continue,
+            area => return Ok(area),
+        }
+    }
+    Ok((None, None))
 }
 
 fn village_of(r: &Row) -> StorageResult<Village> {

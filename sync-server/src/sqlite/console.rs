@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{db_err, team_row};
 use crate::storage::{
-    Account, AreaScope, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold, ConsoleLogin,
-    ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
+    Account, AreaScope, AuditArea, AuditEntry, AuditQuery, AuditRow, ConflictedHousehold,
+    ConsoleLogin, ConsoleSession, Role, StorageError, StorageResult, TextMatch, Village, Volunteer,
 };
 
 fn account_of(
@@ -246,6 +246,7 @@ pub(super) fn search_audit(conn: &Connection, q: &AuditQuery) -> StorageResult<V
     let (actor_is, actor_part) = TextMatch::params(&q.actor);
     let (action_is, action_part) = TextMatch::params(&q.action);
     let (subject_is, subject_part) = TextMatch::params(&q.subject);
+    let (commune, province) = AuditArea::params(&q.area);
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, at, actor, action, subject, detail FROM audit
@@ -257,6 +258,8 @@ pub(super) fn search_audit(conn: &Connection, q: &AuditQuery) -> StorageResult<V
                AND (?6 IS NULL OR instr(lower(subject), lower(?6)) > 0)
                AND (?7 IS NULL OR at >= ?7)
                AND (?8 IS NULL OR at < ?8)
+               AND (?11 IS NULL OR commune_code = ?11)
+               AND (?12 IS NULL OR province_code = ?12)
              ORDER BY id DESC LIMIT ?9 OFFSET ?10",
         )
         .map_err(db_err)?;
@@ -272,7 +275,9 @@ pub(super) fn search_audit(conn: &Connection, q: &AuditQuery) -> StorageResult<V
                 q.from,
                 q.until,
                 q.limit,
-                q.offset
+                q.offset,
+                commune,
+                province
             ],
             |r| {
                 Ok(AuditRow {

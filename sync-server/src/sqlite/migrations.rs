@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0013_bootstrap_reads_a_village_in_index_order.sql"),
     include_str!("../../migrations/sqlite/0014_what_an_operator_reaches_for.sql"),
     include_str!("../../migrations/sqlite/0015_the_web_console_signs_accounts_in.sql"),
+    include_str!("../../migrations/sqlite/0016_the_audit_log_by_area.sql"),
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the
@@ -253,6 +254,51 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    /// Audit rows written before the log was kept by area get theirs from
+    /// what they name: a team, a device (as subject or actor), an area.
+    #[test]
+    fn earlier_audit_rows_are_given_their_area() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..15] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.execute_batch(
+            "INSERT INTO areas (list, level, code, name, parent_code) VALUES
+                 ('2025', 'province', '01', 'Hà Nội', NULL),
+                 ('2025', 'commune', '00004', 'Ba Đình', '01');
+             INSERT INTO teams (id, name, commune_code, created_at) VALUES ('t1', 'Tổ', '00004', 0);
+             INSERT INTO volunteers (id, name, team_id, created_at) VALUES ('v1', 'Lan', 't1', 0);
+             INSERT INTO devices (id, name, volunteer_id, token_hash, enrolled_at)
+                 VALUES ('d1', 'máy', 'v1', 'h', 0);
+             INSERT INTO audit (at, actor, action, subject, detail) VALUES
+                 (0, 'admin', 'team_edited', 'team:t1', ''),
+                 (0, 'device:d1', 'pull', 'cursor=0', ''),
+                 (0, 'account:x', 'report', 'area=01', ''),
+                 (0, 'admin', 'pseudonym_key_rotated', '', '');",
+        )
+        .unwrap();
+        tx.execute_batch(MIGRATIONS[15]).unwrap();
+        let mut st = tx
+            .prepare("SELECT commune_code, province_code FROM audit ORDER BY id")
+            .unwrap();
+        let got: Vec<(Option<String>, Option<String>)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let area = |c: Option<&str>, p: Option<&str>| (c.map(String::from), p.map(String::from));
+        assert_eq!(
+            got,
+            [
+                area(Some("00004"), Some("01")),
+                area(Some("00004"), Some("01")),
+                area(None, Some("01")),
+                area(None, None),
+            ]
+        );
+    }
 
     /// A household stored under a random id by protocol 1 (the fixture's
     /// first two changes, written by gocua of that time) is renamed to the id

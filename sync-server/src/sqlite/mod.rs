@@ -153,12 +153,43 @@ impl SqliteStorage {
 }
 
 fn insert_audit(tx: &Transaction<'_>, e: &AuditEntry) -> StorageResult<()> {
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![e.at, e.actor, e.action, e.subject, e.detail],
+    let (commune, province) = audit_area(tx, e)?;
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, action, subject, detail, commune_code, province_code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.at, e.actor, e.action, e.subject, e.detail, commune, province
+        ])
+    })
     .map_err(db_err)?;
     Ok(())
+}
+
+/// The commune and province an audit row concerns (`AuditEntry::area_keys`).
+fn audit_area(tx: &Connection, e: &AuditEntry) -> StorageResult<(Option<String>, Option<String>)> {
+    for (key, id) in e.area_keys() {
+        let found: Option<(Option<String>, Option<String>)> = tx
+            .prepare_cached(key.query())
+            .and_then(|mut st| {
+                st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(db_err)?;
+        match found {
+            Some((Some(commune), None)) => {
+                let province: Option<String> = tx
+                    .prepare_cached(crate::storage::COMMUNE_PROVINCE)
+                    .and_then(|mut st| st.query_row([&commune], |r| r.get(0)).optional())
+                    .map_err(db_err)?;
+                return Ok((Some(commune), province));
+            }
+            Some((None, None)) | None => continue,
+            Some(area) => return Ok(area),
+        }
+    }
+    Ok((None, None))
 }
 
 fn team_villages(tx: &Connection, team_id: &str) -> StorageResult<Vec<Village>> {
