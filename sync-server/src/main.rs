@@ -632,7 +632,7 @@ fn report(
         )];
         for u in &report.units {
             lines.push(format!(
-                "{}: households reached {}/{} in the period, {}/{} to date; digital citizens {}/{} (target {}%)",
+                "{}: households reached {}/{} in the period, {}/{} to date; digital citizens {}/{} (target {}%); volunteers trained {}/{} to date",
                 u.unit,
                 u.reached_in_period.part,
                 u.reached_in_period.whole,
@@ -640,7 +640,9 @@ fn report(
                 u.reached_to_date.whole,
                 u.digital_citizens.part,
                 u.digital_citizens.whole,
-                u.digital_citizens_target_pct
+                u.digital_citizens_target_pct,
+                u.volunteers_trained.part,
+                u.volunteers_trained.whole
             ));
             for f in &u.figures {
                 lines.push(format!(

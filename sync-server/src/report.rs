@@ -553,6 +553,8 @@ impl<'a> Villages<'a> {
                 .filter(|t| village.and_then(|v| v.team_id.as_ref()) == Some(&t.id))
                 .cloned()
                 .collect(),
+            // Village level: a training counts for no village.
+            trainings: None,
         };
         let r = gocua_report::build(totals, &own, areas(), self.request, Vec::new());
         self.units.extend(r.units);
@@ -575,4 +577,39 @@ pub fn today() -> time::Date {
     time::OffsetDateTime::now_utc()
         .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC))
         .date()
+}
+
+/// One row of a roster's training query: a session, with one of its
+/// attendees (or none), sessions in id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrainingRow {
+    pub id: i64,
+    pub topic: String,
+    pub held_on: String,
+    pub commune_code: String,
+    pub team_id: Option<String>,
+    pub attendee: Option<String>,
+}
+
+/// The sessions of `rows`, each with its attendees.
+pub(crate) fn roster_trainings(rows: Vec<TrainingRow>) -> Vec<gocua_report::RosterTraining> {
+    let mut out: Vec<(i64, gocua_report::RosterTraining)> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|(id, _)| *id != r.id) {
+            out.push((
+                r.id,
+                gocua_report::RosterTraining {
+                    topic: r.topic,
+                    held_on: r.held_on,
+                    commune_code: r.commune_code,
+                    team_id: r.team_id,
+                    attendees: Vec::new(),
+                },
+            ));
+        }
+        if let (Some(a), Some((_, t))) = (r.attendee, out.last_mut()) {
+            t.attendees.push(a);
+        }
+    }
+    out.into_iter().map(|(_, t)| t).collect()
 }

@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use field_core::{InitRequest, NewHousehold, NewPerson, NewVisit, ServiceOutcome, Store};
+use gocua_server::admin;
 use gocua_server::storage::Storage;
 
 /// Every row of the report tables, as text, in a stable order.
@@ -115,6 +116,7 @@ fn device_report(store: &Store, server: &gocua_report::Report) -> gocua_report::
             })
             .collect(),
         teams: Vec::new(),
+        trainings: None,
     };
     let level = gocua_report::Level::Village;
     let totals = gocua_report::Totals::of(level, &roster.village_teams(), &contributions);
@@ -344,6 +346,9 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows(db: commo
              ALTER TABLE devices DROP COLUMN last_sync_at;
              ALTER TABLE devices DROP COLUMN app_version;
              DROP TABLE console_sessions; DROP TABLE console_logins;
+             DROP INDEX audit_commune; DROP INDEX audit_province;
+             ALTER TABLE audit DROP COLUMN commune_code;
+             ALTER TABLE audit DROP COLUMN province_code;
              PRAGMA user_version = 5;",
         )
         .unwrap();
@@ -407,7 +412,96 @@ async fn a_pre_reform_commune_is_reported_under_the_unit_in_force_now(db: common
     s.stop().await;
 }
 
+/// Training sessions and their attendees are counted in the report: for
+/// their commune, and at team level for their team (a commune-wide session
+/// for none); in the period of their day and to its end.
+async fn trainings_are_counted_in_the_report(db: common::TestDb) {
+    use gocua_report::{Breakdown, Indicator, Level};
+    let s = TestServer::start(&db).await;
+    let st = admin_storage(&db);
+    let a = team(st.as_ref(), "Tổ Đông", &["Thôn Đông"]);
+    let b = team(st.as_ref(), "Tổ Tây", &["Thôn Tây"]);
+    let a2 = admin::add_volunteer(st.as_ref(), "Lò Văn Pản", None, &a.team_id)
+        .unwrap()
+        .id;
+    let today = today().to_string();
+    let session = |topic: &str, day: &str, team: Option<&str>, who: &[&str]| {
+        let commune = team.is_none().then_some(COMMUNE);
+        let t = admin::add_training(st.as_ref(), topic, day, "Nhà văn hoá", team, commune).unwrap();
+        let who: Vec<String> = who.iter().map(|w| w.to_string()).collect();
+        admin::attend_training(st.as_ref(), t.id, &who).unwrap();
+    };
+    session(
+        "VNeID mức 2",
+        &today,
+        Some(&a.team_id),
+        &[&a.volunteer_id, &a2],
+    );
+    session(
+        "VNeID mức 2",
+        &today,
+        None,
+        &[&a.volunteer_id, &b.volunteer_id],
+    );
+    session(
+        "Ví điện tử",
+        "2025-01-15",
+        Some(&a.team_id),
+        &[&a.volunteer_id],
+    );
+
+    let figure = |u: &gocua_report::UnitReport, i: Indicator, b: Breakdown| {
+        u.figure(i, &b)
+            .map(|f| (f.period.unwrap_or(0), f.running_total))
+            .unwrap_or_else(|| panic!("no {i:?} {b:?} in {:?}", u.figures))
+    };
+    let topic = |t: &str| Breakdown::Topic { topic: t.into() };
+    let r = server_report(st.as_ref(), Level::Commune);
+    let u = r.units.iter().find(|u| u.unit == COMMUNE).unwrap();
+    assert_eq!(figure(u, Indicator::Trainings, Breakdown::All), (2, 3));
+    assert_eq!(
+        figure(u, Indicator::VolunteersTrained, Breakdown::All),
+        (3, 3)
+    );
+    assert_eq!(
+        figure(u, Indicator::Trainings, topic("VNeID mức 2")),
+        (2, 2)
+    );
+    assert_eq!(figure(u, Indicator::Trainings, topic("Ví điện tử")), (0, 1));
+    assert_eq!(
+        figure(u, Indicator::VolunteersTrained, topic("Ví điện tử")),
+        (0, 1)
+    );
+    assert_eq!(
+        (u.volunteers_trained.part, u.volunteers_trained.whole),
+        (3, 3)
+    );
+    assert_eq!(u.volunteers_trained.pct, Some(100.0));
+
+    let r = server_report(st.as_ref(), Level::Team);
+    let ua = r.units.iter().find(|u| u.unit == a.team_id).unwrap();
+    assert_eq!(figure(ua, Indicator::Trainings, Breakdown::All), (1, 2));
+    assert_eq!(
+        figure(ua, Indicator::VolunteersTrained, Breakdown::All),
+        (2, 2)
+    );
+    let ub = r.units.iter().find(|u| u.unit == b.team_id).unwrap();
+    assert_eq!(figure(ub, Indicator::Trainings, Breakdown::All), (0, 0));
+    assert_eq!(ub.volunteers_trained.pct, Some(0.0));
+
+    // A village trains no one: no training figures at village level.
+    let r = server_report(st.as_ref(), Level::Village);
+    assert!(
+        r.units
+            .iter()
+            .all(|u| u.figures.iter().all(|f| !f.indicator.of_roster())),
+        "{r:?}"
+    );
+    s.stop().await;
+}
+
 common::on_both!(
+    trainings_are_counted_in_the_report,
     a_pre_reform_commune_is_reported_under_the_unit_in_force_now,
     households_reach_the_report_and_a_rebuild_gives_the_same_rows,
 );

@@ -90,6 +90,8 @@ pub fn run(ctx: &Ctx, args: ReportArgs) -> Result<(), CliError> {
     let areas = AreaIndex::embedded()
         .map_err(|e| CliError::Core(field_core::Error::Reference(e.to_string())))?;
     let roster = Roster {
+        // Trainings are the server's records, not known on a device.
+        trainings: None,
         villages: identity
             .villages
             .iter()

@@ -31,6 +31,12 @@ pub enum Indicator {
     DigitalCitizens,
     /// Follow-ups no later visit has closed, by their day (now).
     FollowUpsOpen,
+    /// Training sessions held, by topic: from the roster (the operator's
+    /// records), not from documents.
+    Trainings,
+    /// Volunteers who attended at least one training session, by topic
+    /// (once per period each): from the roster.
+    VolunteersTrained,
 }
 
 impl Indicator {
@@ -45,6 +51,8 @@ impl Indicator {
         Indicator::HouseholdsByDevice,
         Indicator::DigitalCitizens,
         Indicator::FollowUpsOpen,
+        Indicator::Trainings,
+        Indicator::VolunteersTrained,
     ];
 
     /// The stable code, as in docs/reports.md and JSON.
@@ -60,6 +68,8 @@ impl Indicator {
             Indicator::HouseholdsByDevice => "households_by_device",
             Indicator::DigitalCitizens => "digital_citizens",
             Indicator::FollowUpsOpen => "follow_ups_open",
+            Indicator::Trainings => "trainings",
+            Indicator::VolunteersTrained => "volunteers_trained",
         }
     }
 
@@ -68,8 +78,15 @@ impl Indicator {
     pub fn distinct(self) -> bool {
         matches!(
             self,
-            Indicator::HouseholdsVisited | Indicator::PeopleSupported
+            Indicator::HouseholdsVisited
+                | Indicator::PeopleSupported
+                | Indicator::VolunteersTrained
         )
+    }
+
+    /// Counted from the roster's training records, not from documents.
+    pub fn of_roster(self) -> bool {
+        matches!(self, Indicator::Trainings | Indicator::VolunteersTrained)
     }
 
     /// A state as the documents say it now, not an event in a period.
@@ -165,11 +182,31 @@ impl AgeBand {
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Breakdown {
     All,
-    TargetGroup { target_group: String },
-    Service { service: String, outcome: String },
-    Volunteer { volunteer: String },
-    Account { account: Account, answer: Answer },
-    Device { device_access: String },
-    Age { age: AgeBand },
-    FollowUpOn { day: String },
+    TargetGroup {
+        target_group: String,
+    },
+    Service {
+        service: String,
+        outcome: String,
+    },
+    Volunteer {
+        volunteer: String,
+    },
+    Account {
+        account: Account,
+        answer: Answer,
+    },
+    Device {
+        device_access: String,
+    },
+    Age {
+        age: AgeBand,
+    },
+    FollowUpOn {
+        day: String,
+    },
+    /// A training session's topic, as the operator wrote it.
+    Topic {
+        topic: String,
+    },
 }

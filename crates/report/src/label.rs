@@ -31,6 +31,10 @@ impl Indicator {
             Indicator::HouseholdsByDevice => label("Hộ theo thiết bị", "Households by device"),
             Indicator::DigitalCitizens => label("Công dân số", "Digital citizens"),
             Indicator::FollowUpsOpen => label("Hẹn quay lại chưa thực hiện", "Open follow-ups"),
+            Indicator::Trainings => label("Buổi tập huấn", "Training sessions"),
+            Indicator::VolunteersTrained => {
+                label("Thành viên đã được tập huấn", "Volunteers trained")
+            }
         }
     }
 }
@@ -107,6 +111,7 @@ impl Breakdown {
             Breakdown::Device { device_access } => format!("device_access={device_access}"),
             Breakdown::Age { age } => format!("age={}", age.code()),
             Breakdown::FollowUpOn { day } => format!("follow_up_on={day}"),
+            Breakdown::Topic { topic } => format!("topic={topic}"),
         }
     }
 }
@@ -132,6 +137,8 @@ pub enum Derived {
     VillagesWithTeam,
     Teams,
     Volunteers,
+    /// `UnitReport::volunteers_trained`: of the roster's volunteers.
+    VolunteersTrainedShare,
 }
 
 impl Derived {
@@ -147,6 +154,7 @@ impl Derived {
         Derived::VillagesWithTeam,
         Derived::Teams,
         Derived::Volunteers,
+        Derived::VolunteersTrainedShare,
     ];
 
     pub fn code(self) -> &'static str {
@@ -162,6 +170,7 @@ impl Derived {
             Derived::VillagesWithTeam => "villages_with_team",
             Derived::Teams => "teams",
             Derived::Volunteers => "volunteers",
+            Derived::VolunteersTrainedShare => "volunteers_trained_share",
         }
     }
 
@@ -192,6 +201,10 @@ impl Derived {
             Derived::VillagesWithTeam => label("Thôn có tổ", "Villages with a team"),
             Derived::Teams => label("Số tổ", "Teams"),
             Derived::Volunteers => label("Số thành viên", "Volunteers"),
+            Derived::VolunteersTrainedShare => label(
+                "Tỷ lệ thành viên đã được tập huấn (lũy kế)",
+                "Volunteers trained to date",
+            ),
         }
     }
 }

@@ -32,5 +32,5 @@ pub use label::{Derived, Label};
 pub use period::{Period, PeriodConfig};
 pub use report::{
     DIGITAL_CITIZENS_TARGET_PCT, Figure, FollowUps, Ratio, Report, Request, Roster, RosterFigures,
-    RosterTeam, RosterVillage, UnitReport, build,
+    RosterTeam, RosterTraining, RosterVillage, UnitReport, build,
 };

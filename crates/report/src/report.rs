@@ -27,6 +27,24 @@ pub const SMARTPHONE_REPLACEMENT: &str = "smartphone_replacement";
 pub struct Roster {
     pub villages: Vec<RosterVillage>,
     pub teams: Vec<RosterTeam>,
+    /// Training sessions of the area's teams: the server's records; `None`
+    /// where they are not known (a device), and no training figures are made.
+    #[serde(default)]
+    pub trainings: Option<Vec<RosterTraining>>,
+}
+
+/// One training session and who attended it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterTraining {
+    pub topic: String,
+    /// YYYY-MM-DD, Vietnam's calendar day.
+    pub held_on: String,
+    /// The commune it was held for (its team's, when it has one).
+    pub commune_code: String,
+    /// The team it was held for; `None` for all of a commune's teams.
+    pub team_id: Option<String>,
+    /// The volunteers who attended, by id.
+    pub attendees: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +94,7 @@ pub struct Figure {
 }
 
 /// A part of a whole, with its percentage (none when the whole is 0).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ratio {
     pub part: u64,
     pub whole: u64,
@@ -121,6 +139,10 @@ pub struct UnitReport {
     pub digital_citizens_target_pct: f64,
     pub follow_ups: FollowUps,
     pub figures: Vec<Figure>,
+    /// Volunteers who attended a training to date, over the roster's
+    /// volunteers (no percentage when those are not known).
+    #[serde(default)]
+    pub volunteers_trained: Ratio,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,8 +174,34 @@ pub fn build(
         };
         unit_of(req.level, &area, &teams)
     };
+    // A session counts for its team at team level (one for a whole commune
+    // at none), for its commune above, and at village level nowhere: it
+    // trains volunteers, not a village.
+    let training_unit = |t: &RosterTraining| match req.level {
+        Level::Village => None,
+        Level::Team => t.team_id.clone(),
+        level => Some(unit_of(
+            level,
+            &Area {
+                province: areas.province_of(&t.commune_code),
+                commune: t.commune_code.clone(),
+                village: String::new(),
+            },
+            &teams,
+        )),
+    };
     let mut units: BTreeSet<String> = totals.units().into_iter().map(str::to_string).collect();
     units.extend(roster.villages.iter().map(village_unit));
+    let known_trainings = roster
+        .trainings
+        .as_deref()
+        .filter(|_| req.level != Level::Village);
+    units.extend(
+        known_trainings
+            .into_iter()
+            .flatten()
+            .filter_map(training_unit),
+    );
     let (first, last) = req.periods.bounds(req.period);
     let units = units
         .into_iter()
@@ -181,7 +229,15 @@ pub fn build(
                 teams: team_ids.len() as u64,
                 volunteers,
             };
-            unit_report(totals, &unit, req, roster_figures)
+            let mut report = unit_report(totals, &unit, req, roster_figures);
+            if let Some(all) = known_trainings {
+                let trainings: Vec<&RosterTraining> = all
+                    .iter()
+                    .filter(|t| training_unit(t).as_deref() == Some(unit.as_str()))
+                    .collect();
+                add_trainings(&mut report, &trainings, (first, last));
+            }
+            report
         })
         .collect();
     // A record counted in a later period is that period's to review.
@@ -204,7 +260,7 @@ fn unit_report(totals: &Totals, unit: &str, req: &Request, roster: RosterFigures
     let total = |i: Indicator, b: &Breakdown| totals.running_total(unit, i, b, p);
     let mut figures = Vec::new();
     for &indicator in Indicator::ALL {
-        if indicator == Indicator::FollowUpsOpen {
+        if indicator == Indicator::FollowUpsOpen || indicator.of_roster() {
             continue;
         }
         let mut breakdowns: Vec<Breakdown> = totals
@@ -269,7 +325,62 @@ fn unit_report(totals: &Totals, unit: &str, req: &Request, roster: RosterFigures
         digital_citizens_target_pct: DIGITAL_CITIZENS_TARGET_PCT,
         follow_ups,
         figures,
+        volunteers_trained: Ratio::default(),
     }
+}
+
+/// The training figures of a unit from its sessions: sessions held and
+/// volunteers trained (each once), in the period `days` and to its end, in
+/// all and by topic; and the share of the roster's volunteers trained.
+fn add_trainings(u: &mut UnitReport, trainings: &[&RosterTraining], days: (Date, Date)) {
+    let (first, last) = days;
+    // A session of a malformed day (none is stored) counts nowhere.
+    let dated: Vec<(&RosterTraining, Date)> = trainings
+        .iter()
+        .filter_map(|t| parse_day(&t.held_on).map(|d| (*t, d)))
+        .filter(|(_, d)| *d <= last)
+        .collect();
+    let mut breakdowns = vec![Breakdown::All];
+    let topics: BTreeSet<&str> = dated.iter().map(|(t, _)| t.topic.as_str()).collect();
+    breakdowns.extend(topics.into_iter().map(|t| Breakdown::Topic {
+        topic: t.to_string(),
+    }));
+    let mut trained_to_date = 0;
+    for breakdown in breakdowns {
+        let of = |t: &RosterTraining| match &breakdown {
+            Breakdown::Topic { topic } => &t.topic == topic,
+            _ => true,
+        };
+        let to_date: Vec<&(&RosterTraining, Date)> = dated.iter().filter(|(t, _)| of(t)).collect();
+        let in_period: Vec<&(&RosterTraining, Date)> = to_date
+            .iter()
+            .copied()
+            .filter(|(_, d)| *d >= first)
+            .collect();
+        let people = |sessions: &[&(&RosterTraining, Date)]| {
+            sessions
+                .iter()
+                .flat_map(|(t, _)| t.attendees.iter())
+                .collect::<BTreeSet<_>>()
+                .len() as u64
+        };
+        if breakdown == Breakdown::All {
+            trained_to_date = people(&to_date);
+        }
+        u.figures.push(Figure {
+            indicator: Indicator::Trainings,
+            breakdown: breakdown.clone(),
+            period: Some(in_period.len() as u64),
+            running_total: to_date.len() as u64,
+        });
+        u.figures.push(Figure {
+            indicator: Indicator::VolunteersTrained,
+            breakdown,
+            period: Some(people(&in_period)),
+            running_total: people(&to_date),
+        });
+    }
+    u.volunteers_trained = Ratio::of(trained_to_date, u.roster.volunteers.unwrap_or(0));
 }
 
 fn parse_day(day: &str) -> Option<Date> {

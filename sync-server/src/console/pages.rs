@@ -348,6 +348,7 @@ struct CoverageRow {
     reached_to_date: String,
     reached_period: String,
     citizens: String,
+    trained: String,
 }
 
 #[derive(Template)]
@@ -414,6 +415,7 @@ async fn coverage_page(state: &AppState, v: Viewer, q: CoverageQuery) -> Answer 
             reached_to_date: pct(u.reached_to_date.pct),
             reached_period: pct(u.reached_in_period.pct),
             citizens: pct(u.digital_citizens.pct),
+            trained: pct(u.volunteers_trained.pct),
         })
         .collect();
     let target = report

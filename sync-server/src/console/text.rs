@@ -187,6 +187,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "% công dân số (tuổi lao động)",
         "% digital citizens (working age)",
     ),
+    (
+        "volunteers_trained",
+        "% thành viên đã tập huấn (luỹ kế)",
+        "% volunteers trained (to date)",
+    ),
     ("target", "Mục tiêu", "Target"),
     (
         "chart_caption",

@@ -271,6 +271,7 @@ fn unit_rows(u: &UnitReport, name: &str, lang: Lang) -> Vec<Vec<Out>> {
             Derived::VillagesWithTeam => (all(), None, Some(u.roster.villages_with_team), None),
             Derived::Teams => (all(), None, Some(u.roster.teams), None),
             Derived::Volunteers => (all(), None, u.roster.volunteers, None),
+            Derived::VolunteersTrainedShare => (all(), None, None, u.volunteers_trained.pct),
         };
         rows.push(row(d.code(), d.label(), breakdown, period, total, pct));
     }

@@ -1061,7 +1061,35 @@ pub(super) fn roster(c: &mut PgConn, scope: &AreaScope) -> StorageResult<gocua_r
             });
         }
     }
-    Ok(gocua_report::Roster { villages, teams })
+    let rows = c
+        .query(
+            "SELECT t.id, t.topic, t.held_on, t.commune_code, t.team_id, a.volunteer_id
+             FROM trainings t
+             LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = t.commune_code
+             LEFT JOIN training_attendees a ON a.training_id = t.id
+             WHERE $1 = 'country'
+                OR ($1 = 'province' AND c.parent_code = $2)
+                OR ($1 = 'commune' AND t.commune_code = $2)
+             ORDER BY t.id, a.volunteer_id COLLATE \"C\"",
+            &[&kind, &code],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(crate::report::TrainingRow {
+                id: get(r, 0)?,
+                topic: get(r, 1)?,
+                held_on: get(r, 2)?,
+                commune_code: get(r, 3)?,
+                team_id: get(r, 4)?,
+                attendee: get(r, 5)?,
+            })
+        })
+        .collect::<StorageResult<Vec<_>>>()?;
+    Ok(gocua_report::Roster {
+        villages,
+        teams,
+        trainings: Some(crate::report::roster_trainings(rows)),
+    })
 }
 
 pub(super) fn scope_province(c: &mut PgConn, scope: &AreaScope) -> StorageResult<Option<String>> {

@@ -811,6 +811,8 @@ fn in_scope(scope: &AreaScope) -> (&'static str, &str) {
     }
 }
 
+use crate::report::TrainingRow;
+
 fn scope_params(scope: &AreaScope) -> (&'static str, &str) {
     match scope {
         AreaScope::Country => ("country", ""),
@@ -973,7 +975,37 @@ pub(super) fn roster(
             });
         }
     }
-    Ok(gocua_report::Roster { villages, teams })
+    let mut stmt = tx
+        .prepare(
+            "SELECT t.id, t.topic, t.held_on, t.commune_code, t.team_id, a.volunteer_id
+             FROM trainings t
+             LEFT JOIN areas c ON c.list = '2025' AND c.level = 'commune' AND c.code = t.commune_code
+             LEFT JOIN training_attendees a ON a.training_id = t.id
+             WHERE ?1 = 'country'
+                OR (?1 = 'province' AND c.parent_code = ?2)
+                OR (?1 = 'commune' AND t.commune_code = ?2)
+             ORDER BY t.id, a.volunteer_id",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![kind, code], |r| {
+            Ok(TrainingRow {
+                id: r.get(0)?,
+                topic: r.get(1)?,
+                held_on: r.get(2)?,
+                commune_code: r.get(3)?,
+                team_id: r.get(4)?,
+                attendee: r.get(5)?,
+            })
+        })
+        .map_err(db_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_err)?;
+    Ok(gocua_report::Roster {
+        villages,
+        teams,
+        trainings: Some(crate::report::roster_trainings(rows)),
+    })
 }
 
 pub(super) fn scope_province(
