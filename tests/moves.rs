@@ -204,8 +204,11 @@ fn a_teams_edited_villages_reach_its_phone_at_the_next_sync() {
     let mine = a.add_household(&["--village", "Thôn Hai", "--head", "Nguyễn Văn Hạnh"]);
     let r = sync(&a);
     assert_eq!(r["pending_changes"], 0, "{r}");
-    // Nothing changed since: the server's tag spares the answer.
     assert_eq!(r["villages_gained"], Value::Array(vec![]), "{r}");
+    // Nothing to send, nothing changed: one request, the pull, whose tag
+    // says the assignment is the one held.
+    let idle = sync(&a);
+    assert_eq!(idle["requests"], 1, "{idle}");
     sync(&b);
     assert_eq!(str_field(&show(&b, &mine), "head_name"), "Nguyễn Văn Hạnh");
 

@@ -173,3 +173,61 @@ fn sqlite_backup_under_load_then_restore() {
 fn postgres_backup_under_load_then_restore() {
     backup_under_load_then_restore(Backend::Postgres { replicas: 2 });
 }
+
+/// A SQLite file copied back by hand (not `gocua-server restore`), then
+/// `gocua-server mark-restored`: the devices that synced after the copy was
+/// taken are recognized, bootstrap again and send back what it lacks, though
+/// the feed grows past their cursors before they sync.
+#[test]
+fn a_sqlite_file_copied_back_and_marked_loses_nothing() {
+    let mut server = Server::start_on(Backend::Sqlite);
+    let team = Team::create(&server, "Thôn Đoài");
+    let a = team.enroll(&server, &server.url());
+    let b = team.enroll(&server, &server.url());
+    a.add_household(&["--head", "Nguyễn Văn Hạnh", "--address", "Xóm 1"]);
+    a.sync();
+    b.sync();
+    // The operator's own copy, taken while the server serves.
+    let copy = server.data_dir().join("copy.sqlite");
+    rusqlite::Connection::open(server.database())
+        .and_then(|c| c.execute("VACUUM INTO ?1", [path_text(&copy)]))
+        .unwrap_or_else(|e| panic!("copying the database: {e}"));
+    let after_copy = a.add_household(&["--head", "Lò Thị Sau", "--address", "Xóm 2"]);
+    a.sync();
+    b.sync();
+    let truth = b.doc_heads();
+    assert!(truth.contains_key(&after_copy));
+
+    server.kill9_replica(0);
+    for suffix in ["-wal", "-shm"] {
+        let mut p = server.database().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(&copy, server.database()).unwrap();
+    let marked = server.command(&["mark-restored"]);
+    assert!(u64_field(&marked, "next_position") > 1 << 40, "{marked}");
+    server.restart_replica(0);
+
+    // A device that never met the copy's feed gets a new household first,
+    // taking the feed past b's cursor.
+    let c = team.enroll(&server, &server.url());
+    c.sync();
+    c.add_household(&["--head", "Hoàng Văn Mới", "--address", "Xóm 3"]);
+    c.sync();
+    let rb = b.sync();
+    assert_eq!(rb["server_restored"], true, "{rb}");
+    let ra = a.sync();
+    assert_eq!(ra["server_restored"], true, "{ra}");
+    c.sync();
+    b.sync();
+    let now = c.doc_heads();
+    for (id, heads) in &truth {
+        assert_eq!(now.get(id), Some(heads), "household {id} lost or changed");
+    }
+    assert_eq!(now.len(), truth.len() + 1);
+    assert_eq!(a.doc_heads(), now);
+    assert_eq!(b.doc_heads(), now);
+    let audit = server.admin(&["audit", "--action", "restored"]);
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+}

@@ -440,8 +440,6 @@ fn exchange(
         }
     };
 
-    take_assignment(store, http, &mut report)?;
-
     // Pull first: what another copy of this store (a restore from a backup,
     // a clone) pushed comes back before this one pushes, so its own changes
     // numbered the same way are reissued under a new actor, not refused.
@@ -466,6 +464,8 @@ fn exchange(
         }
     };
 
+    // The assignment's tag the server sends with each pull page.
+    let mut assignment = None;
     // Pull.
     loop {
         let url_cursor = cursor;
@@ -495,6 +495,13 @@ fn exchange(
         };
         let next = header_u64(&resp, HEADER_CURSOR).unwrap_or(cursor);
         let more = header_u64(&resp, HEADER_MORE) == Some(1);
+        if let Some(tag) = resp
+            .headers()
+            .get(gocua_protocol::HEADER_ASSIGNMENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            assignment = Some(tag.to_string());
+        }
         let bytes = resp.bytes().map_err(network)?;
         let r = store.apply_pulled(&bytes, next)?;
         report.reissued += r.reissued;
@@ -511,6 +518,13 @@ fn exchange(
         }
         cursor = next;
     }
+    // The team's villages changed since this device last heard (or it never
+    // asked): taken before pushing, so what was recorded is judged by them.
+    if let Some(tag) = assignment
+        && store.assignment_tag()?.as_deref() != Some(tag.as_str())
+    {
+        take_assignment(store, http, &mut report)?;
+    }
     // Push. Documents refused for a reason that may pass (dependencies the
     // server had not received yet, change numbers another copy of this store
     // used) are offered again once per sync.
@@ -524,9 +538,9 @@ fn exchange(
     Ok(report)
 }
 
-/// The team, commune and villages the server has for this device now, taken
-/// when they changed: an operator's edit of the team reaches the phone at
-/// its next sync, without enrolling again.
+/// The team, commune and villages the server has for this device now: an
+/// operator's edit of the team reaches the phone at its next sync, without
+/// enrolling again. Asked only when a pull's tag says they changed.
 fn take_assignment(store: &Store, http: &mut Http<'_>, report: &mut SyncReport) -> Result<()> {
     let held = store.assignment_tag()?;
     let sent = http.send(|c, base| {

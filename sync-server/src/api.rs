@@ -11,9 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gocua_protocol::{
-    Assignment, BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_CURSOR,
-    HEADER_MORE, HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT, PROTOCOL_VERSION,
-    PushResponse, UnsentResponse, VillageInfo, codes, paths, reasons,
+    Assignment, BUNDLE_CONTENT_TYPE, DocChanges, EnrollRequest, EnrollResponse, HEADER_ASSIGNMENT,
+    HEADER_CURSOR, HEADER_MORE, HEADER_PROTOCOL, HEADER_SERVER_VERSION, Info, MAX_PULL_LIMIT,
+    PROTOCOL_VERSION, PushResponse, UnsentResponse, VillageInfo, codes, paths, reasons,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -710,35 +710,12 @@ async fn assignment(
                 .because(reasons::NOT_A_DEVICE),
         );
     };
-    let found = blocking(&state, move |s| {
-        let Some(volunteer) = s.volunteer(&volunteer_id)? else {
-            return Ok(None);
-        };
-        Ok(s.team(&volunteer.team_id)?.map(|team| (volunteer, team)))
-    })
-    .await?;
+    let found = blocking(&state, move |s| assignment_of(s, &volunteer_id)).await?;
     // Volunteers and teams are never deleted: a device without them points at
     // a damaged database, which the operator must hear of.
-    let Some((volunteer, team)) = found else {
+    let Some(answer) = found else {
         tracing::error!("an enrolled device's volunteer or team is missing");
         return Err(ApiError::internal());
-    };
-    let answer = Assignment {
-        volunteer_id: volunteer.id,
-        volunteer_name: volunteer.name,
-        volunteer_phone: volunteer.phone,
-        team_id: team.id,
-        team_name: team.name,
-        commune_code: team.commune_code,
-        villages: team
-            .villages
-            .into_iter()
-            .map(|v| VillageInfo {
-                id: v.id,
-                commune_code: v.commune_code,
-                name: v.name,
-            })
-            .collect(),
     };
     let body = serde_json::to_vec(&answer).map_err(|e| {
         tracing::error!(error = %e, "assignment not serialized");
@@ -766,6 +743,40 @@ async fn assignment(
         body,
     )
         .into_response())
+}
+
+/// A device's assignment, from its volunteer; `None` if the volunteer or
+/// their team is missing.
+fn assignment_of(s: &dyn Storage, volunteer_id: &str) -> StorageResult<Option<Assignment>> {
+    let Some(volunteer) = s.volunteer(volunteer_id)? else {
+        return Ok(None);
+    };
+    let Some(team) = s.team(&volunteer.team_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Assignment {
+        volunteer_id: volunteer.id,
+        volunteer_name: volunteer.name,
+        volunteer_phone: volunteer.phone,
+        team_id: team.id,
+        team_name: team.name,
+        commune_code: team.commune_code,
+        villages: team
+            .villages
+            .into_iter()
+            .map(|v| VillageInfo {
+                id: v.id,
+                commune_code: v.commune_code,
+                name: v.name,
+            })
+            .collect(),
+    }))
+}
+
+/// The tag `GET /v1/assignment` answers `a` with; `None` if it cannot be
+/// written (it always can).
+fn tag_of(a: &Assignment) -> Option<String> {
+    serde_json::to_vec(a).ok().map(|b| assignment_tag(&b))
 }
 
 /// A strong entity tag of an answer's bytes.
@@ -950,6 +961,10 @@ async fn pull(
     let max_bytes = state.config.pull_page_bytes;
     let cursor = q.cursor;
     let mine = q.mine_after;
+    let volunteer = match &principal {
+        Principal::Device { volunteer_id, .. } => Some(volunteer_id.clone()),
+        Principal::Account { .. } => None,
+    };
     let page = blocking(&state, move |s| {
         // A position this database never handed out came from the one it
         // was restored over: the device knows of changes lost here, and
@@ -958,10 +973,15 @@ async fn pull(
         if bounds.expired(cursor) || mine.is_some_and(|m| bounds.expired(m)) {
             return Ok(None);
         }
-        s.pull(&villages, cursor, limit, max_bytes).map(Some)
+        let page = s.pull(&villages, cursor, limit, max_bytes)?;
+        let tag = match &volunteer {
+            Some(v) => assignment_of(s, v)?.as_ref().and_then(tag_of),
+            None => None,
+        };
+        Ok(Some((page, tag)))
     })
     .await?;
-    let Some(page) = page else {
+    let Some((page, assignment)) = page else {
         return Err(ApiError::new(
             StatusCode::GONE,
             codes::CURSOR_EXPIRED,
@@ -1022,11 +1042,11 @@ async fn pull(
     if let Some(device_id) = own {
         note_contact(&state, device_id, &headers, true);
     }
-    Ok(bundle_response(
-        gocua_protocol::bundle::encode(&docs),
-        next,
-        Some(page.more),
-    ))
+    let mut resp = bundle_response(gocua_protocol::bundle::encode(&docs), next, Some(page.more));
+    if let Some(tag) = assignment.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        resp.headers_mut().insert(HEADER_ASSIGNMENT, tag);
+    }
+    Ok(resp)
 }
 
 /// Bytes of a bootstrap written before they are handed to the connection.

@@ -158,6 +158,12 @@ enum Operate {
         #[arg(long, value_name = "DIR")]
         pg_bin: Option<PathBuf>,
     },
+    /// After putting the database back by other means than `restore` (a copy
+    /// of the SQLite file, pg_restore by hand, a point-in-time recovery):
+    /// leave the feed positions after its end unused, as `restore` does, so
+    /// that devices that synced after the copy was taken bootstrap again and
+    /// push what it lacks. Run it with every server stopped, once.
+    MarkRestored,
     /// Check that every stored change and snapshot loads, that the change
     /// log and its feed are whole and that the report rows match the
     /// households; exits 1 when anything is wrong. Safe while serving.
@@ -1227,6 +1233,29 @@ fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
                     time_text(done.info.taken_at)
                 )
             });
+        }
+        Operate::MarkRestored => {
+            let storage = gocua_server::open_database(&config)
+                .with_context(|| format!("cannot open {place}"))?;
+            let audit = gocua_server::storage::AuditEntry {
+                at: gocua_server::now(),
+                actor: "admin".into(),
+                action: "restored".into(),
+                subject: String::new(),
+                detail: "by other means; feed marked by mark-restored".into(),
+            };
+            let (after, before) =
+                storage.mark_restored(gocua_server::backup::RESTORE_GAP, &audit)?;
+            print(
+                json_mode,
+                json!({ "feed_end": after, "next_position": before + 1 }),
+                || {
+                    format!(
+                        "đã đánh dấu {place} là bản khôi phục: các vị trí sau {after} không dùng nữa; máy nào đã đồng bộ sau bản sao này sẽ tải lại và gửi lại những gì máy chủ thiếu\n\
+                         marked {place} as restored: the feed positions after {after} stay unused; devices that synced after this copy was taken bootstrap again and push what the server lacks"
+                    )
+                },
+            );
         }
         Operate::Check => {
             let storage = gocua_server::open_database(&config)

@@ -1072,6 +1072,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Where the pull feed ends, and what restores left unused: read on
     /// every pull, so one small read.
     fn feed_bounds(&self) -> StorageResult<FeedBounds>;
+    /// Leaves the feed positions after this database's end unused for
+    /// `gap`, as a restore does, and writes `audit`, in one transaction:
+    /// for a database put back by other means than `gocua-server restore`.
+    /// The stretch left, `(after, before)`.
+    fn mark_restored(&self, gap: u64, audit: &AuditEntry) -> StorageResult<(u64, u64)>;
     /// Every document with its log, feed rows, snapshot and report row, in
     /// one consistent read, handed to `doc` one at a time (none kept); then
     /// the log's totals from the same read. An error from `doc` stops the

@@ -528,6 +528,7 @@ async fn a_team_gains_and_loses_a_village_over_http(db: TestDb) {
         .await
         .expect("the edit changes the assignment");
     assert_ne!(new_tag, tag);
+    assert_eq!(pulled_tag(&c, &server, &a.token).await, new_tag);
     assert_eq!(after.team_name, "Tổ Đông Tây");
     let mut names: Vec<&str> = after.villages.iter().map(|v| v.name.as_str()).collect();
     names.sort();
@@ -615,6 +616,22 @@ async fn assignment(
     }
     assert_eq!(r.status(), 200);
     Some((r.json().await.unwrap(), etag))
+}
+
+/// The assignment's tag a pull carries.
+async fn pulled_tag(c: &reqwest::Client, s: &TestServer, token: &str) -> String {
+    let r = c
+        .get(s.url("/v1/pull?cursor=0&limit=1"))
+        .header(gocua_protocol::HEADER_PROTOCOL, "2")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()[gocua_protocol::HEADER_ASSIGNMENT]
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The audit log in Vietnam time, filtered by actor, action and time.

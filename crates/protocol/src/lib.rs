@@ -24,6 +24,10 @@ pub const HEADER_SERVER_VERSION: &str = "gocua-server-version";
 pub const HEADER_CURSOR: &str = "gocua-cursor";
 /// On pull responses: `1` when more changes wait after this page.
 pub const HEADER_MORE: &str = "gocua-more";
+/// On a device's pull: the tag (`ETag`) of its assignment as the server has
+/// it now. A device holding another asks `GET /v1/assignment`; an idle sync
+/// stays one request.
+pub const HEADER_ASSIGNMENT: &str = "gocua-assignment";
 /// Optional, on a device's requests: the version of the app that sends them
 /// (at most 64 printable ASCII characters), shown to the operator by
 /// `gocua-server admin devices list`.
@@ -57,8 +61,10 @@ pub mod paths {
     /// A revoked device told to wipe reports the changes it had not sent
     /// (docs/protocol.md, "Revoked devices").
     pub const UNSENT: &str = "/v1/unsent";
-    /// A device's [`Assignment`](super::Assignment) as it is now: asked at
-    /// every sync, so that a team's edited villages reach its phones.
+    /// A device's [`Assignment`](super::Assignment) as it is now: asked when
+    /// a pull's [`HEADER_ASSIGNMENT`](super::HEADER_ASSIGNMENT) differs from
+    /// the tag the device holds, so that a team's edited villages reach its
+    /// phones.
     pub const ASSIGNMENT: &str = "/v1/assignment";
 }
 

@@ -41,9 +41,14 @@ pub(super) fn feed_bounds(c: &mut PgConn) -> StorageResult<FeedBounds> {
 /// run in the restore's own transaction, after its data (`crate::backup`):
 /// whatever the search path the restored data set.
 pub(crate) fn mark_restored_sql(gap: u64) -> String {
+    // pg_restore's statements leave the search path empty.
+    format!("RESET search_path;\n{}", mark_restored_statements(gap))
+}
+
+/// [`mark_restored_sql`] on a connection of the server's own.
+pub(crate) fn mark_restored_statements(gap: u64) -> String {
     format!(
-        "RESET search_path;
-INSERT INTO meta (key, value)
+        "INSERT INTO meta (key, value)
   SELECT '{RESTORED_FEED}',
          (COALESCE((SELECT value FROM meta WHERE key = '{RESTORED_FEED}'), '[]')::jsonb
            || jsonb_build_array(jsonb_build_array(last_position, last_position + {gap})))::text

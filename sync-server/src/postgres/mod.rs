@@ -1941,6 +1941,17 @@ impl Storage for PgStorage {
         self.read(|c| report::marked_into(c, ids))
     }
 
+    fn mark_restored(&self, gap: u64, audit: &AuditEntry) -> StorageResult<(u64, u64)> {
+        self.write(|c| {
+            c.batch(&backup::mark_restored_statements(gap))?;
+            insert_audit(c, audit)?;
+            let bounds = backup::feed_bounds(c)?;
+            bounds.restored.last().copied().ok_or_else(|| {
+                StorageError::Backend("the restored stretch was not recorded".into())
+            })
+        })
+    }
+
     fn feed_bounds(&self) -> StorageResult<FeedBounds> {
         backup::feed_bounds(&mut *self.conn()?)
     }

@@ -1859,6 +1859,14 @@ impl Storage for SqliteStorage {
         self.read(|tx| report::marked_into(tx, ids))
     }
 
+    fn mark_restored(&self, gap: u64, audit: &AuditEntry) -> StorageResult<(u64, u64)> {
+        self.write(|tx| {
+            let stretch = backup::mark_restored(tx, gap)?;
+            insert_audit(tx, audit)?;
+            Ok(stretch)
+        })
+    }
+
     fn feed_bounds(&self) -> StorageResult<FeedBounds> {
         backup::feed_bounds(&self.reader())
     }
