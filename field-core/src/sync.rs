@@ -326,10 +326,15 @@ fn push_outbox(
             return Ok(());
         }
         let (body, compressed) = gzip(bundle::encode(&batch.docs));
+        // What this device will still hold unsent once the batch is stored.
+        let left = (store.pending_changes()?.max(0) as u64)
+            .saturating_sub(batch.hashes.len() as u64)
+            .to_string();
         let resp = http.send(|c, base| {
             let r = c
                 .post(format!("{base}{}", paths::PUSH))
                 .header(reqwest::header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)
+                .header(gocua_protocol::HEADER_PENDING, &left)
                 .body(body.clone());
             if compressed {
                 r.header(reqwest::header::CONTENT_ENCODING, "gzip")
@@ -475,11 +480,13 @@ fn exchange(
             .own_through()?
             .map(|p| format!("&mine_after={p}"))
             .unwrap_or_default();
+        let pending = store.pending_changes()?.max(0).to_string();
         let sent = http.send(|c, base| {
             c.get(format!(
                 "{base}{}?cursor={url_cursor}&limit={PULL_LIMIT}{mine}",
                 paths::PULL
             ))
+            .header(gocua_protocol::HEADER_PENDING, &pending)
         });
         let resp = match sent {
             Ok(r) => r,

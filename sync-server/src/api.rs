@@ -390,9 +390,11 @@ pub(crate) async fn authenticate(
 /// the request (it never waits for the writer).
 pub(crate) fn note_contact(state: &AppState, device_id: &str, headers: &HeaderMap, synced: bool) {
     let version = crate::seen::app_version(headers);
+    // Said for "once this request succeeds": taken from a request that did.
+    let pending = synced.then(|| crate::seen::pending(headers)).flatten();
     let Some(seen) = state
         .seen
-        .claim(device_id, now(), synced, version.as_deref())
+        .claim(device_id, now(), synced, version.as_deref(), pending)
     else {
         return;
     };

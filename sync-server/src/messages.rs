@@ -268,6 +268,7 @@ pub enum T {
     LastSeen,
     LastSync,
     AppVersion,
+    PendingChanges,
     State,
     Active,
     Revoked,
@@ -320,6 +321,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::LastSeen => ("Liên lạc gần nhất", "Last seen"),
         T::LastSync => ("Đồng bộ gần nhất", "Last sync"),
         T::AppVersion => ("Phiên bản ứng dụng", "App version"),
+        T::PendingChanges => ("Chưa gửi", "Unsent"),
         T::State => ("Trạng thái", "State"),
         T::Active => ("đang dùng", "active"),
         T::Revoked => ("đã thu hồi", "revoked"),
@@ -553,6 +555,7 @@ pub fn device_list(lang: Lang, devices: &[DeviceRow]) -> String {
                 opt_time(lang, d.last_seen_at),
                 opt_time(lang, d.last_sync_at),
                 or_dash(d.app_version.as_deref()),
+                or_dash(d.pending_changes.map(|n| n.to_string()).as_deref()),
                 device_state(lang, d),
             ]
         })
@@ -566,6 +569,7 @@ pub fn device_list(lang: Lang, devices: &[DeviceRow]) -> String {
             t(lang, T::LastSeen),
             t(lang, T::LastSync),
             t(lang, T::AppVersion),
+            t(lang, T::PendingChanges),
             t(lang, T::State),
         ],
         &rows,

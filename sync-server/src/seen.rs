@@ -1,14 +1,14 @@
 //! When each device was last seen and last synced, and the app version it
 //! says it runs (`admin devices list`), without a database write on every
 //! request: a device's contact is written when the stored one is a minute old
-//! or more, or its app version changed. This process remembers what it
+//! or more, or its app version or the unsent changes it reports changed. This process remembers what it
 //! wrote; another replica writes at most once a minute per device too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
-use gocua_protocol::HEADER_APP_VERSION;
+use gocua_protocol::{HEADER_APP_VERSION, HEADER_PENDING};
 
 use crate::storage::DeviceSeen;
 
@@ -22,6 +22,7 @@ struct Written {
     seen: i64,
     sync: Option<i64>,
     app_version: Option<String>,
+    pending: Option<u64>,
 }
 
 /// What this process last wrote of each device's contact.
@@ -41,6 +42,16 @@ pub fn app_version(headers: &HeaderMap) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
+/// The unsent changes a request says its device holds (`gocua-pending`):
+/// a number of at most 12 digits; anything else says nothing.
+pub fn pending(headers: &HeaderMap) -> Option<u64> {
+    let v = headers.get(HEADER_PENDING)?.to_str().ok()?.trim();
+    if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
 impl Seen {
     /// What to write for this contact, if anything is due; taken as written
     /// at once, so that requests arriving together write it once.
@@ -50,6 +61,7 @@ impl Seen {
         now: i64,
         synced: bool,
         app_version: Option<&str>,
+        pending: Option<u64>,
     ) -> Option<DeviceSeen> {
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
         let stale = |t: i64| now - t >= COALESCE_SECONDS;
@@ -59,6 +71,7 @@ impl Seen {
                 stale(w.seen)
                     || (synced && w.sync.is_none_or(stale))
                     || (app_version.is_some() && app_version != w.app_version.as_deref())
+                    || (pending.is_some() && pending != w.pending)
             }
         };
         if !due {
@@ -70,6 +83,7 @@ impl Seen {
                 seen: now,
                 sync: None,
                 app_version: None,
+                pending: None,
             });
         entry.seen = now;
         if synced {
@@ -78,10 +92,14 @@ impl Seen {
         if app_version.is_some() {
             entry.app_version = app_version.map(str::to_string);
         }
+        if pending.is_some() {
+            entry.pending = pending;
+        }
         Some(DeviceSeen {
             at: now,
             synced,
             app_version: app_version.map(str::to_string),
+            pending_changes: pending,
         })
     }
 
@@ -102,7 +120,7 @@ mod tests {
         let s = Seen::default();
         let mut writes = 0;
         let mut contact = |now: i64, synced: bool, v: Option<&str>| {
-            let due = s.claim("d", now, synced, v).is_some();
+            let due = s.claim("d", now, synced, v, None).is_some();
             writes += usize::from(due);
             due
         };
@@ -122,9 +140,32 @@ mod tests {
         assert_eq!(writes, 4);
         s.forget("d");
         assert!(
-            s.claim("d", 1_101, false, None).is_some(),
+            s.claim("d", 1_101, false, None, None).is_some(),
             "after a failed write"
         );
+    }
+
+    /// The unsent changes a device reports are written when they change,
+    /// within the minute too: the last push of a sync says 0.
+    #[test]
+    fn reported_unsent_changes_are_written_when_they_change() {
+        let s = Seen::default();
+        assert!(s.claim("d", 1_000, true, None, Some(40)).is_some());
+        assert!(s.claim("d", 1_001, true, None, Some(40)).is_none());
+        let last = s.claim("d", 1_002, true, None, Some(0));
+        assert_eq!(last.and_then(|w| w.pending_changes), Some(0));
+        assert!(s.claim("d", 1_003, false, None, None).is_none());
+        let mut h = HeaderMap::new();
+        assert_eq!(pending(&h), None);
+        for (v, want) in [
+            ("17", Some(17)),
+            ("-1", None),
+            ("1e3", None),
+            ("9999999999999", None),
+        ] {
+            h.insert(HEADER_PENDING, v.parse().unwrap());
+            assert_eq!(pending(&h), want, "{v}");
+        }
     }
 
     #[test]

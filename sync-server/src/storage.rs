@@ -164,6 +164,8 @@ pub struct DeviceRow {
     pub last_sync_at: Option<i64>,
     /// What it last sent in `gocua-app-version`.
     pub app_version: Option<String>,
+    /// The changes it last said it still holds unsent (`gocua-pending`).
+    pub pending_changes: Option<i64>,
 }
 
 /// A device's contact, as `crate::seen` writes it (at most once a minute).
@@ -173,6 +175,8 @@ pub struct DeviceSeen {
     /// A push, pull or bootstrap that succeeded: also its last sync.
     pub synced: bool,
     pub app_version: Option<String>,
+    /// The changes it said it still holds unsent (`gocua-pending`).
+    pub pending_changes: Option<u64>,
 }
 
 /// A team as `admin team list` shows it.

@@ -418,9 +418,43 @@ async fn devices_list_shows_last_seen_sync_and_app_version(db: TestDb) {
         "a pull within the minute of the last sync wrote no sync"
     );
 
+    // The unsent changes a device reports are written when they change,
+    // within the minute too; a header that is no number says nothing.
+    assert!(device_row(&db, &d.device_id)["pending_changes"].is_null());
+    for (said, want) in [("7", 7), ("abc", 7), ("0", 0)] {
+        let r = c
+            .get(server.url("/v1/pull?cursor=0"))
+            .header(HEADER_PROTOCOL, "2")
+            .header(gocua_protocol::HEADER_PENDING, said)
+            .bearer_auth(&d.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{said}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let row = device_row(&db, &d.device_id);
+            if row["pending_changes"] == want {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{said}: not recorded: {row}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     let en = admin_text(&db, "en", &["devices", "list"]);
     let header = en.lines().next().unwrap();
-    for col in ["Device", "Last seen", "Last sync", "App version", "State"] {
+    for col in [
+        "Device",
+        "Last seen",
+        "Last sync",
+        "App version",
+        "Unsent",
+        "State",
+    ] {
         assert!(header.contains(col), "{col}: {en}");
     }
     assert!(

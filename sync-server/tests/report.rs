@@ -349,6 +349,7 @@ async fn households_reach_the_report_and_a_rebuild_gives_the_same_rows(db: commo
              DROP INDEX audit_commune; DROP INDEX audit_province;
              ALTER TABLE audit DROP COLUMN commune_code;
              ALTER TABLE audit DROP COLUMN province_code;
+             ALTER TABLE devices DROP COLUMN pending_changes;
              PRAGMA user_version = 5;",
         )
         .unwrap();

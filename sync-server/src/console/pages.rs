@@ -461,6 +461,8 @@ struct DeviceLine {
     last_seen: String,
     last_sync: String,
     app_version: String,
+    /// As the device last reported them; empty when it never did.
+    pending: String,
 }
 
 #[derive(Template)]
@@ -492,6 +494,7 @@ async fn devices_page(state: &AppState, v: Viewer, done: bool) -> Answer {
                 last_seen: d.last_seen_at.map(local_time).unwrap_or_default(),
                 last_sync: d.last_sync_at.map(local_time).unwrap_or_default(),
                 app_version: d.app_version.unwrap_or_default(),
+                pending: d.pending_changes.map(|n| n.to_string()).unwrap_or_default(),
                 id: d.id,
                 name: d.name,
                 volunteer: d.volunteer_name,

@@ -210,6 +210,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("last_seen", "Lần cuối liên lạc", "Last seen"),
     ("last_sync", "Lần đồng bộ cuối", "Last sync"),
     ("app_version", "Phiên bản ứng dụng", "App version"),
+    (
+        "pending_changes",
+        "Thay đổi chưa gửi (máy báo)",
+        "Unsent changes (as reported)",
+    ),
     ("revoke", "Thu hồi", "Revoke"),
     (
         "revoke_confirm",

@@ -291,9 +291,16 @@ pub(super) fn device_seen(c: &mut PgConn, id: &str, seen: &DeviceSeen) -> Storag
             last_seen_at = GREATEST(COALESCE(last_seen_at, 0), $2),
             last_sync_at = CASE WHEN $3 THEN GREATEST(COALESCE(last_sync_at, 0), $2)
                            ELSE last_sync_at END,
-            app_version = COALESCE($4, app_version)
+            app_version = COALESCE($4, app_version),
+            pending_changes = COALESCE($5, pending_changes)
          WHERE id = $1",
-        &[&id, &seen.at, &seen.synced, &seen.app_version],
+        &[
+            &id,
+            &seen.at,
+            &seen.synced,
+            &seen.app_version,
+            &seen.pending_changes.and_then(|n| i64::try_from(n).ok()),
+        ],
     )?;
     Ok(())
 }

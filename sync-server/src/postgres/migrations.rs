@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the_audit_log_by_area",
         include_str!("../../migrations/postgres/0004_the_audit_log_by_area.sql"),
     ),
+    (
+        5,
+        "devices_report_their_pending_changes",
+        include_str!("../../migrations/postgres/0005_devices_report_their_pending_changes.sql"),
+    ),
 ];
 
 /// The session advisory lock migrations are applied under.

@@ -999,7 +999,7 @@ impl Storage for PgStorage {
                 "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
                         d.wipe_requested,
                         (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id),
-                        d.last_seen_at, d.last_sync_at, d.app_version
+                        d.last_seen_at, d.last_sync_at, d.app_version, d.pending_changes
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id
                  ORDER BY d.enrolled_at, d.id COLLATE \"C\"",
                 &[],
@@ -1019,6 +1019,7 @@ impl Storage for PgStorage {
                     last_seen_at: get(r, 9)?,
                     last_sync_at: get(r, 10)?,
                     app_version: get(r, 11)?,
+                    pending_changes: get(r, 12)?,
                 })
             })
             .collect()

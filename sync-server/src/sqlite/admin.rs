@@ -294,9 +294,16 @@ pub(super) fn device_seen(tx: &Transaction<'_>, id: &str, seen: &DeviceSeen) -> 
             last_seen_at = max(coalesce(last_seen_at, 0), ?2),
             last_sync_at = CASE WHEN ?3 THEN max(coalesce(last_sync_at, 0), ?2)
                            ELSE last_sync_at END,
-            app_version = coalesce(?4, app_version)
+            app_version = coalesce(?4, app_version),
+            pending_changes = coalesce(?5, pending_changes)
          WHERE id = ?1",
-        params![id, seen.at, seen.synced, seen.app_version],
+        params![
+            id,
+            seen.at,
+            seen.synced,
+            seen.app_version,
+            seen.pending_changes.and_then(|n| i64::try_from(n).ok())
+        ],
     )
     .map_err(db_err)?;
     Ok(())

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_what_an_operator_reaches_for.sql"),
     include_str!("../../migrations/sqlite/0015_the_web_console_signs_accounts_in.sql"),
     include_str!("../../migrations/sqlite/0016_the_audit_log_by_area.sql"),
+    include_str!("../../migrations/sqlite/0017_devices_report_their_pending_changes.sql"),
 ];
 
 /// Work a migration does beyond its SQL, by the version it brings the

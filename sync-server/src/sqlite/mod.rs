@@ -849,7 +849,7 @@ impl Storage for SqliteStorage {
                 "SELECT d.id, d.name, d.volunteer_id, v.name, v.team_id, d.enrolled_at, d.revoked_at,
                         d.wipe_requested,
                         (SELECT COUNT(*) FROM unsent_reports u WHERE u.device_id = d.id),
-                        d.last_seen_at, d.last_sync_at, d.app_version
+                        d.last_seen_at, d.last_sync_at, d.app_version, d.pending_changes
                  FROM devices d JOIN volunteers v ON v.id = d.volunteer_id ORDER BY d.enrolled_at, d.id",
             )
             .map_err(db_err)?;
@@ -868,6 +868,7 @@ impl Storage for SqliteStorage {
                     last_seen_at: r.get(9)?,
                     last_sync_at: r.get(10)?,
                     app_version: r.get(11)?,
+                    pending_changes: r.get(12)?,
                 })
             })
             .map_err(db_err)?;
