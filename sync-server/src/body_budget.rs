@@ -37,7 +37,9 @@ const STEP: usize = 64 * 1024;
 /// for good. (mimalloc, tried instead, kept 246 MiB: it gives pages back
 /// only when the threads that freed them allocate again, and an idle
 /// server does not.) Below 128 KiB, glibc's first threshold, so a small
-/// body's buffer never moves it.
+/// body's buffer never moves it. (The server binary now runs on jemalloc,
+/// which gives freed pages back on a timer; pages of a body's own go back
+/// at once, and a flood's bytes never sit in a heap.)
 const OWN_PAGES_FROM: usize = 64 * 1024;
 
 /// Reads a body whole, up to `limit` bytes (past it, an error caused by

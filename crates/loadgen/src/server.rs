@@ -183,8 +183,11 @@ impl Server {
     /// 127.0.0.1:0` (`database`: `--data-dir DIR` or `--database URL`) and
     /// reads the address each prints.
     pub async fn spawn(bin: &Path, database: &[String], replicas: usize) -> Result<Server> {
-        // Every simulated device enrolls from this one address.
-        let env = [("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", "0")];
+        // Every simulated device enrolls and connects from this one address.
+        let env = [
+            ("GOCUA_ENROLL_ATTEMPTS_PER_ADDRESS", "0"),
+            ("GOCUA_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+        ];
         Server::spawn_with_env(bin, database, replicas, &env).await
     }
 
@@ -217,8 +220,10 @@ impl Server {
     pub async fn in_process(db: &Path) -> Result<Server> {
         let config = Config {
             database: db.to_path_buf(),
-            // Every simulated device enrolls from this one address.
+            // Every simulated device enrolls and connects from this one
+            // address.
             enroll_attempts_per_address: 0,
+            max_connections_per_address: 0,
             ..Config::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -173,6 +173,7 @@ async fn slow_headers(args: &Args, server: &Server, base: &str) -> Result<()> {
         );
     }
     let addr = server.addrs[0];
+    println!("slow headers: server before: {}", mem(server.stats()));
     let started = Instant::now();
     let mut opening = Vec::new();
     let sources = args.slow_addresses.max(1);
@@ -255,6 +256,10 @@ async fn slow_headers(args: &Args, server: &Server, base: &str) -> Result<()> {
         open_files(server),
         mem(server.stats())
     );
+    // An allocator may give freed pages back on a timer (jemalloc's decay
+    // is 10 s), not at the moment they are freed.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    println!("  server 15 s later: {}", mem(server.stats()));
     Ok(())
 }
 
