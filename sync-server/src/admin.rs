@@ -86,6 +86,15 @@ pub enum AdminError {
     /// A training session is held for a team or a commune.
     #[error("{}", messages::admin_error(Lang::En, self))]
     TeamOrCommune,
+    #[error("{}", messages::admin_error(Lang::En, self))]
+    WeakPassword,
+    #[error("{}", messages::admin_error(Lang::En, self))]
+    BadLogin,
+    /// `account password` without `--login` for an account that has none.
+    #[error("{}", messages::admin_error(Lang::En, self))]
+    NoLoginYet(String),
+    #[error("{}", messages::admin_error(Lang::En, self))]
+    LoginTaken { login: String, account: String },
 }
 
 impl AdminError {
@@ -430,6 +439,39 @@ pub fn revoke_account(storage: &dyn Storage, account_id: &str) -> AdminResult<bo
         return Err(AdminError::NoAccount(id.to_string()));
     }
     Ok(storage.revoke_account(id, now())?)
+}
+
+/// Sets the password (and login name: `login`, else the one it has) an
+/// account signs in to the console with; its open sessions end. Checked
+/// here first so that each refusal is said in the operator's language.
+/// Returns the login name.
+pub fn set_console_password(
+    storage: &dyn Storage,
+    account_id: &str,
+    login: Option<&str>,
+    password: &str,
+) -> AdminResult<String> {
+    use crate::console::auth;
+    let id = account_id.trim();
+    if !storage.accounts()?.iter().any(|a| a.account.id == id) {
+        return Err(AdminError::NoAccount(id.to_string()));
+    }
+    let login = match login {
+        Some(l) => auth::normalize_login(l).map_err(|_| AdminError::BadLogin)?,
+        None => storage
+            .console_login_of(id)?
+            .ok_or_else(|| AdminError::NoLoginYet(id.to_string()))?,
+    };
+    if let Some(other) = storage.console_login(&login)?
+        && other.account.id != id
+    {
+        return Err(AdminError::LoginTaken {
+            login,
+            account: other.account.id,
+        });
+    }
+    auth::check_password(password).map_err(|_| AdminError::WeakPassword)?;
+    Ok(auth::set_password(storage, id, Some(&login), password)?)
 }
 
 /// Vietnam has one time zone, with no daylight saving.

@@ -32,6 +32,12 @@ struct Cli {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Messages in Vietnamese (vi, the default) or English (en); without
+    /// it, English when the locale (LC_ALL, LC_MESSAGES, LANG) is English.
+    /// An export's headers and sheet names follow it too (Vietnamese unless
+    /// en is given).
+    #[arg(long, global = true, value_parser = ["vi", "en"])]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,11 +66,6 @@ enum Command {
     /// GOCUA_DATABASE) once in the shell. Without any of them a command
     /// works on ./gocua-server.sqlite, most likely not the server's.
     Admin {
-        /// Messages in Vietnamese (vi, the default) or English (en);
-        /// without it, English when the locale (LC_ALL, LC_MESSAGES, LANG)
-        /// is English.
-        #[arg(long, global = true, value_parser = ["vi", "en"])]
-        lang: Option<String>,
         #[command(subcommand)]
         command: Admin,
     },
@@ -122,9 +123,6 @@ enum Command {
         /// Sensitive target groups to include, by name (with --pii full).
         #[arg(long, value_delimiter = ',')]
         include_sensitive: Vec<String>,
-        /// Headers and sheet names in English instead of Vietnamese.
-        #[arg(long, default_value = "vi")]
-        lang: String,
         /// Write codes and numbers in CSV as plain values, not as Excel text.
         #[arg(long)]
         csv_plain: bool,
@@ -453,7 +451,7 @@ fn print(json_mode: bool, value: serde_json::Value, text: impl FnOnce() -> Strin
 
 /// Applies the migrations the database lacks; on PostgreSQL under the
 /// migration lock, so that replicas and operators never race on them.
-fn migrate(config: &Config, json_mode: bool) -> Result<()> {
+fn migrate(config: &Config, json_mode: bool, lang: Lang) -> Result<()> {
     init_logs(&format!("warn,{}", config.log));
     let place = config.database_text();
     match config.postgres() {
@@ -464,10 +462,15 @@ fn migrate(config: &Config, json_mode: bool) -> Result<()> {
             print(
                 json_mode,
                 json!({"database": place, "from": done.from, "to": done.to}),
-                || {
-                    if done.from == done.to {
-                        format!("{place}: up to date (schema {})", done.to)
-                    } else {
+                || match (done.from == done.to, lang) {
+                    (true, Lang::Vi) => {
+                        format!("{place}: đã ở lược đồ mới nhất ({})", done.to)
+                    }
+                    (true, Lang::En) => format!("{place}: up to date (schema {})", done.to),
+                    (false, Lang::Vi) => {
+                        format!("{place}: đã nâng lược đồ từ {} lên {}", done.from, done.to)
+                    }
+                    (false, Lang::En) => {
                         format!("{place}: migrated from schema {} to {}", done.from, done.to)
                     }
                 },
@@ -478,7 +481,10 @@ fn migrate(config: &Config, json_mode: bool) -> Result<()> {
             gocua_server::open_database(config)
                 .with_context(|| format!("cannot migrate {place}"))?;
             print(json_mode, json!({"database": place}), || {
-                format!("{place}: up to date")
+                format!(
+                    "{place}: {}",
+                    lang.pick("đã ở lược đồ mới nhất", "up to date")
+                )
             });
         }
     }
@@ -826,8 +832,7 @@ fn export(config: Config, json_mode: bool, a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_admin(config: Config, json_mode: bool, lang: Option<&str>, cmd: Admin) -> Result<()> {
-    let lang = Lang::detect(lang);
+fn run_admin(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Result<()> {
     admin_command(config, json_mode, lang, cmd).map_err(|e| {
         // Said in the operator's language; input they can correct exits 2.
         if let Some(a) = e.downcast_ref::<admin::AdminError>() {
@@ -1033,24 +1038,11 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let login =
-                gocua_server::console::auth::set_password(s, &account, login.as_deref(), &password)
-                    .map_err(|e| match e {
-                        gocua_server::StorageError::Invalid(m)
-                        | gocua_server::StorageError::NotFound(m) => {
-                            anyhow::Error::from(BadInput(m))
-                        }
-                        other => other.into(),
-                    })?;
+            let login = admin::set_console_password(s, &account, login.as_deref(), &password)?;
             print(
                 json_mode,
                 json!({ "account_id": account.trim(), "login": login }),
-                || {
-                    format!(
-                        "account {} signs in to the console as {login}",
-                        account.trim()
-                    )
-                },
+                || messages::console_password_set(lang, account.trim(), &login),
             );
         }
         Admin::Account {
@@ -1189,7 +1181,7 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
 }
 
 /// `backup`, `restore` and `check`.
-fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
+fn operate(config: Config, json_mode: bool, lang: Lang, cmd: Operate) -> Result<()> {
     use gocua_server::backup::{self, PgTools};
     init_logs(&format!("warn,{}", config.log));
     let place = config.database_text();
@@ -1199,19 +1191,21 @@ fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
             print(
                 json_mode,
                 json!({ "path": path.display().to_string(), "backup": info }),
-                || {
-                    format!(
-                        "đã sao lưu {place} vào {}: {} thay đổi, lược đồ {} ({})\n\
-                         backed up {place} to {}: {} changes, schema {} ({}); it holds personal data: keep it encrypted",
-                        path.display(),
-                        info.changes,
-                        info.schema_version,
-                        info.backend,
+                || match lang {
+                    Lang::Vi => format!(
+                        "đã sao lưu {place} vào {}: {} thay đổi, lược đồ {} ({}); bản sao lưu chứa dữ liệu cá nhân: hãy giữ nó được mã hoá",
                         path.display(),
                         info.changes,
                         info.schema_version,
                         info.backend
-                    )
+                    ),
+                    Lang::En => format!(
+                        "backed up {place} to {}: {} changes, schema {} ({}); it holds personal data: keep it encrypted",
+                        path.display(),
+                        info.changes,
+                        info.schema_version,
+                        info.backend
+                    ),
                 },
             );
         }
@@ -1221,17 +1215,19 @@ fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
             pg_bin,
         } => {
             let done = backup::restore(&config, &path, overwrite, &PgTools { dir: pg_bin })?;
-            print(json_mode, json!(done), || {
-                format!(
-                    "đã khôi phục {} vào {place}: {} thay đổi, sao lưu lúc {}; máy nào đã đồng bộ sau lúc đó sẽ tải lại và gửi lại những gì máy chủ thiếu\n\
-                     restored {} into {place}: {} changes, backed up at {}; devices that synced after it bootstrap again and push what the server lacks",
+            print(json_mode, json!(done), || match lang {
+                Lang::Vi => format!(
+                    "đã khôi phục {} vào {place}: {} thay đổi, sao lưu lúc {} (giờ Việt Nam); máy nào đã đồng bộ sau lúc đó sẽ tải lại và gửi lại những gì máy chủ thiếu",
                     path.display(),
                     done.info.changes,
-                    time_text(done.info.taken_at),
+                    messages::local_time(done.info.taken_at),
+                ),
+                Lang::En => format!(
+                    "restored {} into {place}: {} changes, backed up at {} (Vietnam time); devices that synced after it bootstrap again and push what the server lacks",
                     path.display(),
                     done.info.changes,
-                    time_text(done.info.taken_at)
-                )
+                    messages::local_time(done.info.taken_at),
+                ),
             });
         }
         Operate::MarkRestored => {
@@ -1249,11 +1245,13 @@ fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
             print(
                 json_mode,
                 json!({ "feed_end": after, "next_position": before + 1 }),
-                || {
-                    format!(
-                        "đã đánh dấu {place} là bản khôi phục: các vị trí sau {after} không dùng nữa; máy nào đã đồng bộ sau bản sao này sẽ tải lại và gửi lại những gì máy chủ thiếu\n\
-                         marked {place} as restored: the feed positions after {after} stay unused; devices that synced after this copy was taken bootstrap again and push what the server lacks"
-                    )
+                || match lang {
+                    Lang::Vi => format!(
+                        "đã đánh dấu {place} là bản khôi phục: các vị trí sau {after} không dùng nữa; máy nào đã đồng bộ sau bản sao này sẽ tải lại và gửi lại những gì máy chủ thiếu"
+                    ),
+                    Lang::En => format!(
+                        "marked {place} as restored: the feed positions after {after} stay unused; devices that synced after this copy was taken bootstrap again and push what the server lacks"
+                    ),
                 },
             );
         }
@@ -1271,30 +1269,34 @@ fn operate(config: Config, json_mode: bool, cmd: Operate) -> Result<()> {
                             (Some(h), None) => format!("{h}: "),
                             _ => String::new(),
                         };
-                        format!("{at}{}\n    {}", p.vi, p.en)
+                        format!("{at}{}", lang.pick(&p.vi, &p.en))
                     })
                     .collect();
                 if report.problems_not_listed > 0 {
-                    lines.push(format!(
-                        "... và {} lỗi khác / and {} more problems",
-                        report.problems_not_listed, report.problems_not_listed
-                    ));
+                    lines.push(match lang {
+                        Lang::Vi => format!("... và {} lỗi khác", report.problems_not_listed),
+                        Lang::En => format!("... and {} more problems", report.problems_not_listed),
+                    });
                 }
                 let found = report.problems.len() as u64 + report.problems_not_listed;
-                lines.push(format!(
-                    "{place}: {} hộ, {} thay đổi, {} bản chụp, {} hộ trong báo cáo: {}\n\
-                     {place}: {} households, {} changes, {} snapshots, {} households in reports: {}",
-                    report.households,
-                    report.changes,
-                    report.snapshots,
-                    report.report_rows,
-                    if found == 0 { "không có lỗi".to_string() } else { format!("{found} lỗi") },
-                    report.households,
-                    report.changes,
-                    report.snapshots,
-                    report.report_rows,
-                    if found == 0 { "no problems".to_string() } else { format!("{found} problems") },
-                ));
+                lines.push(match lang {
+                    Lang::Vi => format!(
+                        "{place}: {} hộ, {} thay đổi, {} bản chụp, {} hộ trong báo cáo: {}",
+                        report.households,
+                        report.changes,
+                        report.snapshots,
+                        report.report_rows,
+                        if found == 0 { "không có lỗi".to_string() } else { format!("{found} lỗi") },
+                    ),
+                    Lang::En => format!(
+                        "{place}: {} households, {} changes, {} snapshots, {} households in reports: {}",
+                        report.households,
+                        report.changes,
+                        report.snapshots,
+                        report.report_rows,
+                        if found == 0 { "no problems".to_string() } else { format!("{found} problems") },
+                    ),
+                });
                 lines.join("\n")
             });
             if !report.is_ok() {
@@ -1328,6 +1330,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_mode = cli.json;
+    let lang_arg = cli.lang.clone();
+    let lang = Lang::detect(lang_arg.as_deref());
     let result = match config(&cli) {
         Err(e) => Err(e),
         Ok(config) => match cli.command {
@@ -1335,12 +1339,10 @@ fn main() -> ExitCode {
                 print!("{DEFAULT_CONFIG}");
                 Ok(())
             }
-            Command::Migrate => migrate(&config, json_mode),
+            Command::Migrate => migrate(&config, json_mode, lang),
             Command::Serve { listen } => serve(config, listen),
-            Command::Admin { lang, command } => {
-                run_admin(config, json_mode, lang.as_deref(), command)
-            }
-            Command::Operate(command) => operate(config, json_mode, command),
+            Command::Admin { command } => run_admin(config, json_mode, lang, command),
+            Command::Operate(command) => operate(config, json_mode, lang, command),
             Command::Report {
                 area,
                 period,
@@ -1357,7 +1359,6 @@ fn main() -> ExitCode {
                 today,
                 since,
                 include_sensitive,
-                lang,
                 csv_plain,
                 out,
             } => export(
@@ -1372,7 +1373,9 @@ fn main() -> ExitCode {
                     today,
                     since,
                     include_sensitive,
-                    lang,
+                    // The province's files keep one language whatever the
+                    // operator's locale: Vietnamese unless asked.
+                    lang: lang_arg.unwrap_or_else(|| "vi".into()),
                     csv_plain,
                     out,
                 },

@@ -246,6 +246,36 @@ pub fn admin_error(lang: Lang, e: &AdminError) -> String {
         (Lang::En, E::TeamOrCommune) => {
             "a training session needs --team (one team trained) or --commune (a whole commune)".into()
         }
+        (Lang::Vi, E::WeakPassword) => format!(
+            "mật khẩu cần ít nhất {} ký tự (và không quá {} byte): chọn mật khẩu dài hơn",
+            crate::console::auth::MIN_PASSWORD_CHARS,
+            crate::console::auth::MAX_PASSWORD_BYTES
+        ),
+        (Lang::En, E::WeakPassword) => format!(
+            "the password must have at least {} characters (and at most {} bytes): choose a longer one",
+            crate::console::auth::MIN_PASSWORD_CHARS,
+            crate::console::auth::MAX_PASSWORD_BYTES
+        ),
+        (Lang::Vi, E::BadLogin) => format!(
+            "tên đăng nhập từ 1 đến {} ký tự, không có dấu cách hay ký tự điều khiển",
+            crate::console::auth::MAX_LOGIN_CHARS
+        ),
+        (Lang::En, E::BadLogin) => format!(
+            "a login name has 1 to {} characters, no spaces or control characters",
+            crate::console::auth::MAX_LOGIN_CHARS
+        ),
+        (Lang::Vi, E::NoLoginYet(a)) => {
+            format!("tài khoản {a} chưa có tên đăng nhập: thêm --login TÊN")
+        }
+        (Lang::En, E::NoLoginYet(a)) => {
+            format!("account {a} has no login name yet: give --login NAME")
+        }
+        (Lang::Vi, E::LoginTaken { login, account }) => format!(
+            "tên đăng nhập \"{login}\" đã là của tài khoản {account}: chọn tên khác"
+        ),
+        (Lang::En, E::LoginTaken { login, account }) => format!(
+            "the login name \"{login}\" belongs to account {account}: choose another"
+        ),
     }
 }
 
@@ -645,6 +675,17 @@ pub fn unsent_written(lang: Lang, id: i64, out: &str, bytes: usize) -> String {
         Lang::En => format!(
             "report {id} written to {out} ({bytes} bytes): `gocua changes import {out}` on a device of the team takes it in"
         ),
+    }
+}
+
+pub fn console_password_set(lang: Lang, id: &str, login: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "tài khoản {id} đăng nhập trang quản lý bằng tên {login}; các phiên đang mở đã kết thúc"
+        ),
+        Lang::En => {
+            format!("account {id} signs in to the console as {login}; its open sessions have ended")
+        }
     }
 }
 

@@ -916,7 +916,83 @@ async fn training_sessions_and_who_attended(db: TestDb) {
     assert_eq!(lan_row["trainings"], 1, "{lan_row}");
 }
 
+/// `account password`: each refusal said in the operator's language, exit
+/// 2, nothing stored; then the password is the account's.
+async fn console_passwords_refused_in_either_language(db: TestDb) {
+    let account_of = |name: &str| {
+        let made = admin(
+            &db,
+            &[
+                "account",
+                "add",
+                "--role",
+                "officer",
+                "--name",
+                name,
+                "--commune",
+                COMMUNE,
+            ],
+        );
+        made["account"]["id"].as_str().unwrap().to_string()
+    };
+    let (lan, binh) = (account_of("Cán bộ Lan"), account_of("Cán bộ Bình"));
+    let password = |lang: &str, account: &str, login: Option<&str>, password: &str| {
+        let mut args = vec![
+            "admin",
+            "--lang",
+            lang,
+            "account",
+            "password",
+            "--account",
+            account,
+        ];
+        if let Some(l) = login {
+            args.extend(["--login", l]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+            .arg("--database")
+            .arg(&db.database)
+            .args(&args)
+            .env("GOCUA_PASSWORD", password)
+            .env_remove("GOCUA_DATA_DIR")
+            .env_remove("GOCUA_DATABASE")
+            .output()
+            .unwrap()
+    };
+    let refused = |o: Output| {
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        text(&o.stderr)
+    };
+    let long = "một mật khẩu đủ dài";
+    let said = refused(password("vi", &lan, Some("lan"), "ngắn"));
+    assert!(said.contains("ít nhất 10 ký tự"), "{said}");
+    let said = refused(password("en", &lan, Some("lan"), "short"));
+    assert!(said.contains("at least 10 characters"), "{said}");
+    let said = refused(password("vi", &lan, Some("hai từ"), long));
+    assert!(said.contains("không có dấu cách"), "{said}");
+    let said = refused(password("vi", &lan, None, long));
+    assert!(said.contains("chưa có tên đăng nhập"), "{said}");
+    let said = refused(password("vi", "không-có", Some("lan"), long));
+    assert!(said.contains("không có tài khoản"), "{said}");
+    let o = password("vi", &lan, Some("Lan"), long);
+    assert!(o.status.success(), "{o:?}");
+    assert!(text(&o.stdout).contains("bằng tên lan"), "{o:?}");
+    let said = refused(password("en", &binh, Some("LAN"), long));
+    assert!(said.contains("belongs to account"), "{said}");
+    // The refusals stored nothing: Bình has no login, Lan's is hers.
+    let said = refused(password("en", &binh, None, long));
+    assert!(said.contains("no login name yet"), "{said}");
+    let st = admin_storage(&db);
+    let found = st.console_login("lan").unwrap().unwrap();
+    assert_eq!(found.account.id, lan);
+    assert!(gocua_server::console::auth::verify_password(
+        long,
+        &found.password_hash
+    ));
+}
+
 common::on_both!(
+    console_passwords_refused_in_either_language,
     one_person_once_and_codes_by_phone,
     a_revoked_account_gets_401_at_once,
     devices_list_shows_last_seen_sync_and_app_version,

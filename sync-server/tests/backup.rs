@@ -411,17 +411,23 @@ async fn check_names_what_is_damaged(db: TestDb) {
         !found.iter().any(|(h, _)| h == &ids[4]),
         "the whole household was flagged: {found:?}"
     );
-    // Said to a person in both languages.
-    let text = Command::new(env!("CARGO_BIN_EXE_gocua-server"))
-        .arg("--database")
-        .arg(&db.database)
-        .arg("check")
-        .output()
-        .unwrap();
-    assert_eq!(text.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&text.stdout);
+    // Said to a person in their language.
+    let check = |lang: &str| {
+        let text = Command::new(env!("CARGO_BIN_EXE_gocua-server"))
+            .arg("--database")
+            .arg(&db.database)
+            .args(["--lang", lang, "check"])
+            .output()
+            .unwrap();
+        assert_eq!(text.status.code(), Some(1));
+        String::from_utf8_lossy(&text.stdout).into_owned()
+    };
+    let said = check("vi");
     assert!(said.contains("bản chụp không đọc được"), "{said}");
+    assert!(!said.contains("the snapshot does not load"), "{said}");
+    let said = check("en");
     assert!(said.contains("the snapshot does not load"), "{said}");
+    assert!(said.contains("problems"), "{said}");
 }
 
 common::on_both!(

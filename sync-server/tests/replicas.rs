@@ -302,10 +302,13 @@ fn migrations_run_once_and_a_newer_database_is_refused() {
             .output()
             .unwrap()
     };
-    let again = run(&["migrate"]);
+    let again = run(&["--lang", "en", "migrate"]);
     assert!(again.status.success());
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(said.contains("up to date"), "{said}");
+    let again = run(&["--lang", "vi", "migrate"]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("đã ở lược đồ mới nhất"), "{said}");
 
     // A newer server migrated it: refused, migrating or not, with what to do.
     pg.psql(&format!(

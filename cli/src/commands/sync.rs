@@ -50,9 +50,14 @@ pub fn enroll(
     })
 }
 
+/// The machine's name: shells rarely export HOSTNAME, so the kernel's is
+/// read next.
 fn default_device_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "gocua-cli".into())
 }

@@ -25,9 +25,9 @@ use crate::{now, secrets, serve};
 pub const SESSION_COOKIE: &str = "gocua_session";
 /// The sign-in form's own anti-forgery token (there is no session yet).
 const LOGIN_COOKIE: &str = "gocua_login";
-const MIN_PASSWORD_CHARS: usize = 10;
-const MAX_PASSWORD_BYTES: usize = 1024;
-const MAX_LOGIN_CHARS: usize = 64;
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MAX_LOGIN_CHARS: usize = 64;
 
 /// Why a password or login name was refused (`admin account password`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,13 +64,19 @@ pub fn normalize_login(login: &str) -> Result<String, CredentialError> {
 
 /// An argon2id hash of `password` (a PHC string with its random salt).
 pub fn hash_password(password: &str) -> Result<String, CredentialError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
-        return Err(CredentialError::WeakPassword);
-    }
+    check_password(password)?;
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| CredentialError::Hash(e.to_string()))
+}
+
+/// Whether `password` is long enough, and short enough to hash.
+pub fn check_password(password: &str) -> Result<(), CredentialError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(CredentialError::WeakPassword);
+    }
+    Ok(())
 }
 
 /// Whether `password` is the one `hash` was made from.

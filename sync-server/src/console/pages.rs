@@ -1166,7 +1166,10 @@ pub async fn enroll_code(
                 &actor,
                 "console_enroll_code_issued",
                 format!("volunteer:{}", vol.id),
-                format!("expires_at={}", crate::time_text(expires)),
+                format!(
+                    "expires_at={}",
+                    crate::messages::local_time_rfc3339(expires)
+                ),
             ))?;
             Ok((vol, code, expires))
         })

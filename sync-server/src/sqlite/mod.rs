@@ -801,7 +801,10 @@ impl Storage for SqliteStorage {
                     actor: "admin".into(),
                     action: "enroll_code_created".into(),
                     subject: format!("volunteer:{volunteer_id}"),
-                    detail: format!("expires_at={expires_at}"),
+                    detail: format!(
+                        "expires_at={}",
+                        crate::messages::local_time_rfc3339(expires_at)
+                    ),
                 },
             )
         })
