@@ -36,20 +36,18 @@ pub struct Frame {
     pub active: &'static str,
 }
 
+/// The official names carry their kind ("Phường Hồng Hà", "Thành phố Hà
+/// Nội"): the kind is said only when the name is not known.
 fn area_text(lang: Lang, area: &Area) -> String {
     let areas = report::areas();
+    let named = |kind: &str, code: &str, name: Option<&str>| match name {
+        Some(n) if !n.is_empty() => format!("{n} ({code})"),
+        _ => format!("{} {code}", lang.t(kind)),
+    };
     match area {
         Area::All => lang.t("area_all").to_string(),
-        Area::Province(p) => format!(
-            "{} {} ({p})",
-            lang.t("province"),
-            areas.province_name(p).unwrap_or("")
-        ),
-        Area::Commune(c) => format!(
-            "{} {} ({c})",
-            lang.t("commune"),
-            areas.commune_name(c).unwrap_or("")
-        ),
+        Area::Province(p) => named("province", p, areas.province_name(p)),
+        Area::Commune(c) => named("commune", c, areas.commune_name(c)),
     }
 }
 
