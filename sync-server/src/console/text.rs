@@ -175,7 +175,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("level", "Cấp", "Level"),
     ("by_commune", "Theo xã", "By commune"),
     ("by_village", "Theo thôn", "By village"),
-    ("unit", "Đơn vị", "Unit"),
     ("visited_to_date", "Hộ đã được thăm", "Households visited"),
     (
         "reached_to_date",
