@@ -351,7 +351,7 @@ pub fn t(lang: Lang, text: T) -> &'static str {
         T::LastSeen => ("Liên lạc gần nhất", "Last seen"),
         T::LastSync => ("Đồng bộ gần nhất", "Last sync"),
         T::AppVersion => ("Phiên bản ứng dụng", "App version"),
-        T::PendingChanges => ("Chưa gửi", "Unsent"),
+        T::PendingChanges => ("Chờ gửi", "Pending"),
         T::State => ("Trạng thái", "State"),
         T::Active => ("đang dùng", "active"),
         T::Revoked => ("đã thu hồi", "revoked"),

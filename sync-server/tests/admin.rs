@@ -452,7 +452,7 @@ async fn devices_list_shows_last_seen_sync_and_app_version(db: TestDb) {
         "Last seen",
         "Last sync",
         "App version",
-        "Unsent",
+        "Pending",
         "State",
     ] {
         assert!(header.contains(col), "{col}: {en}");

@@ -211,8 +211,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("app_version", "Phiên bản ứng dụng", "App version"),
     (
         "pending_changes",
-        "Thay đổi chưa gửi (máy báo)",
-        "Unsent changes (as reported)",
+        "Thay đổi chờ gửi (máy báo)",
+        "Pending changes (as reported)",
     ),
     ("revoke", "Thu hồi", "Revoke"),
     (
