@@ -164,7 +164,7 @@ pub struct DeviceRow {
     pub last_sync_at: Option<i64>,
     /// What it last sent in `gocua-app-version`.
     pub app_version: Option<String>,
-    /// The changes it last said it still holds unsent (`gocua-pending`).
+    /// Its pending changes as it last reported them (`gocua-pending`).
     pub pending_changes: Option<i64>,
 }
 

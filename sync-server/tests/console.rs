@@ -416,9 +416,26 @@ async fn each_role_sees_and_changes_only_its_area(db: TestDb) {
         .body;
     assert!(log.contains("console_logout") && log.contains("console_village_renamed"));
     assert!(!log.contains(&format!("account:{}", w.province)));
+    // Who acted is named, with the id beside it.
+    assert!(
+        log.contains(&format!(
+            "Xã Hồng Hà<br><span class=\"muted id\">account:{}</span>",
+            w.commune
+        )),
+        "{log}"
+    );
     let all = o.get("/console/audit").await.body;
     assert!(
         all.contains("pseudonym_key_rotated") && all.contains("team_edited"),
+        "{all}"
+    );
+    // The subject too: the other commune's team by its name.
+    let theirs_team = w.st.team(&w.theirs.team_id).unwrap().unwrap();
+    assert!(
+        all.contains(&format!(
+            "{}<br><span class=\"muted id\">team:{}</span>",
+            theirs_team.name, w.theirs.team_id
+        )),
         "{all}"
     );
     let bad = o.get("/console/audit?from=yesterday").await;

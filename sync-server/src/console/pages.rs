@@ -1381,9 +1381,52 @@ pub struct AuditParams {
 struct AuditLine {
     at: String,
     actor: String,
+    /// Who `actor` is, when it names an account, a device, a volunteer or
+    /// a team still known; else empty.
+    actor_name: String,
     action: String,
     subject: String,
+    subject_name: String,
     detail: String,
+}
+
+/// The names behind the `kind:id` actors and subjects of `rows`, looked up
+/// once per page: an officer reading the log for a breach report reads
+/// "Cán bộ xã Lan", not an id.
+fn audit_names(
+    s: &dyn Storage,
+    rows: &[crate::storage::AuditRow],
+) -> Result<HashMap<String, String>, StorageError> {
+    let refs: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| [r.entry.actor.as_str(), r.entry.subject.as_str()])
+        .collect();
+    let mut names = HashMap::new();
+    if refs.iter().any(|r| r.starts_with("account:")) {
+        for a in s.accounts()? {
+            names.insert(format!("account:{}", a.account.id), a.account.name);
+        }
+    }
+    if refs.iter().any(|r| r.starts_with("device:")) {
+        for d in s.devices()? {
+            let id = format!("device:{}", d.id);
+            if refs.contains(id.as_str()) {
+                names.insert(id, format!("{} · {}", d.name, d.volunteer_name));
+            }
+        }
+    }
+    for r in &refs {
+        if let Some(id) = r.strip_prefix("volunteer:") {
+            if let Some(v) = s.volunteer(id)? {
+                names.insert(r.to_string(), v.name);
+            }
+        } else if let Some(id) = r.strip_prefix("team:")
+            && let Some(t) = s.team(id)?
+        {
+            names.insert(r.to_string(), t.name);
+        }
+    }
+    Ok(names)
 }
 
 #[derive(Template)]
@@ -1443,7 +1486,12 @@ async fn audit_page(state: &AppState, v: Viewer, q: AuditParams) -> Answer {
         offset: (page - 1) * AUDIT_PAGE,
         limit: AUDIT_PAGE + 1,
     };
-    let mut rows = blocking(state, move |s| Ok(s.search_audit(&query)?)).await?;
+    let (mut rows, names) = blocking(state, move |s| {
+        let rows = s.search_audit(&query)?;
+        let names = audit_names(s, &rows)?;
+        Ok((rows, names))
+    })
+    .await?;
     let more = rows.len() > AUDIT_PAGE as usize;
     rows.truncate(AUDIT_PAGE as usize);
     let link = |p: u32| {
@@ -1480,6 +1528,8 @@ async fn audit_page(state: &AppState, v: Viewer, q: AuditParams) -> Answer {
             .into_iter()
             .map(|r| AuditLine {
                 at: local_time(r.entry.at),
+                actor_name: names.get(&r.entry.actor).cloned().unwrap_or_default(),
+                subject_name: names.get(&r.entry.subject).cloned().unwrap_or_default(),
                 actor: r.entry.actor,
                 action: r.entry.action,
                 subject: r.entry.subject,
