@@ -502,6 +502,45 @@ pub fn parse_since(text: &str) -> AdminResult<i64> {
     Ok(local.assume_offset(vietnam()).unix_timestamp())
 }
 
+/// The names behind the `kind:id` actors and subjects of `rows`, looked up
+/// once (the console's page, the command's list): an officer reading the log for a breach report reads
+/// "Cán bộ xã Lan", not an id. Keyed by the `kind:id` text.
+pub fn audit_names(
+    s: &dyn Storage,
+    rows: &[AuditRow],
+) -> Result<std::collections::HashMap<String, String>, StorageError> {
+    let refs: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| [r.entry.actor.as_str(), r.entry.subject.as_str()])
+        .collect();
+    let mut names = std::collections::HashMap::new();
+    if refs.iter().any(|r| r.starts_with("account:")) {
+        for a in s.accounts()? {
+            names.insert(format!("account:{}", a.account.id), a.account.name);
+        }
+    }
+    if refs.iter().any(|r| r.starts_with("device:")) {
+        for d in s.devices()? {
+            let id = format!("device:{}", d.id);
+            if refs.contains(id.as_str()) {
+                names.insert(id, format!("{} · {}", d.name, d.volunteer_name));
+            }
+        }
+    }
+    for r in &refs {
+        if let Some(id) = r.strip_prefix("volunteer:") {
+            if let Some(v) = s.volunteer(id)? {
+                names.insert(r.to_string(), v.name);
+            }
+        } else if let Some(id) = r.strip_prefix("team:")
+            && let Some(t) = s.team(id)?
+        {
+            names.insert(r.to_string(), t.name);
+        }
+    }
+    Ok(names)
+}
+
 /// The newest `query.limit` audit entries `query` keeps, oldest first (as
 /// a log reads); blank text conditions are no conditions.
 pub fn audit(storage: &dyn Storage, query: &AuditQuery) -> AdminResult<Vec<AuditRow>> {

@@ -1094,16 +1094,24 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
                 ..AuditQuery::default()
             };
             let rows = admin::audit(s, &query)?;
+            let names = admin::audit_names(s, &rows)?;
             let value: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
                     let mut v = json!(r);
                     v["at_text"] = json!(messages::local_time_rfc3339(r.entry.at));
+                    // Who and what, by name, where still known.
+                    if let Some(n) = names.get(&r.entry.actor) {
+                        v["actor_name"] = json!(n);
+                    }
+                    if let Some(n) = names.get(&r.entry.subject) {
+                        v["subject_name"] = json!(n);
+                    }
                     v
                 })
                 .collect();
             print(json_mode, json!(value), || {
-                messages::audit_list(lang, &rows)
+                messages::audit_list(lang, &rows, &names)
             });
         }
         Admin::Training {

@@ -751,18 +751,27 @@ pub fn account_revoked(lang: Lang, id: &str, newly: bool) -> String {
     }
 }
 
-pub fn audit_list(lang: Lang, rows: &[AuditRow]) -> String {
+/// `names`: `admin::audit_names`, shown after the id they name.
+pub fn audit_list(
+    lang: Lang,
+    rows: &[AuditRow],
+    names: &std::collections::HashMap<String, String>,
+) -> String {
     if rows.is_empty() {
         return t(lang, T::NoAudit).into();
     }
+    let named = |r: &String| match names.get(r) {
+        Some(n) => format!("{r} ({n})"),
+        None => r.clone(),
+    };
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             vec![
                 local_time(r.entry.at),
-                r.entry.actor.clone(),
+                named(&r.entry.actor),
                 r.entry.action.clone(),
-                r.entry.subject.clone(),
+                named(&r.entry.subject),
                 r.entry.detail.clone(),
             ]
         })

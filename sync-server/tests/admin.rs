@@ -697,6 +697,21 @@ async fn the_audit_log_in_vietnam_time_and_filtered(db: TestDb) {
     let codes_made = admin(&db, &["audit", "--action", "enroll_code_created"]);
     let codes_made = codes_made.as_array().unwrap();
     assert_eq!(codes_made.len(), 1, "{codes_made:?}");
+    // Who and what by name, where they are still known.
+    let volunteer = st.volunteer(&t.volunteer_id).unwrap().unwrap();
+    assert_eq!(
+        codes_made[0]["subject_name"],
+        volunteer.name.as_str(),
+        "{codes_made:?}"
+    );
+    let made = admin(&db, &["audit", "--action", "account_created"]);
+    assert_eq!(made[0]["subject_name"], "Vận hành", "{made}");
+    let enrolled = admin(&db, &["audit", "--action", "device_enrolled"]);
+    let device_name = enrolled[0]["actor_name"].as_str().unwrap();
+    assert!(device_name.ends_with(&volunteer.name), "{enrolled}");
+    assert!(
+        admin_text(&db, "vi", &["audit", "--action", "account_created"]).contains("(Vận hành)")
+    );
     // The command line names an action whole: part of one matches nothing
     // (the console's search is the one that takes parts).
     assert_eq!(

@@ -1390,45 +1390,6 @@ struct AuditLine {
     detail: String,
 }
 
-/// The names behind the `kind:id` actors and subjects of `rows`, looked up
-/// once per page: an officer reading the log for a breach report reads
-/// "Cán bộ xã Lan", not an id.
-fn audit_names(
-    s: &dyn Storage,
-    rows: &[crate::storage::AuditRow],
-) -> Result<HashMap<String, String>, StorageError> {
-    let refs: std::collections::BTreeSet<&str> = rows
-        .iter()
-        .flat_map(|r| [r.entry.actor.as_str(), r.entry.subject.as_str()])
-        .collect();
-    let mut names = HashMap::new();
-    if refs.iter().any(|r| r.starts_with("account:")) {
-        for a in s.accounts()? {
-            names.insert(format!("account:{}", a.account.id), a.account.name);
-        }
-    }
-    if refs.iter().any(|r| r.starts_with("device:")) {
-        for d in s.devices()? {
-            let id = format!("device:{}", d.id);
-            if refs.contains(id.as_str()) {
-                names.insert(id, format!("{} · {}", d.name, d.volunteer_name));
-            }
-        }
-    }
-    for r in &refs {
-        if let Some(id) = r.strip_prefix("volunteer:") {
-            if let Some(v) = s.volunteer(id)? {
-                names.insert(r.to_string(), v.name);
-            }
-        } else if let Some(id) = r.strip_prefix("team:")
-            && let Some(t) = s.team(id)?
-        {
-            names.insert(r.to_string(), t.name);
-        }
-    }
-    Ok(names)
-}
-
 #[derive(Template)]
 #[template(path = "console/audit.html")]
 struct Audit {
@@ -1488,7 +1449,7 @@ async fn audit_page(state: &AppState, v: Viewer, q: AuditParams) -> Answer {
     };
     let (mut rows, names) = blocking(state, move |s| {
         let rows = s.search_audit(&query)?;
-        let names = audit_names(s, &rows)?;
+        let names = admin::audit_names(s, &rows)?;
         Ok((rows, names))
     })
     .await?;
