@@ -880,6 +880,10 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
         } => {
             let v = admin::add_village(s, &commune, &name)?;
             print(json_mode, json!(v), || v.id.clone());
+            // The id alone on standard output, for `V=$(...)`; the words beside it.
+            if !json_mode {
+                eprintln!("{}", messages::village_added(lang, &v));
+            }
         }
         Admin::Village {
             command: VillageCmd::List { commune },
@@ -897,6 +901,9 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
         } => {
             let t = admin::add_team(s, &name, &commune, &villages)?;
             print(json_mode, json!(t), || t.id.clone());
+            if !json_mode {
+                eprintln!("{}", messages::team_added(lang, &t));
+            }
         }
         Admin::Team {
             command: TeamCmd::List { commune },
@@ -923,6 +930,9 @@ fn admin_command(config: Config, json_mode: bool, lang: Lang, cmd: Admin) -> Res
         } => {
             let v = admin::add_volunteer(s, &name, phone.as_deref(), &team)?;
             print(json_mode, json!(v), || v.id.clone());
+            if !json_mode {
+                eprintln!("{}", messages::volunteer_added(lang, &v));
+            }
         }
         Admin::Volunteer {
             command: VolunteerCmd::List { team },

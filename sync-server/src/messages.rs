@@ -678,6 +678,53 @@ pub fn unsent_written(lang: Lang, id: i64, out: &str, bytes: usize) -> String {
     }
 }
 
+pub fn village_added(lang: Lang, v: &crate::storage::Village) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "đã thêm thôn \"{}\" (xã/phường {}), mã {}: giao thôn cho một tổ bằng `gocua-server admin team add` hoặc `team edit --add-village`",
+            v.name, v.commune_code, v.id
+        ),
+        Lang::En => format!(
+            "village \"{}\" (commune {}) added, id {}: give it to a team with `gocua-server admin team add` or `team edit --add-village`",
+            v.name, v.commune_code, v.id
+        ),
+    }
+}
+
+pub fn team_added(lang: Lang, t: &crate::storage::Team) -> String {
+    let villages: Vec<&str> = t.villages.iter().map(|v| v.name.as_str()).collect();
+    match lang {
+        Lang::Vi => format!(
+            "đã thêm tổ \"{}\", mã {}, phụ trách: {}; thêm tình nguyện viên bằng `gocua-server admin volunteer add --team {}`",
+            t.name,
+            t.id,
+            villages.join(", "),
+            t.id
+        ),
+        Lang::En => format!(
+            "team \"{}\" added, id {}, serving: {}; add volunteers with `gocua-server admin volunteer add --team {}`",
+            t.name,
+            t.id,
+            villages.join(", "),
+            t.id
+        ),
+    }
+}
+
+pub fn volunteer_added(lang: Lang, v: &crate::storage::Volunteer) -> String {
+    let by = v.phone.as_deref().unwrap_or(&v.id);
+    match lang {
+        Lang::Vi => format!(
+            "đã thêm tình nguyện viên {}, mã {}; cấp mã đăng ký máy bằng `gocua-server admin enroll-code --volunteer {by}`",
+            v.name, v.id
+        ),
+        Lang::En => format!(
+            "volunteer {} added, id {}; issue an enrollment code with `gocua-server admin enroll-code --volunteer {by}`",
+            v.name, v.id
+        ),
+    }
+}
+
 pub fn console_password_set(lang: Lang, id: &str, login: &str) -> String {
     match lang {
         Lang::Vi => format!(

@@ -97,6 +97,75 @@ fn team_of(db: &TestDb, team: &str, village: &str) -> (String, String) {
     (t, v)
 }
 
+/// In text, `add` prints the id alone on standard output (for `V=$(...)`)
+/// and says what it did, and what to do next, beside it.
+async fn adds_say_what_they_did_beside_the_id(db: TestDb) {
+    let o = command(
+        &db,
+        &[
+            "admin",
+            "--lang",
+            "vi",
+            "village",
+            "add",
+            "--commune",
+            COMMUNE,
+            "--name",
+            "Thôn Bắc",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let north = text(&o.stdout).trim().to_string();
+    assert!(uuid::Uuid::parse_str(&north).is_ok(), "{o:?}");
+    assert!(
+        text(&o.stderr).contains("đã thêm thôn \"Thôn Bắc\""),
+        "{o:?}"
+    );
+    let o = command(
+        &db,
+        &[
+            "admin",
+            "--lang",
+            "en",
+            "team",
+            "add",
+            "--name",
+            "Tổ thôn Bắc",
+            "--commune",
+            COMMUNE,
+            "--village",
+            &north,
+        ],
+    );
+    let north_team = text(&o.stdout).trim().to_string();
+    assert!(uuid::Uuid::parse_str(&north_team).is_ok(), "{o:?}");
+    assert!(text(&o.stderr).contains("serving: Thôn Bắc"), "{o:?}");
+    let o = command(
+        &db,
+        &[
+            "admin",
+            "--lang",
+            "en",
+            "volunteer",
+            "add",
+            "--name",
+            "Hà Văn Tú",
+            "--phone",
+            "0987 000 111",
+            "--team",
+            &north_team,
+        ],
+    );
+    assert!(
+        uuid::Uuid::parse_str(text(&o.stdout).trim()).is_ok(),
+        "{o:?}"
+    );
+    assert!(
+        text(&o.stderr).contains("enroll-code --volunteer 0987000111"),
+        "{o:?}"
+    );
+}
+
 /// One phone, one person: the same phone in any form is refused anywhere,
 /// naming who has it; without a phone, the same name in the same team.
 /// Codes are issued by phone as well as by id; lists have a header line.
@@ -1007,6 +1076,7 @@ async fn console_passwords_refused_in_either_language(db: TestDb) {
 }
 
 common::on_both!(
+    adds_say_what_they_did_beside_the_id,
     console_passwords_refused_in_either_language,
     one_person_once_and_codes_by_phone,
     a_revoked_account_gets_401_at_once,
