@@ -326,7 +326,7 @@ fn push_outbox(
             return Ok(());
         }
         let (body, compressed) = gzip(bundle::encode(&batch.docs));
-        // What this device will still hold unsent once the batch is stored.
+        // The pending changes left once the batch is stored.
         let left = (store.pending_changes()?.max(0) as u64)
             .saturating_sub(batch.hashes.len() as u64)
             .to_string();

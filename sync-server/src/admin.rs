@@ -503,8 +503,9 @@ pub fn parse_since(text: &str) -> AdminResult<i64> {
 }
 
 /// The names behind the `kind:id` actors and subjects of `rows`, looked up
-/// once (the console's page, the command's list): an officer reading the log for a breach report reads
-/// "Cán bộ xã Lan", not an id. Keyed by the `kind:id` text.
+/// once per list (the console's page, `admin audit`): an officer reading
+/// the log for a breach report reads "Cán bộ xã Lan", not an id. Keyed by
+/// the `kind:id` text.
 pub fn audit_names(
     s: &dyn Storage,
     rows: &[AuditRow],

@@ -1,8 +1,9 @@
 //! When each device was last seen and last synced, and the app version it
 //! says it runs (`admin devices list`), without a database write on every
 //! request: a device's contact is written when the stored one is a minute old
-//! or more, or its app version or the unsent changes it reports changed. This process remembers what it
-//! wrote; another replica writes at most once a minute per device too.
+//! or more, or its app version or the pending changes it reports changed.
+//! This process remembers what it wrote; another replica writes at most
+//! once a minute per device too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +23,7 @@ struct Written {
     seen: i64,
     sync: Option<i64>,
     app_version: Option<String>,
-    pending: Option<u64>,
+    pending: Option<i64>,
 }
 
 /// What this process last wrote of each device's contact.
@@ -42,9 +43,10 @@ pub fn app_version(headers: &HeaderMap) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
-/// The unsent changes a request says its device holds (`gocua-pending`):
-/// a number of at most 12 digits; anything else says nothing.
-pub fn pending(headers: &HeaderMap) -> Option<u64> {
+/// The pending changes a request says its device holds (`gocua-pending`):
+/// a number of at most 12 digits (so it fits a database integer); anything
+/// else says nothing.
+pub fn pending(headers: &HeaderMap) -> Option<i64> {
     let v = headers.get(HEADER_PENDING)?.to_str().ok()?.trim();
     if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -61,7 +63,7 @@ impl Seen {
         now: i64,
         synced: bool,
         app_version: Option<&str>,
-        pending: Option<u64>,
+        pending: Option<i64>,
     ) -> Option<DeviceSeen> {
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
         let stale = |t: i64| now - t >= COALESCE_SECONDS;
@@ -145,10 +147,10 @@ mod tests {
         );
     }
 
-    /// The unsent changes a device reports are written when they change,
+    /// The pending changes a device reports are written when they change,
     /// within the minute too: the last push of a sync says 0.
     #[test]
-    fn reported_unsent_changes_are_written_when_they_change() {
+    fn reported_pending_changes_are_written_when_they_change() {
         let s = Seen::default();
         assert!(s.claim("d", 1_000, true, None, Some(40)).is_some());
         assert!(s.claim("d", 1_001, true, None, Some(40)).is_none());

@@ -175,8 +175,8 @@ pub struct DeviceSeen {
     /// A push, pull or bootstrap that succeeded: also its last sync.
     pub synced: bool,
     pub app_version: Option<String>,
-    /// The changes it said it still holds unsent (`gocua-pending`).
-    pub pending_changes: Option<u64>,
+    /// The pending changes it reported (`gocua-pending`).
+    pub pending_changes: Option<i64>,
 }
 
 /// A team as `admin team list` shows it.

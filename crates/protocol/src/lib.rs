@@ -28,9 +28,9 @@ pub const HEADER_MORE: &str = "gocua-more";
 /// it now. A device holding another asks `GET /v1/assignment`; an idle sync
 /// stays one request.
 pub const HEADER_ASSIGNMENT: &str = "gocua-assignment";
-/// Sent by a device on pull and push: the changes it will still hold unsent
-/// once this request succeeds (the operator's device list shows the last
-/// one reported).
+/// Sent by a device on pull and push: its pending changes, those it will
+/// still hold for the server once this request succeeds (the operator's
+/// device list shows the last one reported).
 pub const HEADER_PENDING: &str = "gocua-pending";
 /// Optional, on a device's requests: the version of the app that sends them
 /// (at most 64 printable ASCII characters), shown to the operator by

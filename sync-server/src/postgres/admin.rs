@@ -299,7 +299,7 @@ pub(super) fn device_seen(c: &mut PgConn, id: &str, seen: &DeviceSeen) -> Storag
             &seen.at,
             &seen.synced,
             &seen.app_version,
-            &seen.pending_changes.and_then(|n| i64::try_from(n).ok()),
+            &seen.pending_changes,
         ],
     )?;
     Ok(())

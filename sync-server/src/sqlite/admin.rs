@@ -302,7 +302,7 @@ pub(super) fn device_seen(tx: &Transaction<'_>, id: &str, seen: &DeviceSeen) -> 
             seen.at,
             seen.synced,
             seen.app_version,
-            seen.pending_changes.and_then(|n| i64::try_from(n).ok())
+            seen.pending_changes
         ],
     )
     .map_err(db_err)?;
